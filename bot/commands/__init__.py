@@ -1,0 +1,1 @@
+"""Bot command families, one module each (ask, poll, openspace, schedule, moderation, help)."""
