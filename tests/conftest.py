@@ -1,0 +1,58 @@
+"""Shared pytest fixtures.
+
+The integration tests run against one real Synapse per session (see ``bot.homeserver``): SQLite in
+a temporary directory, a free loopback port, rate limits lifted. Users are registered through the
+shared-secret admin API, each with a unique localpart so tests never collide.
+
+Add new fixtures below in their own section, with a docstring saying what they give a test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from bot.homeserver import EmbeddedSynapse
+
+# ----------------------------------------------------------------------------- homeserver
+
+#: Password given to every user ``make_user`` registers (tests may log in again with it).
+TEST_PASSWORD = "podium-test-password"
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSynapse]:
+    """A started Synapse shared by the whole session (rate limits lifted); stopped at the end."""
+    if importlib.util.find_spec("synapse") is None:
+        pytest.fail("matrix-synapse is not installed: pip install -e '.[test]'")
+    server = EmbeddedSynapse(tmp_path_factory.mktemp("synapse"), lift_limits=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+MakeUser = Callable[..., tuple[str, str]]
+
+
+@pytest.fixture(scope="session")
+def make_user(synapse: EmbeddedSynapse) -> MakeUser:
+    """``make_user(prefix="user", *, admin=False, displayname=None) -> (user_id, token)``.
+
+    Registers a fresh user whose localpart is ``prefix`` plus a random suffix, with the password
+    ``TEST_PASSWORD``. Session-scoped so session fixtures can use it too.
+    """
+
+    def _make_user(
+        prefix: str = "user", *, admin: bool = False, displayname: str | None = None
+    ) -> tuple[str, str]:
+        localpart = f"{prefix.lower()}-{uuid.uuid4().hex[:10]}"
+        return synapse.register_user(
+            localpart, TEST_PASSWORD, admin=admin, displayname=displayname
+        )
+
+    return _make_user
