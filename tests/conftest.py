@@ -56,3 +56,35 @@ def make_user(synapse: EmbeddedSynapse) -> MakeUser:
         )
 
     return _make_user
+
+
+# ----------------------------------------------------------------------------- provisioning
+
+
+@pytest.fixture(scope="session")
+def bot(synapse: EmbeddedSynapse, make_user: MakeUser):
+    """The provisioning bot: a Connection for a fresh account with its rate limits lifted."""
+    from bot.config import Connection
+
+    user_id, token = make_user("podium-bot", displayname="Podium")
+    synapse.override_ratelimit(user_id)
+    return Connection(synapse.base_url, user_id, token)
+
+
+@pytest.fixture(scope="session")
+def proxy_server(synapse: EmbeddedSynapse):
+    """A counting, fault-injecting proxy in front of the session's Synapse (see tests/proxy.py)."""
+    from tests.proxy import CountingProxy
+
+    proxy = CountingProxy(synapse.base_url)
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def proxy(proxy_server):
+    """The proxy, its counts and faults cleared for this test."""
+    proxy_server.reset()
+    yield proxy_server
+    proxy_server.reset()

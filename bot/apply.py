@@ -1,0 +1,172 @@
+"""Carry out a plan through the Matrix adapter: the I/O half of ``podium plan`` / ``apply``."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .matrix import MatrixAdapter, MatrixError, Unreachable
+from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, resolve
+from .state import CANONICAL_ALIAS, LOCATOR, DesiredRoom, Observed
+
+Progress = Callable[[Action, str | None], None]  # (action just finished, error or None)
+
+
+@dataclass
+class ApplyReport:
+    done: int = 0
+    created: dict[str, str] = field(default_factory=dict)  # room key -> room id
+    adopted: list[str] = field(default_factory=list)  # keys whose alias already had a room
+    failed: list[tuple[Action, MatrixError]] = field(default_factory=list)
+    skipped: list[tuple[Action, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+async def observe(adapter: MatrixAdapter, desired: list[DesiredRoom], conference_id: str) -> Observed:
+    """The conference's rooms as they are, and the membership of everyone Podium would invite."""
+    observed = await adapter.observe(conference_id)
+    checks = [(room.key, user) for room in desired if room.key in observed.rooms for user in room.invites]
+    memberships = await asyncio.gather(
+        *(adapter.membership(observed.rooms[key].room_id, user) for key, user in checks)
+    )
+    for (key, user), membership in zip(checks, memberships):
+        if membership is not None:
+            observed.memberships[(key, user)] = membership
+    return observed
+
+
+def create_room_body(action: CreateRoom, ids: dict[str, str]) -> dict[str, Any]:
+    """The single createRoom request that makes a room complete: state, power, space type."""
+    body: dict[str, Any] = {
+        "room_alias_name": action.alias,
+        "preset": "private_chat",
+        "visibility": "private",
+        # The alias sets m.room.canonical_alias itself; sending it again would be a second event.
+        "initial_state": [
+            {"type": event_type, "state_key": resolve(state_key, ids), "content": resolve(content, ids)}
+            for event_type, state_key, content in action.initial_state
+            if event_type != CANONICAL_ALIAS
+        ],
+        "power_level_content_override": action.power_levels,
+    }
+    if action.is_space:
+        body["creation_content"] = {"type": "m.space"}
+    return body
+
+
+async def execute(
+    the_plan: Plan, adapter: MatrixAdapter, ids: dict[str, str], progress: Progress | None = None
+) -> ApplyReport:
+    """Run the actions in order. A failed action does not stop the others, but whatever
+    depends on a room that could not be created is skipped; re-running converges."""
+    report = ApplyReport()
+    ids = dict(ids)
+    for action in the_plan.actions:
+        error: str | None = None
+        try:
+            await _run(action, adapter, ids, report)
+            report.done += 1
+        except KeyError as missing:
+            error = f"skipped: room {missing.args[0]} does not exist"
+            report.skipped.append((action, error))
+        except MatrixError as exc:
+            error = str(exc)
+            report.failed.append((action, exc))
+        if progress:
+            progress(action, error)
+    return report
+
+
+async def _run(action: Action, adapter: MatrixAdapter, ids: dict[str, str], report: ApplyReport) -> None:
+    alias = f"#{action.alias}:{adapter.server_name}" if isinstance(action, CreateRoom) else None
+    if isinstance(action, CreateRoom):
+        body = create_room_body(action, ids)
+        what = f"create {alias}"
+        try:
+            room_id = await adapter.create_room(body, what=what)
+        except Unreachable:
+            # createRoom is not idempotent: the room may exist although we saw no answer.
+            room_id = await adapter.resolve_alias(alias) or await adapter.create_room(body, what=what)
+        except MatrixError as exc:
+            if exc.errcode != "M_ROOM_IN_USE":
+                raise
+            room_id = await _adopt(adapter, alias, action.key)
+            report.adopted.append(action.key)
+        ids[action.key] = room_id
+        report.created[action.key] = room_id
+    elif isinstance(action, SetState):
+        room_id = ids[action.key]
+        await adapter.put_state(
+            room_id,
+            action.event_type,
+            resolve(action.state_key, ids),
+            resolve(action.content, ids),
+            what=f"set {action.event_type} in {room_id} ({action.key})",
+        )
+    elif isinstance(action, Invite):
+        await adapter.invite(ids[action.key], action.user_id, what=f"invite {action.user_id} to {action.key}")
+
+
+async def _adopt(adapter: MatrixAdapter, alias: str, key: str) -> str:
+    """The alias already names a room: use it if it is this conference object's room."""
+    room_id = await adapter.resolve_alias(alias)
+    if room_id is None:
+        raise MatrixError(f"create {alias}", 400, "M_ROOM_IN_USE", "the alias is taken but does not resolve")
+    try:
+        room = await adapter.room_state(room_id)
+    except MatrixError as exc:
+        if exc.errcode != "M_FORBIDDEN":
+            raise
+        await adapter.join(room_id, what=f"join {alias}")
+        room = await adapter.room_state(room_id)
+    if room.state.get((LOCATOR, ""), {}).get("key") != key:
+        raise MatrixError(
+            f"create {alias}",
+            409,
+            "M_ROOM_IN_USE",
+            f"the alias belongs to room {room_id}, which is not Podium's room for {key}",
+            "remove that alias from the other room, or change conference.id in schedule.yaml",
+        )
+    return room_id
+
+
+async def converge(
+    adapter: MatrixAdapter,
+    desired: list[DesiredRoom],
+    *,
+    conference_id: str,
+    room_version: str,
+    prune: bool = False,
+    progress: Progress | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> tuple[Plan, ApplyReport]:
+    """Observe, plan and execute; once more if existing rooms were adopted along the way."""
+    report = ApplyReport()
+    first_plan: Plan | None = None
+    for _pass in range(2):
+        observed = await observe(adapter, desired, conference_id)
+        the_plan = plan(
+            desired,
+            observed,
+            bot_user_id=adapter.user_id,
+            room_version=room_version,
+            prune=prune,
+        )
+        first_plan = first_plan or the_plan
+        if on_plan:
+            on_plan(the_plan)
+        ids = {key: room.room_id for key, room in observed.rooms.items()}
+        result = await execute(the_plan, adapter, ids, progress)
+        report.done += result.done
+        report.created.update(result.created)
+        report.failed += result.failed
+        report.skipped += result.skipped
+        report.adopted += result.adopted
+        if not result.adopted:
+            break
+    assert first_plan is not None
+    return first_plan, report

@@ -1,0 +1,208 @@
+"""The ``podium`` command line: validate, plan, apply, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .config import ConfigProblem, connection_from
+from .desired import Settings
+from .matrix import MatrixError
+from .planner import Plan
+from .provision import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
+from .report import apply_lines, plan_lines, summary_line
+from .schedule import ScheduleInvalid, load_schedule
+from .templates import TemplateProblem
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+DESCRIPTION = """\
+Run an online conference inside Matrix. Describe the event in schedule.yaml, check it with
+`podium validate`, see what would change with `podium plan`, make it so with `podium apply`.
+`podium demo` brings up a whole sample conference on an embedded Synapse.
+
+Connection settings (plan, apply): --homeserver / PODIUM_HOMESERVER, --user-id / PODIUM_USER_ID,
+and a secret from the environment only: PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD (or
+PODIUM_ACCESS_TOKEN_FILE / PODIUM_PASSWORD_FILE naming a file that holds it)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except ScheduleInvalid as exc:
+        print(exc, file=sys.stderr)
+        print("Nothing was changed.", file=sys.stderr)
+        return EXIT_ERROR
+    except (ConfigProblem, TemplateProblem, MatrixError) as exc:
+        print(f"podium: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("podium: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="podium", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"podium {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def schedule_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--schedule", type=Path, default=Path("schedule.yaml"), metavar="FILE",
+                       help="the conference description (default: ./schedule.yaml)")
+
+    def room_options(p: argparse.ArgumentParser) -> None:
+        schedule_options(p)
+        p.add_argument("--templates", type=Path, default=DEFAULT_TEMPLATES, metavar="DIR",
+                       help=f"room templates, one YAML file per room kind (default: {DEFAULT_TEMPLATES})")
+        p.add_argument("--public-url", default=os.environ.get("PODIUM_PUBLIC_URL", DEFAULT_PUBLIC_URL), metavar="URL",
+                       help="where browsers reach Podium's web server, for widget URLs "
+                            f"(PODIUM_PUBLIC_URL; default {DEFAULT_PUBLIC_URL})")
+        p.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
+        p.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
+        p.add_argument("--data-dir", type=Path, default=Path(".podium"), metavar="DIR",
+                       help="local state (default: ./.podium)")
+
+    p = commands.add_parser("validate", help="check schedule.yaml and report every mistake",
+                            description="Check schedule.yaml; every mistake is reported with file, line and field. "
+                                        "Exit 0 when valid, 1 when not.")
+    schedule_options(p)
+    p.set_defaults(run=_validate)
+
+    p = commands.add_parser("plan", help="show what apply would change (exit 0: nothing, 2: changes)",
+                            description="Compare the schedule with the homeserver and print what `podium apply` "
+                                        "would do. Exit 0 when nothing would change, 2 when something would, "
+                                        "1 on errors. Reads only; changes nothing.")
+    room_options(p)
+    p.add_argument("--prune", action="store_true", help="also show the archiving of rooms no longer in the schedule")
+    p.set_defaults(run=_plan)
+
+    p = commands.add_parser("apply", help="create and repair the conference's rooms to match the schedule",
+                            description="Create missing rooms, repair rooms that drifted (name, topic, widgets, "
+                                        "power levels, space links) and invite speakers and staff. Re-running "
+                                        "changes only what differs. Exit 0 when everything succeeded.")
+    room_options(p)
+    p.add_argument("--prune", action="store_true",
+                   help="archive rooms whose talk (or track, poster, ...) left the schedule: unlink them from "
+                        "the space and mark them archived; their history stays")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_apply)
+
+    p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
+                            description="Start an embedded Synapse on this machine, create demo accounts, apply "
+                                        "the sample schedule and print how to open it in Element. Ctrl-C stops it.")
+    schedule_options(p)
+    p.set_defaults(schedule=Path("schedule.yaml"))
+    p.add_argument("--data-dir", type=Path, default=Path(".podium/demo"), metavar="DIR",
+                   help="where the homeserver keeps its data; reused on the next run (default: ./.podium/demo)")
+    p.add_argument("--port", type=int, default=8008, help="homeserver port on 127.0.0.1 (default 8008)")
+    p.add_argument("--public-url", default=os.environ.get("PODIUM_PUBLIC_URL", DEFAULT_PUBLIC_URL), metavar="URL",
+                   help="where browsers reach Podium's web server, for widget URLs")
+    p.add_argument("--no-wait", action="store_true", help="stop right after provisioning (for scripts)")
+    p.set_defaults(run=_demo)
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    schedule = load_schedule(args.schedule)
+    counts = {
+        "tracks": len(schedule.tracks),
+        "talks": len(schedule.talks),
+        "posters": len(schedule.posters),
+        "sponsors": len(schedule.sponsors),
+        "helpdesks": len(schedule.helpdesks),
+        "open-space rooms": len(schedule.open_space.rooms),
+    }
+    print(f"{args.schedule}: valid — {schedule.conference.name}: "
+          + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return EXIT_OK
+
+
+def _settings(args: argparse.Namespace, server_name: str, user_id: str) -> Settings:
+    return Settings(server_name=server_name, bot_user_id=user_id, public_url=args.public_url)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    connection = connection_from(args.homeserver, args.user_id)
+    conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
+
+    async def run() -> Plan:
+        from .apply import observe
+        from .planner import plan
+
+        adapter = await connect(connection)
+        try:
+            observed = await observe(adapter, conference.rooms, conference.schedule.conference.id)
+            version = await adapter.default_room_version()
+            return plan(conference.rooms, observed, bot_user_id=connection.user_id, room_version=version,
+                        prune=args.prune)
+        finally:
+            await adapter.close()
+
+    the_plan = asyncio.run(run())
+    for line in plan_lines(the_plan, connection.server_name):
+        print(line)
+    if the_plan.changes:
+        print("Run `podium apply` to make these changes.")
+    return EXIT_CHANGES if the_plan.changes else EXIT_OK
+
+
+def _apply(args: argparse.Namespace) -> int:
+    connection = connection_from(args.homeserver, args.user_id)
+    conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
+    return asyncio.run(apply_conference(conference, connection, prune=args.prune, quiet=args.quiet))
+
+
+async def apply_conference(conference, connection, *, prune: bool = False, quiet: bool = False) -> int:
+    """Converge the homeserver on ``conference`` with a progress bar and a summary."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .apply import converge
+
+    console = Console(stderr=True)
+    started = time.monotonic()
+    adapter = await connect(connection)
+    try:
+        version = await adapter.default_room_version()
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console, disable=quiet or not console.is_terminal, transient=True) as bar:
+            task = bar.add_task("applying", total=0)
+
+            def on_plan(the_plan: Plan) -> None:
+                print(summary_line(the_plan), flush=True)
+                bar.update(task, total=len(the_plan.actions), completed=0)
+
+            def on_progress(action, error) -> None:
+                bar.update(task, advance=1, description=f"{action.key[:40]:40}")
+
+            _plan_done, report = await converge(
+                adapter, conference.rooms, conference_id=conference.schedule.conference.id, room_version=version,
+                prune=prune, progress=on_progress, on_plan=on_plan)
+        stats = adapter.stats
+    finally:
+        await adapter.close()
+    for line in apply_lines(report, time.monotonic() - started, stats.total, stats.writes):
+        print(line)
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.schedule, args.data_dir, port=args.port, public_url=args.public_url, wait=not args.no_wait)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

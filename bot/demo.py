@@ -1,0 +1,106 @@
+"""``podium demo``: the sample conference on an embedded Synapse, ready to open in Element."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .config import Connection
+from .desired import Settings
+from .homeserver import EmbeddedSynapse, HomeserverError
+from .provision import build
+
+SERVER_NAME = "localhost"
+BOT = "podium"
+#: Demo accounts (localpart, role). They share one password, printed for signing in.
+ACCOUNTS = (
+    ("organiser", "organiser"),
+    ("moderator", "moderator"),
+    ("alice", "attendee"),
+    ("bob", "attendee"),
+    ("carol", "attendee"),
+)
+DEMO_PASSWORD = "podium-demo"
+
+
+def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, wait: bool = True) -> int:
+    from .cli import apply_conference  # the same apply an organiser runs
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    bot_id = f"@{BOT}:{SERVER_NAME}"
+    settings = Settings(server_name=SERVER_NAME, bot_user_id=bot_id, public_url=public_url)
+    conference = build(schedule_path, settings)  # a bad schedule stops us before Synapse starts
+
+    server = EmbeddedSynapse(data_dir / "synapse", server_name=SERVER_NAME, port=port)
+    print(f"Starting Synapse on {server.base_url} (data in {data_dir / 'synapse'}) …", flush=True)
+    try:
+        server.start()
+    except HomeserverError as exc:
+        print(f"podium: error: the embedded homeserver did not start: {exc}", file=sys.stderr)
+        if "Address already in use" in str(exc):
+            print(f"Port {port} is taken: pass --port with a free one.", file=sys.stderr)
+        return 1
+    try:
+        _, bot_token = server.register_user(BOT, _bot_password(data_dir), displayname="Podium")
+        server.override_ratelimit(bot_id)
+        people = dict(ACCOUNTS)
+        for user in sorted(_local_people(conference.schedule)):
+            people.setdefault(user.split(":")[0][1:], "speaker / staff")
+        for localpart in people:
+            server.register_user(localpart, DEMO_PASSWORD, displayname=localpart.replace("-", " ").title())
+        status = asyncio.run(apply_conference(conference, Connection(server.base_url, bot_id, bot_token)))
+        _print_welcome(server, conference.schedule.conference, people)
+        if wait:
+            _wait_for_interrupt()
+        return status
+    finally:
+        print("Stopping Synapse …", flush=True)
+        server.stop()
+
+
+def _bot_password(data_dir: Path) -> str:
+    """The bot's own password: random, kept in the data dir so a restarted demo can log in."""
+    import secrets
+
+    path = data_dir / "bot-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _local_people(schedule) -> set[str]:
+    ids = set(schedule.staff.organisers) | set(schedule.staff.moderators)
+    for track in schedule.tracks:
+        ids |= set(track.chairs)
+    for talk in schedule.talks:
+        ids |= {p.matrix_id for p in talk.speakers if p.matrix_id}
+    for poster in schedule.posters:
+        ids |= {p.matrix_id for p in poster.presenters if p.matrix_id}
+    for group in (*schedule.sponsors, *schedule.helpdesks):
+        ids |= set(group.staff)
+    return {i for i in ids if i.endswith(f":{SERVER_NAME}")}
+
+
+def _print_welcome(server: EmbeddedSynapse, conference, people: dict[str, str]) -> None:
+    print()
+    print(f"{conference.name} is up.")
+    print(f"  Homeserver:  {server.base_url}   (server name {SERVER_NAME})")
+    print(f"  Space:       #{conference.id}:{SERVER_NAME}")
+    print("  Open it in Element: go to https://app.element.io (or your own Element), choose")
+    print(f"  'Sign in', edit the homeserver to {server.base_url}, and sign in with one of:")
+    for localpart, role in people.items():
+        print(f"    {localpart:<20} {role:<16} password: {DEMO_PASSWORD}")
+    print(f"  Then join #{conference.id}:{SERVER_NAME} from the room directory or the Explore rooms button.")
+    print("Press Ctrl-C to stop.")
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(3600):
+        pass

@@ -1,0 +1,273 @@
+"""From a validated Schedule and the room templates to the rooms a conference should have.
+
+Pure: no I/O beyond what the caller passes in. The result is a list of DesiredRoom, parents
+before children, each with the complete state Podium manages in that room.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .schedule import Schedule
+from .state import (
+    CANONICAL_ALIAS,
+    LAYOUT,
+    LOCATOR,
+    POWER_LEVELS,
+    SPACE_CHILD,
+    SPACE_PARENT,
+    WIDGET,
+    DesiredRoom,
+    RoomRef,
+    StateId,
+)
+from .templates import RoomTemplates, TemplateProblem
+
+ROOT = "space"
+#: Sub-spaces in the order they appear in the conference space: (category, display name).
+CATEGORIES = (
+    ("lobby", "Lobby"),
+    ("tracks", "Tracks"),
+    ("breakouts", "Breakouts"),
+    ("posters", "Posters"),
+    ("sponsors", "Sponsors"),
+    ("help", "Help"),
+    ("open-space", "Open space"),
+)
+ORGANISER_POWER = 100
+MODERATOR_POWER = 50
+_ALIAS_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
+JITSI_FRAGMENT = (
+    "#conferenceDomain=$domain&conferenceId=$conferenceId&isAudioOnly=$isAudioOnly"
+    "&displayName=$matrix_display_name&avatarUrl=$matrix_avatar_url&userId=$matrix_user_id"
+    "&roomId=$matrix_room_id&theme=$org.matrix.msc2873.client_theme&roomName=$roomName"
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the conference lives: the homeserver's name, the bot, the widget web server."""
+
+    server_name: str
+    bot_user_id: str
+    public_url: str  # base URL of Podium's web server, as browsers reach it
+
+
+def space_key(category: str | None) -> str:
+    return ROOT if category is None else f"{ROOT}/{category}"
+
+
+def desired_rooms(schedule: Schedule, templates: RoomTemplates, settings: Settings) -> list[DesiredRoom]:
+    """Every room the schedule calls for, spaces first, children linked into their parents."""
+    builder = _Builder(schedule, templates, settings)
+    conf = schedule.conference
+    talks_by_track = {t.id: schedule.talks_in(t.id) for t in schedule.tracks}
+
+    for room in schedule.lobby:
+        builder.add(f"lobby/{room.id}", "lobby", room=room)
+    for track in schedule.tracks:
+        talks = talks_by_track[track.id]
+        builder.add(f"track/{track.id}", "track", track=track, talks=talks)
+    for track in schedule.tracks:
+        talks = talks_by_track[track.id]
+        speakers = [p.matrix_id for t in talks for p in t.speakers if p.matrix_id]
+        builder.add(f"backstage/{track.id}", "backstage", track=track, talks=talks, speakers=speakers)
+    for track in schedule.tracks:
+        for talk in talks_by_track[track.id]:
+            builder.add(
+                f"talk/{talk.id}", "breakout", subject="talk", item=talk, people=talk.speakers, track=track
+            )
+    for poster in schedule.posters:
+        builder.add(f"poster/{poster.id}", "poster", poster=poster)
+        builder.add(
+            f"poster-breakout/{poster.id}",
+            "breakout",
+            subject="poster",
+            item=poster,
+            people=poster.presenters,
+            track=None,
+        )
+    for sponsor in schedule.sponsors:
+        builder.add(f"sponsor/{sponsor.id}", "sponsor", sponsor=sponsor)
+    for helpdesk in schedule.helpdesks:
+        builder.add(f"helpdesk/{helpdesk.id}", "helpdesk", helpdesk=helpdesk)
+    for room in schedule.open_space.rooms:
+        builder.add(f"open-space/{room.id}", "open-space", room=room, slots=schedule.open_space.slots)
+
+    # Spaces: the conference space and each sub-space that has rooms, created before them.
+    used = {r.parent for r in builder.rooms}
+    spaces = [builder.build_space(None, conf.name, everyone=builder.everyone)]
+    spaces += [builder.build_space(c, n) for c, n in CATEGORIES if space_key(c) in used]
+    rooms = spaces + builder.rooms
+    _link_children(rooms, settings.server_name)
+    return rooms
+
+
+class _Builder:
+    def __init__(self, schedule: Schedule, templates: RoomTemplates, settings: Settings):
+        self.schedule = schedule
+        self.templates = templates
+        self.settings = settings
+        self.rooms: list[DesiredRoom] = []
+        conf = schedule.conference
+        self.base_context: dict[str, Any] = {
+            "conference": conf,
+            "schedule": schedule,
+            "staff": schedule.staff,
+            "video": conf.video,
+            "public_url": settings.public_url.rstrip("/"),
+            "jitsi_url": conf.video.jitsi_wrapper_url + JITSI_FRAGMENT,
+            "server_name": settings.server_name,
+        }
+        # Everyone who must reach rooms inside the space: invited to the conference space
+        # when only its members may join.
+        self.everyone: list[str] = []
+
+    def add(self, key: str, kind: str, **context: Any) -> None:
+        spec = self._render(kind, key, context)
+        parent = spec.get("parent")
+        if not parent:
+            raise TemplateProblem(f"room-templates/{kind}.yaml: 'parent' must name a category")
+        if parent not in dict(CATEGORIES):
+            raise TemplateProblem(
+                f"room-templates/{kind}.yaml: parent {parent!r} is not a category "
+                f"(one of {', '.join(c for c, _ in CATEGORIES)})"
+            )
+        room = self._room(key, kind, spec, parent=space_key(parent), is_space=False)
+        self.rooms.append(room)
+        self.everyone.extend(room.invites)
+
+    def build_space(self, category: str | None, name: str, everyone: Iterable[str] = ()) -> DesiredRoom:
+        key = space_key(category)
+        spec = self._render("space", key, {"category": category, "category_name": name})
+        parent = None if category is None else ROOT
+        room = self._room(key, "space", spec, parent=parent, is_space=True)
+        if category is None and self.schedule.conference.access != "public":
+            staff = [*self.schedule.staff.organisers, *self.schedule.staff.moderators]
+            invites = _unique_invites([*room.invites, *staff, *everyone], self.settings.bot_user_id)
+            room = dataclasses.replace(room, invites=invites)
+        return room
+
+    def _render(self, kind: str, key: str, context: dict[str, Any]) -> dict[str, Any]:
+        return self.templates.render(kind, {**self.base_context, **context, "key": key})
+
+    def _room(self, key: str, kind: str, spec: dict[str, Any], *, parent: str | None, is_space: bool) -> DesiredRoom:
+        settings = self.settings
+        where = f"room-templates/{kind}.yaml ({key})"
+        alias = str(spec.get("alias", "")).lower()
+        if not _ALIAS_LOCALPART.match(alias):
+            raise TemplateProblem(f"{where}: alias {alias!r} may only use a-z 0-9 . _ = - / +")
+        name = str(spec.get("name", ""))
+        state: dict[StateId, dict[str, Any]] = {
+            ("m.room.name", ""): {"name": name},
+            ("m.room.topic", ""): {"topic": str(spec.get("topic") or "")},
+            ("m.room.join_rules", ""): self._join_rules(spec.get("join_rule", "access"), key, where),
+            ("m.room.history_visibility", ""): {"history_visibility": spec["history_visibility"]},
+            ("m.room.guest_access", ""): {"guest_access": spec["guest_access"]},
+            (CANONICAL_ALIAS, ""): {"alias": f"#{alias}:{settings.server_name}"},
+            (LOCATOR, ""): {"conference": self.schedule.conference.id, "key": key, "kind": kind},
+            (POWER_LEVELS, ""): self._power_levels(spec, where),
+        }
+        if parent is not None:
+            state[(SPACE_PARENT, RoomRef(parent))] = {"via": [settings.server_name], "canonical": True}
+        layout: dict[str, Any] = {}
+        for index, widget in enumerate(spec.get("widgets") or []):
+            if "when" in widget and not widget["when"]:
+                continue
+            wid, content, position = self._widget(widget, where, index)
+            state[(WIDGET, wid)] = content
+            if position:
+                layout[wid] = position
+        if layout:
+            state[(LAYOUT, "")] = {"widgets": layout}
+        return DesiredRoom(
+            key=key,
+            kind=kind,
+            alias=alias,
+            name=name,
+            is_space=is_space,
+            parent=parent,
+            state=state,
+            invites=_unique_invites(_as_ids(spec.get("invite"), where, "invite"), settings.bot_user_id),
+            suggested=bool(spec.get("suggested", True)),
+        )
+
+    def _join_rules(self, rule: Any, key: str, where: str) -> dict[str, Any]:
+        access = self.schedule.conference.access
+        if rule == "access":
+            rule = {"public": "public", "space-members": "restricted", "invite": "invite"}[access]
+        if rule == "restricted":
+            if key == ROOT:
+                raise TemplateProblem(f"{where}: the conference space cannot be restricted to itself")
+            return {
+                "join_rule": "restricted",
+                "allow": [{"type": "m.room_membership", "room_id": RoomRef(ROOT)}],
+            }
+        if rule not in ("public", "invite", "knock"):
+            raise TemplateProblem(f"{where}: join_rule {rule!r} is not public, invite, restricted or access")
+        return {"join_rule": rule}
+
+    def _power_levels(self, spec: dict[str, Any], where: str) -> dict[str, Any]:
+        levels = dict(spec.get("power_levels") or {})
+        users: dict[str, int] = {}
+        for user in _as_ids(spec.get("moderators"), where, "moderators"):
+            users[user] = MODERATOR_POWER
+        for user in self.schedule.staff.moderators:
+            users[user] = MODERATOR_POWER
+        for user in self.schedule.staff.organisers:
+            users[user] = ORGANISER_POWER
+        # The bot creates every room. From room version 12 on the creator's power is unbounded
+        # and it must not be listed; for older versions the planner adds it at creation time.
+        users.pop(self.settings.bot_user_id, None)
+        levels["users"] = dict(sorted(users.items()))
+        return levels
+
+    def _widget(self, widget: dict[str, Any], where: str, index: int) -> tuple[str, dict[str, Any], dict | None]:
+        try:
+            wid = str(widget["id"])
+            content = {
+                "id": wid,
+                "type": str(widget.get("type", "m.custom")),
+                "url": str(widget["url"]),
+                "name": str(widget.get("name", wid)),
+                "data": dict(widget.get("data") or {}),
+                "creatorUserId": self.settings.bot_user_id,
+                "waitForIframeLoad": True,
+            }
+        except KeyError as missing:
+            raise TemplateProblem(f"{where}: widgets[{index}] needs {missing}") from None
+        return wid, content, widget.get("layout")
+
+
+def _unique_invites(invites: Iterable[str], bot: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(u for u in invites if u and u != bot))
+
+
+def _as_ids(value: Any, where: str, field: str) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise TemplateProblem(f"{where}: {field} must be a list of Matrix IDs, not {value!r}")
+    return [str(v) for v in value]
+
+
+def _link_children(rooms: list[DesiredRoom], server_name: str) -> None:
+    """Give each space an m.space.child event per room inside it, in schedule order."""
+    by_key = {r.key: r for r in rooms}
+    counters: dict[str, int] = {}
+    for room in rooms:
+        if room.parent is None:
+            continue
+        parent = by_key[room.parent]
+        order = counters.get(room.parent, 0)
+        counters[room.parent] = order + 1
+        parent.state[(SPACE_CHILD, RoomRef(room.key))] = {
+            "via": [server_name],
+            "order": f"{order:05d}",
+            "suggested": room.suggested,
+        }

@@ -1,0 +1,317 @@
+"""The Matrix adapter: every request Podium makes to a homeserver goes through here.
+
+Built on matrix-nio's AsyncClient transport, with what provisioning needs on top:
+- a global throttle: when the server says M_LIMIT_EXCEEDED, every request waits out its
+  ``Retry-After`` (else ``retry_after_ms``), with a bound on retries and on any single wait;
+- a bound on requests in flight;
+- errors that say what was being done, what the server answered and what to do about it;
+- counts of reads and writes, so callers can report (and tests can check) what they cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from nio import AsyncClient, AsyncClientConfig
+
+from .state import (
+    CANONICAL_ALIAS,
+    LAYOUT,
+    LOCATOR,
+    POWER_LEVELS,
+    SPACE_CHILD,
+    SPACE_PARENT,
+    WIDGET,
+    Observed,
+    ObservedRoom,
+)
+
+log = logging.getLogger(__name__)
+CLIENT = "/_matrix/client/v3"
+
+#: The state Podium manages, fetched for every room in one filtered /sync.
+MANAGED_STATE = (
+    "m.room.create",
+    "m.room.name",
+    "m.room.topic",
+    "m.room.join_rules",
+    "m.room.history_visibility",
+    "m.room.guest_access",
+    CANONICAL_ALIAS,
+    POWER_LEVELS,
+    LOCATOR,
+    SPACE_PARENT,
+    SPACE_CHILD,
+    WIDGET,
+    LAYOUT,
+)
+
+RATE_LIMIT_HINT = (
+    "the homeserver keeps rate-limiting the bot. Lift its limits: as a Synapse admin, "
+    "POST /_synapse/admin/v1/users/<bot user id>/override_ratelimit with "
+    '{"messages_per_second": 0, "burst_count": 0}, or run the bot as an application service '
+    "whose registration says rate_limited: false"
+)
+HINTS = {
+    "M_FORBIDDEN": "the bot lacks the power for this in that room: give it power 100 there, or "
+    "let Podium recreate the room",
+    "M_UNKNOWN_TOKEN": "the access token is invalid or expired: set PODIUM_ACCESS_TOKEN (or "
+    "PODIUM_PASSWORD) again",
+    "M_MISSING_TOKEN": "no access token: set PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD",
+    "M_ROOM_IN_USE": "that alias already belongs to another room",
+    "M_NOT_FOUND": "check that the user or room exists",
+    "M_LIMIT_EXCEEDED": RATE_LIMIT_HINT,
+}
+
+
+class MatrixError(Exception):
+    """A request the homeserver refused (or could not be reached for)."""
+
+    def __init__(self, what: str, status: int | None, errcode: str, error: str, hint: str | None = None):
+        self.what, self.status, self.errcode, self.error = what, status, errcode, error
+        self.hint = hint if hint is not None else HINTS.get(errcode)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        status = f"HTTP {self.status} " if self.status else ""
+        text = f"{self.what}: {status}{self.errcode}: {self.error}"
+        return f"{text} — {self.hint}" if self.hint else text
+
+
+class Unreachable(MatrixError):
+    """The request may or may not have reached the server (connection lost, timed out)."""
+
+
+@dataclass
+class RequestStats:
+    reads: int = 0
+    writes: int = 0
+    rate_limited: int = 0
+    waited: float = 0.0  # seconds spent waiting out rate limits
+
+    @property
+    def total(self) -> int:
+        return self.reads + self.writes
+
+
+class MatrixAdapter:
+    """One bot account on one homeserver."""
+
+    def __init__(
+        self,
+        homeserver: str,
+        user_id: str,
+        access_token: str,
+        *,
+        max_in_flight: int = 4,
+        max_retries: int = 8,
+        max_wait: float = 300.0,
+        timeout: float = 120.0,
+    ):
+        # nio would sleep through every 429 forever; this adapter applies one bound for all.
+        config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=timeout)
+        self.client = AsyncClient(homeserver.rstrip("/"), user_id, config=config)
+        self.client.access_token = access_token
+        self.user_id = user_id
+        self.server_name = user_id.split(":", 1)[1]
+        self.stats = RequestStats()
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._max_retries = max_retries
+        self._max_wait = max_wait
+        self._timeout = timeout
+        self._resume_at = 0.0  # monotonic time before which no request may start
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def __aenter__(self) -> "MatrixAdapter":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- transport -------------------------------------------------------------------
+
+    async def request(self, method: str, path: str, body: Any = None, *, what: str, timeout: float | None = None) -> dict:
+        """Send one request; wait out rate limits (globally, bounded); raise MatrixError."""
+        headers = {"Authorization": f"Bearer {self.client.access_token}"} if self.client.access_token else {}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body)
+        for _attempt in range(self._max_retries + 1):
+            pause = self._resume_at - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            async with self._in_flight:
+                if method == "GET":
+                    self.stats.reads += 1
+                else:
+                    self.stats.writes += 1
+                try:
+                    response = await self.client.send(method, path, data, headers, timeout=timeout or self._timeout)
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+                    raw = await response.read()
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                    raise Unreachable(what, None, "M_UNREACHABLE", f"{type(exc).__name__}: {exc}".rstrip(": "),
+                                      "check the homeserver URL and that it is running") from None
+            try:
+                payload = json.loads(raw) if raw else {}
+            except ValueError:
+                payload = {"errcode": "M_UNKNOWN", "error": raw[:200].decode("utf-8", "replace")}
+            if not isinstance(payload, dict):
+                payload = {"value": payload}
+            errcode = payload.get("errcode", "")
+            if status == 429 or errcode == "M_LIMIT_EXCEEDED":
+                wait = _retry_after_seconds(retry_after, payload)
+                self.stats.rate_limited += 1
+                if wait > self._max_wait:
+                    raise MatrixError(what, status, "M_LIMIT_EXCEEDED",
+                                      f"asked to wait {wait:.0f} s, more than the {self._max_wait:.0f} s allowed",
+                                      RATE_LIMIT_HINT)
+                log.warning("rate limited while trying to %s: waiting %.1f s", what, wait)
+                self.stats.waited += wait
+                self._resume_at = max(self._resume_at, time.monotonic() + wait)
+                continue
+            if status >= 400:
+                raise MatrixError(what, status, errcode or f"HTTP_{status}", payload.get("error", ""))
+            return payload
+        raise MatrixError(what, 429, "M_LIMIT_EXCEEDED", f"still rate limited after {self._max_retries} retries",
+                          RATE_LIMIT_HINT)
+
+    async def login(self, password: str) -> str:
+        """Log in with a password; the adapter then uses the new access token."""
+        data = await self.request(
+            "POST",
+            f"{CLIENT}/login",
+            {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": self.user_id},
+                "password": password,
+                "initial_device_display_name": "Podium",
+            },
+            what=f"log in as {self.user_id}",
+        )
+        self.client.access_token = data["access_token"]
+        return data["access_token"]
+
+    # ---- reads -----------------------------------------------------------------------
+
+    async def whoami(self) -> str:
+        data = await self.request("GET", f"{CLIENT}/account/whoami", what="check the access token")
+        return data["user_id"]
+
+    async def default_room_version(self) -> str:
+        data = await self.request("GET", f"{CLIENT}/capabilities", what="read the server's capabilities")
+        return str(data.get("capabilities", {}).get("m.room_versions", {}).get("default", "10"))
+
+    async def observe(self, conference_id: str) -> Observed:
+        """Every room of the conference the bot is in, with the state Podium manages: one /sync."""
+        sync_filter = {
+            "presence": {"types": []},
+            "account_data": {"types": []},
+            "room": {
+                # Synapse answers an identical initial /sync from a cache for two minutes, which
+                # would hide rooms created since; a room ID that cannot exist makes each unique.
+                "not_rooms": [f"!observe-{uuid.uuid4().hex}:podium.invalid"],
+                "timeline": {"limit": 0},
+                "state": {"types": list(MANAGED_STATE), "lazy_load_members": False},
+                "ephemeral": {"types": []},
+                "account_data": {"types": []},
+            },
+        }
+        path = f"{CLIENT}/sync?timeout=0&full_state=true&filter={quote(json.dumps(sync_filter, separators=(',', ':')))}"
+        data = await self.request("GET", path, what="read the conference rooms (/sync)")
+        observed = Observed()
+        for room_id, room in data.get("rooms", {}).get("join", {}).items():
+            events = room.get("state", {}).get("events", []) + room.get("timeline", {}).get("events", [])
+            current = _observed_room(room_id, events)
+            locator = current.locator
+            if locator.get("conference") == conference_id and isinstance(locator.get("key"), str):
+                _keep(observed, locator["key"], current)
+        return observed
+
+    async def room_state(self, room_id: str) -> ObservedRoom:
+        events = await self.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/state", what=f"read the state of {room_id}")
+        return _observed_room(room_id, events.get("value", events) if isinstance(events, dict) else events)
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        try:
+            data = await self.request("GET", f"{CLIENT}/directory/room/{quote(alias)}", what=f"look up {alias}")
+        except MatrixError as exc:
+            if exc.errcode == "M_NOT_FOUND":
+                return None
+            raise
+        return data["room_id"]
+
+    async def membership(self, room_id: str, user_id: str) -> str | None:
+        try:
+            data = await self.request(
+                "GET",
+                f"{CLIENT}/rooms/{quote(room_id)}/state/m.room.member/{quote(user_id)}",
+                what=f"read {user_id}'s membership",
+            )
+        except MatrixError as exc:
+            if exc.errcode == "M_NOT_FOUND":
+                return None
+            raise
+        return data.get("membership")
+
+    # ---- writes ----------------------------------------------------------------------
+
+    async def create_room(self, body: dict[str, Any], *, what: str) -> str:
+        data = await self.request("POST", f"{CLIENT}/createRoom", body, what=what)
+        return data["room_id"]
+
+    async def put_state(self, room_id: str, event_type: str, state_key: str, content: dict[str, Any], *, what: str) -> str:
+        path = f"{CLIENT}/rooms/{quote(room_id)}/state/{quote(event_type)}/{quote(state_key, safe='')}"
+        data = await self.request("PUT", path, content, what=what)
+        return data.get("event_id", "")
+
+    async def invite(self, room_id: str, user_id: str, *, what: str) -> None:
+        await self.request("POST", f"{CLIENT}/rooms/{quote(room_id)}/invite", {"user_id": user_id}, what=what)
+
+    async def join(self, room_id_or_alias: str, *, what: str) -> str:
+        data = await self.request("POST", f"{CLIENT}/join/{quote(room_id_or_alias)}", {}, what=what)
+        return data["room_id"]
+
+
+def _retry_after_seconds(header: str | None, payload: dict[str, Any]) -> float:
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            pass  # an HTTP date: fall back to the body
+    ms = payload.get("retry_after_ms")
+    if isinstance(ms, (int, float)):
+        return max(0.0, ms / 1000)
+    return 1.0
+
+
+def _observed_room(room_id: str, events: list[dict[str, Any]]) -> ObservedRoom:
+    state: dict[tuple[str, str], dict[str, Any]] = {}
+    version = "1"
+    for event in events:
+        if "state_key" not in event:
+            continue
+        state[(event["type"], event["state_key"])] = event.get("content", {})
+        if event["type"] == "m.room.create":
+            version = str(event.get("content", {}).get("room_version", "1"))
+    return ObservedRoom(room_id, state, version)
+
+
+def _keep(observed: Observed, key: str, room: ObservedRoom) -> None:
+    """Two rooms claiming one key (say, an interrupted create retried by hand): keep the one
+    that holds the canonical alias, so the conference keeps pointing where attendees go."""
+    other = observed.rooms.get(key)
+    if other is None or (not other.state.get((CANONICAL_ALIAS, "")) and room.state.get((CANONICAL_ALIAS, ""))):
+        observed.rooms[key] = room

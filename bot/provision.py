@@ -1,0 +1,51 @@
+"""The provisioning pipeline shared by ``podium plan``, ``apply`` and ``demo``:
+schedule + templates -> desired rooms; connection -> adapter; then plan or converge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import PROJECT_ROOT
+from .config import ConfigProblem, Connection
+from .desired import Settings, desired_rooms
+from .matrix import MatrixAdapter
+from .schedule import Schedule, load_schedule
+from .state import DesiredRoom
+from .templates import RoomTemplates
+
+DEFAULT_TEMPLATES = PROJECT_ROOT / "room-templates"
+DEFAULT_PUBLIC_URL = "http://localhost:8080"
+
+
+@dataclass(frozen=True)
+class Conference:
+    """A loaded schedule and the rooms it calls for on one homeserver."""
+
+    schedule: Schedule
+    rooms: list[DesiredRoom]
+    settings: Settings
+
+
+def build(schedule_path: Path, settings: Settings, templates_dir: Path = DEFAULT_TEMPLATES) -> Conference:
+    """Load and validate everything before anything touches the homeserver."""
+    schedule = load_schedule(schedule_path)
+    templates = RoomTemplates.load(templates_dir)
+    return Conference(schedule, desired_rooms(schedule, templates, settings), settings)
+
+
+async def connect(connection: Connection, **adapter_options: object) -> MatrixAdapter:
+    """An adapter for the bot account, logged in and checked to be who it says."""
+    adapter = MatrixAdapter(connection.homeserver, connection.user_id, connection.access_token or "", **adapter_options)
+    try:
+        if not connection.access_token:
+            assert connection.password
+            await adapter.login(connection.password)
+        who = await adapter.whoami()
+    except BaseException:
+        await adapter.close()
+        raise
+    if who != connection.user_id:
+        await adapter.close()
+        raise ConfigProblem(f"the access token belongs to {who}, not {connection.user_id}: set PODIUM_USER_ID to match")
+    return adapter

@@ -1,0 +1,68 @@
+"""Human-readable text for plans and apply results (pure: returns lines, prints nothing)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .apply import ApplyReport
+from .planner import CreateRoom, Plan, SetState
+from .state import RoomRef
+
+
+def plan_lines(the_plan: Plan, server_name: str) -> list[str]:
+    """The plan grouped by room, in the order it would run, then the orphans and a summary."""
+    def alias(key: str) -> str:
+        local = the_plan.aliases.get(key)
+        return f"#{local}:{server_name}" if local else key
+
+    def show_ref(value: object) -> str:
+        return alias(value.key) if isinstance(value, RoomRef) else str(value)
+
+    grouped: dict[str, list[str]] = defaultdict(list)
+    order: list[str] = []
+    created = {a.key for a in the_plan.actions if isinstance(a, CreateRoom)}
+    for action in the_plan.actions:
+        if action.key not in grouped:
+            order.append(action.key)
+        if isinstance(action, SetState) and isinstance(action.state_key, RoomRef):
+            text = f"set {action.event_type} → {show_ref(action.state_key)}: {action.reason}"
+        else:
+            text = action.describe()
+        grouped[action.key].append(text)
+    lines = []
+    for key in order:
+        mark = "+" if key in created else "~"
+        lines.append(f"{mark} {alias(key)}  [{key}]")
+        lines += [f"    {text}" for text in grouped[key]]
+    for orphan in the_plan.orphans:
+        lines.append(f"! {orphan.room_id} {orphan.name!r} [{orphan.key}]: no longer in the schedule"
+                     + ("" if any(a.key == orphan.key for a in the_plan.actions) else " (--prune archives it)"))
+    lines.append(summary_line(the_plan))
+    return lines
+
+
+def summary_line(the_plan: Plan) -> str:
+    counts = the_plan.counts()
+    if not the_plan.changes:
+        extra = f"; {len(the_plan.orphans)} room(s) no longer in the schedule" if the_plan.orphans else ""
+        return f"No changes: the homeserver matches the schedule{extra}."
+    return (
+        f"Plan: {counts['create']} room(s) to create, {counts['state']} state event(s) to set, "
+        f"{counts['invite']} invite(s); {len(the_plan.actions)} write request(s)."
+    )
+
+
+def apply_lines(report: ApplyReport, seconds: float, requests: int, writes: int) -> list[str]:
+    lines = [
+        f"Applied {report.done} action(s) in {seconds:.1f} s: {len(report.created)} room(s) created, "
+        f"{writes} write and {requests - writes} read request(s)."
+    ]
+    for key in report.adopted:
+        lines.append(f"  adopted the existing room for {key} (its alias was already taken by it)")
+    for action, error in report.failed:
+        lines.append(f"  FAILED {action.key}: {action.describe()}: {error}")
+    for action, why in report.skipped:
+        lines.append(f"  skipped {action.key}: {action.describe()}: {why}")
+    if not report.ok:
+        lines.append("Some actions did not succeed; fix the causes above and run `podium apply` again.")
+    return lines

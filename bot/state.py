@@ -1,0 +1,67 @@
+"""Plain data shared by the planner and the Matrix adapter: desired and observed rooms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+#: The state event that names the conference object a room stands for. It is what lets Podium
+#: find its rooms again (together with the alias) and tell them apart from everything else.
+LOCATOR = "org.podium.locator"
+WIDGET = "im.vector.modular.widgets"
+LAYOUT = "io.element.widgets.layout"
+SPACE_CHILD = "m.space.child"
+SPACE_PARENT = "m.space.parent"
+POWER_LEVELS = "m.room.power_levels"
+CANONICAL_ALIAS = "m.room.canonical_alias"
+
+
+@dataclass(frozen=True, order=True)
+class RoomRef:
+    """Another conference room, by key; becomes its room ID once that room exists."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return f"<{self.key}>"
+
+
+StateKey = Union[str, RoomRef]
+StateId = tuple[str, StateKey]  # (event type, state key)
+
+
+@dataclass(frozen=True)
+class DesiredRoom:
+    """What one conference room should look like; content values may hold RoomRefs."""
+
+    key: str  # e.g. "track/forum": stable identity of the conference object
+    kind: str  # the room template it came from
+    alias: str  # alias localpart; the full alias is #alias:server
+    name: str
+    is_space: bool
+    parent: str | None  # key of the space this room sits in
+    state: dict[StateId, dict[str, Any]]
+    invites: tuple[str, ...] = ()
+    suggested: bool = True  # shown to attendees first in the parent space
+
+
+@dataclass
+class ObservedRoom:
+    """A room as the homeserver has it now."""
+
+    room_id: str
+    state: dict[tuple[str, str], dict[str, Any]]
+    room_version: str = "1"
+
+    @property
+    def locator(self) -> dict[str, Any]:
+        return self.state.get((LOCATOR, ""), {})
+
+
+@dataclass
+class Observed:
+    """Every room of one conference the bot can see, by key, plus what was looked up."""
+
+    rooms: dict[str, ObservedRoom] = field(default_factory=dict)
+    # (room key, user) -> membership ("invite", "join", "leave", "ban") for users we would invite
+    memberships: dict[tuple[str, str], str] = field(default_factory=dict)

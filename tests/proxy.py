@@ -1,0 +1,96 @@
+"""A counting, fault-injecting HTTP proxy in front of the test Synapse.
+
+It runs in its own thread and event loop so sync tests (which call ``asyncio.run``) and the CLI
+can use it. Every request is forwarded to the real homeserver and recorded; a test may install
+``faults``: functions given (method, path) that return None to pass the request through, or a
+``Fault`` saying to answer 429 or to drop the connection after the server has handled it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import aiohttp
+from aiohttp import web
+
+
+@dataclass
+class Fault:
+    status: int = 429
+    retry_after: float | None = 1.0  # seconds, sent as Retry-After
+    retry_after_ms: int | None = None  # sent in the body
+    drop_after_forwarding: bool = False  # the server does the work, the client hears nothing
+
+
+@dataclass
+class CountingProxy:
+    upstream: str
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    faults: list[Callable[[str, str], Fault | None]] = field(default_factory=list)
+    base_url: str = ""
+
+    def start(self) -> None:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("proxy did not start")
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(10)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.faults.clear()
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(m, p) for m, p in self.requests if m != "GET"]
+
+    def count(self, method: str, fragment: str) -> int:
+        return sum(1 for m, p in self.requests if m == method and fragment in p)
+
+    def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._stopping = asyncio.Event()
+
+        async def main() -> None:
+            session = aiohttp.ClientSession(auto_decompress=False)
+            app = web.Application(client_max_size=64 * 1024 * 1024)
+            app.router.add_route("*", "/{tail:.*}", lambda request: self._forward(request, session))
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.base_url = f"http://127.0.0.1:{port}"
+            ready.set()
+            await self._stopping.wait()
+            await runner.cleanup()
+            await session.close()
+
+        self._loop.run_until_complete(main())
+
+    async def _forward(self, request: web.Request, session: aiohttp.ClientSession) -> web.StreamResponse:
+        path = request.path_qs
+        self.requests.append((request.method, path))
+        fault = next((f for f in (check(request.method, path) for check in list(self.faults)) if f), None)
+        if fault and not fault.drop_after_forwarding:
+            body: dict = {"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests"}
+            if fault.retry_after_ms is not None:
+                body["retry_after_ms"] = fault.retry_after_ms
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            return web.json_response(body, status=fault.status, headers=headers)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with session.request(request.method, self.upstream + path, data=await request.read(),
+                                   headers=headers) as upstream:
+            payload = await upstream.read()
+            if fault and fault.drop_after_forwarding:
+                request.transport.close()  # type: ignore[union-attr]
+                raise ConnectionResetError("dropped by the test proxy")
+            out_headers = {k: v for k, v in upstream.headers.items()
+                           if k.lower() in ("content-type", "retry-after")}
+            return web.Response(body=payload, status=upstream.status, headers=out_headers)

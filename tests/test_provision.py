@@ -1,0 +1,287 @@
+"""Provisioning against a real Synapse: apply the sample conference, re-apply, edit, repair.
+
+The CLI runs in-process (``bot.cli.main``) with its connection settings in the environment,
+talking to the session's Synapse through a counting proxy, so the tests see exactly which
+requests reached the homeserver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import PROJECT_ROOT
+from bot.apply import observe
+from bot.cli import main
+from bot.desired import Settings
+from bot.homeserver import EmbeddedSynapse
+from bot.matrix import MatrixAdapter
+from bot.provision import DEFAULT_PUBLIC_URL, Conference, build
+from bot.state import LAYOUT, POWER_LEVELS, SPACE_CHILD, SPACE_PARENT, WIDGET, Observed
+from bot.templates import KINDS
+
+SAMPLE = PROJECT_ROOT / "schedule.yaml"
+PASSWORD = "speaker-password"
+
+
+@pytest.fixture(scope="session")
+def sample_people(synapse: EmbeddedSynapse) -> None:
+    """The sample schedule's local Matrix IDs exist, so inviting them succeeds."""
+    data = yaml.safe_load(SAMPLE.read_text())
+    ids = set(data.get("staff", {}).get("organisers", [])) | set(data.get("staff", {}).get("moderators", []))
+    for section, people in (("talks", "speakers"), ("posters", "presenters")):
+        for item in data.get(section, []):
+            ids |= {p["matrix_id"] for p in item.get(people, []) if isinstance(p, dict) and p.get("matrix_id")}
+    for section in ("sponsors", "helpdesks"):
+        for item in data.get(section, []):
+            ids |= set(item.get("staff", []))
+    for track in data.get("tracks", []):
+        ids |= set(track.get("chairs", []))
+    for user in ids:
+        if user.endswith(":localhost"):
+            synapse.register_user(user[1:].split(":")[0], PASSWORD)
+
+
+def write_schedule(tmp_path: Path, edit=None, *, source: Path = SAMPLE) -> tuple[Path, str]:
+    """A copy of ``source`` under a fresh conference id (so tests never share rooms)."""
+    data = yaml.safe_load(source.read_text())
+    conf_id = f"t{uuid.uuid4().hex[:8]}"
+    data["conference"]["id"] = conf_id
+    if edit:
+        edit(data)
+    path = tmp_path / f"{conf_id}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path, conf_id
+
+
+def rewrite(path: Path, edit) -> None:
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def podium(monkeypatch, capsys, bot, homeserver: str, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setenv("PODIUM_HOMESERVER", homeserver)
+    monkeypatch.setenv("PODIUM_USER_ID", bot.user_id)
+    monkeypatch.setenv("PODIUM_ACCESS_TOKEN", bot.access_token)
+    monkeypatch.delenv("PODIUM_PASSWORD", raising=False)
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def conference_for(path: Path, bot) -> Conference:
+    return build(path, Settings(server_name="localhost", bot_user_id=bot.user_id, public_url=DEFAULT_PUBLIC_URL))
+
+
+def observe_now(bot, conference: Conference) -> Observed:
+    async def run() -> Observed:
+        async with MatrixAdapter(bot.homeserver, bot.user_id, bot.access_token) as adapter:
+            return await observe(adapter, conference.rooms, conference.schedule.conference.id)
+
+    return asyncio.run(run())
+
+
+def put_state(bot, room_id: str, event_type: str, state_key: str, content: dict) -> None:
+    async def run() -> None:
+        async with MatrixAdapter(bot.homeserver, bot.user_id, bot.access_token) as adapter:
+            await adapter.put_state(room_id, event_type, state_key, content, what="damage by hand")
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def applied_sample(tmp_path_factory, synapse, bot, sample_people):
+    """The sample conference applied once; tests below only read it."""
+    path, conf_id = write_schedule(tmp_path_factory.mktemp("sample"))
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("PODIUM_HOMESERVER", synapse.base_url)
+        mp.setenv("PODIUM_USER_ID", bot.user_id)
+        mp.setenv("PODIUM_ACCESS_TOKEN", bot.access_token)
+        code = main(["apply", "--schedule", str(path), "--quiet"])
+    finally:
+        mp.undo()
+    assert code == 0
+    conference = conference_for(path, bot)
+    return path, conference, observe_now(bot, conference)
+
+
+def test_every_room_kind_exists_with_its_settings(applied_sample, bot):
+    _path, conference, observed = applied_sample
+    schedule = conference.schedule
+    conf_id = schedule.conference.id
+    assert {room.kind for room in conference.rooms} == set(KINDS)
+    assert set(observed.rooms) == {room.key for room in conference.rooms}
+    ids = {key: room.room_id for key, room in observed.rooms.items()}
+    assert len(set(ids.values())) == len(ids), "one room per conference object"
+
+    for room in conference.rooms:
+        state = observed.rooms[room.key].state
+        assert state[("m.room.canonical_alias", "")]["alias"] == f"#{room.alias}:localhost"
+        assert room.alias.startswith(conf_id)
+        assert state[("m.room.name", "")]["name"] == room.name
+        if room.parent:
+            parent_id = ids[room.parent]
+            assert state[(SPACE_PARENT, parent_id)]["canonical"] is True
+            assert observed.rooms[room.parent].state[(SPACE_CHILD, ids[room.key])]["via"] == ["localhost"]
+        levels = state[(POWER_LEVELS, "")]
+        assert bot.user_id not in levels.get("users", {}), "room version 12: the creator is not listed"
+        for organiser in schedule.staff.organisers:
+            assert levels["users"][organiser] == 100
+        for moderator in schedule.staff.moderators:
+            assert levels["users"][moderator] == 50
+        assert levels["events"]["m.reaction"] == 0
+        assert observed.rooms[room.key].room_version == "12"
+
+    root = observed.rooms["space"].state
+    assert root[("m.room.create", "")]["type"] == "m.space"
+    assert root[("m.room.join_rules", "")] == {"join_rule": "invite"}  # space-members: invite to the space
+
+    # Rooms inside the space admit its members.
+    track = next(t for t in schedule.tracks if t.stream)
+    track_state = observed.rooms[f"track/{track.id}"].state
+    assert track_state[("m.room.join_rules", "")] == {
+        "join_rule": "restricted",
+        "allow": [{"type": "m.room_membership", "room_id": ids["space"]}],
+    }
+    assert observed.rooms[f"track/{track.id}"].state[(SPACE_PARENT, ids["space/tracks"])]
+    stream = track_state[(WIDGET, "podium-stream")]
+    assert stream["type"] == "m.custom" and f"/widgets/stream/{track.id}" in stream["url"]
+    assert stream["creatorUserId"] == bot.user_id
+    layout = track_state[(LAYOUT, "")]["widgets"]
+    assert layout["podium-stream"]["container"] == "top"
+    assert layout["podium-now-next"]["container"] == "right"
+    for chair in track.chairs:
+        assert track_state[(POWER_LEVELS, "")]["users"][chair] == 50
+
+    backstage = observed.rooms[f"backstage/{track.id}"].state
+    assert backstage[("m.room.join_rules", "")] == {"join_rule": "invite"}
+    assert (WIDGET, "podium-qa-board") in backstage
+
+    announcements = observed.rooms["lobby/announcements"].state[(POWER_LEVELS, "")]
+    assert announcements["events_default"] == 50 and announcements["events"]["m.reaction"] == 0
+    assert observed.rooms["lobby/hallway"].state[(POWER_LEVELS, "")]["events_default"] == 0
+
+    poster = schedule.posters[0]
+    poster_state = observed.rooms[f"poster/{poster.id}"].state
+    assert poster_state[(WIDGET, "podium-video")]["type"] == "jitsi"
+    assert poster_state[(WIDGET, "podium-video")]["data"]["domain"] == schedule.conference.video.jitsi_domain
+    assert f"poster-breakout/{poster.id}" in observed.rooms
+
+    sponsor = schedule.sponsors[0]
+    sponsor_state = observed.rooms[f"sponsor/{sponsor.id}"].state
+    assert {(WIDGET, "podium-video"), (WIDGET, "podium-booth")} <= set(sponsor_state)
+    for staff in sponsor.staff:
+        assert sponsor_state[(POWER_LEVELS, "")]["users"][staff] == 50
+
+    for talk in schedule.talks:
+        assert observed.rooms[f"talk/{talk.id}"].state[("m.room.name", "")]["name"] == talk.title
+
+
+def test_speakers_are_invited_to_backstage_and_breakout(applied_sample):
+    _path, conference, observed = applied_sample
+    talk = next(t for t in conference.schedule.talks if any(p.matrix_id for p in t.speakers))
+    speaker = next(p.matrix_id for p in talk.speakers if p.matrix_id)
+    assert observed.memberships[(f"talk/{talk.id}", speaker)] == "invite"
+    assert observed.memberships[(f"backstage/{talk.track}", speaker)] == "invite"
+    assert observed.memberships[("space", speaker)] == "invite"
+
+
+def test_second_apply_writes_nothing_and_plan_exits_0(applied_sample, bot, proxy, monkeypatch, capsys):
+    path, _conference, _observed = applied_sample
+    code, out, err = podium(monkeypatch, capsys, bot, proxy.base_url, "apply", "--schedule", str(path), "--quiet")
+    assert code == 0, err
+    assert proxy.writes() == [], "a converged conference needs no writes"
+    assert "No changes" in out
+    code, out, _ = podium(monkeypatch, capsys, bot, proxy.base_url, "plan", "--schedule", str(path))
+    assert code == 0
+    assert "No changes" in out
+    assert proxy.writes() == []
+
+
+def test_editing_a_title_and_a_stream_changes_exactly_those_rooms(tmp_path, bot, synapse, proxy, sample_people,
+                                                                  monkeypatch, capsys):
+    path, _ = write_schedule(tmp_path)
+    assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
+    data = yaml.safe_load(path.read_text())
+    talk = data["talks"][0]
+    track = next(t for t in data["tracks"] if t.get("stream"))
+
+    def edit(d):
+        d["talks"][0]["title"] = "A new title with <b>markup</b> & \"quotes\""
+        next(t for t in d["tracks"] if t["id"] == track["id"])["stream"] = "https://video.example.org/embed/new"
+
+    rewrite(path, edit)
+    code, out, _ = podium(monkeypatch, capsys, bot, proxy.base_url, "plan", "--schedule", str(path))
+    assert code == 2
+    assert "A new title with <b>markup</b>" in out
+    proxy.reset()
+    assert podium(monkeypatch, capsys, bot, proxy.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
+    conference = conference_for(path, bot)
+    observed = observe_now(bot, conference)
+    ids = {key: room.room_id for key, room in observed.rooms.items()}
+    written = {(p.split("/rooms/")[1].split("/")[0].replace("%21", "!").replace("%3A", ":"),
+                p.split("/state/")[1].split("/")[0]) for m, p in proxy.writes()}
+    assert written == {(ids[f"talk/{talk['id']}"], "m.room.name"), (ids[f"track/{track['id']}"], WIDGET)}
+    assert observed.rooms[f"talk/{talk['id']}"].state[("m.room.name", "")]["name"].startswith("A new title")
+    widget = observed.rooms[f"track/{track['id']}"].state[(WIDGET, "podium-stream")]
+    assert widget["data"]["kind"] == "iframe"
+
+
+def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_people, monkeypatch, capsys):
+    path, _ = write_schedule(tmp_path)
+    assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
+    conference = conference_for(path, bot)
+    before = observe_now(bot, conference)
+    track = next(t for t in conference.schedule.tracks if t.stream)
+    track_room = before.rooms[f"track/{track.id}"]
+    hallway = before.rooms["lobby/hallway"]
+    moderator = conference.schedule.staff.moderators[0]
+
+    put_state(bot, track_room.room_id, "m.room.topic", "", {"topic": "vandalised"})
+    put_state(bot, track_room.room_id, WIDGET, "podium-stream", {})
+    levels = dict(hallway.state[(POWER_LEVELS, "")])
+    levels["users"] = {**levels["users"], moderator: 0, "@someone-else:localhost": 20}
+    levels["events_default"] = 100
+    put_state(bot, hallway.room_id, POWER_LEVELS, "", levels)
+
+    code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path))
+    assert code == 2
+    assert "'vandalised' →" in out
+    assert "power levels differ" in out and "events_default 100 → 0" in out
+    assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
+    after = observe_now(bot, conference)
+    assert after.rooms[f"track/{track.id}"].state[("m.room.topic", "")] == before.rooms[f"track/{track.id}"].state[("m.room.topic", "")]
+    assert after.rooms[f"track/{track.id}"].state[(WIDGET, "podium-stream")] == track_room.state[(WIDGET, "podium-stream")]
+    repaired = after.rooms["lobby/hallway"].state[(POWER_LEVELS, "")]
+    assert repaired["users"][moderator] == 50 and repaired["events_default"] == 0
+    assert repaired["users"]["@someone-else:localhost"] == 20, "levels Podium does not own are kept"
+    assert podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path))[0] == 0
+
+
+def test_removed_talk_is_reported_and_pruned(tmp_path, bot, synapse, sample_people, monkeypatch, capsys):
+    path, _ = write_schedule(tmp_path)
+    assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
+    dropped = yaml.safe_load(path.read_text())["talks"][-1]
+    rewrite(path, lambda d: d["talks"].pop())
+    code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path))
+    assert code == 0, "a dropped talk alone changes nothing without --prune"
+    assert f"[talk/{dropped['id']}]: no longer in the schedule (--prune archives it)" in out
+    code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--prune", "--quiet")
+    assert code == 0
+    conference = conference_for(path, bot)
+    observed = observe_now(bot, conference)
+    assert f"talk/{dropped['id']}" in observed.rooms  # archived, not deleted
+    archived = observed.rooms[f"talk/{dropped['id']}"]
+    assert archived.locator["archived"] is True
+    assert archived.state[("m.room.name", "")]["name"].startswith("[archived] ")
+    breakouts = observed.rooms["space/breakouts"].state
+    assert not breakouts.get((SPACE_CHILD, archived.room_id)), "unlinked from its space"
+    code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path), "--prune")
+    assert code == 0 and "No changes" in out
