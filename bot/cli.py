@@ -193,7 +193,7 @@ async def apply_conference(conference, connection, *, prune: bool = False, quiet
         stats = adapter.stats
     finally:
         await adapter.close()
-    for line in apply_lines(report, time.monotonic() - started, stats.total, stats.writes):
+    for line in apply_lines(report, time.monotonic() - started, stats):
         print(line)
     return EXIT_OK if report.ok else EXIT_ERROR
 

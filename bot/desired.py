@@ -193,6 +193,7 @@ class _Builder:
             state=state,
             invites=_unique_invites(_as_ids(spec.get("invite"), where, "invite"), settings.bot_user_id),
             suggested=bool(spec.get("suggested", True)),
+            order=_space_order(spec.get("order")),
         )
 
     def _join_rules(self, rule: Any, key: str, where: str) -> dict[str, Any]:
@@ -242,6 +243,13 @@ class _Builder:
         return wid, content, widget.get("layout")
 
 
+def _space_order(value: Any) -> str | None:
+    """m.space.child orders are at most 50 printable ASCII characters."""
+    if value in (None, ""):
+        return None
+    return "".join(c for c in str(value) if " " <= c <= "~")[:50] or None
+
+
 def _unique_invites(invites: Iterable[str], bot: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in invites if u and u != bot))
 
@@ -257,7 +265,8 @@ def _as_ids(value: Any, where: str, field: str) -> list[str]:
 
 
 def _link_children(rooms: list[DesiredRoom], server_name: str) -> None:
-    """Give each space an m.space.child event per room inside it, in schedule order."""
+    """Give each space an m.space.child event per room inside it, in schedule order unless the
+    template gives a stable order (so dropping one talk does not reorder all the others)."""
     by_key = {r.key: r for r in rooms}
     counters: dict[str, int] = {}
     for room in rooms:
@@ -268,6 +277,6 @@ def _link_children(rooms: list[DesiredRoom], server_name: str) -> None:
         counters[room.parent] = order + 1
         parent.state[(SPACE_CHILD, RoomRef(room.key))] = {
             "via": [server_name],
-            "order": f"{order:05d}",
+            "order": room.order or f"{order:05d}",
             "suggested": room.suggested,
         }

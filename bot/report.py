@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .apply import ApplyReport
+from .matrix import RATE_LIMIT_HINT, RequestStats
 from .planner import CreateRoom, Plan, SetState
 from .state import RoomRef
 
@@ -52,11 +53,14 @@ def summary_line(the_plan: Plan) -> str:
     )
 
 
-def apply_lines(report: ApplyReport, seconds: float, requests: int, writes: int) -> list[str]:
+def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats) -> list[str]:
     lines = [
         f"Applied {report.done} action(s) in {seconds:.1f} s: {len(report.created)} room(s) created, "
-        f"{writes} write and {requests - writes} read request(s)."
+        f"{stats.writes} write and {stats.reads} read request(s)."
     ]
+    if stats.rate_limited:
+        lines.append(f"  the homeserver rate-limited {stats.rate_limited} request(s); waited {stats.waited:.1f} s "
+                     f"in all. {RATE_LIMIT_HINT[0].upper()}{RATE_LIMIT_HINT[1:]}.")
     for key in report.adopted:
         lines.append(f"  adopted the existing room for {key} (its alias was already taken by it)")
     for action, error in report.failed:

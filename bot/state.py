@@ -43,6 +43,7 @@ class DesiredRoom:
     state: dict[StateId, dict[str, Any]]
     invites: tuple[str, ...] = ()
     suggested: bool = True  # shown to attendees first in the parent space
+    order: str | None = None  # sort key in the parent space; None: schedule position
 
 
 @dataclass

@@ -60,7 +60,10 @@ class CountingProxy:
         async def main() -> None:
             session = aiohttp.ClientSession(auto_decompress=False)
             app = web.Application(client_max_size=64 * 1024 * 1024)
-            app.router.add_route("*", "/{tail:.*}", lambda request: self._forward(request, session))
+            async def forward(request: web.Request) -> web.StreamResponse:
+                return await self._forward(request, session)
+
+            app.router.add_route("*", "/{tail:.*}", forward)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
