@@ -11,6 +11,7 @@ from pathlib import Path
 from .config import Connection
 from .desired import Settings
 from .homeserver import EmbeddedSynapse, HomeserverError
+from .matrix import MatrixAdapter
 from .provision import build
 
 SERVER_NAME = "localhost"
@@ -51,9 +52,13 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
             people.setdefault(user.split(":")[0][1:], "speaker / staff")
         for localpart in people:
             server.register_user(localpart, DEMO_PASSWORD, displayname=localpart.replace("-", " ").title())
-        status = asyncio.run(apply_conference(conference, Connection(server.base_url, bot_id, bot_token)))
+        connection = Connection(server.base_url, bot_id, bot_token)
+        status = asyncio.run(apply_conference(conference, connection))
+        attendees = [f"@{localpart}:{SERVER_NAME}" for localpart, role in ACCOUNTS if role == "attendee"]
+        asyncio.run(_admit_attendees(connection, conference.schedule.conference, attendees))
         _print_welcome(server, conference.schedule.conference, people)
         if wait:
+            print("Press Ctrl-C to stop.")
             _wait_for_interrupt()
         return status
     finally:
@@ -85,6 +90,20 @@ def _local_people(schedule) -> set[str]:
     return {i for i in ids if i.endswith(f":{SERVER_NAME}")}
 
 
+async def _admit_attendees(connection: Connection, conference, attendees: list[str]) -> None:
+    """Invite the demo attendees to the conference space, as an organiser would with tickets:
+    with access space-members that one invite opens every room inside to them."""
+    if conference.access == "public":
+        return
+    async with MatrixAdapter(connection.homeserver, connection.user_id, connection.access_token or "") as adapter:
+        space = await adapter.resolve_alias(f"#{conference.id}:{SERVER_NAME}")
+        if space is None:
+            return
+        for user in attendees:
+            if await adapter.membership(space, user) is None:
+                await adapter.invite(space, user, what=f"invite {user} to the conference space")
+
+
 def _print_welcome(server: EmbeddedSynapse, conference, people: dict[str, str]) -> None:
     print()
     print(f"{conference.name} is up.")
@@ -94,8 +113,8 @@ def _print_welcome(server: EmbeddedSynapse, conference, people: dict[str, str]) 
     print(f"  'Sign in', edit the homeserver to {server.base_url}, and sign in with one of:")
     for localpart, role in people.items():
         print(f"    {localpart:<20} {role:<16} password: {DEMO_PASSWORD}")
-    print(f"  Then join #{conference.id}:{SERVER_NAME} from the room directory or the Explore rooms button.")
-    print("Press Ctrl-C to stop.")
+    print(f"  alice, bob and carol find an invitation to #{conference.id}:{SERVER_NAME}; accepting it opens")
+    print("  every room of the conference to them.")
 
 
 def _wait_for_interrupt() -> None:
