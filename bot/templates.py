@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 #: The room kinds a conference is made of; each has ``room-templates/<kind>.yaml``.
@@ -104,7 +104,10 @@ def _render_value(value: Any, env: SandboxedEnvironment, context: dict[str, Any]
     try:
         whole = _WHOLE_EXPRESSION.match(value.strip())
         if whole:
-            return env.compile_expression(whole["expr"], undefined_to_none=False)(**context)
+            result = env.compile_expression(whole["expr"], undefined_to_none=False)(**context)
+            if isinstance(result, Undefined):
+                result._fail_with_undefined_error()  # raises UndefinedError naming what is missing
+            return result
         return env.from_string(value).render(**context)
     except TemplateError as exc:
         raise TemplateProblem(f"{where}: {exc} (in {value!r})") from None
