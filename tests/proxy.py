@@ -20,6 +20,8 @@ from aiohttp import web
 @dataclass
 class Fault:
     status: int = 429
+    errcode: str = "M_LIMIT_EXCEEDED"
+    error: str = "Too Many Requests"
     retry_after: float | None = 1.0  # seconds, sent as Retry-After
     retry_after_ms: int | None = None  # sent in the body
     drop_after_forwarding: bool = False  # the server does the work, the client hears nothing
@@ -82,7 +84,7 @@ class CountingProxy:
         self.requests.append((request.method, path))
         fault = next((f for f in (check(request.method, path) for check in list(self.faults)) if f), None)
         if fault and not fault.drop_after_forwarding:
-            body: dict = {"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests"}
+            body: dict = {"errcode": fault.errcode, "error": fault.error}
             if fault.retry_after_ms is not None:
                 body["retry_after_ms"] = fault.retry_after_ms
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}

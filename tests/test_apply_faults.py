@@ -164,3 +164,19 @@ def test_alias_taken_by_a_foreign_room_is_reported(tmp_path, bot, synapse, make_
     observed = observe_now(bot, conference_for(path, bot))
     assert "lobby/hallway" not in observed.rooms
     assert "lobby/jobs" in observed.rooms, "the other rooms were still created"
+
+
+def test_refused_repair_is_reported_with_what_to_do(tmp_path, bot, synapse, proxy, monkeypatch, capsys):
+    path, _ = small_schedule(tmp_path, talks=1)
+    assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
+    rewrite_title = yaml.safe_load(path.read_text())
+    rewrite_title["talks"][0]["title"] = "Renamed"
+    path.write_text(yaml.safe_dump(rewrite_title, sort_keys=False))
+    proxy.faults.append(lambda method, p: Fault(status=403, errcode="M_FORBIDDEN",
+                                                error="You don't have permission to post that to the room.")
+                        if method == "PUT" and "/state/m.room.name" in p else None)
+    code, out, err = podium(monkeypatch, capsys, bot, proxy.base_url, "apply", "--schedule", str(path), "--quiet")
+    assert code == 1
+    assert "FAILED talk/talk0: set m.room.name" in out
+    assert "HTTP 403 M_FORBIDDEN" in out and "the bot lacks the power" in out
+    assert "run `podium apply` again" in out
