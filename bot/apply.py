@@ -8,7 +8,9 @@ from typing import Any, Callable
 
 from .matrix import MatrixAdapter, MatrixError, Unreachable
 from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, resolve
+from .observation import Snapshot, conference_rooms, fold
 from .state import CANONICAL_ALIAS, LOCATOR, DesiredRoom, Observed
+from .store import Store
 
 Progress = Callable[[Action, str | None], None]  # (action just finished, error or None)
 
@@ -20,22 +22,48 @@ class ApplyReport:
     adopted: list[str] = field(default_factory=list)  # keys whose alias already had a room
     failed: list[tuple[Action, MatrixError]] = field(default_factory=list)
     skipped: list[tuple[Action, str]] = field(default_factory=list)
+    remaining: list[Action] = field(default_factory=list)  # still wanted when read back after
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped
+        return not self.failed and not self.skipped and not self.remaining
 
 
-async def observe(adapter: MatrixAdapter, desired: list[DesiredRoom], conference_id: str) -> Observed:
-    """The conference's rooms as they are, and the membership of everyone Podium would invite."""
-    observed = await adapter.observe(conference_id)
-    checks = [(room.key, user) for room in desired if room.key in observed.rooms for user in room.invites]
+async def observe(
+    adapter: MatrixAdapter,
+    desired: list[DesiredRoom],
+    conference_id: str,
+    store: Store | None = None,
+) -> Observed:
+    """The conference's rooms as they are, and the membership of everyone Podium would invite.
+
+    With a store, the last snapshot is brought up to date by an incremental /sync; without one
+    (or when the server no longer accepts its token) every room is read in one full /sync."""
+    account = Store.account(adapter.user_id, adapter.client.homeserver)
+    snapshot = store.load_snapshot(account) if store else Snapshot()
+    try:
+        snapshot = fold(snapshot, await adapter.sync_state(snapshot.since))
+    except MatrixError:
+        if snapshot.since is None:
+            raise
+        snapshot = fold(Snapshot(), await adapter.sync_state(None))
+    observed = conference_rooms(snapshot, conference_id)
+    checks = [
+        (room.key, user)
+        for room in desired
+        if room.key in observed.rooms
+        for user in room.invites
+        if (room.key, user) not in observed.memberships
+    ]
     memberships = await asyncio.gather(
         *(adapter.membership(observed.rooms[key].room_id, user) for key, user in checks)
     )
     for (key, user), membership in zip(checks, memberships):
         if membership is not None:
             observed.memberships[(key, user)] = membership
+            snapshot.memberships.setdefault(observed.rooms[key].room_id, {})[user] = membership
+    if store:
+        store.save_snapshot(account, snapshot)
     return observed
 
 
@@ -143,22 +171,24 @@ async def converge(
     prune: bool = False,
     progress: Progress | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    store: Store | None = None,
 ) -> tuple[Plan, ApplyReport]:
-    """Observe, plan and execute; once more if existing rooms were adopted along the way."""
+    """Observe, plan and execute, then read back what the homeserver has now. The read-back
+    verifies the result (``report.remaining``) and leaves the local snapshot current, so the
+    next run reads only later changes. A second pass runs if existing rooms were adopted."""
     report = ApplyReport()
-    first_plan: Plan | None = None
+
+    async def look() -> tuple[Observed, Plan]:
+        observed = await observe(adapter, desired, conference_id, store)
+        return observed, plan(desired, observed, bot_user_id=adapter.user_id, room_version=room_version, prune=prune)
+
+    observed, the_plan = await look()
+    first_plan = the_plan
+    if on_plan:
+        on_plan(the_plan)
     for _pass in range(2):
-        observed = await observe(adapter, desired, conference_id)
-        the_plan = plan(
-            desired,
-            observed,
-            bot_user_id=adapter.user_id,
-            room_version=room_version,
-            prune=prune,
-        )
-        first_plan = first_plan or the_plan
-        if on_plan:
-            on_plan(the_plan)
+        if not the_plan.actions:
+            break
         ids = {key: room.room_id for key, room in observed.rooms.items()}
         result = await execute(the_plan, adapter, ids, progress)
         report.done += result.done
@@ -166,7 +196,8 @@ async def converge(
         report.failed += result.failed
         report.skipped += result.skipped
         report.adopted += result.adopted
+        observed, the_plan = await look()
         if not result.adopted:
             break
-    assert first_plan is not None
+    report.remaining = list(the_plan.actions)
     return first_plan, report

@@ -19,6 +19,7 @@ from .planner import Plan
 from .provision import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
 from .report import apply_lines, plan_lines, summary_line
 from .schedule import ScheduleInvalid, load_schedule
+from .store import Store
 from .templates import TemplateProblem
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -71,8 +72,11 @@ def _parser() -> argparse.ArgumentParser:
                             f"(PODIUM_PUBLIC_URL; default {DEFAULT_PUBLIC_URL})")
         p.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
         p.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
-        p.add_argument("--data-dir", type=Path, default=Path(".podium"), metavar="DIR",
-                       help="local state (default: ./.podium)")
+        p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PODIUM_DATA_DIR", ".podium")),
+                       metavar="DIR", help="local state: what the last run saw, so the next one reads only "
+                                           "changes (PODIUM_DATA_DIR; default: ./.podium)")
+        p.add_argument("--fresh", action="store_true",
+                       help="ignore what earlier runs saw and read every room from the homeserver")
 
     p = commands.add_parser("validate", help="check schedule.yaml and report every mistake",
                             description="Check schedule.yaml; every mistake is reported with file, line and field. "
@@ -142,12 +146,14 @@ def _plan(args: argparse.Namespace) -> int:
         from .planner import plan
 
         adapter = await connect(connection)
+        store = _store(args, connection)
         try:
-            observed = await observe(adapter, conference.rooms, conference.schedule.conference.id)
+            observed = await observe(adapter, conference.rooms, conference.schedule.conference.id, store)
             version = await adapter.default_room_version()
             return plan(conference.rooms, observed, bot_user_id=connection.user_id, room_version=version,
                         prune=args.prune)
         finally:
+            store.close()
             await adapter.close()
 
     the_plan = asyncio.run(run())
@@ -161,10 +167,22 @@ def _plan(args: argparse.Namespace) -> int:
 def _apply(args: argparse.Namespace) -> int:
     connection = connection_from(args.homeserver, args.user_id)
     conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
-    return asyncio.run(apply_conference(conference, connection, prune=args.prune, quiet=args.quiet))
+    store = _store(args, connection)
+    try:
+        return asyncio.run(apply_conference(conference, connection, store, prune=args.prune, quiet=args.quiet))
+    finally:
+        store.close()
 
 
-async def apply_conference(conference, connection, *, prune: bool = False, quiet: bool = False) -> int:
+def _store(args: argparse.Namespace, connection) -> Store:
+    store = Store(args.data_dir)
+    if args.fresh:
+        store.forget_snapshot(Store.account(connection.user_id, connection.homeserver))
+    return store
+
+
+async def apply_conference(conference, connection, store: Store | None = None, *, prune: bool = False,
+                           quiet: bool = False) -> int:
     """Converge the homeserver on ``conference`` with a progress bar and a summary."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -189,7 +207,7 @@ async def apply_conference(conference, connection, *, prune: bool = False, quiet
 
             _plan_done, report = await converge(
                 adapter, conference.rooms, conference_id=conference.schedule.conference.id, room_version=version,
-                prune=prune, progress=on_progress, on_plan=on_plan)
+                prune=prune, progress=on_progress, on_plan=on_plan, store=store)
         stats = adapter.stats
     finally:
         await adapter.close()

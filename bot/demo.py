@@ -12,6 +12,7 @@ from .config import Connection
 from .desired import Settings
 from .homeserver import EmbeddedSynapse, HomeserverError
 from .matrix import MatrixAdapter
+from .store import Store
 from .provision import build
 
 SERVER_NAME = "localhost"
@@ -53,7 +54,11 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
         for localpart in people:
             server.register_user(localpart, DEMO_PASSWORD, displayname=localpart.replace("-", " ").title())
         connection = Connection(server.base_url, bot_id, bot_token)
-        status = asyncio.run(apply_conference(conference, connection))
+        store = Store(data_dir)
+        try:
+            status = asyncio.run(apply_conference(conference, connection, store))
+        finally:
+            store.close()
         attendees = [f"@{localpart}:{SERVER_NAME}" for localpart, role in ACCOUNTS if role == "attendee"]
         asyncio.run(_admit_attendees(connection, conference.schedule.conference, attendees))
         _print_welcome(server, conference.schedule.conference, people)

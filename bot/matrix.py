@@ -22,6 +22,7 @@ from urllib.parse import quote
 import aiohttp
 from nio import AsyncClient, AsyncClientConfig
 
+from .observation import Snapshot, SyncDelta, fold, observed_room
 from .state import (
     CANONICAL_ALIAS,
     LAYOUT,
@@ -30,7 +31,6 @@ from .state import (
     SPACE_CHILD,
     SPACE_PARENT,
     WIDGET,
-    Observed,
     ObservedRoom,
 )
 
@@ -214,14 +214,14 @@ class MatrixAdapter:
         data = await self.request("GET", f"{CLIENT}/capabilities", what="read the server's capabilities")
         return str(data.get("capabilities", {}).get("m.room_versions", {}).get("default", "10"))
 
-    async def observe(self, conference_id: str) -> Observed:
-        """Every room of the conference the bot is in, with the state Podium manages: one /sync."""
+    async def sync_state(self, since: str | None = None) -> SyncDelta:
+        """The managed state of every joined room (full), or what changed ``since`` a token."""
         sync_filter = {
             "presence": {"types": []},
             "account_data": {"types": []},
             "room": {
-                # Synapse answers an identical initial /sync from a cache for two minutes, which
-                # would hide rooms created since; a room ID that cannot exist makes each unique.
+                # Synapse answers an identical /sync from a cache for two minutes, which would
+                # hide changes made since; a room ID that cannot exist makes each request unique.
                 "not_rooms": [f"!observe-{uuid.uuid4().hex}:podium.invalid"],
                 "timeline": {"limit": 0},
                 "state": {"types": list(MANAGED_STATE), "lazy_load_members": False},
@@ -229,20 +229,20 @@ class MatrixAdapter:
                 "account_data": {"types": []},
             },
         }
-        path = f"{CLIENT}/sync?timeout=0&full_state=true&filter={quote(json.dumps(sync_filter, separators=(',', ':')))}"
-        data = await self.request("GET", path, what="read the conference rooms (/sync)")
-        observed = Observed()
-        for room_id, room in data.get("rooms", {}).get("join", {}).items():
-            events = room.get("state", {}).get("events", []) + room.get("timeline", {}).get("events", [])
-            current = _observed_room(room_id, events)
-            locator = current.locator
-            if locator.get("conference") == conference_id and isinstance(locator.get("key"), str):
-                _keep(observed, locator["key"], current)
-        return observed
+        query = f"timeout=0&filter={quote(json.dumps(sync_filter, separators=(',', ':')))}"
+        query += f"&since={quote(since)}" if since else "&full_state=true"
+        data = await self.request("GET", f"{CLIENT}/sync?{query}", what="read the conference rooms (/sync)")
+        rooms = data.get("rooms", {})
+        joined = {
+            room_id: room.get("state", {}).get("events", []) + room.get("timeline", {}).get("events", [])
+            for room_id, room in rooms.get("join", {}).items()
+        }
+        return SyncDelta(data["next_batch"], since is None, joined, list(rooms.get("leave", {})))
 
     async def room_state(self, room_id: str) -> ObservedRoom:
         events = await self.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/state", what=f"read the state of {room_id}")
-        return _observed_room(room_id, events.get("value", events) if isinstance(events, dict) else events)
+        delta = SyncDelta("", True, {room_id: events.get("value", []) if isinstance(events, dict) else events})
+        return observed_room(room_id, fold(Snapshot(), delta).rooms.get(room_id, {}))
 
     async def resolve_alias(self, alias: str) -> str | None:
         try:
@@ -295,23 +295,3 @@ def _retry_after_seconds(header: str | None, payload: dict[str, Any]) -> float:
     if isinstance(ms, (int, float)):
         return max(0.0, ms / 1000)
     return 1.0
-
-
-def _observed_room(room_id: str, events: list[dict[str, Any]]) -> ObservedRoom:
-    state: dict[tuple[str, str], dict[str, Any]] = {}
-    version = "1"
-    for event in events:
-        if "state_key" not in event:
-            continue
-        state[(event["type"], event["state_key"])] = event.get("content", {})
-        if event["type"] == "m.room.create":
-            version = str(event.get("content", {}).get("room_version", "1"))
-    return ObservedRoom(room_id, state, version)
-
-
-def _keep(observed: Observed, key: str, room: ObservedRoom) -> None:
-    """Two rooms claiming one key (say, an interrupted create retried by hand): keep the one
-    that holds the canonical alias, so the conference keeps pointing where attendees go."""
-    other = observed.rooms.get(key)
-    if other is None or (not other.state.get((CANONICAL_ALIAS, "")) and room.state.get((CANONICAL_ALIAS, ""))):
-        observed.rooms[key] = room

@@ -67,6 +67,9 @@ def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats) -> lis
         lines.append(f"  FAILED {action.key}: {action.describe()}: {error}")
     for action, why in report.skipped:
         lines.append(f"  skipped {action.key}: {action.describe()}: {why}")
+    if report.remaining and not (report.failed or report.skipped):
+        lines.append(f"  read back after applying, {len(report.remaining)} change(s) still differ:")
+        lines += [f"    {a.key}: {a.describe()}" for a in report.remaining[:20]]
     if not report.ok:
         lines.append("Some actions did not succeed; fix the causes above and run `podium apply` again.")
     return lines

@@ -61,6 +61,15 @@ def make_user(synapse: EmbeddedSynapse) -> MakeUser:
 # ----------------------------------------------------------------------------- provisioning
 
 
+@pytest.fixture(scope="session", autouse=True)
+def podium_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Podium's local state (PODIUM_DATA_DIR) goes to a temporary directory, never the checkout."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PODIUM_DATA_DIR", str(tmp_path_factory.mktemp("podium-data")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def bot(synapse: EmbeddedSynapse, make_user: MakeUser):
     """The provisioning bot: a Connection for a fresh account with its rate limits lifted."""

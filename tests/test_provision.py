@@ -203,6 +203,32 @@ def test_second_apply_writes_nothing_and_plan_exits_0(applied_sample, bot, proxy
     assert code == 0
     assert "No changes" in out
     assert proxy.writes() == []
+    # The second look reads only what changed since the first: one incremental /sync, and no
+    # membership look-ups for invitations already seen.
+    proxy.reset()
+    code, out, _ = podium(monkeypatch, capsys, bot, proxy.base_url, "apply", "--schedule", str(path), "--quiet")
+    assert code == 0 and proxy.writes() == []
+    syncs = [p for m, p in proxy.requests if "/sync" in p]
+    assert len(syncs) == 1 and "since=" in syncs[0]
+    assert not [p for m, p in proxy.requests if "/state/m.room.member/" in p]
+    assert len(proxy.requests) == 3  # whoami, capabilities, /sync
+
+
+def test_stale_sync_token_falls_back_to_a_full_read(applied_sample, bot, synapse, monkeypatch, capsys):
+    import os
+
+    from bot.store import Store
+
+    path, _conference, _observed = applied_sample
+    store = Store(Path(os.environ["PODIUM_DATA_DIR"]))
+    account = Store.account(bot.user_id, synapse.base_url)
+    snapshot = store.load_snapshot(account)
+    snapshot.since = "s_not_a_real_token"
+    snapshot.rooms.clear()
+    store.save_snapshot(account, snapshot)
+    store.close()
+    code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path))
+    assert code == 0 and "No changes" in out
 
 
 def test_editing_a_title_and_a_stream_changes_exactly_those_rooms(tmp_path, bot, synapse, proxy, sample_people,
