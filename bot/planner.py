@@ -21,7 +21,6 @@ from .state import (
     Observed,
     ObservedRoom,
     RoomRef,
-    StateId,
     StateKey,
 )
 from .templates import deep_merge

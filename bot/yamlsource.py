@@ -19,7 +19,7 @@ The loader differs from ``yaml.safe_load`` on purpose:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import yaml
