@@ -1,0 +1,58 @@
+"""What is on now and next: pure functions over the schedule and a moment in time.
+
+The runtime (which talk a ``!ask`` belongs to) and the web pages (stream, now/next, schedule) ask
+the same questions, so they share these answers. Nothing here reads the clock: callers pass
+``now`` (timezone-aware), which keeps every answer reproducible in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .schedule import Schedule, Talk
+
+
+def talk_end(talk: Talk) -> datetime:
+    return talk.start + talk.duration
+
+
+def talks_in_track(schedule: Schedule, track_id: str) -> list[Talk]:
+    """The track's talks in start order."""
+    return sorted((t for t in schedule.talks if t.track == track_id), key=lambda t: t.start)
+
+
+def live_talk(talks: Iterable[Talk], now: datetime) -> Talk | None:
+    """The talk running at ``now`` (start inclusive, end exclusive), if any."""
+    for talk in talks:
+        if talk.start <= now < talk_end(talk):
+            return talk
+    return None
+
+
+def next_talk(talks: Iterable[Talk], now: datetime) -> Talk | None:
+    """The first talk starting after ``now``."""
+    upcoming = [t for t in talks if t.start > now]
+    return min(upcoming, key=lambda t: t.start, default=None)
+
+
+@dataclass(frozen=True)
+class NowNext:
+    track_id: str
+    now: Talk | None
+    next: Talk | None
+
+    def starts_in(self, moment: datetime) -> timedelta | None:
+        """How long until the next talk starts, seen from ``moment``."""
+        return None if self.next is None else self.next.start - moment
+
+
+def now_next(schedule: Schedule, track_id: str, now: datetime) -> NowNext:
+    talks = talks_in_track(schedule, track_id)
+    return NowNext(track_id, live_talk(talks, now), next_talk(talks, now))
+
+
+def programme(schedule: Schedule, now: datetime) -> list[NowNext]:
+    """Now and next for every track, in schedule order."""
+    return [now_next(schedule, track.id, now) for track in schedule.tracks]
