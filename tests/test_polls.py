@@ -64,9 +64,13 @@ def test_whitespace_in_options_collapses():
     assert parse_poll('"Q\nmore" "A  b" "C"').question == "Q more"
 
 
+# Any text but typographic double quotes (read as quotes) and words that look like --flags.
+WORDS = st.text(min_size=1, max_size=20).filter(lambda s: s.split() and not s.startswith("--") and not set(s) & set("“”„"))
+
+
 @given(
-    question=st.text(min_size=1, max_size=40).filter(lambda s: s.split()),
-    options=st.lists(st.text(min_size=1, max_size=20).filter(lambda s: s.split()), min_size=2, max_size=20,
+    question=WORDS,
+    options=st.lists(WORDS, min_size=2, max_size=20,
                      unique_by=lambda s: " ".join(s.split()).casefold()),
 )
 def test_parse_round_trips_any_quoted_text(question, options):
@@ -258,3 +262,66 @@ def test_late_responses_change_nothing(responses, end):
     events = numbered(responses)
     on_time = [r for r in events if r.ts <= end]
     assert tally(POLL, events, ended_at=end) == tally(POLL, on_time, ended_at=end)
+
+
+# ----------------------------------------------------------------------------- store
+
+
+@pytest.fixture
+def store():
+    import sqlite_utils
+
+    from bot.poll_store import PollStore
+
+    return PollStore(sqlite_utils.Database(memory=True))
+
+
+def start(question="Q", options=("A", "B", "C"), multi=1, disclosed=True):
+    return polls.start_content(PollSpec(question, tuple(options), multi, disclosed))
+
+
+def test_store_tallies_recorded_responses_and_ignores_replays(store):
+    store.add_poll("$p", "!room", "@bot:x", start(), 1000, track_id="main")
+    assert store.add_response("$r1", "$p", "@a:x", 1100, ["a1"])
+    assert not store.add_response("$r1", "$p", "@a:x", 1100, ["a1"])  # replayed event
+    store.add_response("$r2", "$p", "@b:x", 1200, ["a2"])
+    store.add_response("$r3", "$p", "@a:x", 1300, ["a2"])  # changed vote
+    assert store.tally("$p").counts == {"a1": 0, "a2": 2, "a3": 0}
+
+
+def test_store_redacted_response_reverts_vote(store):
+    store.add_poll("$p", "!room", "@bot:x", start(), 1000)
+    store.add_response("$r1", "$p", "@a:x", 1100, ["a1"])
+    store.add_response("$r2", "$p", "@a:x", 1200, ["a3"])
+    assert store.remove_response("$r2")
+    assert store.tally("$p").ballots == {"@a:x": ("a1",)}
+
+
+def test_store_close_keeps_earliest_end_and_stores_results(store):
+    store.add_poll("$p", "!room", "@bot:x", start(), 1000)
+    store.add_response("$r1", "$p", "@a:x", 1100, ["a1"])
+    store.add_response("$r2", "$p", "@b:x", 2500, ["a2"])
+    store.close("$p", 3000, "$end-late")
+    result = store.close("$p", 2000, "$end")
+    assert result.counts == {"a1": 1, "a2": 0, "a3": 0}
+    store.close("$p", 4000, "$end-later")  # a later end changes nothing
+    [exported] = store.export()
+    assert exported["ended_at"] == 2000
+    assert exported["results"]["counts"] == {"a1": 1, "a2": 0, "a3": 0}
+    assert exported["results"]["text"].startswith("The poll has ended: Q")
+
+
+def test_store_for_track_newest_first_with_views(store):
+    store.add_poll("$old", "!room", "@bot:x", start("Old?"), 1000, track_id="main")
+    store.add_poll("$new", "!room", "@bot:x", start("New?", disclosed=False), 5000, track_id="main")
+    store.add_poll("$other", "!room2", "@bot:x", start("Elsewhere?"), 6000, track_id="side")
+    store.add_response("$r", "$new", "@a:x", 5100, ["a2"])
+    views = store.for_track("main")
+    assert [v.poll_id for v in views] == ["$new", "$old"]
+    new = views[0]
+    assert (new.question, new.disclosed, new.closed, new.voters, new.started_at) == ("New?", False, False, 1, 5.0)
+    assert new.counts == {"a1": 0, "a2": 1, "a3": 0} and new.visible_counts() is None
+    store.close("$new", 6000)
+    assert store.for_track("main")[0].visible_counts() == {"a1": 0, "a2": 1, "a3": 0}
+    assert store.in_room("!room", open_only=True) == ["$old"]
+    assert store.for_track("nowhere") == []
