@@ -1,1 +1,332 @@
-"""Bot command families, one module each (ask, poll, openspace, schedule, moderation, help)."""
+"""Bot commands: one module per command family, registered here, dispatched by the runtime.
+
+A command module registers what it handles when it is imported; the runtime imports every module
+of this package (``load_all``), so adding a file adds its commands::
+
+    from bot.commands import Context, Role, UsageError, command, listener
+
+    @command("ask", help="ask the speaker a question", usage="!ask <question>",
+             kinds=("track", "breakout"))
+    async def ask(ctx: Context) -> None:
+        if not ctx.args:
+            raise UsageError("say what you want to ask")      # -> "… Usage: !ask <question>"
+        await ctx.reply("Q7 · Alice: …", "<b>Q7</b> · Alice: …")
+
+    @listener("m.reaction")                                  # any event type, incl. redactions
+    async def on_reaction(ctx: Context) -> None:
+        ...
+
+Rules the runtime guarantees, which handlers rely on:
+
+- A handler runs once per event in the normal case. After a crash it may run again for the same
+  event (the event was received but not yet marked handled), so a handler must be idempotent:
+  key what it stores on ``ctx.event_id``. Sends need no care: ``ctx.reply``/``ctx.send`` derive
+  their transaction id from the triggering event, so the homeserver drops a repeated send.
+- ``ctx.role`` is the sender's role in that room, and a command is only called when it is at
+  least the command's ``role``; others get a polite refusal without the handler running.
+- Raise ``UsageError(message)`` for bad arguments: the sender gets the message and the usage.
+- Every message has a plain ``body``; ``formatted_body`` is built by the handler, which must pass
+  all user text through ``html.escape`` (or use ``plain_html``).
+- The bot's own events never reach handlers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import importlib
+import logging
+import pkgutil
+import shlex
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from ..roles import Role
+from ..schedule import Schedule
+
+__all__ = [
+    "Command",
+    "Context",
+    "Registry",
+    "Role",
+    "Room",
+    "UsageError",
+    "command",
+    "listener",
+    "load_all",
+    "plain_html",
+    "REGISTRY",
+]
+
+log = logging.getLogger(__name__)
+
+#: Commands start with this; ``!ASK`` and ``!ask`` are the same command.
+PREFIX = "!"
+
+Handler = Callable[["Context"], Awaitable[None]]
+
+
+class UsageError(ValueError):
+    """Arguments a command cannot work with; the message is meant for the sender."""
+
+
+@dataclass(frozen=True)
+class Room:
+    """A conference room as its ``org.podium.locator`` state event describes it.
+
+    ``key`` is the conference object (``track/forum``, ``talk/t42``, ``backstage/forum``,
+    ``lobby/hallway``); ``kind`` the room template (``track``, ``breakout``, ``backstage``, ...).
+    ``track_id`` is set for a track room, its backstage and a talk's breakout; ``talk_id`` only
+    for a talk's breakout (a track room's talk changes over the day: see ``Context.live_talk``).
+    """
+
+    room_id: str
+    conference: str
+    key: str
+    kind: str
+    track_id: str | None = None
+    talk_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    handler: Handler
+    role: Role = Role.ATTENDEE
+    usage: str = ""
+    aliases: tuple[str, ...] = ()
+    #: Room kinds where the command makes sense (None: everywhere).
+    kinds: tuple[str, ...] | None = None
+
+    def applies_in(self, room: Room) -> bool:
+        return self.kinds is None or room.kind in self.kinds
+
+
+class Sender(Protocol):
+    """What the runtime gives a context to talk to the homeserver."""
+
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str: ...
+
+
+@dataclass
+class Context:
+    """One event being handled: who sent what where, and how to answer."""
+
+    event: dict[str, Any]
+    room: Room
+    sender: str
+    sender_name: str
+    role: Role
+    db: sqlite_utils.Database
+    schedule: Schedule
+    now: datetime  # timezone-aware; from the runtime's clock
+    bot_user_id: str
+    transport: Sender = field(repr=False)
+    role_of: Callable[[str], Role] = field(repr=False)  # anyone's role in this room
+    power_levels: dict[str, Any] = field(default_factory=dict, repr=False)  # the room's, as last seen
+    command: Command | None = None
+    name: str = ""  # the command name as typed (an alias, maybe)
+    args: str = ""  # everything after the command name, stripped
+    _sends: int = field(default=0, repr=False)
+
+    @property
+    def event_id(self) -> str:
+        return self.event["event_id"]
+
+    @property
+    def event_type(self) -> str:
+        return self.event.get("type", "")
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return self.event.get("content") or {}
+
+    @property
+    def origin_server_ts(self) -> float:
+        """When the homeserver received the event, in unix seconds."""
+        return self.event.get("origin_server_ts", 0) / 1000
+
+    @property
+    def argv(self) -> list[str]:
+        """The arguments split shell-style ("quoted words" stay together); UsageError if unbalanced."""
+        try:
+            return shlex.split(self.args)
+        except ValueError as exc:
+            raise UsageError(f"cannot read the arguments ({exc})") from None
+
+    @property
+    def live_talk(self):
+        """The talk this room's questions belong to now: a breakout's own talk, or the talk live
+        in a track room's track (None between talks)."""
+        from ..clock import live_talk, talks_in_track
+
+        if self.room.talk_id is not None:
+            return next((t for t in self.schedule.talks if t.id == self.room.talk_id), None)
+        if self.room.track_id is None:
+            return None
+        return live_talk(talks_in_track(self.schedule, self.room.track_id), self.now)
+
+    def _txn_id(self) -> str:
+        # Derived from the triggering event: a handler re-run after a crash sends with the same
+        # transaction ids, and the homeserver answers with the event it already has.
+        self._sends += 1
+        digest = hashlib.sha256(self.event_id.encode()).hexdigest()[:32]
+        return f"podium.{digest}.{self._sends}"
+
+    async def send(self, event_type: str, content: dict[str, Any], room_id: str | None = None) -> str:
+        """Send any event (to this room by default); returns its event id."""
+        return await self.transport.send(room_id or self.room.room_id, event_type, content, self._txn_id())
+
+    async def reply(self, body: str, formatted: str | None = None, *, notice: bool = True,
+                    extra: dict[str, Any] | None = None) -> str:
+        """Send a message to this room. ``formatted`` is HTML the caller has escaped; without it,
+        the escaped ``body`` is used, so every message carries both."""
+        content: dict[str, Any] = {
+            "msgtype": "m.notice" if notice else "m.text",
+            "body": body,
+            "format": "org.matrix.custom.html",
+            "formatted_body": formatted if formatted is not None else plain_html(body),
+        }
+        if extra:
+            content.update(extra)
+        return await self.send("m.room.message", content)
+
+
+def plain_html(text: str) -> str:
+    """Plain text as HTML: escaped, line breaks kept."""
+    return html.escape(text).replace("\n", "<br>")
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}  # by name and by alias
+        self._listeners: dict[str, list[Handler]] = {}
+
+    # ---- registration ------------------------------------------------------------------
+
+    def add(self, cmd: Command) -> Command:
+        for name in (cmd.name, *cmd.aliases):
+            key = name.lower()
+            existing = self._commands.get(key)
+            if existing is not None and existing.handler is not cmd.handler:
+                raise ValueError(f"!{key} is already a command")
+            self._commands[key] = cmd
+        return cmd
+
+    def command(self, name: str, *, help: str, role: Role = Role.ATTENDEE, usage: str = "",
+                aliases: Iterable[str] = (), kinds: Iterable[str] | None = None) -> Callable[[Handler], Handler]:
+        """Decorator: register ``handler`` as ``!name``."""
+
+        def register(handler: Handler) -> Handler:
+            self.add(Command(name.lower(), help, handler, role, usage or f"{PREFIX}{name}",
+                             tuple(a.lower() for a in aliases), None if kinds is None else tuple(kinds)))
+            return handler
+
+        return register
+
+    def listener(self, event_type: str) -> Callable[[Handler], Handler]:
+        """Decorator: call ``handler`` for every event of ``event_type`` (other than the bot's own)."""
+
+        def register(handler: Handler) -> Handler:
+            handlers = self._listeners.setdefault(event_type, [])
+            if handler not in handlers:
+                handlers.append(handler)
+            return handler
+
+        return register
+
+    # ---- lookup ------------------------------------------------------------------------
+
+    def get(self, name: str) -> Command | None:
+        return self._commands.get(name.lower())
+
+    def commands(self) -> list[Command]:
+        """Every command once, by name."""
+        return sorted({id(c): c for c in self._commands.values()}.values(), key=lambda c: c.name)
+
+    def available(self, role: Role, room: Room) -> list[Command]:
+        """The commands someone with ``role`` may use in ``room``."""
+        return [c for c in self.commands() if c.role <= role and c.applies_in(room)]
+
+    def listeners(self, event_type: str) -> list[Handler]:
+        return list(self._listeners.get(event_type, ()))
+
+    # ---- dispatch ----------------------------------------------------------------------
+
+    async def dispatch(self, ctx: Context) -> None:
+        """Handle one event: a command in an ``m.room.message``, then any listeners."""
+        if ctx.event_type == "m.room.message":
+            parsed = parse_command(ctx.content)
+            if parsed is not None:
+                await self._run_command(ctx, *parsed)
+        for handler in self.listeners(ctx.event_type):
+            await handler(ctx)
+
+    async def _run_command(self, ctx: Context, name: str, args: str) -> None:
+        cmd = self.get(name)
+        if cmd is None or not cmd.applies_in(ctx.room):
+            where = "" if cmd is None else " in this room"
+            await ctx.reply(f"There is no {PREFIX}{name}{where}. Send {PREFIX}help to see what you can do here.",
+                            f"There is no <code>{html.escape(PREFIX + name)}</code>{where}. "
+                            f"Send <code>{PREFIX}help</code> to see what you can do here.")
+            return
+        ctx.command, ctx.name, ctx.args = cmd, name, args
+        if ctx.role < cmd.role:
+            await ctx.reply(
+                f"Sorry, {PREFIX}{cmd.name} is for {cmd.role.label}s; here you are {_a(ctx.role.label)}.",
+                f"Sorry, <code>{PREFIX}{cmd.name}</code> is for {cmd.role.label}s; here you are "
+                f"{_a(ctx.role.label)}.")
+            return
+        try:
+            await cmd.handler(ctx)
+        except UsageError as exc:
+            await ctx.reply(f"{exc}. Usage: {cmd.usage}",
+                            f"{html.escape(str(exc))}. Usage: <code>{html.escape(cmd.usage)}</code>")
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def parse_command(content: dict[str, Any]) -> tuple[str, str] | None:
+    """``("ask", "rest of the line")`` for a message that is a command, else None.
+
+    Only text and notices count (not images), and only the first line's first word names the
+    command. A message in reply to another quotes it in its body (``> …``); such a body is not a
+    command unless the command follows the quote.
+    """
+    if content.get("msgtype") not in ("m.text", "m.notice", None) or not isinstance(content.get("body"), str):
+        return None
+    body = content["body"]
+    if "m.relates_to" in content and (content["m.relates_to"] or {}).get("rel_type") == "m.replace":
+        return None  # an edit: the original was handled already
+    lines = body.split("\n")
+    while lines and lines[0].startswith("> "):
+        lines.pop(0)  # the quote of a reply fallback
+    body = "\n".join(lines).strip()
+    if not body.startswith(PREFIX) or len(body) == 1:
+        return None
+    parts = body[len(PREFIX):].split(None, 1)
+    name = parts[0].lower()
+    if not all(c.isalnum() or c in "-_" for c in name):
+        return None
+    rest = parts[1] if len(parts) > 1 else ""
+    return name, rest.strip()
+
+
+REGISTRY = Registry()
+command = REGISTRY.command
+listener = REGISTRY.listener
+
+
+def load_all() -> Registry:
+    """Import every command module in this package, so each registers itself; returns the registry."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return REGISTRY

@@ -1,0 +1,78 @@
+"""Who may do what in a conference room: attendee < speaker < moderator < organiser.
+
+Pure functions over a room's power levels and the schedule. The room's power levels are the
+homeserver's own answer to "who moderates here" (a chair promoted by hand counts at once); the
+schedule's staff list adds the people the organisers named even where a room has not caught up
+yet, and talk speakers are speakers in their track and their breakout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+from typing import Any
+
+from .schedule import Schedule
+
+#: Power at which Matrix clients (and Podium's templates) treat someone as a moderator / admin.
+MODERATOR_POWER = 50
+ORGANISER_POWER = 100
+
+
+class Role(IntEnum):
+    ATTENDEE = 0
+    SPEAKER = 1
+    MODERATOR = 2
+    ORGANISER = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+def power_of(user_id: str, power_levels: dict[str, Any]) -> int:
+    users = power_levels.get("users") or {}
+    level = users.get(user_id, power_levels.get("users_default", 0))
+    try:
+        return int(level)
+    except (TypeError, ValueError):
+        return 0
+
+
+def role_of(
+    user_id: str,
+    *,
+    power_levels: dict[str, Any],
+    organisers: Iterable[str] = (),
+    moderators: Iterable[str] = (),
+    speakers: Iterable[str] = (),
+    creators: Iterable[str] = (),
+) -> Role:
+    """The highest role any source grants ``user_id`` in one room.
+
+    ``creators``: from room version 12 the room's creators have unbounded power and are not
+    listed in the power levels, so they count as organisers.
+    """
+    if user_id in set(creators) or user_id in set(organisers):
+        return Role.ORGANISER
+    power = power_of(user_id, power_levels)
+    if power >= ORGANISER_POWER:
+        return Role.ORGANISER
+    if power >= MODERATOR_POWER or user_id in set(moderators):
+        return Role.MODERATOR
+    if user_id in set(speakers):
+        return Role.SPEAKER
+    return Role.ATTENDEE
+
+
+def track_staff(schedule: Schedule, track_id: str | None, talk_id: str | None = None) -> tuple[set[str], set[str]]:
+    """(moderators, speakers) the schedule names for a track, or for one talk's breakout."""
+    moderators = set(schedule.staff.moderators)
+    speakers: set[str] = set()
+    for track in schedule.tracks:
+        if track.id == track_id:
+            moderators |= set(track.chairs)
+    for talk in schedule.talks:
+        if (talk_id is not None and talk.id == talk_id) or (talk_id is None and talk.track == track_id):
+            speakers |= {p.matrix_id for p in talk.speakers if p.matrix_id}
+    return moderators, speakers
