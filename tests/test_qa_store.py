@@ -1,0 +1,73 @@
+"""QuestionStore over a real SQLite file: numbering, votes keyed by event, idempotent writes,
+and a second connection (as the web server opens) seeing every commit at once."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from bot.qa_store import QuestionStore
+
+
+def ask(store: QuestionStore, source: str, text: str, *, asker: str = "@alice:x", track: str = "forum",
+        talk: str | None = "t1", at: float = 100.0, conference: str = "conf"):
+    return store.add(conference=conference, room_id="!room:x", track_id=track, talk_id=talk, asker=asker,
+                     asker_name=asker[1:].split(":")[0].title(), text=text, asked_at=at, source_event_id=source)
+
+
+def test_numbers_per_conference_and_asking_twice_is_one_question(tmp_path):
+    store = QuestionStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    q1 = ask(store, "$a", "First?")
+    q2 = ask(store, "$b", "Second?", asker="@bob:x")
+    other = ask(store, "$c", "Elsewhere?", conference="other")
+    assert (q1.number, q2.number, other.number) == (1, 2, 1)
+    again = ask(store, "$a", "First?")
+    assert again == q1 and q1.votes == 1, "the asker's own vote, once"
+    assert store.by_source("$b") == ("conf", q2)
+    assert sorted(q.number for q in store.for_track("forum")) == [1, 1, 2]
+
+
+def test_votes_one_per_user_withdrawn_by_their_event(tmp_path):
+    store = QuestionStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    q = ask(store, "$a", "First?")
+    store.set_post("conf", q.number, "$post")
+    assert store.by_post("$post")[1].number == q.number
+    assert store.vote("$r1", "conf", q.number, "@bob:x", 101)
+    assert not store.vote("$r2", "conf", q.number, "@bob:x", 102), "one vote per user"
+    assert not store.vote("$r3", "conf", q.number, "@alice:x", 103), "the asker has voted already"
+    assert store.get("conf", q.number).votes == 2
+    assert store.withdraw("$r2") is None, "an uncounted reaction withdraws nothing"
+    assert store.withdraw("$r1") == ("conf", q.number)
+    assert store.get("conf", q.number).votes == 1
+
+
+def test_ranking_states_pins_and_live_reads_from_a_second_connection(tmp_path):
+    path = tmp_path / "podium.db"
+    store = QuestionStore(sqlite_utils.Database(path))
+    web = QuestionStore(sqlite_utils.Database(path))  # the web server's own connection
+    version = web.db.execute("PRAGMA data_version").fetchone()[0]
+    q1, q2, q3 = (ask(store, f"${n}", f"Question {n}?", at=100 + n) for n in range(3))
+    store.vote("$v", "conf", q3.number, "@bob:x", 200)
+    assert web.db.execute("PRAGMA data_version").fetchone()[0] != version, "committed, not held open"
+    assert [q.number for q in web.for_track("forum")] == [3, 1, 2]
+    store.set_pinned("conf", q2.number, True)
+    store.set_pinned("conf", q1.number, True)
+    assert [q.number for q in web.for_track("forum")] == [1, 3, 2], "pinning replaces the last pin"
+    store.set_state("conf", q3.number, "hidden")
+    store.set_state("conf", q1.number, "answered")
+    assert [q.number for q in web.for_track("forum")] == [1, 2]
+    assert [q.number for q in web.for_track("forum", include_hidden=True)] == [1, 3, 2]
+    assert web.for_track("forum")[0].state == "answered"
+    assert [q.number for q in store.for_talk("conf", "forum", "t1")] == [1, 2]
+    assert store.for_talk("conf", "forum", None) == []
+
+
+def test_sessions_and_rate_inputs(tmp_path):
+    store = QuestionStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    assert store.session("conf", "forum") is None
+    store.set_session("conf", "forum", "closed", "t1")
+    assert store.session("conf", "forum") == ("closed", "t1")
+    store.set_session("conf", "forum", "open", None)
+    assert store.session("conf", "forum") == ("open", None)
+    ask(store, "$a", "One?", at=10)
+    ask(store, "$b", "Two?", at=50)
+    assert store.asked_times("conf", "@alice:x", since=20) == [50]
