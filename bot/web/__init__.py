@@ -1,0 +1,51 @@
+"""Podium's web server: the widget pages the conference rooms embed, and the public site.
+
+Entry point::
+
+    from bot.web import create_app, start_web
+
+    app = create_app(schedule, settings, data_dir=data_dir, delays=delays)
+    runner = await start_web(app, "0.0.0.0", 8080)   # serves settings.public_url
+    ...
+    await runner.cleanup()
+
+``create_app(schedule, settings, *, data_dir, delays=None, now=None) -> aiohttp.web.Application``
+
+* ``schedule``: the validated :class:`bot.schedule.Schedule`.
+* ``settings``: :class:`bot.desired.Settings`; its ``server_name`` makes the matrix.to links,
+  and room aliases come from the same templates ``podium apply`` uses, so links always match.
+* ``data_dir``: Podium's data directory; the server opens its own read-only use of
+  ``data_dir/podium.db`` for questions and polls and watches ``PRAGMA data_version`` to push
+  changes to open pages.
+* ``delays``: optional mapping of track id to minutes that track runs late. Every page shows
+  times shifted by it (now/next, stream, schedule, which talk's questions the board shows). The
+  mapping is read on every request, so a runtime can keep one dict and update it in place.
+* ``now``: a callable returning an aware ``datetime``; the real clock unless a test injects one.
+
+``async start_web(app, host, port) -> aiohttp.web.AppRunner`` listens and returns the runner.
+
+Pages (all GET; no cookies, no forms, only public schedule data):
+
+=========================== ===============================================================
+``/``                       links to everything below
+``/schedule``               the whole programme by day and track, delays applied
+``/posters``                poster gallery: title, presenters, abstract, PDF, poster room
+``/widgets/stream/<track>`` the track's stream (iframe or HLS) with the current and next talk
+``/widgets/now-next``       every track's now and next with links to the rooms; ``?track=``
+                            highlights one
+``/widgets/qa/<track>``     the current talk's questions, ranked, live; ``?view=moderator``
+                            for the backstage screen
+``/widgets/polls/<track>``  the track's polls as live bars
+``/widgets/poster/<id>``    one poster's PDF
+``/widgets/sponsor/<id>``   a sponsor's booth page
+``/api/now-next``           the navigator's data as JSON
+=========================== ===============================================================
+
+Every response carries a Content-Security-Policy allowing only Podium's own scripts and styles
+(``frame-ancestors *`` so any Matrix client can embed the widgets); the stream and poster pages
+add the one outside origin they show. ``?theme=dark`` (Element passes its theme) darkens a page.
+"""
+
+from .app import create_app, start_web
+
+__all__ = ["create_app", "start_web"]

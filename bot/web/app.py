@@ -1,0 +1,365 @@
+"""The aiohttp application: routes, templates, the security headers and the live streams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from .. import PROJECT_ROOT
+from ..desired import Settings, desired_rooms
+from ..schedule import Schedule
+from ..store import DATABASE
+from ..templates import RoomTemplates
+from . import views
+from .live import LiveData
+
+WIDGETS = PROJECT_ROOT / "widgets"
+TEMPLATES_DIR = PROJECT_ROOT / "room-templates"
+#: How often a live page is re-checked when the store is quiet (talks start and end on the clock).
+TICK_SECONDS = 5.0
+#: A comment line on an idle event stream, so proxies do not time it out.
+HEARTBEAT_SECONDS = 15.0
+
+Clock = Callable[[], datetime]
+
+K_SCHEDULE = web.AppKey("schedule", Schedule)
+K_SETTINGS = web.AppKey("settings", Settings)
+K_ROOMS = web.AppKey("rooms", views.RoomLinks)
+K_DELAYS = web.AppKey("delays", dict)
+K_NOW = web.AppKey("now", object)
+K_JINJA = web.AppKey("jinja", jinja2.Environment)
+K_LIVE = web.AppKey("live", LiveData)
+K_CLOSING = web.AppKey("closing", asyncio.Event)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(
+    schedule: Schedule,
+    settings: Settings,
+    *,
+    data_dir: Path,
+    delays: Mapping[str, int] | None = None,
+    now: Clock | None = None,
+) -> web.Application:
+    """The web application for one conference (see the package docstring)."""
+    app = web.Application()
+    app[K_SCHEDULE] = schedule
+    app[K_SETTINGS] = settings
+    templates = RoomTemplates.load(TEMPLATES_DIR)
+    rooms = desired_rooms(schedule, templates, settings)
+    app[K_ROOMS] = views.RoomLinks({r.key: r.alias for r in rooms}, settings.server_name)
+    # Kept by reference: whoever passed the mapping may change it and the pages follow.
+    app[K_DELAYS] = delays if delays is not None else {}
+    app[K_NOW] = now or _utcnow
+    app[K_JINJA] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WIDGETS / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    app[K_LIVE] = LiveData(data_dir / DATABASE)
+    app[K_CLOSING] = asyncio.Event()
+    app.on_response_prepare.append(_security_headers)
+    app.on_startup.append(_start_live)
+    app.on_shutdown.append(_close_streams)
+    app.on_cleanup.append(_stop_live)
+
+    app.router.add_get("/", index)
+    app.router.add_get("/schedule", schedule_page)
+    app.router.add_get("/posters", posters_page)
+    app.router.add_get("/widgets/stream/{track}", stream_widget)
+    app.router.add_get("/widgets/now-next", now_next_widget)
+    app.router.add_get("/widgets/qa/{track}", qa_widget)
+    app.router.add_get("/widgets/qa/{track}/events", qa_events)
+    app.router.add_get("/widgets/polls/{track}", polls_widget)
+    app.router.add_get("/widgets/polls/{track}/events", polls_events)
+    app.router.add_get("/widgets/poster/{poster}", poster_widget)
+    app.router.add_get("/widgets/sponsor/{sponsor}", sponsor_widget)
+    app.router.add_get("/api/now-next", now_next_json)
+    app.router.add_static("/static", WIDGETS / "static", follow_symlinks=False)
+    return app
+
+
+async def start_web(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serve ``app`` on host:port; ``await runner.cleanup()`` stops it."""
+    # Open event streams end at shutdown (see _close_streams), so a short grace period is enough.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
+
+
+# ----------------------------------------------------------------------------- lifecycle
+
+
+async def _start_live(app: web.Application) -> None:
+    await app[K_LIVE].start()
+
+
+async def _close_streams(app: web.Application) -> None:
+    app[K_CLOSING].set()
+
+
+async def _stop_live(app: web.Application) -> None:
+    await app[K_LIVE].stop()
+
+
+# ----------------------------------------------------------------------------- security
+
+#: Every page: only Podium's own scripts, styles and data; embeddable anywhere (Element runs on
+#: any origin, Element Desktop on vector://); no forms, no plugins, no base-URL tricks.
+BASE_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "media-src": ["'self'"],
+    "frame-src": ["'none'"],
+    "object-src": ["'none'"],
+    "worker-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'none'"],
+    "frame-ancestors": ["*", "vector:"],
+}
+
+
+def policy(**extra: list[str]) -> str:
+    """The Content-Security-Policy header, with ``extra`` sources replacing a directive's
+    (keyword arguments use underscores: ``frame_src=[...]``)."""
+    directives = dict(BASE_POLICY)
+    for name, sources in extra.items():
+        directives[name.replace("_", "-")] = sources
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+
+
+K_POLICY = web.RequestKey("csp", str)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Sent with every response, pages, static files, event streams and errors alike."""
+    response.headers["Content-Security-Policy"] = request.get(K_POLICY) or policy()
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _state(request: web.Request) -> tuple[Schedule, datetime, views.RoomLinks, Mapping[str, int]]:
+    """The delayed schedule, the moment, room links and delays for this request."""
+    app = request.app
+    delays = app[K_DELAYS]
+    return views.apply_delays(app[K_SCHEDULE], delays), app[K_NOW](), app[K_ROOMS], delays
+
+
+def _render(request: web.Request, template: str, **context: Any) -> web.Response:
+    app = request.app
+    schedule = app[K_SCHEDULE]
+    theme = request.query.get("theme", "")
+    html = app[K_JINJA].get_template(template).render(
+        conference=schedule.conference,
+        theme="dark" if theme == "dark" else "light",
+        **context,
+    )
+    return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+def _not_found(request: web.Request, what: str) -> web.Response:
+    response = _render(request, "not_found.html", what=what)
+    response.set_status(404)
+    return response
+
+
+def _track(request: web.Request) -> str | None:
+    track_id = request.match_info["track"]
+    known = {t.id for t in request.app[K_SCHEDULE].tracks}
+    return track_id if track_id in known else None
+
+
+async def _event_stream(request: web.Request, build: Callable[[], dict[str, Any]]) -> web.StreamResponse:
+    """Server-sent events: the page's data as JSON now and whenever it changes.
+
+    Woken by the store's data_version (questions, votes, polls) and by a clock tick (a talk
+    starting changes which questions are shown); sends only when the JSON differs.
+    """
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-store",
+        "X-Accel-Buffering": "no",  # nginx: pass events through at once
+    })
+    await response.prepare(request)
+    live, closing = request.app[K_LIVE], request.app[K_CLOSING]
+    loop = asyncio.get_running_loop()
+    last, version, quiet_since = None, live.version, loop.time()
+    try:
+        while not closing.is_set():
+            payload = json.dumps(build(), separators=(",", ":"), sort_keys=True)
+            if payload != last:
+                await response.write(f"data: {payload}\n\n".encode())
+                last, quiet_since = payload, loop.time()
+            elif loop.time() - quiet_since > HEARTBEAT_SECONDS:
+                await response.write(b": still here\n\n")
+                quiet_since = loop.time()
+            version = await live.changed(version, TICK_SECONDS)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return response
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+async def index(request: web.Request) -> web.Response:
+    schedule, now, rooms, delays = _state(request)
+    return _render(
+        request,
+        "index.html",
+        tracks=schedule.tracks,
+        posters=schedule.posters,
+        sponsors=schedule.sponsors,
+        space=rooms.link("space"),
+    )
+
+
+async def schedule_page(request: web.Request) -> web.Response:
+    schedule, now, rooms, delays = _state(request)
+    return _render(request, "schedule.html", days=views.programme_view(schedule, now, rooms, delays))
+
+
+async def posters_page(request: web.Request) -> web.Response:
+    schedule, _now, rooms, _delays = _state(request)
+    posters = [
+        {
+            "id": p.id,
+            "title": p.title,
+            "presenters": views.names(p.presenters),
+            "abstract": p.abstract,
+            "pdf": views.http_url(p.pdf),
+            "room": rooms.link(f"poster/{p.id}"),
+        }
+        for p in schedule.posters
+    ]
+    return _render(request, "posters.html", posters=posters)
+
+
+async def stream_widget(request: web.Request) -> web.Response:
+    track_id = _track(request)
+    if track_id is None:
+        return _not_found(request, "track")
+    schedule, now, rooms, delays = _state(request)
+    stream = views.stream_view(schedule, track_id, now, rooms, delays)
+    source = views.origin(stream["embed_url"] or stream["hls_url"])
+    if stream["stream_kind"] == "hls":
+        # hls.js fetches the playlist and segments itself and plays them from a blob: URL.
+        request[K_POLICY] = policy(
+            script_src=["'self'"], connect_src=["'self'", source], media_src=["'self'", source, "blob:"]
+        )
+    elif source:
+        request[K_POLICY] = policy(frame_src=[source])
+    return _render(request, "stream.html", stream=stream)
+
+
+async def now_next_widget(request: web.Request) -> web.Response:
+    schedule, now, rooms, delays = _state(request)
+    highlight = request.query.get("track", "")
+    data = views.now_next_view(schedule, now, rooms, delays)
+    return _render(request, "now_next.html", data=data, highlight=highlight)
+
+
+async def now_next_json(request: web.Request) -> web.Response:
+    schedule, now, rooms, delays = _state(request)
+    return web.json_response(views.now_next_view(schedule, now, rooms, delays), headers={"Cache-Control": "no-store"})
+
+
+def _qa_builder(request: web.Request, track_id: str, moderator: bool) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        schedule, now, _rooms, _delays = _state(request)
+        questions = request.app[K_LIVE].questions(track_id)
+        return views.qa_view(schedule, track_id, now, questions, moderator=moderator)
+
+    return build
+
+
+async def qa_widget(request: web.Request) -> web.Response:
+    track_id = _track(request)
+    if track_id is None:
+        return _not_found(request, "track")
+    moderator = request.query.get("view") == "moderator"
+    data = _qa_builder(request, track_id, moderator)()
+    return _render(request, "qa.html", data=data, track_id=track_id, moderator=moderator)
+
+
+async def qa_events(request: web.Request) -> web.StreamResponse:
+    track_id = _track(request)
+    if track_id is None:
+        raise web.HTTPNotFound()
+    return await _event_stream(request, _qa_builder(request, track_id, request.query.get("view") == "moderator"))
+
+
+def _polls_builder(request: web.Request, track_id: str) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        return views.polls_view(request.app[K_SCHEDULE], track_id, request.app[K_LIVE].polls(track_id))
+
+    return build
+
+
+async def polls_widget(request: web.Request) -> web.Response:
+    track_id = _track(request)
+    if track_id is None:
+        return _not_found(request, "track")
+    return _render(request, "polls.html", data=_polls_builder(request, track_id)(), track_id=track_id)
+
+
+async def polls_events(request: web.Request) -> web.StreamResponse:
+    track_id = _track(request)
+    if track_id is None:
+        raise web.HTTPNotFound()
+    return await _event_stream(request, _polls_builder(request, track_id))
+
+
+async def poster_widget(request: web.Request) -> web.Response:
+    schedule, _now, rooms, _delays = _state(request)
+    poster = next((p for p in schedule.posters if p.id == request.match_info["poster"]), None)
+    if poster is None:
+        return _not_found(request, "poster")
+    pdf = views.http_url(poster.pdf)
+    if pdf:
+        # Chromium and Firefox show a PDF in <object> with their built-in viewers.
+        source = views.origin(pdf)
+        request[K_POLICY] = policy(object_src=[source], frame_src=[source])
+    return _render(
+        request,
+        "poster.html",
+        poster=poster,
+        presenters=views.names(poster.presenters),
+        pdf=pdf,
+        room=rooms.link(f"poster-breakout/{poster.id}"),
+    )
+
+
+async def sponsor_widget(request: web.Request) -> web.Response:
+    schedule, _now, rooms, _delays = _state(request)
+    sponsor = next((s for s in schedule.sponsors if s.id == request.match_info["sponsor"]), None)
+    if sponsor is None:
+        return _not_found(request, "sponsor")
+    jobs = [{"title": j.title, "url": views.http_url(j.url)} for j in sponsor.jobs]
+    return _render(
+        request,
+        "sponsor.html",
+        sponsor=sponsor,
+        jobs=jobs,
+        booth=views.http_url(sponsor.booth_url),
+        room=rooms.link(f"sponsor/{sponsor.id}"),
+        jobs_room=rooms.link("lobby/jobs"),
+    )

@@ -1,0 +1,332 @@
+"""What the web pages show, as plain data: pure functions over the schedule, the moment and the
+rows the stores return. No I/O here, so every page's content is testable without a server.
+
+The same dicts feed the Jinja templates and the JSON the pages fetch or receive over
+server-sent events, so a page rendered by the server and one updated live agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ..clock import live_talk, next_talk, talk_end
+from ..schedule import Person, Schedule, Talk
+
+#: Shown instead of an asker whose display name is missing or is just their Matrix ID: the
+#: board is public and must not reveal who asked beyond the name they chose to show.
+ANONYMOUS = "Attendee"
+_MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
+
+
+# ----------------------------------------------------------------------------- delays
+
+
+def apply_delays(schedule: Schedule, delays: Mapping[str, int] | None) -> Schedule:
+    """The schedule with every talk of a delayed track moved later by that track's minutes.
+
+    ``delays`` maps track ids to minutes (negative moves a track earlier); unknown tracks and
+    zero delays are ignored. The original schedule is left untouched.
+    """
+    shifts = {track: int(minutes) for track, minutes in (delays or {}).items() if int(minutes)}
+    if not shifts:
+        return schedule
+    talks = [
+        t.model_copy(update={"start": t.start + timedelta(minutes=shifts[t.track])}) if t.track in shifts else t
+        for t in schedule.talks
+    ]
+    return schedule.model_copy(update={"talks": talks})
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def matrix_to(alias: str, server_name: str) -> str:
+    """A matrix.to link that opens the room with alias localpart ``alias`` in any client."""
+    return f"https://matrix.to/#/#{alias}:{server_name}"
+
+
+def http_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) address, else None: no ``javascript:`` or ``data:`` link is
+    ever put into an href or src, whatever the schedule or an importer supplied."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def origin(url: str | None) -> str | None:
+    """scheme://host[:port] of an http(s) URL, for the Content-Security-Policy source lists."""
+    safe = http_url(url)
+    if safe is None:
+        return None
+    parts = urlsplit(safe)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+
+
+def embed_url(stream: str | None) -> str | None:
+    """The URL to put in an iframe for a stream page address.
+
+    YouTube watch and short links become embed links (a watch page refuses to be framed), as do
+    Vimeo and PeerTube watch pages; anything else is assumed to be embeddable as it is.
+    """
+    url = http_url(stream)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path
+    if host in ("youtu.be", "www.youtu.be"):
+        video = path.strip("/").split("/")[0]
+        if _YOUTUBE_ID.match(video):
+            return f"https://www.youtube.com/embed/{video}"
+    if host.endswith("youtube.com") or host.endswith("youtube-nocookie.com"):
+        if path == "/watch":
+            video = (parse_qs(parts.query).get("v") or [""])[0]
+            if _YOUTUBE_ID.match(video):
+                return f"https://www.youtube.com/embed/{video}"
+        live = re.match(r"^/(?:live|shorts)/([A-Za-z0-9_-]+)", path)
+        if live:
+            return f"https://www.youtube.com/embed/{live.group(1)}"
+        return url
+    if host in ("vimeo.com", "www.vimeo.com"):
+        video = re.match(r"^/(\d+)", path)
+        if video:
+            return f"https://player.vimeo.com/video/{video.group(1)}"
+    # PeerTube instances share their URL scheme, not their host: /w/<id> and /videos/watch/<id>.
+    peertube = re.match(r"^/(?:w|videos/watch)/([A-Za-z0-9-]+)/?$", path)
+    if peertube:
+        return f"{parts.scheme}://{parts.netloc}/videos/embed/{peertube.group(1)}"
+    return url
+
+
+def is_hls(stream: str | None) -> bool:
+    url = http_url(stream)
+    return url is not None and urlsplit(url).path.lower().endswith(".m3u8")
+
+
+# ----------------------------------------------------------------------------- times
+
+
+def clock_time(moment: datetime, schedule: Schedule) -> str:
+    return moment.astimezone(schedule.conference.tz).strftime("%H:%M")
+
+
+def day_label(day: date) -> str:
+    return day.strftime("%A %d %B").replace(" 0", " ")
+
+
+def when(moment: datetime, now: datetime, schedule: Schedule) -> str:
+    """``HH:MM`` when ``moment`` is on the same conference day as ``now``, else with the day."""
+    tz = schedule.conference.tz
+    local = moment.astimezone(tz)
+    if local.date() == now.astimezone(tz).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%a %d %b, %H:%M").replace(" 0", " ")
+
+
+# ----------------------------------------------------------------------------- rooms
+
+
+@dataclass(frozen=True)
+class RoomLinks:
+    """Aliases of the conference's rooms by desired-room key (``track/forum``, ``talk/x``...)."""
+
+    aliases: Mapping[str, str]
+    server_name: str
+
+    def link(self, key: str) -> str | None:
+        alias = self.aliases.get(key)
+        return None if alias is None else matrix_to(alias, self.server_name)
+
+    def alias(self, key: str) -> str | None:
+        alias = self.aliases.get(key)
+        return None if alias is None else f"#{alias}:{self.server_name}"
+
+
+# ----------------------------------------------------------------------------- talks and tracks
+
+
+def names(people: Iterable[Person]) -> list[str]:
+    return [p.name for p in people]
+
+
+def talk_view(talk: Talk, schedule: Schedule, now: datetime, rooms: RoomLinks) -> dict[str, Any]:
+    end = talk_end(talk)
+    return {
+        "id": talk.id,
+        "title": talk.title,
+        "kind": talk.kind,
+        "speakers": names(talk.speakers),
+        "start": clock_time(talk.start, schedule),
+        "end": clock_time(end, schedule),
+        "when": when(talk.start, now, schedule),
+        "starts_in_min": max(0, int((talk.start - now).total_seconds() // 60)) if talk.start > now else 0,
+        "link": rooms.link(f"talk/{talk.id}"),
+    }
+
+
+def track_view(
+    schedule: Schedule, track_id: str, now: datetime, rooms: RoomLinks, delays: Mapping[str, int] | None
+) -> dict[str, Any]:
+    """A track's current and next talk with links to its rooms (``schedule`` already delayed)."""
+    track = schedule.track(track_id)
+    talks = schedule.talks_in(track_id)
+    current, upcoming = live_talk(talks, now), next_talk(talks, now)
+    return {
+        "id": track.id,
+        "name": track.name,
+        "kind": track.kind,
+        "link": rooms.link(f"track/{track.id}"),
+        "alias": rooms.alias(f"track/{track.id}"),
+        "delay_min": int((delays or {}).get(track.id, 0)),
+        "now": None if current is None else talk_view(current, schedule, now, rooms),
+        "next": None if upcoming is None else talk_view(upcoming, schedule, now, rooms),
+    }
+
+
+def now_next_view(
+    schedule: Schedule, now: datetime, rooms: RoomLinks, delays: Mapping[str, int] | None
+) -> dict[str, Any]:
+    """Every track's now and next: the navigator's and the stream page's live data."""
+    return {
+        "conference": schedule.conference.name,
+        "time": clock_time(now, schedule),
+        "timezone": schedule.conference.timezone,
+        "tracks": [track_view(schedule, t.id, now, rooms, delays) for t in schedule.tracks],
+    }
+
+
+def programme_view(
+    schedule: Schedule, now: datetime, rooms: RoomLinks, delays: Mapping[str, int] | None
+) -> list[dict[str, Any]]:
+    """The whole programme by conference day, then by track, talks in start order."""
+    tz = schedule.conference.tz
+    days: dict[date, list[Talk]] = {}
+    for talk in sorted(schedule.talks, key=lambda t: (t.start, t.id)):
+        days.setdefault(talk.start.astimezone(tz).date(), []).append(talk)
+    result = []
+    for day, talks in sorted(days.items()):
+        tracks = []
+        for track in schedule.tracks:
+            mine = [t for t in talks if t.track == track.id]
+            if mine:
+                tracks.append({
+                    "id": track.id,
+                    "name": track.name,
+                    "link": rooms.link(f"track/{track.id}"),
+                    "delay_min": int((delays or {}).get(track.id, 0)),
+                    "talks": [
+                        {**talk_view(t, schedule, now, rooms), "live": t.start <= now < talk_end(t)} for t in mine
+                    ],
+                })
+        result.append({"day": day.isoformat(), "label": day_label(day), "tracks": tracks})
+    return result
+
+
+def stream_view(
+    schedule: Schedule, track_id: str, now: datetime, rooms: RoomLinks, delays: Mapping[str, int] | None
+) -> dict[str, Any]:
+    track = schedule.track(track_id)
+    hls = is_hls(track.stream)
+    return {
+        **track_view(schedule, track_id, now, rooms, delays),
+        "stream_kind": None if track.stream is None else ("hls" if hls else "iframe"),
+        "hls_url": http_url(track.stream) if hls else None,
+        "embed_url": None if hls else embed_url(track.stream),
+    }
+
+
+# ----------------------------------------------------------------------------- Q&A and polls
+
+
+def display_name(name: str | None) -> str:
+    """The asker as the board shows them: their display name, never a Matrix ID."""
+    name = (name or "").strip()
+    if not name or _MATRIX_ID.match(name):
+        return ANONYMOUS
+    return name
+
+
+def current_talk_id(schedule: Schedule, track_id: str, now: datetime) -> str | None:
+    """The talk whose questions the board shows: the live one, else the last one that started
+    (questions are read out after a talk ends), else None before the first."""
+    talks = schedule.talks_in(track_id)
+    live = live_talk(talks, now)
+    if live is not None:
+        return live.id
+    started = [t for t in talks if t.start <= now]
+    return started[-1].id if started else None
+
+
+def qa_view(
+    schedule: Schedule,
+    track_id: str,
+    now: datetime,
+    questions: Iterable[Any],
+    *,
+    moderator: bool,
+) -> dict[str, Any]:
+    """The Q&A board: the current talk's questions in the store's ranking, hidden ones dropped
+    (whatever the store returned), askers by display name only."""
+    talk_id = current_talk_id(schedule, track_id, now)
+    talk = schedule.talk(talk_id) if talk_id else None
+    shown = []
+    for q in questions:
+        if q.state == "hidden" or q.talk_id != talk_id:
+            continue
+        shown.append({
+            "number": int(q.number),
+            "text": str(q.text),
+            "name": display_name(q.asker_name),
+            "votes": int(q.votes),
+            "answered": q.state == "answered",
+            "pinned": bool(q.pinned),
+        })
+    return {
+        "track": schedule.track(track_id).name,
+        "talk": None if talk is None else {"title": talk.title, "speakers": names(talk.speakers)},
+        "moderator": moderator,
+        "open": [q for q in shown if not q["answered"]],
+        "answered": [q for q in shown if q["answered"]],
+    }
+
+
+def poll_view(poll: Any) -> dict[str, Any]:
+    """One poll's bars: counts and shares for a disclosed or closed poll; for a secret poll
+    still open only how many have voted."""
+    counts = poll.visible_counts()
+    total = sum(counts.values()) if counts else 0
+    answers = []
+    for answer_id, text in poll.answers:
+        count = None if counts is None else int(counts.get(answer_id, 0))
+        answers.append({
+            "id": str(answer_id),
+            "text": str(text),
+            "count": count,
+            "share": 0 if not count or not total else round(100 * count / total),
+        })
+    return {
+        "id": str(poll.poll_id),
+        "question": str(poll.question),
+        "closed": bool(poll.closed),
+        "disclosed": bool(poll.disclosed),
+        "voters": int(poll.voters),
+        "results_hidden": counts is None,
+        "answers": answers,
+    }
+
+
+def polls_view(schedule: Schedule, track_id: str, polls: Iterable[Any], *, limit: int = 5) -> dict[str, Any]:
+    """The track's newest polls first."""
+    return {"track": schedule.track(track_id).name, "polls": [poll_view(p) for p in list(polls)[:limit]]}
