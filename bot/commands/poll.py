@@ -1,0 +1,160 @@
+"""``!poll``: native Matrix polls (MSC3381) that Element shows with its own voting UI.
+
+- ``!poll "Question?" "A" "B" ... [--multi N] [--secret]`` (moderators) sends a poll start event.
+- ``!poll list`` numbers the room's polls; ``!poll close [n]`` ends the latest open poll (or poll
+  ``n``) with an end event carrying the results as text.
+- Listeners record every response, end and redaction, so the tally in ``bot.poll_store`` follows
+  the rules in ``bot.polls`` whoever voted or ended the poll, in whatever client.
+"""
+
+from __future__ import annotations
+
+import html
+
+from .. import polls
+from ..poll_store import PollStore
+from ..roles import Role, power_of
+from . import Context, UsageError, command, listener
+
+USAGE = f"{polls.USAGE}  ·  !poll list  ·  !poll close [n]"
+
+
+def _ms(ctx: Context) -> int:
+    return int(ctx.event.get("origin_server_ts", 0))
+
+
+#: Rooms whose polls show on the track's public widget; a backstage poll stays backstage.
+PUBLIC_KINDS = ("track", "breakout")
+
+
+def _where(ctx: Context) -> dict[str, str | None]:
+    if ctx.room.kind not in PUBLIC_KINDS:
+        return {"track_id": None, "talk_id": None}
+    talk = ctx.live_talk
+    return {"track_id": ctx.room.track_id, "talk_id": talk.id if talk is not None else None}
+
+
+@command("poll", help="start a poll Element shows natively, list or close polls", usage=USAGE,
+         role=Role.MODERATOR)
+async def poll(ctx: Context) -> None:
+    words = ctx.args.split()
+    if words[:1] == ["close"]:
+        await _close(ctx, words[1:])
+    elif words == ["list"]:
+        await _list(ctx)
+    else:
+        await _start(ctx)
+
+
+async def _start(ctx: Context) -> None:
+    try:
+        spec = polls.parse_poll(ctx.args)
+    except polls.PollError as exc:
+        raise UsageError(str(exc)) from None
+    content = polls.start_content(spec)
+    poll_id = await ctx.send(polls.START, content)
+    # The bot's own events never reach the listeners, so the poll is recorded here. Keyed on the
+    # start event id: a re-run after a crash gets the same id back and records nothing new.
+    PollStore(ctx.db).add_poll(poll_id, ctx.room.room_id, ctx.bot_user_id, content, _ms(ctx),
+                               **_where(ctx))
+
+
+async def _close(ctx: Context, rest: list[str]) -> None:
+    store = PollStore(ctx.db)
+    if len(rest) > 1 or (rest and not rest[0].isdigit()):
+        raise UsageError("say which poll to close by its number from !poll list, or nothing for the latest")
+    if rest:
+        every = store.in_room(ctx.room.room_id)
+        n = int(rest[0])
+        if not 1 <= n <= len(every):
+            raise UsageError(f"there is no poll {n} here; this room has {len(every)}")
+        poll_id = every[n - 1]
+        if store.view(poll_id).closed:
+            await ctx.reply(f"Poll {n} is already closed.")
+            return
+    else:
+        open_polls = store.in_room(ctx.room.room_id, open_only=True)
+        if not open_polls:
+            await ctx.reply("There is no open poll in this room.")
+            return
+        poll_id = open_polls[-1]
+    poll_ = store.poll(poll_id)
+    assert poll_ is not None
+    # The results text counts what has arrived so far. The stored result is then fixed at the
+    # moment the close was asked for: the end event follows within the same request cycle, and
+    # the bot never sees its own events back to learn their exact timestamp.
+    result = store.tally(poll_id)
+    await ctx.send(polls.END, polls.end_content(poll_id, poll_, result))
+    store.close(poll_id, _ms(ctx), None)
+
+
+async def _list(ctx: Context) -> None:
+    store = PollStore(ctx.db)
+    ids = store.in_room(ctx.room.room_id)
+    if not ids:
+        await ctx.reply("No polls in this room yet.")
+        return
+    plain, rich = ["Polls in this room:"], ["Polls in this room:<ol>"]
+    for poll_id in ids:
+        view = store.view(poll_id)
+        state = "closed" if view.closed else "open"
+        counts = view.visible_counts()
+        if counts is None:
+            detail = f"{view.voters} voted, results hidden until it closes"
+        else:
+            detail = ", ".join(f"{text}: {counts[aid]}" for aid, text in view.answers)
+        n = len(plain)
+        plain.append(f"{n}. {view.question} ({state}) — {detail}")
+        rich.append(f"<li>{html.escape(view.question)} <i>({state})</i> — {html.escape(detail)}</li>")
+    rich.append("</ol>")
+    await ctx.reply("\n".join(plain), "".join(rich))
+
+
+# ----------------------------------------------------------------------------- listeners
+
+
+@listener(polls.START)
+async def on_start(ctx: Context) -> None:
+    """A poll someone started from their own client (Element's poll button) is tallied too."""
+    if polls.read_start(ctx.content) is not None:
+        PollStore(ctx.db).add_poll(ctx.event_id, ctx.room.room_id, ctx.sender, ctx.content, _ms(ctx),
+                                   **_where(ctx))
+
+
+@listener(polls.RESPONSE)
+async def on_response(ctx: Context) -> None:
+    parsed = polls.read_response(ctx.content)
+    if parsed is not None:
+        poll_id, answers = parsed
+        PollStore(ctx.db).add_response(ctx.event_id, poll_id, ctx.sender, _ms(ctx), answers)
+
+
+@listener(polls.END)
+async def on_end(ctx: Context) -> None:
+    """An end event from a client closes the poll if its sender may (see ``may_end``)."""
+    relates = ctx.content.get("m.relates_to") or {}
+    poll_id = relates.get("event_id") if relates.get("rel_type") == "m.reference" else None
+    store = PollStore(ctx.db)
+    creator = store.creator(poll_id) if isinstance(poll_id, str) else None
+    if creator is not None and may_end(ctx, creator):
+        store.close(poll_id, _ms(ctx), ctx.event_id)
+
+
+def may_end(ctx: Context, creator: str) -> bool:
+    """MSC3381: only the poll's creator or someone with power to redact others' events may end it.
+
+    Organisers count through their role: room creators have unbounded power from room version 12
+    on, and organisers named in the schedule get power 100 in every room Podium builds.
+    """
+    if ctx.sender == creator or ctx.role_of(ctx.sender) >= Role.ORGANISER:
+        return True
+    redact = ctx.power_levels.get("redact", 50)
+    return power_of(ctx.sender, ctx.power_levels) >= (redact if isinstance(redact, int) else 50)
+
+
+@listener("m.room.redaction")
+async def on_redaction(ctx: Context) -> None:
+    """A redacted response loses its relation: the sender's vote reverts to the one before."""
+    redacts = ctx.event.get("redacts") or ctx.content.get("redacts")
+    if isinstance(redacts, str):
+        PollStore(ctx.db).remove_response(redacts)
