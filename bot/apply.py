@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .matrix import MatrixAdapter, MatrixError, Unreachable
-from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, resolve
+from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, refs_in, resolve
 from .observation import Snapshot, conference_rooms, fold
 from .state import CANONICAL_ALIAS, LOCATOR, DesiredRoom, Observed
 from .store import Store
@@ -89,11 +89,26 @@ def create_room_body(action: CreateRoom, ids: dict[str, str]) -> dict[str, Any]:
 async def execute(
     the_plan: Plan, adapter: MatrixAdapter, ids: dict[str, str], progress: Progress | None = None
 ) -> ApplyReport:
-    """Run the actions in order. A failed action does not stop the others, but whatever
-    depends on a room that could not be created is skipped; re-running converges."""
+    """Run the actions, as many at once as the adapter allows, each as soon as what it needs
+    exists. A failed action does not stop the others, but whatever depends on a room that could
+    not be created is skipped; re-running converges.
+
+    Why not strictly one after another: requests to different rooms overlap (the client's work
+    with the server's, and Synapse's own work on two rooms). What must stay ordered does: a room
+    is created before anything is sent to it or refers to it, and the writes into one room go one
+    at a time, in plan order. Concurrent sends into one room fork its event graph, and an
+    incremental /sync then reports the state at one branch's tip only, so the read-back would
+    see writes that succeeded as missing.
+    """
     report = ApplyReport()
     ids = dict(ids)
-    for action in the_plan.actions:
+    tasks: list[asyncio.Task[None]] = []
+    creator: dict[str, asyncio.Task[None]] = {}  # room key -> the task creating it
+    last_in_room: dict[str, asyncio.Task[None]] = {}  # room key -> the latest write into it
+
+    async def run(action: Action, after: list[asyncio.Task[None]]) -> None:
+        if after:
+            await asyncio.wait(after)  # they never raise: each records its own outcome
         error: str | None = None
         try:
             await _run(action, adapter, ids, report)
@@ -106,7 +121,32 @@ async def execute(
             report.failed.append((action, exc))
         if progress:
             progress(action, error)
+
+    for action in the_plan.actions:
+        needs = _rooms_needed(action)
+        after = {creator[key] for key in needs if key in creator}
+        if action.key in last_in_room:
+            after.add(last_in_room[action.key])
+        task = asyncio.ensure_future(run(action, list(after)))
+        tasks.append(task)
+        last_in_room[action.key] = task
+        if isinstance(action, CreateRoom):
+            creator[action.key] = task
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:  # interrupted (Ctrl-C): nothing keeps running behind the caller's back
+            task.cancel()
     return report
+
+
+def _rooms_needed(action: Action) -> set[str]:
+    """The room keys an action sends to or refers to (other than the room it creates)."""
+    if isinstance(action, CreateRoom):
+        return {ref.key for ref in refs_in(action.initial_state)}
+    if isinstance(action, SetState):
+        return {action.key} | {ref.key for ref in refs_in([action.state_key, action.content])}
+    return {action.key}
 
 
 async def _run(action: Action, adapter: MatrixAdapter, ids: dict[str, str], report: ApplyReport) -> None:

@@ -9,12 +9,16 @@ can use it. Every request is forwarded to the real homeserver and recorded; a te
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
 import aiohttp
 from aiohttp import web
+
+
+_ROOM_IN_PATH = re.compile(r"/rooms/([^/]+)/")
 
 
 @dataclass
@@ -33,6 +37,11 @@ class CountingProxy:
     requests: list[tuple[str, str]] = field(default_factory=list)
     faults: list[Callable[[str, str], Fault | None]] = field(default_factory=list)
     base_url: str = ""
+    # Concurrency seen: requests in flight at once, overall and (writes) into any one room.
+    peak_in_flight: int = 0
+    peak_writes_per_room: int = 0
+    _in_flight: int = 0
+    _writes_in_room: dict[str, int] = field(default_factory=dict)
 
     def start(self) -> None:
         ready = threading.Event()
@@ -48,6 +57,7 @@ class CountingProxy:
     def reset(self) -> None:
         self.requests.clear()
         self.faults.clear()
+        self.peak_in_flight = self.peak_writes_per_room = 0
 
     def writes(self) -> list[tuple[str, str]]:
         return [(m, p) for m, p in self.requests if m != "GET"]
@@ -80,6 +90,20 @@ class CountingProxy:
         self._loop.run_until_complete(main())
 
     async def _forward(self, request: web.Request, session: aiohttp.ClientSession) -> web.StreamResponse:
+        room = _ROOM_IN_PATH.search(request.path) if request.method != "GET" else None
+        self._in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        if room:
+            self._writes_in_room[room[1]] = self._writes_in_room.get(room[1], 0) + 1
+            self.peak_writes_per_room = max(self.peak_writes_per_room, self._writes_in_room[room[1]])
+        try:
+            return await self._answer(request, session)
+        finally:
+            self._in_flight -= 1
+            if room:
+                self._writes_in_room[room[1]] -= 1
+
+    async def _answer(self, request: web.Request, session: aiohttp.ClientSession) -> web.StreamResponse:
         path = request.path_qs
         self.requests.append((request.method, path))
         fault = next((f for f in (check(request.method, path) for check in list(self.faults)) if f), None)

@@ -40,7 +40,7 @@ def small_schedule(tmp_path: Path, talks: int, *, tracks: int = 2) -> tuple[Path
 def test_each_room_costs_at_most_two_requests(tmp_path, bot, proxy, monkeypatch, capsys):
     path, _ = small_schedule(tmp_path, talks=12)
     code, out, err = podium(monkeypatch, capsys, bot, proxy.base_url, "apply", "--schedule", str(path), "--quiet")
-    assert code == 0, err
+    assert code == 0, out + err
     rooms = len(conference_for(path, bot).rooms)
     creates = proxy.count("POST", "/createRoom")
     writes = proxy.writes()
@@ -49,6 +49,19 @@ def test_each_room_costs_at_most_two_requests(tmp_path, bot, proxy, monkeypatch,
     # The conference space is the only room with no parent to be linked into.
     assert len(writes) == 2 * rooms - 1
     assert f"{rooms} room(s) created" in out
+
+
+def test_rooms_are_built_side_by_side_but_each_room_takes_one_write_at_a_time(tmp_path, bot, proxy, monkeypatch,
+                                                                                capsys):
+    """Requests overlap across rooms; writes into one room never do (that would fork its event
+    graph, and an incremental /sync would then miss state that is there)."""
+    path, _ = small_schedule(tmp_path, talks=16)
+    code, out, err = podium(monkeypatch, capsys, bot, proxy.base_url, "apply", "--schedule", str(path), "--quiet")
+    assert code == 0, out + err
+    assert proxy.peak_in_flight > 1
+    assert proxy.peak_writes_per_room == 1
+    code, out, err = podium(monkeypatch, capsys, bot, proxy.base_url, "plan", "--schedule", str(path))
+    assert code == 0, out + err
 
 
 @pytest.mark.parametrize("bad", INVALID, ids=[p.stem for p in INVALID])
@@ -102,7 +115,7 @@ def test_rate_limits_are_waited_out(tmp_path, bot, proxy, monkeypatch, capsys):
 
     proxy.faults.append(limit)
     code, out, err = podium(monkeypatch, capsys, bot, proxy.base_url, "apply", "--schedule", str(path), "--quiet")
-    assert code == 0, err
+    assert code == 0, out + err
     assert refusals == {"header": 0, "body": 0}
     rooms = len(conference_for(path, bot).rooms)
     assert proxy.count("POST", "/createRoom") == rooms + 3  # each refused create was retried once
@@ -137,7 +150,7 @@ def test_lost_create_response_does_not_duplicate_the_room(tmp_path, bot, proxy, 
 
     proxy.faults.append(drop_first_track_create)
     code, out, err = podium(monkeypatch, capsys, bot, proxy.base_url, "apply", "--schedule", str(path), "--quiet")
-    assert code == 0, err
+    assert code == 0, out + err
     assert dropped
     rooms = len(conference_for(path, bot).rooms)
     assert proxy.count("POST", "/createRoom") == rooms, "the lost create was found by its alias, not redone"
