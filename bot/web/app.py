@@ -108,6 +108,7 @@ async def _start_live(app: web.Application) -> None:
 
 async def _close_streams(app: web.Application) -> None:
     app[K_CLOSING].set()
+    app[K_LIVE].wake()
 
 
 async def _stop_live(app: web.Application) -> None:

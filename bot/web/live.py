@@ -71,6 +71,10 @@ class LiveData:
         assert self._db is not None
         return self._db.execute("PRAGMA data_version").fetchone()[0]
 
+    def wake(self) -> None:
+        """Wake every waiting page now (at shutdown, so open event streams end at once)."""
+        self._changed.set()
+
     async def changed(self, since: int, timeout: float) -> int:
         """Wait until the store changes after version ``since``, or ``timeout`` seconds pass."""
         if self.version == since:

@@ -44,7 +44,7 @@ window.Podium = (function () {
     const status = document.getElementById("status");
     const source = new EventSource(url);
     source.onopen = function () {
-      if (status) { status.textContent = "live"; status.className = "status live"; }
+      if (status) { status.textContent = "● live"; status.className = "status live"; }
     };
     source.onerror = function () {
       if (status) { status.textContent = "reconnecting…"; status.className = "status down"; }
