@@ -1,4 +1,4 @@
-"""The ``podium`` command line: validate, plan, apply, demo."""
+"""The ``podium`` command line: validate, plan, apply, run, demo."""
 
 from __future__ import annotations
 
@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--schedule", type=Path, default=Path("schedule.yaml"), metavar="FILE",
                        help="the conference description (default: ./schedule.yaml)")
 
+    def connection_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
+        p.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
+
     def room_options(p: argparse.ArgumentParser) -> None:
         schedule_options(p)
         p.add_argument("--templates", type=Path, default=DEFAULT_TEMPLATES, metavar="DIR",
@@ -70,8 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--public-url", default=os.environ.get("PODIUM_PUBLIC_URL", DEFAULT_PUBLIC_URL), metavar="URL",
                        help="where browsers reach Podium's web server, for widget URLs "
                             f"(PODIUM_PUBLIC_URL; default {DEFAULT_PUBLIC_URL})")
-        p.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
-        p.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
+        connection_options(p)
         p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PODIUM_DATA_DIR", ".podium")),
                        metavar="DIR", help="local state: what the last run saw, so the next one reads only "
                                            "changes (PODIUM_DATA_DIR; default: ./.podium)")
@@ -102,6 +105,17 @@ def _parser() -> argparse.ArgumentParser:
                         "the space and mark them archived; their history stays")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_apply)
+
+    p = commands.add_parser("run", help="keep the bot online during the conference: Q&A, polls, commands",
+                            description="Connect as the bot and answer commands (!ask, !qa, !poll, !help, ...) in "
+                                        "every room of the conference until stopped with Ctrl-C. Where it got to "
+                                        "is kept in --data-dir, so a restart neither repeats nor misses a command.")
+    schedule_options(p)
+    connection_options(p)
+    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PODIUM_DATA_DIR", ".podium")),
+                   metavar="DIR", help="local state: questions, polls, where the bot got to "
+                                       "(PODIUM_DATA_DIR; default: ./.podium)")
+    p.set_defaults(run=_run)
 
     p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
                             description="Start an embedded Synapse on this machine, create demo accounts, apply "
@@ -214,6 +228,17 @@ async def apply_conference(conference, connection, store: Store | None = None, *
     for line in apply_lines(report, time.monotonic() - started, stats):
         print(line)
     return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .runtime import run_bot
+
+    connection = connection_from(args.homeserver, args.user_id)
+    schedule = load_schedule(args.schedule)
+    logging.getLogger("bot").setLevel(logging.INFO)
+    print(f"Podium is answering in {schedule.conference.name} as {connection.user_id}. Ctrl-C stops it.", flush=True)
+    asyncio.run(run_bot(connection, schedule, args.data_dir))
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:

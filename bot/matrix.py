@@ -188,19 +188,20 @@ class MatrixAdapter:
         raise MatrixError(what, 429, "M_LIMIT_EXCEEDED", f"still rate limited after {self._max_retries} retries",
                           RATE_LIMIT_HINT)
 
-    async def login(self, password: str) -> str:
-        """Log in with a password; the adapter then uses the new access token."""
-        data = await self.request(
-            "POST",
-            f"{CLIENT}/login",
-            {
-                "type": "m.login.password",
-                "identifier": {"type": "m.id.user", "user": self.user_id},
-                "password": password,
-                "initial_device_display_name": "Podium",
-            },
-            what=f"log in as {self.user_id}",
-        )
+    async def login(self, password: str, device_id: str | None = None) -> str:
+        """Log in with a password; the adapter then uses the new access token.
+
+        A fixed ``device_id`` makes every login the same device, so the homeserver's memory of
+        transaction ids (which makes a re-sent event a no-op) survives a restart of the bot."""
+        body = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": self.user_id},
+            "password": password,
+            "initial_device_display_name": "Podium",
+        }
+        if device_id:
+            body["device_id"] = device_id
+        data = await self.request("POST", f"{CLIENT}/login", body, what=f"log in as {self.user_id}")
         self.client.access_token = data["access_token"]
         return data["access_token"]
 
@@ -239,6 +240,25 @@ class MatrixAdapter:
         }
         return SyncDelta(data["next_batch"], since is None, joined, list(rooms.get("leave", {})))
 
+    async def sync(self, since: str | None, sync_filter: dict[str, Any], *, timeout_ms: int = 30_000) -> dict:
+        """One raw /sync (long-polling up to ``timeout_ms`` for something new)."""
+        query = f"timeout={int(timeout_ms)}&filter={quote(json.dumps(sync_filter, separators=(',', ':')))}"
+        if since:
+            query += f"&since={quote(since)}"
+        return await self.request("GET", f"{CLIENT}/sync?{query}", what="wait for new events (/sync)",
+                                  timeout=timeout_ms / 1000 + self._timeout)
+
+    async def messages(self, room_id: str, start: str, *, end: str | None = None, direction: str = "b",
+                       limit: int = 100, event_filter: dict[str, Any] | None = None) -> dict:
+        """One page of a room's timeline (/messages), from ``start`` towards ``end``."""
+        query = f"dir={direction}&from={quote(start)}&limit={limit}"
+        if end:
+            query += f"&to={quote(end)}"
+        if event_filter:
+            query += f"&filter={quote(json.dumps(event_filter, separators=(',', ':')))}"
+        return await self.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/messages?{query}",
+                                  what=f"read missed events in {room_id}")
+
     async def room_state(self, room_id: str) -> ObservedRoom:
         events = await self.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/state", what=f"read the state of {room_id}")
         delta = SyncDelta("", True, {room_id: events.get("value", []) if isinstance(events, dict) else events})
@@ -276,6 +296,14 @@ class MatrixAdapter:
         path = f"{CLIENT}/rooms/{quote(room_id)}/state/{quote(event_type)}/{quote(state_key, safe='')}"
         data = await self.request("PUT", path, content, what=what)
         return data.get("event_id", "")
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str, *,
+                         what: str) -> str:
+        """Send a room event. The homeserver treats a repeated ``txn_id`` (from the same device)
+        as the same request and returns the first event, so a retried send never duplicates."""
+        path = f"{CLIENT}/rooms/{quote(room_id)}/send/{quote(event_type)}/{quote(txn_id, safe='')}"
+        data = await self.request("PUT", path, content, what=what)
+        return data["event_id"]
 
     async def invite(self, room_id: str, user_id: str, *, what: str) -> None:
         await self.request("POST", f"{CLIENT}/rooms/{quote(room_id)}/invite", {"user_id": user_id}, what=what)

@@ -73,7 +73,7 @@ def normalise(text: str) -> str:
         word = word.strip(".,;:!?¿¡\"()[]{}<>*_`~")
         words.append(_CONTRACTIONS.get(word, word))
     text = " ".join(words)
-    text = re.sub(r"[^\w\s]", "", text)
+    text = re.sub(r"[^\w\s]", " ", text)  # "free-threading" is "free threading"
     return " ".join(text.split())
 
 

@@ -3,6 +3,10 @@
 For provisioning that is the observation snapshot per bot account and homeserver: the /sync
 token and the managed state it covers, so a re-apply reads only what changed. The homeserver
 stays the source of truth: losing or deleting this file costs one full /sync, nothing else.
+
+For the running bot it is where it got to: its own /sync token (separate from provisioning's),
+and the ids of the events it has handled, so a restart neither replays nor drops a command.
+Losing those means old commands are ignored (the bot starts from "now"), never answered twice.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ class Store:
         self.path = data_dir / DATABASE
         self.db = sqlite_utils.Database(self.path)
         self.db["snapshots"].create({"account": str, "snapshot": str}, pk="account", if_not_exists=True)
+        self.db["sync_tokens"].create({"account": str, "since": str}, pk="account", if_not_exists=True)
+        self.db["handled_events"].create({"event_id": str, "handled_at": float}, pk="event_id", if_not_exists=True)
 
     @staticmethod
     def account(user_id: str, homeserver: str) -> str:
@@ -41,6 +47,23 @@ class Store:
 
     def forget_snapshot(self, account: str) -> None:
         self.db["snapshots"].delete_where("account = ?", [account])
+
+    # ---- the running bot --------------------------------------------------------------
+
+    def load_sync_token(self, account: str) -> str | None:
+        row = self.db.execute("SELECT since FROM sync_tokens WHERE account = ?", [account]).fetchone()
+        return None if row is None else row[0]
+
+    def save_sync_token(self, account: str, since: str) -> None:
+        with self.db.conn:
+            self.db.execute("INSERT OR REPLACE INTO sync_tokens (account, since) VALUES (?, ?)", [account, since])
+
+    def is_handled(self, event_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM handled_events WHERE event_id = ?", [event_id]).fetchone() is not None
+
+    def mark_handled(self, event_id: str, at: float) -> None:
+        with self.db.conn:
+            self.db.execute("INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)", [event_id, at])
 
     def close(self) -> None:
         self.db.close()

@@ -129,6 +129,7 @@ class Context:
     transport: Sender = field(repr=False)
     role_of: Callable[[str], Role] = field(repr=False)  # anyone's role in this room
     power_levels: dict[str, Any] = field(default_factory=dict, repr=False)  # the room's, as last seen
+    registry: "Registry | None" = field(default=None, repr=False)  # the one dispatching this event
     command: Command | None = None
     name: str = ""  # the command name as typed (an alias, maybe)
     args: str = ""  # everything after the command name, stripped
@@ -182,16 +183,20 @@ class Context:
         """Send any event (to this room by default); returns its event id."""
         return await self.transport.send(room_id or self.room.room_id, event_type, content, self._txn_id())
 
-    async def reply(self, body: str, formatted: str | None = None, *, notice: bool = True,
+    async def reply(self, body: str, formatted: str | None = None, *, notice: bool = True, thread: bool = True,
                     extra: dict[str, Any] | None = None) -> str:
         """Send a message to this room. ``formatted`` is HTML the caller has escaped; without it,
-        the escaped ``body`` is used, so every message carries both."""
+        the escaped ``body`` is used, so every message carries both. With ``thread`` (the
+        default) the message is a Matrix reply to the triggering event, so the sender sees
+        which of their commands it answers."""
         content: dict[str, Any] = {
             "msgtype": "m.notice" if notice else "m.text",
             "body": body,
             "format": "org.matrix.custom.html",
             "formatted_body": formatted if formatted is not None else plain_html(body),
         }
+        if thread:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": self.event_id}}
         if extra:
             content.update(extra)
         return await self.send("m.room.message", content)
@@ -258,14 +263,20 @@ class Registry:
 
     # ---- dispatch ----------------------------------------------------------------------
 
-    async def dispatch(self, ctx: Context) -> None:
-        """Handle one event: a command in an ``m.room.message``, then any listeners."""
+    async def dispatch(self, ctx: Context) -> bool:
+        """Handle one event: a command in an ``m.room.message``, then any listeners. False when
+        nothing here was interested in the event (plain chat), so there is nothing to remember."""
+        ctx.registry = self
+        interested = False
         if ctx.event_type == "m.room.message":
             parsed = parse_command(ctx.content)
             if parsed is not None:
+                interested = True
                 await self._run_command(ctx, *parsed)
         for handler in self.listeners(ctx.event_type):
+            interested = True
             await handler(ctx)
+        return interested
 
     async def _run_command(self, ctx: Context, name: str, args: str) -> None:
         cmd = self.get(name)
@@ -328,5 +339,9 @@ def load_all() -> Registry:
     """Import every command module in this package, so each registers itself; returns the registry."""
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+            try:
+                importlib.import_module(f"{__name__}.{info.name}")
+            except Exception:
+                # One broken command family must not silence the others (or Q&A mid-talk).
+                log.exception("the %s commands could not be loaded", info.name)
     return REGISTRY

@@ -1,0 +1,197 @@
+"""Helpers for tests that run the bot against the session's Synapse with real attendee clients.
+
+``live_conference`` applies a small conference (one track, two talks, a moderator and a speaker)
+with access ``public``, so attendees join its rooms directly. ``Person`` is a real matrix-nio
+client; ``BotRunner`` runs ``bot.runtime.Runtime`` as a task that tests stop and restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from nio import AsyncClient, JoinResponse, RoomRedactResponse, RoomSendResponse, SyncResponse
+
+from bot.config import Connection
+from bot.desired import Settings
+from bot.matrix import MatrixAdapter
+from bot.provision import DEFAULT_PUBLIC_URL, Conference, build
+from bot.runtime import Runtime
+from bot.store import Store
+
+#: Inside the first talk of ``live_conference``.
+DURING_FIRST_TALK = datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc)
+BETWEEN_TALKS = datetime(2026, 7, 13, 10, 50, tzinfo=timezone.utc)
+FIRST_TALK_TITLE = "Async <b>all</b> the things"
+
+
+@dataclass
+class LiveConference:
+    conference: Conference
+    conf_id: str
+    track_alias: str  # full alias of the track room
+    breakout_alias: str  # the first talk's breakout
+    lobby_alias: str
+
+
+def write_live_schedule(directory: Path, *, moderator: str, speaker: str) -> tuple[Path, str]:
+    conf_id = f"live{uuid.uuid4().hex[:8]}"
+    data = {
+        "conference": {"id": conf_id, "name": "Live <Test>", "timezone": "UTC", "start": "2026-07-13",
+                       "end": "2026-07-13", "access": "public"},
+        "staff": {"moderators": [moderator]},
+        "tracks": [{"id": "forum", "name": "Forum Hall"}],
+        "talks": [
+            {"id": "t1", "track": "forum", "title": FIRST_TALK_TITLE, "start": "2026-07-13 10:00", "duration": 45,
+             "speakers": [{"name": "Sam", "matrix_id": speaker}]},
+            {"id": "t2", "track": "forum", "title": "Second talk", "start": "2026-07-13 11:00", "duration": 30},
+        ],
+    }
+    path = directory / f"{conf_id}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path, conf_id
+
+
+async def live_conference(directory: Path, bot: Connection, *, moderator: str, speaker: str) -> LiveConference:
+    from bot.cli import apply_conference
+
+    path, conf_id = write_live_schedule(directory, moderator=moderator, speaker=speaker)
+    conference = build(path, Settings(server_name="localhost", bot_user_id=bot.user_id, public_url=DEFAULT_PUBLIC_URL))
+    assert await apply_conference(conference, bot, None, quiet=True) == 0
+    return LiveConference(conference, conf_id, f"#{conf_id}-track-forum:localhost", f"#{conf_id}-talk-t1:localhost",
+                          f"#{conf_id}-hallway:localhost")
+
+
+class Person:
+    """One attendee (or moderator) in Element's place: a logged-in matrix-nio client."""
+
+    def __init__(self, client: AsyncClient):
+        self.client = client
+        self.user_id = client.user_id
+        self.timeline: dict[str, list[dict[str, Any]]] = {}
+
+    @classmethod
+    async def login(cls, homeserver: str, user_id: str, password: str) -> "Person":
+        client = AsyncClient(homeserver, user_id)
+        response = await client.login(password)
+        assert client.access_token, response
+        person = cls(client)
+        await person.sync(0)
+        return person
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def join(self, alias: str) -> str:
+        response = await self.client.join(alias)
+        assert isinstance(response, JoinResponse), response
+        return response.room_id
+
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        response = await self.client.room_send(room_id, event_type, content)
+        assert isinstance(response, RoomSendResponse), response
+        return response.event_id
+
+    async def say(self, room_id: str, body: str) -> str:
+        return await self.send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+
+    async def react(self, room_id: str, event_id: str, key: str = "👍") -> str:
+        return await self.send(room_id, "m.reaction",
+                               {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
+
+    async def redact(self, room_id: str, event_id: str) -> None:
+        response = await self.client.room_redact(room_id, event_id)
+        assert isinstance(response, RoomRedactResponse), response
+
+    async def sync(self, timeout_ms: int = 500) -> None:
+        # Synapse's default timeline limit (10) would skip events in a busy room.
+        response = await self.client.sync(timeout=timeout_ms, sync_filter={"room": {"timeline": {"limit": 200}}})
+        assert isinstance(response, SyncResponse), response
+        for room_id, room in response.rooms.join.items():
+            self.timeline.setdefault(room_id, []).extend(event.source for event in room.timeline.events)
+
+    async def wait_for(self, room_id: str, predicate: Callable[[dict[str, Any]], bool], *,
+                       timeout: float = 15.0, why: str = "") -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.timeline.get(room_id, []) if predicate(e)]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.user_id} saw nothing matching {why} in {room_id} within {timeout} s")
+            await self.sync()
+
+    def replies_to(self, room_id: str, event_id: str, sender: str) -> list[dict[str, Any]]:
+        return [e for e in self.timeline.get(room_id, [])
+                if e.get("sender") == sender and reply_target(e) == event_id]
+
+    async def reply_to(self, room_id: str, event_id: str, sender: str, *, timeout: float = 15.0,
+                       why: str = "") -> dict[str, Any]:
+        """The (first) message ``sender`` sent in reply to ``event_id``."""
+        return await self.wait_for(room_id, lambda e: e.get("sender") == sender and reply_target(e) == event_id,
+                                   timeout=timeout, why=why or f"a reply to {event_id}")
+
+    async def ask(self, room_id: str, command: str, bot: str, *, timeout: float = 15.0) -> dict[str, Any]:
+        """Send a command, return the content of the bot's reply."""
+        event_id = await self.say(room_id, command)
+        return (await self.reply_to(room_id, event_id, bot, timeout=timeout))["content"]
+
+
+def reply_target(event: dict[str, Any]) -> str | None:
+    relates = (event.get("content") or {}).get("m.relates_to") or {}
+    return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+class BotRunner:
+    """The bot as a task: started, stopped (cancelled: as sudden as a kill for the bot's state,
+    since nothing is written on the way out) and started again on the same data directory."""
+
+    def __init__(self, homeserver: str, bot: Connection, conference: Conference, data_dir: Path, *,
+                 clock: Callable[[], datetime] = lambda: DURING_FIRST_TALK, **options: Any):
+        self.homeserver, self.bot, self.conference, self.data_dir = homeserver, bot, conference, data_dir
+        self.clock, self.options = clock, options
+        self.task: asyncio.Task | None = None
+        self.runtime: Runtime | None = None
+
+    async def start(self, **options: Any) -> Runtime:
+        self.adapter = MatrixAdapter(self.homeserver, self.bot.user_id, self.bot.access_token or "")
+        self.store = Store(self.data_dir)
+        self.runtime = Runtime(self.adapter, self.conference.schedule, self.store, clock=self.clock,
+                               poll_timeout_ms=5000, **{**self.options, **options})
+        self.task = asyncio.create_task(self.runtime.run())
+        ready = asyncio.create_task(self.runtime.ready.wait())
+        await asyncio.wait([ready, self.task], timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        if self.task.done():
+            self.task.result()  # raises what stopped it
+        assert self.runtime.ready.is_set(), "the bot did not get going"
+        return self.runtime
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+            self.task = None
+            await self.adapter.close()
+            self.store.close()
+
+
+async def eventually(check: Callable[[], Any], *, timeout: float = 10.0) -> Any:
+    """Poll ``check`` until it returns something truthy (what the bot stores lags its inputs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {check}")
+        await asyncio.sleep(0.05)
