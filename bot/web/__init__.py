@@ -21,6 +21,8 @@ Entry point::
   times shifted by it (now/next, stream, schedule, which talk's questions the board shows). The
   mapping is read on every request, so a runtime can keep one dict and update it in place.
 * ``now``: a callable returning an aware ``datetime``; the real clock unless a test injects one.
+* ``templates_dir`` (optional): the room templates the conference was applied with, when not
+  the bundled ``room-templates/`` (aliases, and so the links, come from them).
 
 ``async start_web(app, host, port) -> aiohttp.web.AppRunner`` listens and returns the runner.
 

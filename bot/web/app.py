@@ -50,12 +50,13 @@ def create_app(
     data_dir: Path,
     delays: Mapping[str, int] | None = None,
     now: Clock | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
 ) -> web.Application:
     """The web application for one conference (see the package docstring)."""
     app = web.Application()
     app[K_SCHEDULE] = schedule
     app[K_SETTINGS] = settings
-    templates = RoomTemplates.load(TEMPLATES_DIR)
+    templates = RoomTemplates.load(templates_dir)
     rooms = desired_rooms(schedule, templates, settings)
     app[K_ROOMS] = views.RoomLinks({r.key: r.alias for r in rooms}, settings.server_name)
     # Kept by reference: whoever passed the mapping may change it and the pages follow.

@@ -259,14 +259,10 @@ def display_name(name: str | None) -> str:
 
 
 def current_talk_id(schedule: Schedule, track_id: str, now: datetime) -> str | None:
-    """The talk whose questions the board shows: the live one, else the last one that started
-    (questions are read out after a talk ends), else None before the first."""
-    talks = schedule.talks_in(track_id)
-    live = live_talk(talks, now)
-    if live is not None:
-        return live.id
-    started = [t for t in talks if t.start <= now]
-    return started[-1].id if started else None
+    """The talk whose questions the board shows: the one live in the track, or None between
+    talks, where the track's own questions go (the same rule ``!ask`` files questions by)."""
+    talk = live_talk(schedule.talks_in(track_id), now)
+    return None if talk is None else talk.id
 
 
 def qa_view(
