@@ -25,10 +25,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .commands import Context, Registry, Room, load_all
 from .config import Connection
-from .matrix import MatrixAdapter, MatrixError, Unreachable
+from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
 from .observation import Snapshot, fold
 from .roles import Role, role_of, track_staff
 from .schedule import Schedule
@@ -261,6 +262,12 @@ class Runtime:
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
         return await self.adapter.send_event(room_id, event_type, content, txn_id,
                                              what=f"send {event_type} to {room_id}")
+
+    async def event(self, room_id: str, event_id: str) -> dict[str, Any]:
+        """One event as the homeserver has it. The bot's own events never come back through the
+        handlers, so this is how a handler learns, say, the timestamp of an event it sent."""
+        return await self.adapter.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/event/{quote(event_id)}",
+                                          what=f"read {event_id} in {room_id}")
 
 
 def _apply_state(state: dict[str, dict[str, Any]], event: dict[str, Any]) -> None:

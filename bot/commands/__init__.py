@@ -112,6 +112,8 @@ class Sender(Protocol):
 
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str: ...
 
+    async def event(self, room_id: str, event_id: str) -> dict[str, Any]: ...
+
 
 @dataclass
 class Context:
