@@ -200,7 +200,7 @@ async def test_poll_voted_changed_spoiled_and_late(live: Live):
     await dave.vote(poll_id, [pizza, salad])     # one selection allowed: truncated to pizza
     await erin.vote(poll_id, [soup, "bogus"])    # truncated to soup, so not spoiled
 
-    close_id = await live.moderator.say("!poll close")
+    await live.moderator.say("!poll close")
     end = await live.moderator.wait_for(lambda e: e["sender"] == live.bot_id and e["type"] == polls.END)
     assert end["content"]["m.relates_to"] == {"rel_type": "m.reference", "event_id": poll_id}
     text = end["content"][polls.TEXT]
@@ -217,11 +217,11 @@ async def test_poll_voted_changed_spoiled_and_late(live: Live):
     assert stored.voters == 3 and stored.spoiled == 1
     view = store.for_track("main")[0]
     assert view.poll_id == poll_id and view.closed and view.visible_counts() == stored.counts
-    # The homeserver's own record of every response, recounted independently, agrees.
-    close_event = next(e for e in live.moderator.events if e["event_id"] == close_id)
-    recounted = await recount(live, poll_id, poll, close_event["origin_server_ts"])
-    assert recounted.counts == stored.counts and recounted.voters == stored.voters
     [exported] = [p for p in store.export() if p["poll_id"] == poll_id]
+    assert exported["ended_at"] == end["origin_server_ts"]  # closed at the end event, as MSC3381 says
+    # The homeserver's own record of every response, recounted independently, agrees.
+    recounted = await recount(live, poll_id, poll, end["origin_server_ts"])
+    assert recounted.counts == stored.counts and recounted.voters == stored.voters
     assert exported["results"]["text"] == text
 
 

@@ -80,12 +80,13 @@ async def _close(ctx: Context, rest: list[str]) -> None:
         poll_id = open_polls[-1]
     poll_ = store.poll(poll_id)
     assert poll_ is not None
-    # The results text counts what has arrived so far. The stored result is then fixed at the
-    # moment the close was asked for: the end event follows within the same request cycle, and
-    # the bot never sees its own events back to learn their exact timestamp.
+    # The text counts what has arrived so far. MSC3381 closes the poll at the end event's own
+    # timestamp, so the stored result is fixed by that, read back from the homeserver: a vote
+    # racing the close counts here exactly as it does in Element.
     result = store.tally(poll_id)
-    await ctx.send(polls.END, polls.end_content(poll_id, poll_, result))
-    store.close(poll_id, _ms(ctx), None)
+    end_id = await ctx.send(polls.END, polls.end_content(poll_id, poll_, result))
+    end = await ctx.transport.event(ctx.room.room_id, end_id)
+    store.close(poll_id, int(end.get("origin_server_ts") or _ms(ctx)), end_id)
 
 
 async def _list(ctx: Context) -> None:
