@@ -95,13 +95,16 @@ class PollStore:
             {"event_id": event_id, "poll_id": poll_id, "sender": sender, "ts": ts, "answers": json.dumps(answers)},
             ignore=True,
         )
+        self._refresh_results(poll_id)
         return True
 
     def remove_response(self, event_id: str) -> bool:
         """Forget a redacted response: MSC3381 says the sender's vote reverts to its previous state."""
-        found = self.db[RESPONSES].count_where("event_id = ?", [event_id]) > 0
+        rows = list(self.db[RESPONSES].rows_where("event_id = ?", [event_id], select="poll_id"))
         self.db[RESPONSES].delete_where("event_id = ?", [event_id])
-        return found
+        for row in rows:
+            self._refresh_results(row["poll_id"])
+        return bool(rows)
 
     def close(self, poll_id: str, ended_at: int, end_event_id: str | None = None) -> Tally:
         """Close a poll at a valid end event's timestamp and store its results.
@@ -111,19 +114,9 @@ class PollStore:
         """
         row = self._row(poll_id)
         if row["ended_at"] is None or ended_at < row["ended_at"]:
-            row["ended_at"], row["end_event_id"] = ended_at, end_event_id
-        poll = _poll(row)
-        result = self._tally(poll_id, poll, row["ended_at"])
-        results = {
-            "counts": result.counts,
-            "voters": result.voters,
-            "spoiled": result.spoiled,
-            "text": polls.results_text(poll, result),
-        }
-        self.db[POLLS].update(
-            poll_id,
-            {"ended_at": row["ended_at"], "end_event_id": row["end_event_id"], "results": json.dumps(results)},
-        )
+            self.db[POLLS].update(poll_id, {"ended_at": ended_at, "end_event_id": end_event_id})
+        result = self._refresh_results(poll_id)
+        assert result is not None  # the poll exists and is closed now
         return result
 
     # ---- reads -----------------------------------------------------------------------
@@ -188,6 +181,26 @@ class PollStore:
     def _responses(self, poll_id: str) -> list[Response]:
         rows = self.db.query(f"select rowid, sender, ts, answers from {RESPONSES} where poll_id = ?", [poll_id])
         return [Response(r["sender"], r["ts"], json.loads(r["answers"]), order=r["rowid"]) for r in rows]
+
+    def _refresh_results(self, poll_id: str) -> Tally | None:
+        """Write a closed poll's results next to it. Also after the close: a response sent just
+        before the end event can be read after it, and still counts."""
+        try:
+            row = self._row(poll_id)
+        except KeyError:
+            return None  # a response to a poll not recorded (yet)
+        if row["ended_at"] is None:
+            return None
+        poll = _poll(row)
+        result = self._tally(poll_id, poll, row["ended_at"])
+        results = {
+            "counts": result.counts,
+            "voters": result.voters,
+            "spoiled": result.spoiled,
+            "text": polls.results_text(poll, result),
+        }
+        self.db[POLLS].update(poll_id, {"results": json.dumps(results)})
+        return result
 
     def _tally(self, poll_id: str, poll: Poll, ended_at: int | None) -> Tally:
         return polls.tally(poll, self._responses(poll_id), ended_at)

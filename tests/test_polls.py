@@ -311,6 +311,19 @@ def test_store_close_keeps_earliest_end_and_stores_results(store):
     assert exported["results"]["text"].startswith("The poll has ended: Q")
 
 
+def test_store_results_follow_responses_read_after_the_close(store):
+    store.add_poll("$p", "!room", "@bot:x", start(), 1000)
+    store.add_response("$r1", "$p", "@a:x", 1100, ["a1"])
+    store.close("$p", 2000, "$end")
+    # Sent before the end event, read after it: it counts, and the exported results say so.
+    store.add_response("$r2", "$p", "@b:x", 1900, ["a2"])
+    store.add_response("$r3", "$p", "@c:x", 2100, ["a2"])  # after the end: ignored
+    assert store.export()[0]["results"]["counts"] == {"a1": 1, "a2": 1, "a3": 0}
+    store.remove_response("$r1")  # a redaction after the close reverts that vote too
+    assert store.export()[0]["results"]["counts"] == {"a1": 0, "a2": 1, "a3": 0}
+    store.add_response("$orphan", "$unknown", "@a:x", 1, ["a1"])  # a poll this store never saw
+
+
 def test_store_for_track_newest_first_with_views(store):
     store.add_poll("$old", "!room", "@bot:x", start("Old?"), 1000, track_id="main")
     store.add_poll("$new", "!room", "@bot:x", start("New?", disclosed=False), 5000, track_id="main")
