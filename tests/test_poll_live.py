@@ -278,3 +278,28 @@ async def test_poll_text_with_html_comes_back_escaped(live: Live):
     error = await live.moderator.wait_for(reply_to(live.bot_id, "is given twice"))
     assert "&lt;I&gt;X&lt;/I&gt;" in error["content"]["formatted_body"]
     assert "<I>" not in error["content"]["formatted_body"]
+
+
+async def test_withdrawn_vote_reverts_and_a_moderator_ends_the_poll_from_their_client(live: Live):
+    alice, bob, *_ = live.attendees
+    start = await live.start_poll('"Coffee or tea?" "Coffee" "Tea"')
+    poll_id = start["event_id"]
+    poll = polls.read_start(start["content"])
+    assert poll is not None
+    coffee, tea = (answer_id for answer_id, _ in poll.answers)
+    await alice.vote(poll_id, [coffee])
+    second = await alice.vote(poll_id, [tea])
+    redacted = await alice.client.room_redact(live.room_id, second)  # MSC3381: back to coffee
+    assert not hasattr(redacted, "status_code"), redacted
+    await bob.vote(poll_id, [tea])
+    # Element's "End poll": the end event comes from the moderator, not the bot.
+    end_id = await live.moderator.send(polls.END, polls.end_content(poll_id, poll, polls.tally(poll, [])))
+    await live.moderator.say("!poll list")  # answered once everything before it is handled
+    listing = await live.moderator.wait_for(
+        lambda e: reply_to(live.bot_id, "Coffee or tea?")(e) and "(closed)" in e["content"]["body"].split(
+            "Coffee or tea?")[1].split("\n")[0])
+    assert "Coffee: 1, Tea: 1" in listing["content"]["body"]
+    [exported] = [p for p in live.store().export() if p["poll_id"] == poll_id]
+    assert exported["results"]["counts"] == {coffee: 1, tea: 1}
+    end = next(e for e in live.moderator.events if e["event_id"] == end_id)  # their own, through /sync
+    assert exported["ended_at"] == end["origin_server_ts"]
