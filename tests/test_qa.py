@@ -117,6 +117,7 @@ def test_rate_limit_allows_a_few_then_says_how_long_to_wait():
 
 @given(st.lists(st.floats(0, 1000, allow_nan=False), max_size=10), st.floats(0, 1000, allow_nan=False))
 def test_rate_limit_never_negative_and_waiting_it_out_works(times, now):
+    times = [t for t in times if t <= now]  # what a user asked before, not after, now
     wait = rate_limited(times, now)
     assert wait >= 0
     if wait:

@@ -1,0 +1,159 @@
+"""The runtime against a real Synapse: exactly-once across kills and restarts, history ignored,
+a long absence caught up, reconnection after homeserver errors and lost replies.
+
+The bot is "killed" by cancelling its task at a chosen point (a hook holds it there): nothing is
+written on the way out, so what the next run finds is what a killed process leaves behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+import sqlite_utils
+
+from bot.qa_store import QuestionStore
+from tests.conftest import TEST_PASSWORD
+from tests.live import BotRunner, Person, eventually, live_conference
+from tests.proxy import Fault
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory, synapse, bot, make_user):
+    moderator, _ = make_user("mod", displayname="Mo")
+    speaker, _ = make_user("sam", displayname="Sam")
+    alice_id, _ = make_user("alice", displayname="Alice")
+    conf = await live_conference(tmp_path_factory.mktemp("runtime"), bot, moderator=moderator, speaker=speaker)
+    alice = await Person.login(synapse.base_url, alice_id, TEST_PASSWORD)
+    mod = await Person.login(synapse.base_url, moderator, TEST_PASSWORD)
+    track = await alice.join(conf.track_alias)
+    await mod.join(conf.track_alias)
+    try:
+        yield SimpleNamespace(conf=conf, alice=alice, mod=mod, track=track, bot=bot.user_id, connection=bot,
+                              homeserver=synapse.base_url)
+    finally:
+        await alice.close()
+        await mod.close()
+
+
+def runner_for(world, data_dir, homeserver: str | None = None) -> BotRunner:
+    return BotRunner(homeserver or world.homeserver, world.connection, world.conf.conference, data_dir)
+
+
+def hang_at(stage: str, body: str, reached: asyncio.Event):
+    """A hook that stops the bot (forever) at ``stage`` of handling the message ``body``."""
+
+    async def hook(at: str, event: dict) -> None:
+        if at == stage and (event.get("content") or {}).get("body") == body:
+            reached.set()
+            await asyncio.Future()
+
+    return hook
+
+
+def bot_posts(person: Person, room_id: str, bot: str, prefix: str) -> list[dict]:
+    return [e for e in person.timeline.get(room_id, [])
+            if e.get("sender") == bot and e.get("content", {}).get("body", "").startswith(prefix)]
+
+
+async def test_history_from_before_the_first_run_is_ignored(world, tmp_path):
+    early = await world.alice.say(world.track, "!help")
+    runner = runner_for(world, tmp_path / "data")
+    await runner.start()
+    try:
+        late = await world.alice.say(world.track, "!help")
+        await world.alice.reply_to(world.track, late, world.bot)
+        # The bot answers in timeline order: a reply to the earlier command would be in by now.
+        assert world.alice.replies_to(world.track, early, world.bot) == []
+    finally:
+        await runner.stop()
+
+
+async def test_killed_mid_command_everything_is_answered_exactly_once(world, tmp_path):
+    data = tmp_path / "data"
+    runner = runner_for(world, data)
+    before_reply, after_reply = asyncio.Event(), asyncio.Event()
+    first_kill = "!ask Killed before the bot could answer?"
+    second_kill = "!ask Killed after the bot answered?"
+
+    await runner.start(hook=hang_at("received", first_kill, before_reply))
+    store = QuestionStore(sqlite_utils.Database(runner.store.path))
+    survivor_ask = await world.alice.say(world.track, "!ask Do questions survive a restart?")
+    survivor = (await eventually(lambda: (hit := store.by_source(survivor_ask)) and hit[1].event_id and hit))[1]
+    await world.mod.react(world.track, survivor.event_id)
+    await eventually(lambda: store.get(world.conf.conf_id, survivor.number).votes == 2)
+
+    killed = await world.alice.say(world.track, first_kill)
+    await asyncio.wait_for(before_reply.wait(), 15)
+    await runner.stop()  # received, not answered
+    while_down = await world.alice.say(world.track, "!help")
+
+    await runner.start(hook=hang_at("answered", second_kill, after_reply))
+    answered_then_killed = await world.alice.say(world.track, second_kill)
+    await asyncio.wait_for(after_reply.wait(), 15)
+    await runner.stop()  # answered, not yet recorded as handled
+
+    await runner.start()
+    try:
+        final = await world.alice.say(world.track, "!questions")
+        listing = (await world.alice.reply_to(world.track, final, world.bot))["content"]["body"]
+        await world.alice.reply_to(world.track, while_down, world.bot)
+        await world.alice.sync(1000)
+        assert len(world.alice.replies_to(world.track, while_down, world.bot)) == 1
+        for source, text in ((killed, first_kill), (answered_then_killed, second_kill)):
+            conference, question = store.by_source(source)
+            assert question.text == text.removeprefix("!ask ")
+            assert len(bot_posts(world.alice, world.track, world.bot, f"Q{question.number} · ")) == 1, text
+        numbers = sorted(q.number for q in store.for_track("forum"))
+        assert len(numbers) == len(set(numbers)) == 3, "each question stored once"
+        assert store.get(world.conf.conf_id, survivor.number).votes == 2, "votes survive"
+        assert f"Q{survivor.number} · 2 👍 · Alice: Do questions survive a restart?" in listing
+    finally:
+        await runner.stop()
+
+
+async def test_a_long_absence_is_caught_up(world, tmp_path):
+    runner = runner_for(world, tmp_path / "data")
+    await runner.start(timeline_limit=3)
+    await runner.stop()
+    sent = [await world.alice.say(world.track, f"!help {name}") for name in ("ask", "questions", "help", "qa", "nope")]
+    await runner.start(timeline_limit=3)  # so the next sync leaves most of them out
+    try:
+        for event_id in sent:
+            await world.alice.reply_to(world.track, event_id, world.bot)
+        await world.alice.sync(1000)
+        assert [len(world.alice.replies_to(world.track, e, world.bot)) for e in sent] == [1] * len(sent)
+    finally:
+        await runner.stop()
+
+
+async def test_reconnects_after_errors_and_a_lost_reply_is_not_sent_twice(world, tmp_path, proxy):
+    runner = runner_for(world, tmp_path / "data", proxy.base_url)
+    await runner.start()
+    # Two lost answers in a row: the HTTP client retries a PUT once by itself, so the second
+    # loss reaches the bot, which backs off and handles the command again.
+    failures = {"sync": 2, "send": 2}
+
+    def flaky(method: str, path: str) -> Fault | None:
+        if "/sync" in path and failures["sync"]:
+            failures["sync"] -= 1
+            return Fault(status=502, errcode="M_UNKNOWN", error="Bad Gateway", retry_after=None)
+        if method == "PUT" and "/send/m.room.message/" in path and failures["send"]:
+            failures["send"] -= 1
+            return Fault(drop_after_forwarding=True)  # the reply is posted; the bot never hears so
+        return None
+
+    proxy.faults.append(flaky)
+    try:
+        await eventually(lambda: failures["sync"] == 0, timeout=15)  # the homeserver was away
+        command = await world.alice.say(world.track, "!help")
+        await world.alice.reply_to(world.track, command, world.bot, timeout=30)
+        # The reply is out before the bot knows it: wait until it has recorded the command handled.
+        await eventually(lambda: runner.store.is_handled(command), timeout=15)
+        assert failures == {"sync": 0, "send": 0}
+        assert proxy.count("PUT", "/send/m.room.message/") == 3, "the lost reply was sent again"
+        await world.alice.sync(1000)
+        assert len(world.alice.replies_to(world.track, command, world.bot)) == 1, "and posted once"
+    finally:
+        await runner.stop()
