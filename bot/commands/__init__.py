@@ -322,8 +322,8 @@ def parse_command(content: dict[str, Any]) -> tuple[str, str] | None:
     while lines and lines[0].startswith("> "):
         lines.pop(0)  # the quote of a reply fallback
     body = "\n".join(lines).strip()
-    if not body.startswith(PREFIX) or len(body) == 1:
-        return None
+    if not body.startswith(PREFIX) or body[len(PREFIX):len(PREFIX) + 1].strip() == "":
+        return None  # "!" alone, or "! something": not a command
     parts = body[len(PREFIX):].split(None, 1)
     name = parts[0].lower()
     if not all(c.isalnum() or c in "-_" for c in name):

@@ -19,6 +19,8 @@ from ..qa_store import QuestionStore
 from . import Context, Role, UsageError, command, listener
 
 KINDS = ("track", "breakout")
+#: Chairs also read and run the list from the track's backstage, next to its Q&A board.
+LIST_KINDS = (*KINDS, "backstage")
 UPVOTE = "👍"
 TOP_DEFAULT, TOP_MAX = 5, 20
 QA_USAGE = "!qa open | close | top [n] | answered <n> | hide <n> | pin <n> | unpin <n>"
@@ -135,7 +137,7 @@ async def on_redaction(ctx: Context) -> None:
 # ---- reading the list --------------------------------------------------------------------
 
 
-@command("questions", help="the top questions for the talk on now", usage="!questions", kinds=KINDS)
+@command("questions", help="the top questions for the talk on now", usage="!questions", kinds=LIST_KINDS)
 async def list_questions(ctx: Context) -> None:
     track_id, talk_id, what = _scope(ctx)
     listed = [q for q in questions(ctx).for_talk(ctx.room.conference, track_id, talk_id) if q.state == OPEN]
@@ -147,7 +149,7 @@ async def list_questions(ctx: Context) -> None:
 
 
 @command("qa", help="run the Q&A: open, close, top [n], answered/hide/pin/unpin <n>", usage=QA_USAGE,
-         role=Role.MODERATOR, kinds=KINDS)
+         role=Role.MODERATOR, kinds=LIST_KINDS)
 async def moderate(ctx: Context) -> None:
     argv = ctx.argv
     if not argv:
