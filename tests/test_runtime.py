@@ -157,3 +157,21 @@ async def test_reconnects_after_errors_and_a_lost_reply_is_not_sent_twice(world,
         assert len(world.alice.replies_to(world.track, command, world.bot)) == 1, "and posted once"
     finally:
         await runner.stop()
+
+
+async def test_run_bot_logs_in_with_a_password_and_answers(world, tmp_path):
+    """The entry point `podium run` (and the demo) uses: password login on a fixed device."""
+    from bot.config import Connection
+    from bot.runtime import run_bot
+
+    connection = Connection(world.homeserver, world.bot, password=TEST_PASSWORD)
+    ready = asyncio.Event()
+    task = asyncio.create_task(run_bot(connection, world.conf.conference.schedule, tmp_path / "data", ready=ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 20)
+        reply = await world.alice.ask(world.track, "!help", world.bot)
+        assert "!ask <question>" in reply["body"]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
