@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-import yaml
 
 from bot.cli import main
 from bot.poll_store import PollStore

@@ -37,6 +37,7 @@ K_NOW = web.AppKey("now", object)
 K_JINJA = web.AppKey("jinja", jinja2.Environment)
 K_LIVE = web.AppKey("live", LiveData)
 K_CLOSING = web.AppKey("closing", asyncio.Event)
+K_PAYLOADS = web.AppKey("payloads", dict)
 
 
 def _utcnow() -> datetime:
@@ -69,6 +70,7 @@ def create_app(
     )
     app[K_LIVE] = LiveData(data_dir / DATABASE)
     app[K_CLOSING] = asyncio.Event()
+    app[K_PAYLOADS] = {}
     app.on_response_prepare.append(_security_headers)
     app.on_startup.append(_start_live)
     app.on_shutdown.append(_close_streams)
@@ -189,11 +191,13 @@ def _track(request: web.Request) -> str | None:
     return track_id if track_id in known else None
 
 
-async def _event_stream(request: web.Request, build: Callable[[], dict[str, Any]]) -> web.StreamResponse:
+async def _event_stream(request: web.Request, key: str, build: Callable[[], dict[str, Any]]) -> web.StreamResponse:
     """Server-sent events: the page's data as JSON now and whenever it changes.
 
     Woken by the store's data_version (questions, votes, polls) and by a clock tick (a talk
-    starting changes which questions are shown); sends only when the JSON differs.
+    starting changes which questions are shown); sends only when the JSON differs. Pages
+    showing the same ``key`` share one build per change and tick, so a full room of open
+    boards costs one query, not one each.
     """
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream",
@@ -201,12 +205,17 @@ async def _event_stream(request: web.Request, build: Callable[[], dict[str, Any]
         "X-Accel-Buffering": "no",  # nginx: pass events through at once
     })
     await response.prepare(request)
-    live, closing = request.app[K_LIVE], request.app[K_CLOSING]
+    live, closing, cache = request.app[K_LIVE], request.app[K_CLOSING], request.app[K_PAYLOADS]
     loop = asyncio.get_running_loop()
     last, version, quiet_since = None, live.version, loop.time()
     try:
         while not closing.is_set():
-            payload = json.dumps(build(), separators=(",", ":"), sort_keys=True)
+            # Talks start and end on whole minutes (schedule times and delays are minutes).
+            stamp = (live.version, request.app[K_NOW]().replace(second=0, microsecond=0))
+            cached = cache.get(key)
+            if cached is None or cached[0] != stamp:
+                cached = cache[key] = (stamp, json.dumps(build(), separators=(",", ":"), sort_keys=True))
+            payload = cached[1]
             if payload != last:
                 await response.write(f"data: {payload}\n\n".encode())
                 last, quiet_since = payload, loop.time()
@@ -223,7 +232,7 @@ async def _event_stream(request: web.Request, build: Callable[[], dict[str, Any]
 
 
 async def index(request: web.Request) -> web.Response:
-    schedule, now, rooms, delays = _state(request)
+    schedule, _now, rooms, _delays = _state(request)
     return _render(
         request,
         "index.html",
@@ -306,7 +315,9 @@ async def qa_events(request: web.Request) -> web.StreamResponse:
     track_id = _track(request)
     if track_id is None:
         raise web.HTTPNotFound()
-    return await _event_stream(request, _qa_builder(request, track_id, request.query.get("view") == "moderator"))
+    moderator = request.query.get("view") == "moderator"
+    key = f"qa/{track_id}/{'moderator' if moderator else 'public'}"
+    return await _event_stream(request, key, _qa_builder(request, track_id, moderator))
 
 
 def _polls_builder(request: web.Request, track_id: str) -> Callable[[], dict[str, Any]]:
@@ -327,7 +338,7 @@ async def polls_events(request: web.Request) -> web.StreamResponse:
     track_id = _track(request)
     if track_id is None:
         raise web.HTTPNotFound()
-    return await _event_stream(request, _polls_builder(request, track_id))
+    return await _event_stream(request, f"polls/{track_id}", _polls_builder(request, track_id))
 
 
 async def poster_widget(request: web.Request) -> web.Response:
