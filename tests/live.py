@@ -59,6 +59,14 @@ def write_live_schedule(directory: Path, *, moderator: str, speaker: str) -> tup
     return path, conf_id
 
 
+def live_bot(synapse, make_user) -> Connection:
+    """A bot account of its own (limits lifted): its runtime sees only the rooms it created, not
+    every conference the rest of the suite applies, so it starts fast and answers nowhere else."""
+    user_id, token = make_user("live-bot", displayname="Podium")
+    synapse.override_ratelimit(user_id)
+    return Connection(synapse.base_url, user_id, token)
+
+
 async def live_conference(directory: Path, bot: Connection, *, moderator: str, speaker: str) -> LiveConference:
     from bot.cli import apply_conference
 

@@ -16,11 +16,12 @@ from bot.commands import REGISTRY, load_all
 from bot.qa_store import QuestionStore
 from bot.roles import Role
 from tests.conftest import TEST_PASSWORD
-from tests.live import DURING_FIRST_TALK, BETWEEN_TALKS, BotRunner, Person, eventually, live_conference
+from tests.live import BETWEEN_TALKS, DURING_FIRST_TALK, BotRunner, Person, eventually, live_bot, live_conference
 
 
 @pytest.fixture(scope="module")
-async def live(tmp_path_factory, synapse, bot, make_user):
+async def live(tmp_path_factory, synapse, make_user):
+    bot = live_bot(synapse, make_user)
     directory = tmp_path_factory.mktemp("ask")
     moderator, _ = make_user("mod", displayname="Mo")
     speaker, _ = make_user("sam", displayname="Sam")

@@ -15,12 +15,13 @@ import sqlite_utils
 
 from bot.qa_store import QuestionStore
 from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, eventually, live_conference
+from tests.live import BotRunner, Person, eventually, live_bot, live_conference
 from tests.proxy import Fault
 
 
 @pytest.fixture(scope="module")
-async def world(tmp_path_factory, synapse, bot, make_user):
+async def world(tmp_path_factory, synapse, make_user):
+    bot = live_bot(synapse, make_user)
     moderator, _ = make_user("mod", displayname="Mo")
     speaker, _ = make_user("sam", displayname="Sam")
     alice_id, _ = make_user("alice", displayname="Alice")
