@@ -85,8 +85,10 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(conference, data_dir, clock):
     conf, _observed = conference
-    app = create_app(conf.schedule, conf.settings, data_dir=data_dir, delays=dict(DELAYS), now=clock)
+    delays = dict(DELAYS)
+    app = create_app(conf.schedule, conf.settings, data_dir=data_dir, delays=delays, now=clock)
     with ThreadedServer(app) as running:
+        running.delays = delays  # the mapping the app reads on every request
         yield running
 
 
@@ -485,3 +487,17 @@ def test_the_clock_moves_the_pages_on(tab, server, clock):
         assert not any("migration" in t or "type checker" in t for t in texts), "the last talk's questions left"
     finally:
         clock.moment = NOW
+
+
+def test_a_new_delay_shows_at_once(tab, server):
+    server.delays["forum"] = 20
+    try:
+        tab.open("/widgets/now-next?track=forum")
+        forum = tab.page.locator('.nav-track[data-track="forum"]')
+        assert "+20 min" in forum.inner_text()
+        assert "Nothing on" in forum.locator(".slot").first.inner_text(), "the talk now starts at 10:20"
+        assert "10:20" in forum.locator(".slot").nth(1).inner_text()
+        tab.open("/widgets/qa/forum")
+        assert tab.page.locator("#talk-title").inner_text() == "between talks"
+    finally:
+        del server.delays["forum"]

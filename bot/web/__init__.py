@@ -45,7 +45,8 @@ Pages (all GET; no cookies, no forms, only public schedule data):
 
 Every response carries a Content-Security-Policy allowing only Podium's own scripts and styles
 (``frame-ancestors *`` so any Matrix client can embed the widgets); the stream and poster pages
-add the one outside origin they show. ``?theme=dark`` (Element passes its theme) darkens a page.
+add the one outside origin they show (for HLS: the playlist's host, which must also serve the
+segments). ``?theme=dark`` (Element passes its theme) darkens a page.
 """
 
 from .app import create_app, start_web

@@ -210,8 +210,10 @@ async def _event_stream(request: web.Request, key: str, build: Callable[[], dict
     last, version, quiet_since = None, live.version, loop.time()
     try:
         while not closing.is_set():
-            # Talks start and end on whole minutes (schedule times and delays are minutes).
-            stamp = (live.version, request.app[K_NOW]().replace(second=0, microsecond=0))
+            # Talks start and end on whole minutes (schedule times and delays are minutes), and
+            # a new delay moves them.
+            minute = request.app[K_NOW]().replace(second=0, microsecond=0)
+            stamp = (live.version, minute, tuple(sorted(request.app[K_DELAYS].items())))
             cached = cache.get(key)
             if cached is None or cached[0] != stamp:
                 cached = cache[key] = (stamp, json.dumps(build(), separators=(",", ":"), sort_keys=True))
