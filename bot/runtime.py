@@ -143,7 +143,18 @@ class Runtime:
         self.ready.set()
 
     async def sync_once(self) -> None:
-        batch = await self.adapter.sync(self.since, self.filter, timeout_ms=self.poll_timeout_ms)
+        try:
+            batch = await self.adapter.sync(self.since, self.filter, timeout_ms=self.poll_timeout_ms)
+        except MatrixError as exc:
+            if exc.status != 400 or "token" not in exc.error.lower():
+                raise
+            # The homeserver no longer knows the saved token (its database was replaced): there
+            # is no way to ask for what happened since, so start from now rather than not at all.
+            log.error("the homeserver does not know where the bot stopped (%s): starting from now; "
+                      "commands sent while the bot was away stay unanswered", exc.error)
+            self.since = (await self.adapter.sync_state()).next_batch
+            self.store.save_sync_token(self.account, self.since)
+            return
         await self.process(batch)
         # Only now: a crash before this line replays the batch, and handled events are skipped.
         self.since = batch["next_batch"]

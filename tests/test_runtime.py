@@ -176,3 +176,19 @@ async def test_run_bot_logs_in_with_a_password_and_answers(world, tmp_path):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, tmp_path, caplog):
+    from bot.store import Store
+
+    runner = runner_for(world, tmp_path / "data")
+    store = Store(tmp_path / "data")
+    store.save_sync_token(Store.account(world.bot, world.homeserver), "s_not_a_real_token")
+    store.close()
+    await runner.start()
+    try:
+        reply = await world.alice.ask(world.track, "!help", world.bot)
+        assert "!ask <question>" in reply["body"]
+        assert "does not know where the bot stopped" in caplog.text
+    finally:
+        await runner.stop()
