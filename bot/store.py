@@ -26,6 +26,9 @@ class Store:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DATABASE
         self.db = sqlite_utils.Database(self.path)
+        # The web server reads this file while the bot writes it: in WAL mode readers never
+        # block the bot's commits, nor the bot their reads.
+        self.db.enable_wal()
         self.db["snapshots"].create({"account": str, "snapshot": str}, pk="account", if_not_exists=True)
         self.db["sync_tokens"].create({"account": str, "since": str}, pk="account", if_not_exists=True)
         self.db["handled_events"].create({"event_id": str, "handled_at": float}, pk="event_id", if_not_exists=True)
