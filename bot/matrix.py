@@ -274,17 +274,25 @@ class MatrixAdapter:
         return data["room_id"]
 
     async def membership(self, room_id: str, user_id: str) -> str | None:
+        content = await self.member(room_id, user_id)
+        return None if content is None else content.get("membership")
+
+    async def member(self, room_id: str, user_id: str) -> dict[str, Any] | None:
+        """``user_id``'s member event content in a room (membership, displayname), if any."""
         try:
-            data = await self.request(
-                "GET",
-                f"{CLIENT}/rooms/{quote(room_id)}/state/m.room.member/{quote(user_id)}",
-                what=f"read {user_id}'s membership",
-            )
+            return await self.request(
+                "GET", f"{CLIENT}/rooms/{quote(room_id)}/state/m.room.member/{quote(user_id)}",
+                what=f"read {user_id}'s membership")
         except MatrixError as exc:
             if exc.errcode == "M_NOT_FOUND":
                 return None
             raise
-        return data.get("membership")
+
+    async def joined_members(self, room_id: str) -> dict[str, dict[str, Any]]:
+        """Everyone joined to a room: user id -> {display_name, avatar_url}."""
+        data = await self.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/joined_members",
+                                  what=f"read the members of {room_id}")
+        return data.get("joined", {})
 
     # ---- writes ----------------------------------------------------------------------
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .commands import Context, Registry, Room, load_all
+from .commands import Context, Registry, Room, load_all, parse_command
 from .config import Connection
 from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
 from .observation import Snapshot, fold
@@ -56,14 +57,21 @@ TIMELINE_TYPES = [
     POWER_LEVELS,
     LOCATOR,
 ]
-STATE_TYPES = ["m.room.member", "m.room.create", POWER_LEVELS, LOCATOR]
+STATE_TYPES = ["m.room.create", POWER_LEVELS, LOCATOR]
 #: Device id for password logins: one device across restarts keeps the homeserver's memory of
 #: transaction ids, which is what makes a re-sent reply a no-op.
 DEVICE_ID = "PODIUM_BOT"
+#: Batches being handled at once before the bot stops fetching more.
+MAX_BATCHES_IN_FLIGHT = 16
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _points_elsewhere(event: dict[str, Any]) -> bool:
+    content = event.get("content") or {}
+    return event.get("type") == "m.room.redaction" or "m.relates_to" in content
 
 
 def _transient(exc: MatrixError) -> bool:
@@ -97,7 +105,9 @@ class Runtime:
         self.user_id = adapter.user_id
         self.account = Store.account(adapter.user_id, adapter.client.homeserver)
         self.rooms: dict[str, dict[str, dict[str, Any]]] = {}  # room id -> type -> state key -> content
-        self.since: str | None = None
+        self.since: str | None = None  # where the next /sync starts
+        self._batches: deque[tuple[str, asyncio.Task]] = deque()  # (token after it, its handling)
+        self._failure: asyncio.Future | None = None  # set to what a batch failed with
         #: Set once the bot has its starting point: anything sent after that gets an answer.
         self.ready = asyncio.Event()
         self.filter = {
@@ -105,36 +115,48 @@ class Runtime:
             "account_data": {"types": []},
             "room": {
                 "timeline": {"types": TIMELINE_TYPES, "limit": timeline_limit},
-                # Members of the senders in each batch, always (not only the first time), so a
-                # restarted bot still knows everyone's display name.
-                "state": {"types": STATE_TYPES, "lazy_load_members": True, "include_redundant_members": True},
+                # No member lists: lazy-loading them makes every /sync markedly slower under
+                # load. Display names come from the members read at start, from member events
+                # in the timeline (joins, renames), and for anyone else from one look-up.
+                "state": {"types": STATE_TYPES},
                 "ephemeral": {"types": []},
                 "account_data": {"types": []},
             },
         }
 
     # ---- the loop ----------------------------------------------------------------------
+    #
+    # Syncing never waits for handling: each batch's handlers run as a task while the next
+    # /sync is already waiting, so one slow reply does not hold up the answers behind it. The
+    # token saved to the store is the last one whose batch, and every batch before it, is fully
+    # handled: that is where a restart (or a retry after an error) resumes.
 
     async def run(self) -> None:
         """Sync and handle events until cancelled."""
         backoff = 0.5
-        while True:
-            try:
-                if not self.ready.is_set():
-                    await self.start()
-                await self.sync_once()
-                backoff = 0.5
-            except MatrixError as exc:
-                if not _transient(exc):
-                    raise
-                log.warning("%s; trying again in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+        self._failure = asyncio.get_running_loop().create_future()
+        try:
+            while True:
+                try:
+                    if not self.ready.is_set():
+                        await self.start()
+                    await self.sync_once()
+                    backoff = 0.5
+                except MatrixError as exc:
+                    if not _transient(exc):
+                        raise
+                    await self._abandon()
+                    log.warning("%s; trying again in %.1f s", exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+        finally:
+            await self._abandon()
 
     async def start(self) -> None:
         """Read every room's state, and pick up where the last run stopped (or start from now)."""
         delta = await self.adapter.sync_state()
         self.rooms = fold(Snapshot(), delta).rooms
+        await asyncio.gather(*(self._read_members(room_id) for room_id in list(self.rooms) if self.room(room_id)))
         self.since = self.store.load_sync_token(self.account)
         if self.since is None:
             # First run: what was said before the bot ran is history, not commands to answer.
@@ -143,8 +165,18 @@ class Runtime:
         self.ready.set()
 
     async def sync_once(self) -> None:
+        """One /sync; its events handed to a new batch task. Raises what a batch failed with."""
+        assert self._failure is not None, "sync_once runs inside run()"
+        syncing = asyncio.ensure_future(self.adapter.sync(self.since, self.filter, timeout_ms=self.poll_timeout_ms))
         try:
-            batch = await self.adapter.sync(self.since, self.filter, timeout_ms=self.poll_timeout_ms)
+            await asyncio.wait({syncing, self._failure}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not syncing.done():
+                syncing.cancel()
+        if self._failure.done():
+            raise self._failure.result()
+        try:
+            batch = syncing.result()
         except MatrixError as exc:
             if exc.status != 400 or "token" not in exc.error.lower():
                 raise
@@ -152,15 +184,22 @@ class Runtime:
             # is no way to ask for what happened since, so start from now rather than not at all.
             log.error("the homeserver does not know where the bot stopped (%s): starting from now; "
                       "commands sent while the bot was away stay unanswered", exc.error)
+            await self._abandon()
             self.since = (await self.adapter.sync_state()).next_batch
             self.store.save_sync_token(self.account, self.since)
             return
-        await self.process(batch)
-        # Only now: a crash before this line replays the batch, and handled events are skipped.
+        handlers = await self.process(batch)
         self.since = batch["next_batch"]
-        self.store.save_sync_token(self.account, self.since)
+        previous = self._batches[-1][1] if self._batches else None
+        task = asyncio.create_task(self._handle_batch(handlers, previous))
+        self._batches.append((self.since, task))
+        task.add_done_callback(self._batch_done)
+        if len(self._batches) > MAX_BATCHES_IN_FLIGHT:
+            await asyncio.wait({self._batches[0][1]})  # back-pressure
 
-    async def process(self, batch: dict[str, Any]) -> None:
+    async def process(self, batch: dict[str, Any]) -> list[Context]:
+        """Fold the batch's state in, in timeline order, and prepare what there is to handle
+        (each context sees the room as of its event)."""
         rooms = batch.get("rooms") or {}
         handlers = []
         for room_id, room in (rooms.get("join") or {}).items():
@@ -174,19 +213,60 @@ class Runtime:
             for event in self._since_own_join(events):
                 if "state_key" in event:
                     _apply_state(state, event)
-                ctx = self.prepare(room_id, event)  # who may do what as of this event
+                ctx = self.prepare(room_id, event)
                 if ctx is not None:
-                    handlers.append(self.handle(ctx))
+                    handlers.append(ctx)
         for room_id in rooms.get("leave") or {}:
             self.rooms.pop(room_id, None)
-        # Handlers start in timeline order, and each runs without pausing until its first
-        # request to the homeserver: what they store happens in order, only their requests
-        # overlap. Under load that is the difference between one round trip per reply and a
-        # queue of them.
-        results = await asyncio.gather(*handlers, return_exceptions=True)
+        return handlers
+
+    async def _handle_batch(self, handlers: list[Context], previous: asyncio.Task | None) -> None:
+        """Handle one batch. Handlers start in timeline order and each runs without pausing
+        until its first request to the homeserver, so what they store happens in order and only
+        their requests overlap. An event that points at another (a vote, a poll response, a
+        redaction) waits for every earlier batch first: its target may be a post whose handler
+        is still waiting for the homeserver to say the post's event id."""
+
+        async def one(ctx: Context) -> None:
+            if previous is not None and _points_elsewhere(ctx.event):
+                await asyncio.wait({previous})
+            await self.handle(ctx)
+
+        results = await asyncio.gather(*(one(ctx) for ctx in handlers), return_exceptions=True)
+        if previous is not None:
+            await asyncio.wait({previous})  # done means this batch and every earlier one is
+            if previous.cancelled():
+                raise asyncio.CancelledError
+            if previous.exception() is not None:
+                raise previous.exception()  # type: ignore[misc]
         failed = next((r for r in results if isinstance(r, BaseException)), None)
         if failed is not None:
-            raise failed  # the batch is replayed; what was handled is skipped
+            raise failed
+
+    def _batch_done(self, task: asyncio.Task) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            if self._failure is not None and not self._failure.done():
+                self._failure.set_result(task.exception())
+            return
+        while self._batches and self._batches[0][1].done() and not self._batches[0][1].cancelled() \
+                and self._batches[0][1].exception() is None:
+            token, _ = self._batches.popleft()
+            self.store.save_sync_token(self.account, token)
+
+    async def _abandon(self) -> None:
+        """Stop every batch in flight; resume from the last token whose events are all handled
+        (handled events are skipped when seen again)."""
+        tasks = [task for _, task in self._batches]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._batches.clear()
+        self._failure = asyncio.get_running_loop().create_future()
+        if self.ready.is_set():
+            self.since = self.store.load_sync_token(self.account)
 
     async def _missed(self, room_id: str, prev_batch: str) -> list[dict[str, Any]]:
         """Events the sync left out (a long absence): paged back to where the last sync ended."""
@@ -229,8 +309,29 @@ class Runtime:
             return None
         return self.context(room, event)
 
+    async def _read_members(self, room_id: str) -> None:
+        try:
+            joined = await self.adapter.joined_members(room_id)
+        except MatrixError as exc:
+            if _transient(exc):
+                raise
+            log.warning("cannot read the members of %s: %s", room_id, exc)
+            return
+        members = self.rooms.setdefault(room_id, {}).setdefault("m.room.member", {})
+        for user_id, profile in joined.items():
+            members.setdefault(user_id, {"membership": "join", "displayname": profile.get("display_name")})
+
+    def _display_name(self, room_id: str, user_id: str) -> str | None:
+        member = self.rooms.get(room_id, {}).get("m.room.member", {}).get(user_id, {})
+        return member.get("displayname") if isinstance(member.get("displayname"), str) else None
+
     async def handle(self, ctx: Context) -> None:
         event, event_id, room = ctx.event, ctx.event_id, ctx.room
+        known = ctx.sender in self.rooms.get(room.room_id, {}).get("m.room.member", {})
+        if not known and ctx.event_type == "m.room.message" and parse_command(ctx.content):
+            member = await self.adapter.member(room.room_id, ctx.sender)
+            self.rooms.setdefault(room.room_id, {}).setdefault("m.room.member", {})[ctx.sender] = member or {}
+            ctx.sender_name = self._display_name(room.room_id, ctx.sender) or ctx.sender_name
         if self.hook:
             await self.hook("received", event)
         try:
@@ -278,8 +379,7 @@ class Runtime:
                            moderators=moderators, speakers=speakers, creators=creators)
 
         sender = event.get("sender", "")
-        member = state.get("m.room.member", {}).get(sender, {})
-        name = member.get("displayname") if isinstance(member.get("displayname"), str) else None
+        name = self._display_name(room.room_id, sender)
         return Context(
             event=event, room=room, sender=sender, sender_name=name or sender[1:].split(":")[0],
             role=role(sender), db=self.store.db, schedule=self.schedule, now=self.clock(),
