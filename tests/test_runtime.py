@@ -87,6 +87,9 @@ async def test_killed_mid_command_everything_is_answered_exactly_once(world, tmp
 
     killed = await world.alice.say(world.track, first_kill)
     await asyncio.wait_for(before_reply.wait(), 15)
+    # One stuck command holds up no other: a later one is answered meanwhile.
+    while_stuck = await world.alice.say(world.track, "!questions")
+    await world.alice.reply_to(world.track, while_stuck, world.bot)
     await runner.stop()  # received, not answered
     while_down = await world.alice.say(world.track, "!help")
 
@@ -102,6 +105,7 @@ async def test_killed_mid_command_everything_is_answered_exactly_once(world, tmp
         await world.alice.reply_to(world.track, while_down, world.bot)
         await world.alice.sync(1000)
         assert len(world.alice.replies_to(world.track, while_down, world.bot)) == 1
+        assert len(world.alice.replies_to(world.track, while_stuck, world.bot)) == 1, "not answered again"
         for source, text in ((killed, first_kill), (answered_then_killed, second_kill)):
             conference, question = store.by_source(source)
             assert question.text == text.removeprefix("!ask ")
