@@ -22,6 +22,12 @@ Rules the runtime guarantees, which handlers rely on:
   event (the event was received but not yet marked handled), so a handler must be idempotent:
   key what it stores on ``ctx.event_id``. Sends need no care: ``ctx.reply``/``ctx.send`` derive
   their transaction id from the triggering event, so the homeserver drops a repeated send.
+- Order: handlers start in timeline order, and what a handler does before its first request to
+  the homeserver happens in that order. After that they overlap: a command from a later sync
+  may be answered while an earlier handler still waits for the homeserver. An event that points
+  at another (anything with ``m.relates_to``: votes, poll responses, replies; and redactions)
+  is handled only once every event from earlier syncs is fully handled, so the event it points
+  at has been stored by then.
 - ``ctx.role`` is the sender's role in that room, and a command is only called when it is at
   least the command's ``role``; others get a polite refusal without the handler running.
 - Raise ``UsageError(message)`` for bad arguments: the sender gets the message and the usage.
