@@ -196,3 +196,37 @@ async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, 
         assert "does not know where the bot stopped" in caplog.text
     finally:
         await runner.stop()
+
+
+async def test_a_vote_waits_for_the_post_it_is_for(world, tmp_path):
+    """The homeserver has the bot's post (attendees see it and vote) before the bot hears back
+    what its event id is: the vote must wait for that, not be lost."""
+    runner = runner_for(world, tmp_path / "data")
+    runtime = await runner.start()
+    held, release = asyncio.Event(), asyncio.Event()
+    real_send = runtime.adapter.send_event
+
+    async def slow_answer(room_id, event_type, content, txn_id, *, what):
+        event_id = await real_send(room_id, event_type, content, txn_id, what=what)
+        if content.get("body", "").startswith("Q"):
+            held.set()
+            await release.wait()
+        return event_id
+
+    runtime.adapter.send_event = slow_answer
+    try:
+        source = await world.alice.say(world.track, "!ask Is a vote ever lost?")
+        await asyncio.wait_for(held.wait(), 15)
+        post = await world.mod.wait_for(world.track, lambda e: e.get("sender") == world.bot and
+                                        e["content"].get("body", "").startswith("Q") and "vote ever lost" in
+                                        e["content"]["body"])
+        await world.mod.react(world.track, post["event_id"])
+        chat = await world.mod.say(world.track, "!help")
+        await world.mod.reply_to(world.track, chat, world.bot)  # later syncs are handled meanwhile
+        store = QuestionStore(sqlite_utils.Database(runner.store.path))
+        assert store.by_source(source)[1].event_id is None, "the bot does not know its post yet"
+        release.set()
+        await eventually(lambda: store.by_source(source)[1].votes == 2)
+    finally:
+        release.set()
+        await runner.stop()
