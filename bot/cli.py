@@ -19,6 +19,7 @@ from .planner import Plan
 from .provision import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
 from .report import apply_lines, plan_lines, summary_line
 from .schedule import ScheduleInvalid, load_schedule
+from .serve import DEFAULT_LISTEN, Listen, ListenProblem
 from .store import Store
 from .templates import TemplateProblem
 
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         print("Nothing was changed.", file=sys.stderr)
         return EXIT_ERROR
-    except (ConfigProblem, TemplateProblem, MatrixError) as exc:
+    except (ConfigProblem, TemplateProblem, MatrixError, ListenProblem) as exc:
         print(f"podium: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -67,17 +68,30 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
         p.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
 
-    def room_options(p: argparse.ArgumentParser) -> None:
-        schedule_options(p)
+    def templates_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--templates", type=Path, default=DEFAULT_TEMPLATES, metavar="DIR",
                        help=f"room templates, one YAML file per room kind (default: {DEFAULT_TEMPLATES})")
-        p.add_argument("--public-url", default=os.environ.get("PODIUM_PUBLIC_URL", DEFAULT_PUBLIC_URL), metavar="URL",
-                       help="where browsers reach Podium's web server, for widget URLs "
-                            f"(PODIUM_PUBLIC_URL; default {DEFAULT_PUBLIC_URL})")
-        connection_options(p)
+
+    def public_url_option(p: argparse.ArgumentParser, default: str | None) -> None:
+        p.add_argument("--public-url", default=os.environ.get("PODIUM_PUBLIC_URL", default), metavar="URL",
+                       help="where browsers reach Podium's web server, for widget URLs (PODIUM_PUBLIC_URL; "
+                            + (f"default {default})" if default else "default: http://localhost:PORT of --listen)"))
+
+    def listen_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--listen", type=_listen, default=os.environ.get("PODIUM_LISTEN", DEFAULT_LISTEN),
+                       metavar="HOST:PORT", help="where the web server for the widgets listens "
+                                                 f"(PODIUM_LISTEN; default {DEFAULT_LISTEN})")
+
+    def data_dir_option(p: argparse.ArgumentParser, what: str) -> None:
         p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PODIUM_DATA_DIR", ".podium")),
-                       metavar="DIR", help="local state: what the last run saw, so the next one reads only "
-                                           "changes (PODIUM_DATA_DIR; default: ./.podium)")
+                       metavar="DIR", help=f"local state: {what} (PODIUM_DATA_DIR; default: ./.podium)")
+
+    def room_options(p: argparse.ArgumentParser) -> None:
+        schedule_options(p)
+        templates_option(p)
+        public_url_option(p, DEFAULT_PUBLIC_URL)
+        connection_options(p)
+        data_dir_option(p, "what the last run saw, so the next one reads only changes")
         p.add_argument("--fresh", action="store_true",
                        help="ignore what earlier runs saw and read every room from the homeserver")
 
@@ -106,15 +120,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_apply)
 
-    p = commands.add_parser("run", help="keep the bot online during the conference: Q&A, polls, commands",
+    p = commands.add_parser("run", help="keep the bot online during the conference: Q&A, polls, widgets",
                             description="Connect as the bot and answer commands (!ask, !qa, !poll, !help, ...) in "
-                                        "every room of the conference until stopped with Ctrl-C. Where it got to "
-                                        "is kept in --data-dir, so a restart neither repeats nor misses a command.")
+                                        "every room of the conference, and serve the widget pages the rooms embed, "
+                                        "until stopped with Ctrl-C. Where it got to is kept in --data-dir, so a "
+                                        "restart neither repeats nor misses a command.")
     schedule_options(p)
+    templates_option(p)
     connection_options(p)
-    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PODIUM_DATA_DIR", ".podium")),
-                   metavar="DIR", help="local state: questions, polls, where the bot got to "
-                                       "(PODIUM_DATA_DIR; default: ./.podium)")
+    data_dir_option(p, "questions, polls, where the bot got to")
+    listen_option(p)
+    public_url_option(p, None)
     p.set_defaults(run=_run)
 
     p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
@@ -125,8 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=Path(".podium/demo"), metavar="DIR",
                    help="where the homeserver keeps its data; reused on the next run (default: ./.podium/demo)")
     p.add_argument("--port", type=int, default=8008, help="homeserver port on 127.0.0.1 (default 8008)")
-    p.add_argument("--public-url", default=os.environ.get("PODIUM_PUBLIC_URL", DEFAULT_PUBLIC_URL), metavar="URL",
-                   help="where browsers reach Podium's web server, for widget URLs")
+    listen_option(p)
+    public_url_option(p, None)
     p.add_argument("--no-wait", action="store_true", help="stop right after provisioning (for scripts)")
     p.set_defaults(run=_demo)
     return parser
@@ -231,20 +247,39 @@ async def apply_conference(conference, connection, store: Store | None = None, *
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runtime import run_bot
+    from .serve import serve
 
     connection = connection_from(args.homeserver, args.user_id)
-    schedule = load_schedule(args.schedule)
+    public_url = _public_url(args)
+    conference = build(args.schedule, Settings(connection.server_name, connection.user_id, public_url), args.templates)
     logging.getLogger("bot").setLevel(logging.INFO)
-    print(f"Podium is answering in {schedule.conference.name} as {connection.user_id}. Ctrl-C stops it.", flush=True)
-    asyncio.run(run_bot(connection, schedule, args.data_dir))
+    print(f"Podium is answering in {conference.schedule.conference.name} as {connection.user_id}; widget pages on "
+          f"{public_url}/ (listening on {args.listen}). Ctrl-C stops it.", flush=True)
+    asyncio.run(serve(connection, conference.schedule, conference.settings, args.data_dir, listen=args.listen,
+                      templates_dir=args.templates))
     return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(args.schedule, args.data_dir, port=args.port, public_url=args.public_url, wait=not args.no_wait)
+    return run_demo(args.schedule, args.data_dir, port=args.port, public_url=_public_url(args), listen=args.listen,
+                    wait=not args.no_wait)
+
+
+def _listen(text: str) -> Listen:
+    try:
+        return Listen.parse(text)
+    except ListenProblem as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _public_url(args: argparse.Namespace) -> str:
+    """--public-url, or where --listen makes the pages reachable from this machine."""
+    if args.public_url:
+        return args.public_url.rstrip("/")
+    host = "localhost" if args.listen.host in ("127.0.0.1", "0.0.0.0", "::1", "::", "localhost") else args.listen.host
+    return f"http://{host}:{args.listen.port}"
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ the same questions, so they share these answers. Nothing here reads the clock: c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from .schedule import Schedule, Talk
 
@@ -56,3 +56,30 @@ def now_next(schedule: Schedule, track_id: str, now: datetime) -> NowNext:
 def programme(schedule: Schedule, now: datetime) -> list[NowNext]:
     """Now and next for every track, in schedule order."""
     return [now_next(schedule, track.id, now) for track in schedule.tracks]
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def busiest_moment(schedule: Schedule) -> datetime | None:
+    """A moment when the most tracks have a talk running (the earliest such, five minutes into
+    a talk): where a rehearsal or a demo of the conference is most alive."""
+    best: tuple[int, datetime] | None = None
+    for talk in schedule.talks:
+        moment = talk.start + timedelta(minutes=5)
+        if moment >= talk_end(talk):
+            continue
+        live = sum(1 for track in schedule.tracks if live_talk(talks_in_track(schedule, track.id), moment))
+        if best is None or live > best[0] or (live == best[0] and moment < best[1]):
+            best = (live, moment)
+    return None if best is None else best[1]
+
+
+def shifted_clock(start_at: datetime, real: Clock = utc_now) -> Clock:
+    """A clock that reads ``start_at`` now and runs on in real time from there."""
+    offset = start_at - real()
+    return lambda: real() + offset

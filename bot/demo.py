@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
-import threading
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from .clock import Clock, busiest_moment, shifted_clock, utc_now
 from .config import Connection
 from .desired import Settings
 from .homeserver import EmbeddedSynapse, HomeserverError
 from .matrix import MatrixAdapter
 from .store import Store
 from .provision import build
+from .serve import Listen, serve
 
 SERVER_NAME = "localhost"
 BOT = "podium"
@@ -28,7 +29,8 @@ ACCOUNTS = (
 DEMO_PASSWORD = "podium-demo"
 
 
-def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, wait: bool = True) -> int:
+def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, listen: Listen,
+             wait: bool = True) -> int:
     from .cli import apply_conference  # the same apply an organiser runs
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,8 +65,14 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
         asyncio.run(_admit_attendees(connection, conference.schedule.conference, attendees))
         _print_welcome(server, conference.schedule.conference, people)
         if wait:
-            print("Press Ctrl-C to stop.")
-            _wait_for_interrupt()
+            clock = _demo_clock(conference.schedule)
+            zone = conference.schedule.conference.timezone
+            print(f"  Web pages:   {public_url}/   (schedule, posters, now/next; listening on {listen})")
+            print(f"  Clock:       the demo plays {clock().astimezone(ZoneInfo(zone)):%A %d %B %H:%M} ({zone})"
+                  " onwards, in real time,")
+            print("               so talks are live: try !ask, !questions, !help in a track room.")
+            asyncio.run(serve(connection, conference.schedule, settings, data_dir, listen=listen, clock=clock,
+                              on_ready=lambda: print("The bot is answering. Press Ctrl-C to stop.", flush=True)))
         return status
     finally:
         print("Stopping Synapse …", flush=True)
@@ -122,9 +130,8 @@ def _print_welcome(server: EmbeddedSynapse, conference, people: dict[str, str]) 
     print("  every room of the conference to them.")
 
 
-def _wait_for_interrupt() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(3600):
-        pass
+def _demo_clock(schedule) -> Clock:
+    """The sample conference is dated; the demo replays its busiest moment from now on, so the
+    navigator, the streams and ``!ask`` have live talks whatever the date."""
+    moment = busiest_moment(schedule)
+    return shifted_clock(moment) if moment else utc_now

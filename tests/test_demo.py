@@ -1,56 +1,105 @@
-"""`podium demo` end to end: it brings the sample conference up on its own Synapse, and a demo
-attendee, as a real matrix-nio client, gets in through the space invite."""
+"""`podium demo` end to end, as someone trying Podium would run it: the sample conference comes
+up on its own Synapse, the bot answers in it, the widget pages are served, and Ctrl-C stops it
+all cleanly. The attendee is a real matrix-nio client."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import socket
+import signal
 import subprocess
 import sys
-
-from nio import AsyncClient, JoinError, JoinResponse, LoginResponse
+import threading
+import time
+import urllib.request
+from pathlib import Path
 
 from bot import PROJECT_ROOT
 from bot.demo import DEMO_PASSWORD
-from bot.homeserver import EmbeddedSynapse
+from bot.web.background import free_port
+from tests.live import Person
+
+READY = "The bot is answering."
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class DemoProcess:
+    """`podium demo` in a subprocess; its output collected line by line."""
+
+    def __init__(self, data_dir: Path, port: int, web_port: int):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "demo", "--data-dir", str(data_dir), "--port", str(port),
+             "--listen", f"127.0.0.1:{web_port}"],
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the demo never printed {text!r}:\n{self.output}")
+            time.sleep(0.2)
+
+    def stop(self, timeout: float = 30) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError(f"the demo did not stop on Ctrl-C within {timeout} s:\n{self.output}") from None
 
 
-def test_demo_brings_up_the_conference_and_attendees_get_in(tmp_path):
-    port = _free_port()
-    data_dir = tmp_path / "demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-    run = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo", "--data-dir", str(data_dir), "--port", str(port), "--no-wait"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "EuroPython 2026 is up." in run.stdout
-    assert f"http://127.0.0.1:{port}" in run.stdout
-    assert "room(s) created" in run.stdout
-
-    # The demo stopped its homeserver; start the same data dir again to visit as an attendee.
-    with EmbeddedSynapse(data_dir / "synapse", port=port) as server:
-        asyncio.run(_visit_as_alice(server.base_url))
-
-
-async def _visit_as_alice(base_url: str) -> None:
-    client = AsyncClient(base_url, "@alice:localhost")
+def test_demo_runs_the_conference_until_ctrl_c(tmp_path):
+    port, web_port = free_port(), free_port()
+    demo = DemoProcess(tmp_path / "demo", port, web_port)
     try:
-        assert isinstance(await client.login(DEMO_PASSWORD), LoginResponse)
-        space = await client.join("#ep2026:localhost")  # accepts the invitation
-        assert isinstance(space, JoinResponse), space
-        track = await client.join("#ep2026-track-forum:localhost")  # restricted: space members may join
-        assert isinstance(track, JoinResponse), track
-        hallway = await client.join("#ep2026-hallway:localhost")
-        assert isinstance(hallway, JoinResponse), hallway
-        backstage = await client.join("#ep2026-backstage-forum:localhost")  # invite-only
-        assert isinstance(backstage, JoinError) and backstage.status_code == "M_FORBIDDEN"
+        demo.wait_for(READY, timeout=240)
+        assert "EuroPython 2026 is up." in demo.output
+        assert f"http://127.0.0.1:{port}" in demo.output
+        assert "room(s) created" in demo.output
+        assert f"http://localhost:{web_port}/" in demo.output
+
+        # The demo replays a busy moment of the conference: the navigator has talks on now.
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/api/now-next", timeout=10) as response:
+            now_next = json.load(response)
+        assert sum(1 for track in now_next["tracks"] if track.get("now")) >= 3, now_next
+
+        question = asyncio.run(_visit_as_alice(f"http://127.0.0.1:{port}"))
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/widgets/qa/forum", timeout=10) as response:
+            assert question in response.read().decode()
     finally:
-        await client.close()
+        code = demo.stop()
+    assert code == 0, demo.output
+    assert "Stopping Synapse" in demo.output
+
+
+async def _visit_as_alice(base_url: str) -> str:
+    """Alice accepts the space invitation, walks in, and asks in the Forum track; returns her question."""
+    alice = await Person.login(base_url, "@alice:localhost", DEMO_PASSWORD)
+    try:
+        await alice.join("#ep2026:localhost")  # accepts the invitation
+        forum = await alice.join("#ep2026-track-forum:localhost")  # restricted: space members may join
+        await alice.join("#ep2026-hallway:localhost")
+        backstage = await alice.client.join("#ep2026-backstage-forum:localhost")  # invite-only
+        assert getattr(backstage, "status_code", None) == "M_FORBIDDEN", backstage
+        question = "Does the demo answer questions?"
+        await alice.say(forum, f"!ask {question}")
+        post = await alice.wait_for(forum, lambda e: e.get("sender") == "@podium:localhost"
+                                    and question in (e.get("content") or {}).get("body", ""),
+                                    timeout=30, why="the bot posting the question")
+        assert post["content"]["body"].startswith("Q1 · Alice: "), post
+        return question
+    finally:
+        await alice.close()

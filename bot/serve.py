@@ -1,0 +1,94 @@
+"""A conference running: the bot answering in its rooms and the web server its widgets load
+from, side by side in one process until asked to stop. ``podium run`` and ``podium demo`` both
+end up here, so what an organiser runs is what the demo shows."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .clock import Clock, utc_now
+from .config import Connection
+from .desired import Settings
+from .schedule import Schedule
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+class ListenProblem(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Listen":
+        """``HOST:PORT`` (``[::1]:8080`` for IPv6) or a bare port on 127.0.0.1."""
+        host, sep, port = text.rpartition(":")
+        if not sep:
+            host, port = "127.0.0.1", text
+        host = host.strip("[]") or "127.0.0.1"
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ListenProblem(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+        return cls(host, int(port))
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+async def serve(
+    connection: Connection,
+    schedule: Schedule,
+    settings: Settings,
+    data_dir: Path,
+    *,
+    listen: Listen,
+    clock: Clock = utc_now,
+    templates_dir: Path | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Run the bot and the web server until SIGINT/SIGTERM (or cancellation). ``on_ready`` is
+    called once both are up: the web server listens and the bot has caught up with its rooms.
+    If either stops with an error, the other is stopped too and the error raised."""
+    # Imported here: every `podium` command parses --listen, only these two need the bot and the web.
+    from .runtime import run_bot
+    from .web import create_app, start_web
+
+    web_options = {"templates_dir": templates_dir} if templates_dir else {}
+    app = create_app(schedule, settings, data_dir=data_dir, now=clock, **web_options)
+    try:
+        runner = await start_web(app, listen.host, listen.port)
+    except OSError as exc:
+        raise ListenProblem(f"cannot listen on {listen}: {exc.strerror or exc}; pass --listen with a free port") from exc
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    ready = asyncio.Event()
+    bot = asyncio.create_task(run_bot(connection, schedule, data_dir, clock=clock, ready=ready), name="bot")
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    caught_up = asyncio.create_task(ready.wait(), name="ready")
+    try:
+        await asyncio.wait([caught_up, bot, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if ready.is_set() and on_ready:
+            on_ready()
+        await asyncio.wait([bot, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if bot.done():
+            bot.result()  # the bot ended on its own: raise what stopped it
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        stopping.cancel()
+        caught_up.cancel()
+        bot.cancel()
+        await asyncio.gather(bot, return_exceptions=True)
+        await runner.cleanup()
