@@ -23,11 +23,11 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .clock import Clock, utc_now
 from .commands import Context, Registry, Room, load_all, parse_command
 from .config import Connection
 from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
@@ -39,7 +39,6 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 #: ``hook(stage, event)`` with stage "received" (before handling), "answered" (handled, not yet
 #: recorded as handled) or "handled". Tests use it to stop the bot at exactly those points.
 Hook = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -64,9 +63,6 @@ DEVICE_ID = "PODIUM_BOT"
 #: Batches being handled at once before the bot stops fetching more.
 MAX_BATCHES_IN_FLIGHT = 16
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _points_elsewhere(event: dict[str, Any]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from .. import PROJECT_ROOT
+from ..clock import Clock, utc_now
 from ..desired import Settings, desired_rooms
 from ..schedule import Schedule
 from ..store import DATABASE
@@ -27,7 +28,6 @@ TICK_SECONDS = 5.0
 #: A comment line on an idle event stream, so proxies do not time it out.
 HEARTBEAT_SECONDS = 15.0
 
-Clock = Callable[[], datetime]
 
 K_SCHEDULE = web.AppKey("schedule", Schedule)
 K_SETTINGS = web.AppKey("settings", Settings)
@@ -39,9 +39,6 @@ K_LIVE = web.AppKey("live", LiveData)
 K_CLOSING = web.AppKey("closing", asyncio.Event)
 K_PAYLOADS = web.AppKey("payloads", dict)
 
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def create_app(
@@ -62,7 +59,7 @@ def create_app(
     app[K_ROOMS] = views.RoomLinks({r.key: r.alias for r in rooms}, settings.server_name)
     # Kept by reference: whoever passed the mapping may change it and the pages follow.
     app[K_DELAYS] = delays if delays is not None else {}
-    app[K_NOW] = now or _utcnow
+    app[K_NOW] = now or utc_now
     app[K_JINJA] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(WIDGETS / "templates"),
         autoescape=True,
