@@ -7,11 +7,27 @@ the same questions, so they share these answers. Nothing here reads the clock: c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .schedule import Schedule, Talk
+
+
+def apply_delays(schedule: Schedule, delays: Mapping[str, int] | None) -> Schedule:
+    """The schedule with every talk of a delayed track moved later by that track's minutes.
+
+    ``delays`` maps track ids to minutes (negative moves a track earlier); unknown tracks and
+    zero delays are ignored. The original schedule is left untouched.
+    """
+    shifts = {track: int(minutes) for track, minutes in (delays or {}).items() if int(minutes)}
+    if not shifts:
+        return schedule
+    talks = [
+        t.model_copy(update={"start": t.start + timedelta(minutes=shifts[t.track])}) if t.track in shifts else t
+        for t in schedule.talks
+    ]
+    return schedule.model_copy(update={"talks": talks})
 
 
 def talk_end(talk: Talk) -> datetime:

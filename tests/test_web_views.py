@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bot import PROJECT_ROOT
+from bot.clock import apply_delays
 from bot.polls import PollView
 from bot.qa import Question
 from bot.schedule import load_schedule
@@ -45,12 +46,12 @@ def test_hls_is_recognised_by_the_playlist_path():
 
 
 def test_delays_shift_one_track_and_leave_the_schedule_alone():
-    delayed = views.apply_delays(SCHEDULE, {"south": 15, "forum": 0})
+    delayed = apply_delays(SCHEDULE, {"south": 15, "forum": 0})
     south = {t.id: t.start for t in delayed.talks if t.track == "south"}
     original = {t.id: t.start for t in SCHEDULE.talks if t.track == "south"}
     assert all((south[k] - original[k]).total_seconds() == 900 for k in original)
     assert [t.start for t in delayed.talks if t.track == "forum"] == [t.start for t in SCHEDULE.talks if t.track == "forum"]
-    assert views.apply_delays(SCHEDULE, None) is SCHEDULE
+    assert apply_delays(SCHEDULE, None) is SCHEDULE
     view = views.now_next_view(delayed, AT_1010, ROOMS, {"south": 15})
     south_view = next(t for t in view["tracks"] if t["id"] == "south")
     assert south_view["now"] is None and south_view["next"]["start"] == "10:15" and south_view["delay_min"] == 15

@@ -171,14 +171,16 @@ class Context:
     @property
     def live_talk(self):
         """The talk this room's questions belong to now: a breakout's own talk, or the talk live
-        in a track room's track (None between talks)."""
-        from ..clock import live_talk, talks_in_track
+        in a track room's track (None between talks), with the track's ``!delay`` applied."""
+        from ..clock import apply_delays, live_talk, talks_in_track
+        from ..delay_store import DelayStore
 
         if self.room.talk_id is not None:
             return next((t for t in self.schedule.talks if t.id == self.room.talk_id), None)
         if self.room.track_id is None:
             return None
-        return live_talk(talks_in_track(self.schedule, self.room.track_id), self.now)
+        schedule = apply_delays(self.schedule, DelayStore(self.db).all(self.room.conference))
+        return live_talk(talks_in_track(schedule, self.room.track_id), self.now)
 
     def _txn_id(self) -> str:
         # Derived from the triggering event: a handler re-run after a crash sends with the same

@@ -17,9 +17,10 @@ Entry point::
 * ``data_dir``: Podium's data directory; the server opens its own read-only use of
   ``data_dir/podium.db`` for questions and polls and watches ``PRAGMA data_version`` to push
   changes to open pages.
-* ``delays``: optional mapping of track id to minutes that track runs late. Every page shows
-  times shifted by it (now/next, stream, schedule, which talk's questions the board shows). The
-  mapping is read on every request, so a runtime can keep one dict and update it in place.
+* ``delays``: how late each track runs (track id -> minutes). Every page shows times shifted by
+  it (now/next, stream, schedule, which talk's questions the board shows). By default (None)
+  they are the delays moderators set with ``!delay``, read from the store after each change; a
+  mapping given here is used instead, read on every request, so it may be changed in place.
 * ``now``: a callable returning an aware ``datetime``; the real clock unless a test injects one.
 * ``templates_dir`` (optional): the room templates the conference was applied with, when not
   the bundled ``room-templates/`` (aliases, and so the links, come from them).

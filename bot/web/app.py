@@ -13,7 +13,7 @@ import jinja2
 from aiohttp import web
 
 from .. import PROJECT_ROOT
-from ..clock import Clock, utc_now
+from ..clock import Clock, apply_delays, utc_now
 from ..desired import Settings, desired_rooms
 from ..schedule import Schedule
 from ..store import DATABASE
@@ -32,7 +32,7 @@ HEARTBEAT_SECONDS = 15.0
 K_SCHEDULE = web.AppKey("schedule", Schedule)
 K_SETTINGS = web.AppKey("settings", Settings)
 K_ROOMS = web.AppKey("rooms", views.RoomLinks)
-K_DELAYS = web.AppKey("delays", dict)
+K_DELAYS = web.AppKey("delays", object)  # a fixed mapping, or None: the store's
 K_NOW = web.AppKey("now", object)
 K_JINJA = web.AppKey("jinja", jinja2.Environment)
 K_LIVE = web.AppKey("live", LiveData)
@@ -58,7 +58,7 @@ def create_app(
     rooms = desired_rooms(schedule, templates, settings)
     app[K_ROOMS] = views.RoomLinks({r.key: r.alias for r in rooms}, settings.server_name)
     # Kept by reference: whoever passed the mapping may change it and the pages follow.
-    app[K_DELAYS] = delays if delays is not None else {}
+    app[K_DELAYS] = delays
     app[K_NOW] = now or utc_now
     app[K_JINJA] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(WIDGETS / "templates"),
@@ -160,8 +160,15 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 def _state(request: web.Request) -> tuple[Schedule, datetime, views.RoomLinks, Mapping[str, int]]:
     """The delayed schedule, the moment, room links and delays for this request."""
     app = request.app
-    delays = app[K_DELAYS]
-    return views.apply_delays(app[K_SCHEDULE], delays), app[K_NOW](), app[K_ROOMS], delays
+    delays = _delays(app)
+    return apply_delays(app[K_SCHEDULE], delays), app[K_NOW](), app[K_ROOMS], delays
+
+
+def _delays(app: web.Application) -> Mapping[str, int]:
+    """How late each track runs: the mapping given to create_app, else what moderators set
+    with ``!delay`` (read from the store once per change)."""
+    fixed = app[K_DELAYS]
+    return fixed if fixed is not None else app[K_LIVE].delays(app[K_SCHEDULE].conference.id)
 
 
 def _render(request: web.Request, template: str, **context: Any) -> web.Response:
@@ -210,7 +217,7 @@ async def _event_stream(request: web.Request, key: str, build: Callable[[], dict
             # Talks start and end on whole minutes (schedule times and delays are minutes), and
             # a new delay moves them.
             minute = request.app[K_NOW]().replace(second=0, microsecond=0)
-            stamp = (live.version, minute, tuple(sorted(request.app[K_DELAYS].items())))
+            stamp = (live.version, minute, tuple(sorted(_delays(request.app).items())))
             cached = cache.get(key)
             if cached is None or cached[0] != stamp:
                 cached = cache[key] = (stamp, json.dumps(build(), separators=(",", ":"), sort_keys=True))

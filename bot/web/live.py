@@ -34,6 +34,8 @@ class LiveData:
         self._task: asyncio.Task | None = None
         self._questions: Any = None
         self._polls: Any = None
+        self._delays: Any = None
+        self._delays_read: tuple[int, str, dict[str, int]] | None = None  # (version, conference, delays)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -104,6 +106,18 @@ class LiveData:
             return list(store.for_track(track_id))
         except sqlite3.OperationalError:
             return []
+
+    def delays(self, conference: str) -> dict[str, int]:
+        """Track id -> minutes late, as moderators set them; read again only after a change."""
+        if self._delays_read and self._delays_read[:2] == (self.version, conference):
+            return self._delays_read[2]
+        store = self._store("_delays", "bot.delay_store", "DelayStore")
+        try:
+            delays = store.all(conference) if store is not None else {}
+        except sqlite3.OperationalError:
+            delays = {}
+        self._delays_read = (self.version, conference, delays)
+        return delays
 
     def _store(self, attribute: str, module: str, name: str) -> Any:
         store = getattr(self, attribute)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,25 +21,6 @@ from ..schedule import Person, Schedule, Talk
 #: board is public and must not reveal who asked beyond the name they chose to show.
 ANONYMOUS = "Attendee"
 _MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
-
-
-# ----------------------------------------------------------------------------- delays
-
-
-def apply_delays(schedule: Schedule, delays: Mapping[str, int] | None) -> Schedule:
-    """The schedule with every talk of a delayed track moved later by that track's minutes.
-
-    ``delays`` maps track ids to minutes (negative moves a track earlier); unknown tracks and
-    zero delays are ignored. The original schedule is left untouched.
-    """
-    shifts = {track: int(minutes) for track, minutes in (delays or {}).items() if int(minutes)}
-    if not shifts:
-        return schedule
-    talks = [
-        t.model_copy(update={"start": t.start + timedelta(minutes=shifts[t.track])}) if t.track in shifts else t
-        for t in schedule.talks
-    ]
-    return schedule.model_copy(update={"talks": talks})
 
 
 # ----------------------------------------------------------------------------- links

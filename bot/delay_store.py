@@ -1,0 +1,36 @@
+"""How late each track runs, in SQLite (podium.db), set by moderators with ``!delay``.
+
+The bot writes; the web server reads through its own connection (see ``bot.web.live``), and both
+shift the schedule with ``bot.clock.apply_delays`` before asking what is on now. A delay is kept
+per conference and track, with who set it and when, so a restart keeps the track where it was.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+DELAYS = "track_delays"
+
+
+class DelayStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        with db.conn:
+            db.execute(f"""CREATE TABLE IF NOT EXISTS {DELAYS} (
+                conference TEXT NOT NULL, track_id TEXT NOT NULL, minutes INTEGER NOT NULL,
+                set_by TEXT NOT NULL, set_at REAL NOT NULL,
+                PRIMARY KEY (conference, track_id))""")
+
+    def all(self, conference: str) -> dict[str, int]:
+        """Track id -> minutes late (negative: early), for tracks not on time."""
+        rows = self.db.execute(f"SELECT track_id, minutes FROM {DELAYS} WHERE conference = ? AND minutes != 0",
+                               [conference]).fetchall()
+        return {track: minutes for track, minutes in rows}
+
+    def set(self, conference: str, track_id: str, minutes: int, *, by: str, at: float) -> None:
+        with self.db.conn:
+            self.db.execute(
+                f"INSERT INTO {DELAYS} (conference, track_id, minutes, set_by, set_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (conference, track_id) DO UPDATE SET minutes = excluded.minutes, "
+                "set_by = excluded.set_by, set_at = excluded.set_at",
+                [conference, track_id, minutes, by, at])
