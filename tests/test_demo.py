@@ -17,10 +17,16 @@ from pathlib import Path
 
 from bot import PROJECT_ROOT
 from bot.demo import DEMO_PASSWORD
+from bot.desired import Settings
+from bot.provision import build
+from bot.state import WIDGET
 from bot.web.background import free_port
 from tests.live import Person
 
 READY = "The bot is answering."
+#: What Element puts into widget URLs.
+WIDGET_VARIABLES = {"$matrix_user_id": "%40alice%3Alocalhost", "$matrix_room_id": "%21room%3Alocalhost",
+                    "$matrix_display_name": "Alice", "$org.matrix.msc2873.client_theme": "dark"}
 
 
 class DemoProcess:
@@ -76,6 +82,13 @@ def test_demo_runs_the_conference_until_ctrl_c(tmp_path):
             now_next = json.load(response)
         assert sum(1 for track in now_next["tracks"] if track.get("now")) >= 3, now_next
 
+        # Every page a room pins as a widget is served (Jitsi calls live elsewhere).
+        for name, url in _pinned_pages(web_port):
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200, (name, url)
+                assert response.headers["Content-Type"].startswith("text/html"), (name, url)
+                assert "Content-Security-Policy" in response.headers, (name, url)
+
         question = asyncio.run(_visit_as_alice(f"http://127.0.0.1:{port}"))
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/widgets/qa/forum", timeout=10) as response:
             assert question in response.read().decode()
@@ -83,6 +96,23 @@ def test_demo_runs_the_conference_until_ctrl_c(tmp_path):
         code = demo.stop()
     assert code == 0, demo.output
     assert "Stopping Synapse" in demo.output
+
+
+def _pinned_pages(web_port: int) -> list[tuple[str, str]]:
+    """(widget name, URL as Element would load it) for every widget the demo's rooms pin that
+    Podium serves, read from the rooms the demo's schedule describes."""
+    public_url = f"http://localhost:{web_port}"
+    conference = build(PROJECT_ROOT / "schedule.yaml", Settings("localhost", "@podium:localhost", public_url))
+    pages = []
+    for room in conference.rooms:
+        for (event_type, _key), content in room.state.items():
+            url = content.get("url", "") if event_type == WIDGET else ""
+            if url.startswith(public_url):
+                for variable, value in WIDGET_VARIABLES.items():
+                    url = url.replace(variable, value)
+                pages.append((content["name"], url))
+    assert len(pages) >= 10, pages
+    return pages
 
 
 async def _visit_as_alice(base_url: str) -> str:
