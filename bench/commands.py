@@ -135,6 +135,23 @@ class Figures:
     echo_seen: dict[str, list[float]] = field(default_factory=dict)
     votes_sent: int = 0
     send_errors: list[str] = field(default_factory=list)
+    # Where a reply's time goes, on the homeserver's clock (origin_server_ts, ms) and the wall
+    # clock (this machine's, which the homeserver shares): tag -> when.
+    ask_seen: dict[str, float] = field(default_factory=dict)  # the observer sees the !ask (wall, s)
+    ask_received: dict[str, int] = field(default_factory=dict)  # the homeserver took the !ask (ms)
+    post_received: dict[str, int] = field(default_factory=dict)  # the homeserver took the bot's post (ms)
+    post_seen: dict[str, float] = field(default_factory=dict)  # the observer sees the post (wall, s)
+
+    def breakdown(self) -> dict[str, list[float]]:
+        """Seconds spent in each stretch of a reply, for the tags where every stamp is known."""
+        tags = [t for t in self.post_received if t in self.ask_received and t in self.post_seen]
+        return {
+            "!ask reaches another client": [self.ask_seen[t] - self.ask_received[t] / 1000
+                                            for t in tags if t in self.ask_seen],
+            "bot: !ask received -> post received": [(self.post_received[t] - self.ask_received[t]) / 1000
+                                                    for t in tags],
+            "post reaches another client": [self.post_seen[t] - self.post_received[t] / 1000 for t in tags],
+        }
 
     def bot_latencies(self) -> list[float]:
         return [self.ask_replies[t][0] - sent for t, sent in self.asks_sent.items() if self.ask_replies.get(t)]
@@ -178,6 +195,7 @@ async def observe(observer: AsyncClient, room_id: str, bot_user: str, figures: F
             figures.send_errors.append(f"observer sync: {response}")
             await asyncio.sleep(0.5)
             continue
+        wall = time.time()
         since = response.next_batch
         room = response.rooms.join.get(room_id)
         for event in room.timeline.events if room else []:
@@ -189,6 +207,11 @@ async def observe(observer: AsyncClient, room_id: str, bot_user: str, figures: F
             if event.sender == bot_user and tag in figures.asks_sent:
                 figures.ask_replies.setdefault(tag, []).append(seen)
                 figures.posts.append((room_id, event.event_id))
+                figures.post_received.setdefault(tag, event.server_timestamp)
+                figures.post_seen.setdefault(tag, wall)
+            elif tag in figures.asks_sent:
+                figures.ask_received[tag] = event.server_timestamp
+                figures.ask_seen[tag] = wall
             elif tag in figures.echo_sent:
                 figures.echo_seen.setdefault(tag, []).append(seen)
 
@@ -372,6 +395,11 @@ def report(figures: Figures, args: argparse.Namespace) -> list[str]:
     log(f"{'':28}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}")
     log(f"{'bot reply to !ask':28}{len(bot):>6}{bot_p50:>10.1f}{bot_p99:>10.1f}")
     log(f"{'homeserver echo (floor)':28}{len(echo):>6}{echo_p50:>10.1f}{echo_p99:>10.1f}")
+    log("where a reply's time goes (stamps of the homeserver and the observer, one clock):")
+    for stretch, values in figures.breakdown().items():
+        if values:
+            log(f"  {stretch:<38}{len(values):>6}{percentile(values, 50) * 1000:>10.1f}"
+                f"{percentile(values, 99) * 1000:>10.1f}")
     log("")
     log(f"lost replies        {lost:>6}   (target 0)  {verdict(lost == 0)}")
     log(f"duplicated replies  {duplicated:>6}   (target 0)  {verdict(duplicated == 0)}")
