@@ -34,13 +34,19 @@ def build(schedule_path: Path, settings: Settings, templates_dir: Path = DEFAULT
     return Conference(schedule, desired_rooms(schedule, templates, settings), settings)
 
 
+#: Device id for plan/apply password logins: without one every run would leave a new device on
+#: the bot's account. Not the running bot's device, so an apply during the conference does not
+#: touch the bot's session.
+APPLY_DEVICE_ID = "PODIUM_APPLY"
+
+
 async def connect(connection: Connection, **adapter_options: object) -> MatrixAdapter:
     """An adapter for the bot account, logged in and checked to be who it says."""
     adapter = MatrixAdapter(connection.homeserver, connection.user_id, connection.access_token or "", **adapter_options)
     try:
         if not connection.access_token:
             assert connection.password
-            await adapter.login(connection.password)
+            await adapter.login(connection.password, device_id=APPLY_DEVICE_ID)
         who = await adapter.whoami()
     except BaseException:
         await adapter.close()

@@ -193,3 +193,29 @@ def test_refused_repair_is_reported_with_what_to_do(tmp_path, bot, synapse, prox
     assert "FAILED talk/talk0: set m.room.name" in out
     assert "HTTP 403 M_FORBIDDEN" in out and "the bot lacks the power" in out
     assert "run `podium apply` again" in out
+
+
+def test_password_logins_reuse_one_device(tmp_path, synapse, make_user, monkeypatch, capsys):
+    """An organiser running plan/apply with a password does not pile up devices on the bot's
+    account, and never uses the running bot's device."""
+    from bot.provision import APPLY_DEVICE_ID
+    from tests.conftest import TEST_PASSWORD
+
+    user_id, token = make_user("pw-bot")
+    path, _ = small_schedule(tmp_path, talks=1, tracks=1)
+    monkeypatch.setenv("PODIUM_HOMESERVER", synapse.base_url)
+    monkeypatch.setenv("PODIUM_USER_ID", user_id)
+    monkeypatch.delenv("PODIUM_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("PODIUM_PASSWORD", TEST_PASSWORD)
+    for _ in range(3):
+        capsys.readouterr()
+        assert main(["plan", "--schedule", str(path)]) == 2
+
+    async def devices() -> list[str]:
+        async with MatrixAdapter(synapse.base_url, user_id, token) as adapter:
+            data = await adapter.request("GET", "/_matrix/client/v3/devices", what="list devices")
+            return sorted(d["device_id"] for d in data["devices"])
+
+    found = asyncio.run(devices())
+    assert found.count(APPLY_DEVICE_ID) == 1
+    assert len(found) == 2, found  # the registration's own device, and the one for plan/apply
