@@ -60,6 +60,9 @@ STATE_TYPES = ["m.room.create", POWER_LEVELS, LOCATOR]
 #: Device id for password logins: one device across restarts keeps the homeserver's memory of
 #: transaction ids, which is what makes a re-sent reply a no-op.
 DEVICE_ID = "PODIUM_BOT"
+#: How long the marks of handled events are kept: far longer than any stop of the bot, after
+#: which the homeserver could deliver those events again.
+KEEP_HANDLED_SECONDS = 30 * 24 * 3600
 #: Batches being handled at once before the bot stops fetching more.
 MAX_BATCHES_IN_FLIGHT = 16
 
@@ -153,6 +156,7 @@ class Runtime:
         delta = await self.adapter.sync_state()
         self.rooms = fold(Snapshot(), delta).rooms
         await asyncio.gather(*(self._read_members(room_id) for room_id in list(self.rooms) if self.room(room_id)))
+        self.store.forget_handled_before(time.time() - KEEP_HANDLED_SECONDS)
         self.since = self.store.load_sync_token(self.account)
         if self.since is None:
             # First run: what was said before the bot ran is history, not commands to answer.

@@ -72,5 +72,12 @@ class Store:
         with self.db.conn:
             self.db.execute("INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)", [event_id, at])
 
+    def forget_handled_before(self, cutoff: float) -> int:
+        """Drop the marks of events handled before ``cutoff`` (unix seconds); how many went.
+        Only an event the homeserver delivers again needs its mark, and it delivers again only
+        what came after the saved sync token: marks far older than any stop are dead weight."""
+        with self.db.conn:
+            return self.db.execute("DELETE FROM handled_events WHERE handled_at < ?", [cutoff]).rowcount
+
     def close(self) -> None:
         self.db.close()

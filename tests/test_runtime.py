@@ -230,3 +230,15 @@ async def test_a_vote_waits_for_the_post_it_is_for(world, tmp_path):
     finally:
         release.set()
         await runner.stop()
+
+
+def test_marks_of_long_handled_events_are_dropped_and_recent_ones_kept(tmp_path):
+    from bot.store import Store
+
+    store = Store(tmp_path / "marks")
+    store.mark_handled("$old", 1_000.0)
+    store.mark_handled("$recent", 5_000.0)
+    assert store.forget_handled_before(2_000.0) == 1
+    assert not store.is_handled("$old")
+    assert store.is_handled("$recent")
+    store.close()
