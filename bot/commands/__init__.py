@@ -44,10 +44,11 @@ import importlib
 import logging
 import pkgutil
 import shlex
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import sqlite_utils
 
@@ -74,6 +75,11 @@ log = logging.getLogger(__name__)
 PREFIX = "!"
 
 Handler = Callable[["Context"], Awaitable[None]]
+
+StoreT = TypeVar("StoreT")
+#: Each data store (QuestionStore, PollStore, DelayStore) made once per database: their
+#: constructors create their tables, which is start-up work, not work for every event.
+_STORES: weakref.WeakKeyDictionary[sqlite_utils.Database, dict[type, Any]] = weakref.WeakKeyDictionary()
 
 
 class UsageError(ValueError):
@@ -168,6 +174,13 @@ class Context:
         except ValueError as exc:
             raise UsageError(f"cannot read the arguments ({exc})") from None
 
+    def store(self, kind: Callable[[sqlite_utils.Database], StoreT]) -> StoreT:
+        """The ``kind`` store over the bot's database, e.g. ``ctx.store(QuestionStore)``."""
+        by_kind = _STORES.setdefault(self.db, {})
+        if kind not in by_kind:
+            by_kind[kind] = kind(self.db)
+        return by_kind[kind]
+
     @property
     def live_talk(self):
         """The talk this room's questions belong to now: a breakout's own talk, or the talk live
@@ -179,7 +192,7 @@ class Context:
             return next((t for t in self.schedule.talks if t.id == self.room.talk_id), None)
         if self.room.track_id is None:
             return None
-        schedule = apply_delays(self.schedule, DelayStore(self.db).all(self.room.conference))
+        schedule = apply_delays(self.schedule, self.store(DelayStore).all(self.room.conference))
         return live_talk(talks_in_track(schedule, self.room.track_id), self.now)
 
     def _txn_id(self) -> str:

@@ -9,9 +9,6 @@ withdraws it. Only these posts count: a 👍 on anything else is just a reaction
 from __future__ import annotations
 
 import html
-import weakref
-
-import sqlite_utils
 
 from .. import qa
 from ..qa import ANSWERED, HIDDEN, OPEN, Question
@@ -25,14 +22,9 @@ UPVOTE = "👍"
 TOP_DEFAULT, TOP_MAX = 5, 20
 QA_USAGE = "!qa open | close | top [n] | answered <n> | hide <n> | pin <n> | unpin <n>"
 
-_stores: weakref.WeakKeyDictionary[sqlite_utils.Database, QuestionStore] = weakref.WeakKeyDictionary()
-
 
 def questions(ctx: Context) -> QuestionStore:
-    store = _stores.get(ctx.db)
-    if store is None:
-        store = _stores[ctx.db] = QuestionStore(ctx.db)
-    return store
+    return ctx.store(QuestionStore)
 
 
 def _scope(ctx: Context) -> tuple[str, str | None, str]:

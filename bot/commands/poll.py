@@ -55,12 +55,12 @@ async def _start(ctx: Context) -> None:
     poll_id = await ctx.send(polls.START, content)
     # The bot's own events never reach the listeners, so the poll is recorded here. Keyed on the
     # start event id: a re-run after a crash gets the same id back and records nothing new.
-    PollStore(ctx.db).add_poll(poll_id, ctx.room.room_id, ctx.bot_user_id, content, _ms(ctx),
+    ctx.store(PollStore).add_poll(poll_id, ctx.room.room_id, ctx.bot_user_id, content, _ms(ctx),
                                **_where(ctx))
 
 
 async def _close(ctx: Context, rest: list[str]) -> None:
-    store = PollStore(ctx.db)
+    store = ctx.store(PollStore)
     if len(rest) > 1 or (rest and not rest[0].isdigit()):
         raise UsageError("say which poll to close by its number from !poll list, or nothing for the latest")
     if rest:
@@ -90,7 +90,7 @@ async def _close(ctx: Context, rest: list[str]) -> None:
 
 
 async def _list(ctx: Context) -> None:
-    store = PollStore(ctx.db)
+    store = ctx.store(PollStore)
     ids = store.in_room(ctx.room.room_id)
     if not ids:
         await ctx.reply("No polls in this room yet.")
@@ -118,7 +118,7 @@ async def _list(ctx: Context) -> None:
 async def on_start(ctx: Context) -> None:
     """A poll someone started from their own client (Element's poll button) is tallied too."""
     if polls.read_start(ctx.content) is not None:
-        PollStore(ctx.db).add_poll(ctx.event_id, ctx.room.room_id, ctx.sender, ctx.content, _ms(ctx),
+        ctx.store(PollStore).add_poll(ctx.event_id, ctx.room.room_id, ctx.sender, ctx.content, _ms(ctx),
                                    **_where(ctx))
 
 
@@ -127,7 +127,7 @@ async def on_response(ctx: Context) -> None:
     parsed = polls.read_response(ctx.content)
     if parsed is not None:
         poll_id, answers = parsed
-        PollStore(ctx.db).add_response(ctx.event_id, poll_id, ctx.sender, _ms(ctx), answers)
+        ctx.store(PollStore).add_response(ctx.event_id, poll_id, ctx.sender, _ms(ctx), answers)
 
 
 @listener(polls.END)
@@ -135,7 +135,7 @@ async def on_end(ctx: Context) -> None:
     """An end event from a client closes the poll if its sender may (see ``may_end``)."""
     relates = ctx.content.get("m.relates_to") or {}
     poll_id = relates.get("event_id") if relates.get("rel_type") == "m.reference" else None
-    store = PollStore(ctx.db)
+    store = ctx.store(PollStore)
     creator = store.creator(poll_id) if isinstance(poll_id, str) else None
     if creator is not None and may_end(ctx, creator):
         store.close(poll_id, _ms(ctx), ctx.event_id)
@@ -158,4 +158,4 @@ async def on_redaction(ctx: Context) -> None:
     """A redacted response loses its relation: the sender's vote reverts to the one before."""
     redacts = ctx.event.get("redacts") or ctx.content.get("redacts")
     if isinstance(redacts, str):
-        PollStore(ctx.db).remove_response(redacts)
+        ctx.store(PollStore).remove_response(redacts)

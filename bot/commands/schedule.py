@@ -42,7 +42,7 @@ async def delay(ctx: Context) -> None:
     track = next((t for t in ctx.schedule.tracks if t.id == track_id), None)
     if track is None:
         raise UsageError("a delay is set in a track room or its backstage")
-    store = DelayStore(ctx.db)
+    store = ctx.store(DelayStore)
     if not ctx.args:
         status = describe(track.name, store.all(ctx.room.conference).get(track.id, 0))
         await ctx.reply(f"{status}.", f"{html.escape(status)}.")
