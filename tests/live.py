@@ -39,6 +39,8 @@ class LiveConference:
     track_alias: str  # full alias of the track room
     breakout_alias: str  # the first talk's breakout
     lobby_alias: str
+    moderator: str  # Matrix ID of the schedule's moderator (display name "Mo")
+    speaker: str  # Matrix ID of the first talk's speaker (display name "Sam")
 
 
 def write_live_schedule(directory: Path, *, moderator: str, speaker: str) -> tuple[Path, str]:
@@ -67,14 +69,18 @@ def live_bot(synapse, make_user) -> Connection:
     return Connection(synapse.base_url, user_id, token)
 
 
-async def live_conference(directory: Path, bot: Connection, *, moderator: str, speaker: str) -> LiveConference:
+async def live_conference(directory: Path, bot: Connection, make_user) -> LiveConference:
+    """The conference applied, with a moderator and a speaker registered for it."""
     from bot.cli import apply_conference
+
+    moderator, _ = make_user("mod", displayname="Mo")
+    speaker, _ = make_user("sam", displayname="Sam")
 
     path, conf_id = write_live_schedule(directory, moderator=moderator, speaker=speaker)
     conference = build(path, Settings(server_name="localhost", bot_user_id=bot.user_id, public_url=DEFAULT_PUBLIC_URL))
     assert await apply_conference(conference, bot, None, quiet=True) == 0
     return LiveConference(conference, conf_id, f"#{conf_id}-track-forum:localhost", f"#{conf_id}-talk-t1:localhost",
-                          f"#{conf_id}-hallway:localhost")
+                          f"#{conf_id}-hallway:localhost", moderator, speaker)
 
 
 class Person:

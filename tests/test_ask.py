@@ -23,16 +23,14 @@ from tests.live import BETWEEN_TALKS, DURING_FIRST_TALK, BotRunner, Person, even
 async def live(tmp_path_factory, synapse, make_user):
     bot = live_bot(synapse, make_user)
     directory = tmp_path_factory.mktemp("ask")
-    moderator, _ = make_user("mod", displayname="Mo")
-    speaker, _ = make_user("sam", displayname="Sam")
     users = {name: make_user(name, displayname=display)[0]
              for name, display in (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("eve", "<i>Eve</i>"))}
-    conf = await live_conference(directory, bot, moderator=moderator, speaker=speaker)
+    conf = await live_conference(directory, bot, make_user)
     now = [DURING_FIRST_TALK]
     runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=lambda: now[0])
     await runner.start()
     people = {name: await Person.login(synapse.base_url, uid, TEST_PASSWORD) for name, uid in users.items()}
-    people["mod"] = await Person.login(synapse.base_url, moderator, TEST_PASSWORD)
+    people["mod"] = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
     rooms = {}
     for person in people.values():
         rooms = {"track": await person.join(conf.track_alias), "breakout": await person.join(conf.breakout_alias),

@@ -42,10 +42,8 @@ def test_every_delay_in_range_reads_back(minutes):
 async def live(tmp_path_factory, synapse, make_user):
     bot = live_bot(synapse, make_user)
     directory = tmp_path_factory.mktemp("delay")
-    moderator, _ = make_user("mod", displayname="Mo")
-    speaker, _ = make_user("sam", displayname="Sam")
     alice_id, _ = make_user("alice", displayname="Alice")
-    conf = await live_conference(directory, bot, moderator=moderator, speaker=speaker)
+    conf = await live_conference(directory, bot, make_user)
     # Ten minutes after the first talk was due to end: on time, nothing is on.
     runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=lambda: BETWEEN_TALKS)
     await runner.start()
@@ -53,7 +51,7 @@ async def live(tmp_path_factory, synapse, make_user):
                      now=lambda: BETWEEN_TALKS)
     port = free_port()
     web_runner = await start_web(app, "127.0.0.1", port)
-    mod = await Person.login(synapse.base_url, moderator, TEST_PASSWORD)
+    mod = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
     alice = await Person.login(synapse.base_url, alice_id, TEST_PASSWORD)
     track = await mod.join(conf.track_alias)
     await alice.join(conf.track_alias)

@@ -22,12 +22,10 @@ from tests.proxy import Fault
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory, synapse, make_user):
     bot = live_bot(synapse, make_user)
-    moderator, _ = make_user("mod", displayname="Mo")
-    speaker, _ = make_user("sam", displayname="Sam")
     alice_id, _ = make_user("alice", displayname="Alice")
-    conf = await live_conference(tmp_path_factory.mktemp("runtime"), bot, moderator=moderator, speaker=speaker)
+    conf = await live_conference(tmp_path_factory.mktemp("runtime"), bot, make_user)
     alice = await Person.login(synapse.base_url, alice_id, TEST_PASSWORD)
-    mod = await Person.login(synapse.base_url, moderator, TEST_PASSWORD)
+    mod = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
     track = await alice.join(conf.track_alias)
     await mod.join(conf.track_alias)
     try:

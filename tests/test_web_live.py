@@ -26,9 +26,7 @@ UPDATE_MS = 5000
 
 
 async def test_board_and_poll_bars_follow_the_room(tmp_path, synapse, bot, make_user):
-    moderator, _ = make_user("mod", displayname="Mo")
-    speaker, _ = make_user("sam", displayname="Sam")
-    conf = await live_conference(tmp_path, bot, moderator=moderator, speaker=speaker)
+    conf = await live_conference(tmp_path, bot, make_user)
     data_dir = tmp_path / "data"
     runner = BotRunner(synapse.base_url, bot, conf.conference, data_dir, clock=lambda: DURING_FIRST_TALK)
     await runner.start()
@@ -41,7 +39,7 @@ async def test_board_and_poll_bars_follow_the_room(tmp_path, synapse, bot, make_
         for name, display in (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")):
             user_id, _ = make_user(name, displayname=display)
             people[name] = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
-        people["mod"] = await Person.login(synapse.base_url, moderator, TEST_PASSWORD)
+        people["mod"] = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
         track = ""
         for person in people.values():
             track = await person.join(conf.track_alias)
