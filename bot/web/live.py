@@ -13,9 +13,14 @@ import contextlib
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
+
+from ..delay_store import DelayStore
+from ..poll_store import PollStore
+from ..polls import PollView
+from ..qa import Question
+from ..qa_store import QuestionStore
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +28,7 @@ POLL_INTERVAL = 0.5
 
 
 class LiveData:
-    """Reads questions and polls for the pages; wakes waiting pages when the store changes."""
+    """Reads questions, polls and delays for the pages; wakes waiting pages when the store changes."""
 
     def __init__(self, path: Path, *, interval: float = POLL_INTERVAL):
         self.path = path
@@ -32,9 +37,9 @@ class LiveData:
         self._db: sqlite_utils.Database | None = None
         self._changed = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._questions: Any = None
-        self._polls: Any = None
-        self._delays: Any = None
+        self._questions: QuestionStore | None = None
+        self._polls: PollStore | None = None
+        self._delays: DelayStore | None = None
         self._delays_read: tuple[int, str, dict[str, int]] | None = None  # (version, conference, delays)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -44,6 +49,8 @@ class LiveData:
         self._db = sqlite_utils.Database(self.path)
         # Readers must not wait behind the bot's writes, nor make it wait.
         self._db.execute("PRAGMA busy_timeout = 2000")
+        # Each store makes its tables if the bot has not yet, so reads never meet a missing one.
+        self._questions, self._polls, self._delays = QuestionStore(self._db), PollStore(self._db), DelayStore(self._db)
         self._task = asyncio.create_task(self._watch(), name="podium-web-data-version")
 
     async def stop(self) -> None:
@@ -52,6 +59,7 @@ class LiveData:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._db is not None:
+            self._questions = self._polls = self._delays = None
             self._db.close()
             self._db = None
 
@@ -87,46 +95,18 @@ class LiveData:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def questions(self, track_id: str) -> list[Any]:
+    def questions(self, track_id: str) -> list[Question]:
         """The track's questions as the Q&A store ranks them, hidden ones excluded."""
-        store = self._store("_questions", "bot.qa_store", "QuestionStore")
-        if store is None:
-            return []
-        try:
-            return list(store.for_track(track_id, include_hidden=False))
-        except sqlite3.OperationalError:  # nobody has asked anything yet: no table
-            return []
+        return self._questions.for_track(track_id, include_hidden=False) if self._questions else []
 
-    def polls(self, track_id: str) -> list[Any]:
+    def polls(self, track_id: str) -> list[PollView]:
         """The track's polls, newest first."""
-        store = self._store("_polls", "bot.poll_store", "PollStore")
-        if store is None:
-            return []
-        try:
-            return list(store.for_track(track_id))
-        except sqlite3.OperationalError:
-            return []
+        return self._polls.for_track(track_id) if self._polls else []
 
     def delays(self, conference: str) -> dict[str, int]:
         """Track id -> minutes late, as moderators set them; read again only after a change."""
         if self._delays_read and self._delays_read[:2] == (self.version, conference):
             return self._delays_read[2]
-        store = self._store("_delays", "bot.delay_store", "DelayStore")
-        try:
-            delays = store.all(conference) if store is not None else {}
-        except sqlite3.OperationalError:
-            delays = {}
+        delays = self._delays.all(conference) if self._delays else {}
         self._delays_read = (self.version, conference, delays)
         return delays
-
-    def _store(self, attribute: str, module: str, name: str) -> Any:
-        store = getattr(self, attribute)
-        if store is None and self._db is not None:
-            try:
-                cls = getattr(__import__(module, fromlist=[name]), name)
-            except ImportError:
-                # A build without Q&A or polls serves empty boards rather than failing.
-                return None
-            store = cls(self._db)
-            setattr(self, attribute, store)
-        return store
