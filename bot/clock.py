@@ -85,11 +85,12 @@ def busiest_moment(schedule: Schedule) -> datetime | None:
     """A moment when the most tracks have a talk running (the earliest such, five minutes into
     a talk): where a rehearsal or a demo of the conference is most alive."""
     best: tuple[int, datetime] | None = None
+    tracks = [talks_in_track(schedule, track.id) for track in schedule.tracks]
     for talk in schedule.talks:
         moment = talk.start + timedelta(minutes=5)
         if moment >= talk_end(talk):
             continue
-        live = sum(1 for track in schedule.tracks if live_talk(talks_in_track(schedule, track.id), moment))
+        live = sum(1 for talks in tracks if live_talk(talks, moment))
         if best is None or live > best[0] or (live == best[0] and moment < best[1]):
             best = (live, moment)
     return None if best is None else best[1]
