@@ -48,15 +48,12 @@ from bot.apply import converge
 from bot.store import Store
 from bot.desired import Settings, desired_rooms
 from bot.homeserver import EmbeddedSynapse
-from bot.matrix import CLIENT, MatrixAdapter
+from bot.matrix import CLIENT, DEFAULT_IN_FLIGHT, MatrixAdapter
 from bot.planner import CreateRoom, Invite
 from bot.provision import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES
 from bot.schedule import ScheduleInvalid, validate_schedule_data
 from bot.state import DesiredRoom
 from bot.templates import RoomTemplates
-
-#: What `podium apply` runs with: the adapter's own default.
-DEFAULT_IN_FLIGHT: int = MatrixAdapter.__init__.__kwdefaults__["max_in_flight"]
 
 SERVER_NAME = "localhost"
 PUBLIC_URL = DEFAULT_PUBLIC_URL  # http://localhost:8080

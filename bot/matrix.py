@@ -102,6 +102,10 @@ class RequestStats:
         return self.reads + self.writes
 
 
+#: Requests one adapter has in flight at once (a long-polling /sync counts as one).
+DEFAULT_IN_FLIGHT = 4
+
+
 class MatrixAdapter:
     """One bot account on one homeserver."""
 
@@ -111,7 +115,7 @@ class MatrixAdapter:
         user_id: str,
         access_token: str,
         *,
-        max_in_flight: int = 4,
+        max_in_flight: int = DEFAULT_IN_FLIGHT,
         max_retries: int = 8,
         max_wait: float = 300.0,
         timeout: float = 120.0,
