@@ -21,9 +21,8 @@ from nio import AsyncClient, JoinResponse, RoomRedactResponse, RoomSendResponse,
 
 from bot.config import Connection
 from bot.desired import Settings
-from bot.matrix import MatrixAdapter
 from bot.provision import DEFAULT_PUBLIC_URL, Conference, build
-from bot.runtime import Runtime
+from bot.runtime import Runtime, answering_adapter
 from bot.store import Store
 
 #: Inside the first talk of ``live_conference``.
@@ -175,7 +174,7 @@ class BotRunner:
         self.runtime: Runtime | None = None
 
     async def start(self, **options: Any) -> Runtime:
-        self.adapter = MatrixAdapter(self.homeserver, self.bot.user_id, self.bot.access_token or "")
+        self.adapter = answering_adapter(self.homeserver, self.bot.user_id, self.bot.access_token or "")
         self.store = Store(self.data_dir)
         self.runtime = Runtime(self.adapter, self.conference.schedule, self.store, clock=self.clock,
                                poll_timeout_ms=5000, **{**self.options, **options})

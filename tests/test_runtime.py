@@ -230,6 +230,48 @@ async def test_a_vote_waits_for_the_post_it_is_for(world, tmp_path):
         await runner.stop()
 
 
+async def test_a_burst_of_commands_is_answered_side_by_side(world, tmp_path):
+    """Replies wait in the homeserver's queue for their room, not for a free request slot in the
+    bot: with the first replies of a burst held on their way out, the rest still go out."""
+    runner = runner_for(world, tmp_path / "data")
+    runtime = await runner.start()
+    burst = 6  # more than the adapter's default bound of requests in flight
+    held, all_out = [], asyncio.Event()
+    real_send = runtime.adapter.client.send
+
+    async def holding_send(method, path, *args, **kwargs):
+        if method == "PUT" and "/send/m.room.message/" in path:
+            held.append(path)
+            if len(held) >= burst:
+                all_out.set()
+            await all_out.wait()
+        return await real_send(method, path, *args, **kwargs)
+
+    runtime.adapter.client.send = holding_send
+    try:
+        for n in range(burst):
+            await (world.alice if n % 2 else world.mod).say(world.track, "!help")
+        await asyncio.wait_for(all_out.wait(), 20)
+        assert len(held) == burst
+    finally:
+        all_out.set()
+        await runner.stop()
+
+
+async def test_a_waiting_sync_does_not_hold_back_other_requests(world):
+    """The long-poll waits for news; it must not take the slot a reply needs."""
+    from bot.matrix import MatrixAdapter
+
+    async with MatrixAdapter(world.homeserver, world.bot, world.connection.access_token, max_in_flight=1) as adapter:
+        since = (await adapter.sync_state()).next_batch
+        quiet = {"room": {"rooms": []}, "presence": {"types": []}, "account_data": {"types": []}}
+        waiting = asyncio.create_task(adapter.sync(since, quiet, timeout_ms=20_000))
+        await asyncio.sleep(0.2)  # the long-poll is out
+        assert await adapter.whoami() == world.bot
+        assert not waiting.done(), "the request went out only after the long-poll came back"
+        waiting.cancel()
+
+
 def test_marks_of_long_handled_events_are_dropped_and_recent_ones_kept(tmp_path):
     from bot.store import Store
 
