@@ -29,6 +29,7 @@ class PollStore:
             {
                 "poll_id": str,  # the start event id
                 "room_id": str,
+                "conference": str,  # the conference whose room it is in
                 "track_id": str,
                 "talk_id": str,
                 "creator": str,
@@ -42,8 +43,10 @@ class PollStore:
             not_null={"room_id", "creator", "content", "started_at"},
             if_not_exists=True,
         )
+        if "conference" not in db[POLLS].columns_dict:  # a store from before polls knew it
+            db[POLLS].add_column("conference", str)
         db[POLLS].create_index(["room_id", "started_at"], if_not_exists=True)
-        db[POLLS].create_index(["track_id", "started_at"], if_not_exists=True)
+        db[POLLS].create_index(["conference", "track_id", "started_at"], if_not_exists=True)
         # Responses are kept even for polls this store has not seen start (yet): a response can
         # be read from /sync before the command that sent the poll has recorded it.
         db[RESPONSES].create(
@@ -64,6 +67,7 @@ class PollStore:
         content: dict,
         started_at: int,
         *,
+        conference: str | None = None,
         track_id: str | None = None,
         talk_id: str | None = None,
     ) -> None:
@@ -74,6 +78,7 @@ class PollStore:
             {
                 "poll_id": poll_id,
                 "room_id": room_id,
+                "conference": conference,
                 "track_id": track_id,
                 "talk_id": talk_id,
                 "creator": creator,
@@ -145,9 +150,10 @@ class PollStore:
     def view(self, poll_id: str) -> PollView:
         return self._view(self._row(poll_id))
 
-    def for_track(self, track_id: str) -> list[PollView]:
-        """Every poll in a track, newest first, as the web server shows them."""
-        rows = self.db[POLLS].rows_where("track_id = ?", [track_id], order_by="started_at desc, rowid desc")
+    def for_track(self, conference: str, track_id: str) -> list[PollView]:
+        """Every poll in one conference's track, newest first, as the web server shows them."""
+        rows = self.db[POLLS].rows_where("conference = ? AND track_id = ?", [conference, track_id],
+                                         order_by="started_at desc, rowid desc")
         return [self._view(row) for row in rows]
 
     def export(self) -> list[dict]:

@@ -48,9 +48,9 @@ class QuestionStore:
 
     # ---- reads (the web server uses for_track) -------------------------------------------
 
-    def for_track(self, track_id: str, *, include_hidden: bool = False) -> list[Question]:
-        """Every question asked in a track (all its talks), ranked."""
-        return rank(self._select("WHERE q.track_id = ?", [track_id], include_hidden))
+    def for_track(self, conference: str, track_id: str, *, include_hidden: bool = False) -> list[Question]:
+        """Every question asked in one conference's track (all its talks), ranked."""
+        return rank(self._select("WHERE q.conference = ? AND q.track_id = ?", [conference, track_id], include_hidden))
 
     def for_talk(self, conference: str, track_id: str | None, talk_id: str | None, *,
                  include_hidden: bool = False) -> list[Question]:

@@ -85,7 +85,7 @@ async def test_ask_upvote_withdraw_and_rank(live):
     assert order.index(q2.number) < order.index(q1.number), "more votes first"
     assert f"Q{q2.number} · 4 👍 · Bob: Which Python versions do you support?" in lines
     assert "&lt;b&gt;all&lt;/b&gt;" in reply["formatted_body"], "the talk title is escaped too"
-    ranked = [q.number for q in live.store.for_track("forum")]
+    ranked = [q.number for q in live.store.for_track(live.conf.conf_id, "forum")]
     assert ranked.index(q2.number) < ranked.index(q1.number)
 
 
@@ -115,9 +115,9 @@ async def test_answered_hidden_and_pinned(live):
     assert live.store.get(conf, answered.number).state == "answered"
     assert live.store.get(conf, hidden.number).state == "hidden"
     assert live.store.get(conf, pinned.number).pinned
-    public = [q.number for q in live.store.for_track("forum")]
+    public = [q.number for q in live.store.for_track(live.conf.conf_id, "forum")]
     assert hidden.number not in public and public[0] == pinned.number
-    assert hidden.number in [q.number for q in live.store.for_track("forum", include_hidden=True)]
+    assert hidden.number in [q.number for q in live.store.for_track(live.conf.conf_id, "forum", include_hidden=True)]
 
     listing = (await live.alice.ask(live.track, "!questions", live.bot))["body"].splitlines()
     assert listing[1].startswith(f"📌 Q{pinned.number} · ")
@@ -183,7 +183,7 @@ async def test_help_unknown_commands_and_bad_arguments(live):
 async def test_breakout_questions_belong_to_its_talk(live):
     question = await ask(live, live.carol, "Can we get the slides?", room=live.breakout)
     assert (question.track_id, question.talk_id, question.room_id) == ("forum", "t1", live.breakout)
-    assert question.number in [q.number for q in live.store.for_track("forum")]
+    assert question.number in [q.number for q in live.store.for_track(live.conf.conf_id, "forum")]
 
 
 async def test_closing_and_opening_qa_and_the_rate_limit(live):

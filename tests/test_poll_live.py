@@ -110,8 +110,9 @@ def schedule_data(moderator: str) -> dict:
 
 
 class Live:
-    def __init__(self, bot_id: str, room_id: str, data_dir: Path, moderator: Member, attendees: list[Member]):
-        self.bot_id, self.room_id, self.data_dir = bot_id, room_id, data_dir
+    def __init__(self, bot_id: str, conf_id: str, room_id: str, data_dir: Path, moderator: Member,
+                 attendees: list[Member]):
+        self.bot_id, self.conf_id, self.room_id, self.data_dir = bot_id, conf_id, room_id, data_dir
         self.moderator, self.attendees = moderator, attendees
 
     def store(self):
@@ -160,7 +161,7 @@ async def live(synapse, make_user, bot, tmp_path_factory):
     for member in members:
         await member.join()
     try:
-        yield Live(bot.user_id, room_id, data_dir, members[0], members[1:])
+        yield Live(bot.user_id, conf_id, room_id, data_dir, members[0], members[1:])
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -215,7 +216,7 @@ async def test_poll_voted_changed_spoiled_and_late(live: Live):
     stored = store.tally(poll_id)
     assert stored.counts == {pizza: 1, soup: 2, salad: 0}
     assert stored.voters == 3 and stored.spoiled == 1
-    view = store.for_track("main")[0]
+    view = store.for_track(live.conf_id, "main")[0]
     assert view.poll_id == poll_id and view.closed and view.visible_counts() == stored.counts
     [exported] = [p for p in store.export() if p["poll_id"] == poll_id]
     assert exported["ended_at"] == end["origin_server_ts"]  # closed at the end event, as MSC3381 says
@@ -237,7 +238,7 @@ async def test_secret_multi_poll_hidden_until_closed(live: Live):
     await live.moderator.say("!poll list")
     listing = await live.moderator.wait_for(reply_to(live.bot_id, "Which topics next?"))
     assert "results hidden until it closes" in listing["content"]["body"]
-    view = next(v for v in live.store().for_track("main") if v.poll_id == poll_id)
+    view = next(v for v in live.store().for_track(live.conf_id, "main") if v.poll_id == poll_id)
     assert not view.closed and view.visible_counts() is None
     number = listing["content"]["body"].splitlines().index(
         next(line for line in listing["content"]["body"].splitlines() if "Which topics next?" in line))

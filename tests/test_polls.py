@@ -281,7 +281,7 @@ def start(question="Q", options=("A", "B", "C"), multi=1, disclosed=True):
 
 
 def test_store_tallies_recorded_responses_and_ignores_replays(store):
-    store.add_poll("$p", "!room", "@bot:x", start(), 1000, track_id="main")
+    store.add_poll("$p", "!room", "@bot:x", start(), 1000, conference="c", track_id="main")
     assert store.add_response("$r1", "$p", "@a:x", 1100, ["a1"])
     assert not store.add_response("$r1", "$p", "@a:x", 1100, ["a1"])  # replayed event
     store.add_response("$r2", "$p", "@b:x", 1200, ["a2"])
@@ -325,16 +325,34 @@ def test_store_results_follow_responses_read_after_the_close(store):
 
 
 def test_store_for_track_newest_first_with_views(store):
-    store.add_poll("$old", "!room", "@bot:x", start("Old?"), 1000, track_id="main")
-    store.add_poll("$new", "!room", "@bot:x", start("New?", disclosed=False), 5000, track_id="main")
-    store.add_poll("$other", "!room2", "@bot:x", start("Elsewhere?"), 6000, track_id="side")
+    store.add_poll("$old", "!room", "@bot:x", start("Old?"), 1000, conference="c", track_id="main")
+    store.add_poll("$new", "!room", "@bot:x", start("New?", disclosed=False), 5000, conference="c", track_id="main")
+    store.add_poll("$other", "!room2", "@bot:x", start("Elsewhere?"), 6000, conference="c", track_id="side")
+    # Another conference sharing the data directory, with a track of the same id.
+    store.add_poll("$theirs", "!room3", "@bot:x", start("Theirs?"), 7000, conference="d", track_id="main")
     store.add_response("$r", "$new", "@a:x", 5100, ["a2"])
-    views = store.for_track("main")
+    views = store.for_track("c", "main")
     assert [v.poll_id for v in views] == ["$new", "$old"]
     new = views[0]
     assert (new.question, new.disclosed, new.closed, new.voters, new.started_at) == ("New?", False, False, 1, 5.0)
     assert new.counts == {"a1": 0, "a2": 1, "a3": 0} and new.visible_counts() is None
     store.close("$new", 6000)
-    assert store.for_track("main")[0].visible_counts() == {"a1": 0, "a2": 1, "a3": 0}
+    assert store.for_track("c", "main")[0].visible_counts() == {"a1": 0, "a2": 1, "a3": 0}
     assert store.in_room("!room", open_only=True) == ["$old"]
-    assert store.for_track("nowhere") == []
+    assert store.for_track("c", "nowhere") == []
+    assert [v.poll_id for v in store.for_track("d", "main")] == ["$theirs"]
+
+
+def test_store_from_before_polls_knew_their_conference_gains_the_column(tmp_path):
+    import sqlite_utils
+
+    from bot.poll_store import PollStore
+
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    db["polls"].create({"poll_id": str, "room_id": str, "track_id": str, "talk_id": str, "creator": str,
+                        "content": str, "started_at": int, "ended_at": int, "end_event_id": str, "results": str},
+                       pk="poll_id")
+    store = PollStore(db)
+    assert "conference" in db["polls"].columns_dict
+    store.add_poll("$p", "!room", "@bot:x", start(), 1000, conference="c", track_id="main")
+    assert [v.poll_id for v in store.for_track("c", "main")] == ["$p"]

@@ -23,7 +23,8 @@ def test_numbers_per_conference_and_asking_twice_is_one_question(tmp_path):
     again = ask(store, "$a", "First?")
     assert again == q1 and q1.votes == 1, "the asker's own vote, once"
     assert store.by_source("$b") == ("conf", q2)
-    assert sorted(q.number for q in store.for_track("forum")) == [1, 1, 2]
+    assert sorted(q.number for q in store.for_track("conf", "forum")) == [1, 2]
+    assert [q.number for q in store.for_track("other", "forum")] == [1], "another conference's track of the same id"
 
 
 def test_votes_one_per_user_withdrawn_by_their_event(tmp_path):
@@ -48,15 +49,15 @@ def test_ranking_states_pins_and_live_reads_from_a_second_connection(tmp_path):
     q1, q2, q3 = (ask(store, f"${n}", f"Question {n}?", at=100 + n) for n in range(3))
     store.vote("$v", "conf", q3.number, "@bob:x", 200)
     assert web.db.execute("PRAGMA data_version").fetchone()[0] != version, "committed, not held open"
-    assert [q.number for q in web.for_track("forum")] == [3, 1, 2]
+    assert [q.number for q in web.for_track("conf", "forum")] == [3, 1, 2]
     store.set_pinned("conf", q2.number, True)
     store.set_pinned("conf", q1.number, True)
-    assert [q.number for q in web.for_track("forum")] == [1, 3, 2], "pinning replaces the last pin"
+    assert [q.number for q in web.for_track("conf", "forum")] == [1, 3, 2], "pinning replaces the last pin"
     store.set_state("conf", q3.number, "hidden")
     store.set_state("conf", q1.number, "answered")
-    assert [q.number for q in web.for_track("forum")] == [1, 2]
-    assert [q.number for q in web.for_track("forum", include_hidden=True)] == [1, 3, 2]
-    assert web.for_track("forum")[0].state == "answered"
+    assert [q.number for q in web.for_track("conf", "forum")] == [1, 2]
+    assert [q.number for q in web.for_track("conf", "forum", include_hidden=True)] == [1, 3, 2]
+    assert web.for_track("conf", "forum")[0].state == "answered"
     assert [q.number for q in store.for_talk("conf", "forum", "t1")] == [1, 2]
     assert store.for_talk("conf", "forum", None) == []
 

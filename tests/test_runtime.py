@@ -108,7 +108,7 @@ async def test_killed_mid_command_everything_is_answered_exactly_once(world, tmp
             conference, question = store.by_source(source)
             assert question.text == text.removeprefix("!ask ")
             assert len(bot_posts(world.alice, world.track, world.bot, f"Q{question.number} · ")) == 1, text
-        numbers = sorted(q.number for q in store.for_track("forum"))
+        numbers = sorted(q.number for q in store.for_track(world.conf.conf_id, "forum"))
         assert len(numbers) == len(set(numbers)) == 3, "each question stored once"
         assert store.get(world.conf.conf_id, survivor.number).votes == 2, "votes survive"
         assert f"Q{survivor.number} · 2 👍 · Alice: Do questions survive a restart?" in listing

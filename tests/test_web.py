@@ -378,6 +378,10 @@ def test_qa_board_updates_live_and_never_shows_hidden_questions_or_matrix_ids(ta
     second = ask("@bob:localhost", "", "Which type checker do you run in CI?")
     ask("@carol:localhost", "Carol", "A question for the next talk", talk="asyncio-patterns")
     ask("@dan:localhost", "Dan", "A question in another track", track="terrace", talk="free-threading")
+    # Another conference in the same data directory, with a track and a talk of the same ids.
+    questions.add(conference=f"{conf_id}-other", room_id="!elsewhere:localhost", track_id="forum",
+                  talk_id=LIVE_FORUM_TALK, asker="@eve:localhost", asker_name="Eve",
+                  text="A question at another conference", asked_at=time.time(), source_event_id="$elsewhere")
     took = wait_until(lambda: page.locator("#open .question").count() == 2, "the new question appears")
     # Two more votes put the second question on top.
     for voter in ("@erin:localhost", "@frank:localhost"):
@@ -397,6 +401,7 @@ def test_qa_board_updates_live_and_never_shows_hidden_questions_or_matrix_ids(ta
     time.sleep(1.5)  # three store polls: the hidden question must never have been pushed
     body = page.locator("body").inner_text()
     assert "Something rude" not in body and "next talk" not in body and "another track" not in body
+    assert "another conference" not in body
     assert ":localhost" not in page.content(), "no Matrix IDs on the page"
     assert page.evaluate("() => window.__sameDocument") is True, "updated without a reload"
     assert int(page.locator("body").get_attribute("data-updates")) >= 4
@@ -415,7 +420,8 @@ def test_poll_bars_move_as_votes_arrive_and_secret_results_wait_for_the_close(ta
     polls = PollStore(db)
     start = int(NOW.timestamp() * 1000)
     polls.add_poll("$poll-open", room, "@moderator:localhost",
-                   start_content(PollSpec("Tabs or spaces?", ("Tabs", "Spaces"))), start, track_id="forum")
+                   start_content(PollSpec("Tabs or spaces?", ("Tabs", "Spaces"))), start,
+                   conference=conf.schedule.conference.id, track_id="forum")
     tab.open("/widgets/polls/forum")
     page = tab.page
     page.locator("#status.live").wait_for()
@@ -437,7 +443,7 @@ def test_poll_bars_move_as_votes_arrive_and_secret_results_wait_for_the_close(ta
 
     polls.add_poll("$poll-secret", room, "@moderator:localhost",
                    start_content(PollSpec("Best talk so far?", ("This one", "The last one"), disclosed=False)),
-                   start + 5000, track_id="forum")
+                   start + 5000, conference=conf.schedule.conference.id, track_id="forum")
     polls.add_response("$r4", "$poll-secret", "@a:localhost", start + 6000, ["a1"])
     secret = page.locator('[data-poll="$poll-secret"]')
     wait_until(lambda: secret.count() == 1 and "1 vote" in secret.inner_text(), "secret poll listed")

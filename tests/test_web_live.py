@@ -79,7 +79,7 @@ async def test_board_and_poll_bars_follow_the_room(tmp_path, synapse, bot, make_
             await page.locator("#status.live").wait_for()
             await mod.say(track, '!poll "Tabs or spaces?" "Tabs" "Spaces"')
             polls = PollStore(db)
-            poll_id = (await eventually(lambda: polls.for_track("forum"), timeout=15))[0].poll_id
+            poll_id = (await eventually(lambda: polls.for_track(conf.conf_id, "forum"), timeout=15))[0].poll_id
             await page.locator(".poll .bar").first.wait_for(state="attached", timeout=UPDATE_MS)
             for person, answer in ((alice, "a2"), (bob, "a2"), (carol, "a1")):
                 await person.send(track, "org.matrix.msc3381.poll.response", response_content(poll_id, [answer]))

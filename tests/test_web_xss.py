@@ -82,7 +82,7 @@ def server(tmp_path_factory):
     start = int(NOW.timestamp() * 1000)
     polls.add_poll("$poll", "!forum:localhost", "@moderator:localhost",
                    start_content(PollSpec(f"Poll {HOSTILE}", (f"A {SCRIPT}", f"B {JS_LINK}", f"C {ATTR}"))),
-                   start, track_id="forum")
+                   start, conference=schedule.conference.id, track_id="forum")
     polls.add_response("$r", "$poll", "@a:localhost", start + 1, ["a2"])
     app = create_app(schedule, Settings("localhost", "@podium:localhost", "http://127.0.0.1"),
                      data_dir=data_dir, now=lambda: NOW)

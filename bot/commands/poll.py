@@ -29,9 +29,10 @@ PUBLIC_KINDS = ("track", "breakout")
 
 def _where(ctx: Context) -> dict[str, str | None]:
     if ctx.room.kind not in PUBLIC_KINDS:
-        return {"track_id": None, "talk_id": None}
+        return {"conference": ctx.room.conference, "track_id": None, "talk_id": None}
     talk = ctx.live_talk
-    return {"track_id": ctx.room.track_id, "talk_id": talk.id if talk is not None else None}
+    return {"conference": ctx.room.conference, "track_id": ctx.room.track_id,
+            "talk_id": talk.id if talk is not None else None}
 
 
 @command("poll", help="start a poll Element shows natively, list or close polls", usage=USAGE,

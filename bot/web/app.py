@@ -302,7 +302,7 @@ async def now_next_json(request: web.Request) -> web.Response:
 def _qa_builder(request: web.Request, track_id: str, moderator: bool) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         schedule, now, _rooms, _delays = _state(request)
-        questions = request.app[K_LIVE].questions(track_id)
+        questions = request.app[K_LIVE].questions(schedule.conference.id, track_id)
         return views.qa_view(schedule, track_id, now, questions, moderator=moderator)
 
     return build
@@ -328,7 +328,8 @@ async def qa_events(request: web.Request) -> web.StreamResponse:
 
 def _polls_builder(request: web.Request, track_id: str) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
-        return views.polls_view(request.app[K_SCHEDULE], track_id, request.app[K_LIVE].polls(track_id))
+        schedule = request.app[K_SCHEDULE]
+        return views.polls_view(schedule, track_id, request.app[K_LIVE].polls(schedule.conference.id, track_id))
 
     return build
 

@@ -95,13 +95,13 @@ class LiveData:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def questions(self, track_id: str) -> list[Question]:
+    def questions(self, conference: str, track_id: str) -> list[Question]:
         """The track's questions as the Q&A store ranks them, hidden ones excluded."""
-        return self._questions.for_track(track_id, include_hidden=False) if self._questions else []
+        return self._questions.for_track(conference, track_id, include_hidden=False) if self._questions else []
 
-    def polls(self, track_id: str) -> list[PollView]:
+    def polls(self, conference: str, track_id: str) -> list[PollView]:
         """The track's polls, newest first."""
-        return self._polls.for_track(track_id) if self._polls else []
+        return self._polls.for_track(conference, track_id) if self._polls else []
 
     def delays(self, conference: str) -> dict[str, int]:
         """Track id -> minutes late, as moderators set them; read again only after a change."""
