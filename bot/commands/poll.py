@@ -28,10 +28,10 @@ PUBLIC_KINDS = ("track", "breakout")
 
 
 def _where(ctx: Context) -> dict[str, str | None]:
-    if ctx.room.kind not in PUBLIC_KINDS:
-        return {"conference": ctx.room.conference, "track_id": None, "talk_id": None}
-    talk = ctx.live_talk
-    return {"conference": ctx.room.conference, "track_id": ctx.room.track_id,
+    """What a poll is filed under: its conference and, in a public room, the track and live talk."""
+    public = ctx.room.kind in PUBLIC_KINDS
+    talk = ctx.live_talk if public else None
+    return {"conference": ctx.room.conference, "track_id": ctx.room.track_id if public else None,
             "talk_id": talk.id if talk is not None else None}
 
 
