@@ -9,8 +9,10 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 OPEN, ANSWERED, HIDDEN = "open", "answered", "hidden"
 STATES = (OPEN, ANSWERED, HIDDEN)
@@ -79,28 +81,54 @@ def normalise(text: str) -> str:
 
 def similarity(a: str, b: str) -> float:
     """How alike two questions are, 0 to 1, after ``normalise``; symmetric."""
-    na, nb = normalise(a), normalise(b)
-    if na == nb:
-        return 1.0 if na else 0.0
-    if not na or not nb:
-        return 0.0
-    a_words, b_words = na.split(), nb.split()
-    # SequenceMatcher is not quite symmetric (it picks matching blocks greedily): take both ways.
-    order = max(difflib.SequenceMatcher(None, a_words, b_words, autojunk=False).ratio(),
-                difflib.SequenceMatcher(None, b_words, a_words, autojunk=False).ratio())
-    sa, sb = set(a_words), set(b_words)
-    return max(order, len(sa & sb) / len(sa | sb))
+    return _wording(a).similarity(_wording(b))
+
+
+class _Wording:
+    """A question's words after ``normalise``, kept for comparing it with many others."""
+
+    def __init__(self, text: str):
+        self.text = normalise(text)
+        self.words = self.text.split()
+        self.bag = Counter(self.words)
+        self.distinct = frozenset(self.bag)
+
+    def similarity(self, other: _Wording, floor: float = 0.0) -> float:
+        """``similarity`` of the two texts; when it is certainly below ``floor``, some value
+        below ``floor`` instead, found without the costly word-order comparison."""
+        if self.text == other.text:
+            return 1.0 if self.text else 0.0
+        if not self.text or not other.text:
+            return 0.0
+        shared = self.distinct & other.distinct
+        overlap = len(shared) / len(self.distinct | other.distinct)
+        # The word-order ratio never exceeds the share of words the two have in common (what
+        # difflib's quick_ratio computes), so below the floor on both counts means below it.
+        common = sum(min(self.bag[w], other.bag[w]) for w in shared)
+        if max(overlap, 2.0 * common / (len(self.words) + len(other.words))) < floor:
+            return overlap
+        # SequenceMatcher is not quite symmetric (it picks matching blocks greedily): take both ways.
+        order = max(difflib.SequenceMatcher(None, self.words, other.words, autojunk=False).ratio(),
+                    difflib.SequenceMatcher(None, other.words, self.words, autojunk=False).ratio())
+        return max(order, overlap)
+
+
+@lru_cache(maxsize=4096)
+def _wording(text: str) -> _Wording:
+    """Each question is compared with every later one in its talk: normalise its text once."""
+    return _Wording(text)
 
 
 def duplicate_of(text: str, earlier: Iterable[Question], threshold: float = DUPLICATE_THRESHOLD) -> Question | None:
     """The earlier question (not hidden) that ``text`` repeats, the most similar one; ties go to
     the older question."""
+    wording = _wording(text)
     best: tuple[float, float, int] | None = None
     match: Question | None = None
     for question in earlier:
         if question.state == HIDDEN:
             continue
-        score = similarity(text, question.text)
+        score = wording.similarity(_wording(question.text), floor=threshold)
         if score < threshold:
             continue
         key = (score, -question.asked_at, -question.number)

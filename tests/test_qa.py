@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot import qa
@@ -89,6 +89,49 @@ text = st.text(alphabet=string.ascii_letters + " ?!.,'", max_size=60)
 def test_similarity_is_symmetric_and_bounded(a, b):
     assert similarity(a, b) == similarity(b, a)
     assert 0.0 <= similarity(a, b) <= 1.0
+
+
+WORDS = ("how does it scale run on pypy and python why when will you share slides with the team "
+         "is there a plan for typing async wheels docs support").split()
+
+
+@st.composite
+def asked_before(draw) -> tuple[str, list[Question]]:
+    """A question and earlier ones, many of them the same question with a word or two changed."""
+    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12))
+    earlier = []
+    for number in range(1, draw(st.integers(0, 10)) + 1):
+        other = list(words)
+        for _ in range(draw(st.integers(0, 2))):
+            at = draw(st.integers(0, len(other)))
+            edit = draw(st.sampled_from(["insert", "delete", "replace", "move"]))
+            if edit == "insert" or not other:
+                other.insert(at, draw(st.sampled_from(WORDS)))
+            elif edit == "delete":
+                other.pop(min(at, len(other) - 1))
+            elif edit == "replace":
+                other[min(at, len(other) - 1)] = draw(st.sampled_from(WORDS))
+            else:
+                other.insert(at, other.pop(draw(st.integers(0, len(other) - 1))))
+        if draw(st.integers(0, 3)) == 0:  # now and then an unrelated question
+            other = draw(st.lists(st.sampled_from(WORDS), max_size=12))
+        earlier.append(question(number, text=" ".join(other), asked_at=draw(st.integers(0, 3)),
+                                state=draw(st.sampled_from(["open", "open", "hidden"]))))
+    return " ".join(words), earlier
+
+
+@given(asked_before())
+# Word order alike (0.9), word sets less so (9 of 11): only the costly comparison finds this one.
+@example(("how does it scale run on pypy and python why",
+          [question(1, text="how does it scale run on and typing python why")]))
+@settings(max_examples=300)
+def test_duplicate_of_is_the_best_match_by_similarity(case):
+    """Whatever shortcut ``duplicate_of`` takes, it finds what comparing every pair would."""
+    text, qs = case
+    candidates = [(similarity(text, q.text), -q.asked_at, -q.number, q) for q in qs
+                  if q.state != "hidden" and similarity(text, q.text) >= qa.DUPLICATE_THRESHOLD]
+    expected = max(candidates, key=lambda c: c[:3])[3] if candidates else None
+    assert duplicate_of(text, qs) == expected
 
 
 @given(text)
