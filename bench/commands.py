@@ -6,16 +6,21 @@ What it does, in order:
 1. Starts an embedded Synapse (SQLite, a temp dir, rate limits lifted), registers the bot and
    applies a one-track conference whose talk is live for the whole run.
 2. Starts the bot (``podium run``) as its own process, as an organiser would run it.
-3. Registers N attendees (matrix-nio clients) and an observer, all in the track room.
+3. Registers N attendees (matrix-nio clients), a probe, a responder and an observer, all in the track room.
 4. For ``--seconds``: every attendee sends ``!ask <question>`` at random intervals (one every ``--ask-every``
-   to 1.5 x ``--ask-every`` seconds) and 👍s the questions the bot has posted; in the same run a probe
-   client sends a plain message every ``ECHO_EVERY`` seconds. The observer, one more matrix-nio client, sees
+   to 1.5 x ``--ask-every`` seconds, starting at a random point of that cycle, so questions arrive
+   at one steady rate from the start) and 👍s the questions the bot has posted; in the same run a probe
+   client sends a plain message every ``ECHO_EVERY`` seconds, and the responder, a plain client with its own
+   /sync, answers each of them the moment it arrives. The observer, one more matrix-nio client, sees
    everything through its own /sync.
 5. Waits for the last replies, then prints:
    - bot reply latency: from just before an attendee sends ``!ask`` to the moment the observer
      sees the bot's post of that question;
    - echo latency: from just before the probe sends a message to the moment the observer sees
      it — the homeserver's own floor for "a message in, a message out", in the same run;
+   - the plain client's answer: from just before the probe sends a message to the moment the
+     observer sees the responder's answer — the same two trips as a bot reply, with nothing in
+     between;
    - lost replies (an ``!ask`` the bot never posted) and duplicated replies (posted twice): both
      must be 0;
    - PASS/MISS for the target bot p99 <= 2 x echo p99.
@@ -23,7 +28,7 @@ What it does, in order:
 It is a benchmark, not a test: it exits 0 when it ran, even if a target is missed, and 1 when
 something failed outright (Synapse or the bot did not start, a request failed).
 
-    python bench/commands.py --seconds 10 --clients 10    # quick: well under a minute
+    python bench/commands.py --seconds 20 --clients 20    # quick: under a minute
     python bench/commands.py                              # 50 clients for a minute
 """
 
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import shutil
@@ -41,6 +47,7 @@ import tempfile
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -58,6 +65,8 @@ TRACK = "main"
 #: questions, so both p99s are taken at the same rank (with fewer than 100 samples, p99 is the
 #: slowest one).
 ECHO_EVERY = 0.4
+#: Each attendee's pause between two questions is ``--ask-every`` times 1 to this.
+PAUSE_SPREAD = 1.5
 DRAIN_SECONDS = 15.0  # how long to wait for replies after the load stops
 TARGET_RATIO = 2.0  # bot p99 <= TARGET_RATIO x echo p99
 #: The bot takes at most RATE_COUNT questions per person per RATE_WINDOW seconds; attendees here
@@ -88,6 +97,21 @@ def log(message: str) -> None:
 def question_text(rng: random.Random, tag: str) -> str:
     words = rng.sample(VOCABULARY, 5)
     return f"{rng.choice(OPENERS)} {' and '.join(words[:2])} with {', '.join(words[2:])}? [{tag}]"
+
+
+def first_pause(rng: random.Random, ask_every: float) -> float:
+    """How long an attendee waits before its first question: as if the run began at a random
+    moment of its question cycle.
+
+    Questions then arrive at one steady rate from the first second, as the probe messages do, so
+    the bot's replies and the echo are measured under the same load. Starting everyone within the
+    first few seconds sent the questions in waves (50 in 5 s, then 20 s of none) and the echo was
+    measured mostly between them. The cycle is drawn in proportion to its length, as a moment
+    chosen at random falls in a long cycle more often than in a short one, and the start is a
+    uniform point of it.
+    """
+    cycle = ask_every * math.sqrt(1.0 + rng.random() * (PAUSE_SPREAD ** 2 - 1.0))
+    return rng.uniform(0.0, cycle)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -136,6 +160,7 @@ class Figures:
     posts: list[tuple[str, str]] = field(default_factory=list)  # (room id, event id) of bot posts
     echo_sent: dict[str, float] = field(default_factory=dict)
     echo_seen: dict[str, list[float]] = field(default_factory=dict)
+    answer_seen: dict[str, list[float]] = field(default_factory=dict)  # probe tag -> the responder's answer seen
     votes_sent: int = 0
     send_errors: list[str] = field(default_factory=list)
     # Where an echo's and a reply's time goes, on the homeserver's clock (origin_server_ts, ms)
@@ -145,11 +170,13 @@ class Figures:
     seen_wall: dict[str, float] = field(default_factory=dict)  # tag -> the observer sees the !ask or probe (wall, s)
     post_received: dict[str, int] = field(default_factory=dict)  # the homeserver took the bot's post (ms)
     post_seen: dict[str, float] = field(default_factory=dict)  # the observer sees the post (wall, s)
+    answer_received: dict[str, int] = field(default_factory=dict)  # the homeserver took the responder's answer (ms)
 
     def breakdown(self) -> dict[str, list[float]]:
         """Seconds spent in each stretch of an echo and of a reply, for the tags where every
-        stamp is known. "Taken" is the event's origin_server_ts: the homeserver stamps it once
-        the room's event-creation lock is held, so "sent -> taken" is mostly the wait for it."""
+        stamp is known. "Taken" is the event's origin_server_ts: the homeserver stamps it as it
+        builds the event, after its per-room checks, so "sent -> taken" is mostly the wait for
+        those."""
         echoes = [t for t in self.echo_sent if t in self.received and t in self.seen_wall and t in self.sent_wall]
         replies = [t for t in self.post_received if t in self.received and t in self.post_seen and t in self.sent_wall]
         return {
@@ -161,6 +188,8 @@ class Figures:
             "bot: !ask taken -> its post taken": [(self.post_received[t] - self.received[t]) / 1000 for t in replies],
             "post: taken -> another client has it": [self.post_seen[t] - self.post_received[t] / 1000
                                                      for t in replies],
+            "plain client: probe taken -> answer taken": [(self.answer_received[t] - self.received[t]) / 1000
+                                                          for t in echoes if t in self.answer_received],
         }
 
     def bot_latencies(self) -> list[float]:
@@ -169,6 +198,9 @@ class Figures:
     def echo_latencies(self) -> list[float]:
         return [self.echo_seen[t][0] - sent for t, sent in self.echo_sent.items() if self.echo_seen.get(t)]
 
+    def answer_latencies(self) -> list[float]:
+        return [self.answer_seen[t][0] - sent for t, sent in self.echo_sent.items() if self.answer_seen.get(t)]
+
     def lost(self) -> int:
         return sum(1 for t in self.asks_sent if not self.ask_replies.get(t))
 
@@ -176,7 +208,7 @@ class Figures:
         return sum(1 for times in self.ask_replies.values() if len(times) > 1)
 
     def outstanding(self) -> int:
-        return self.lost() + sum(1 for t in self.echo_sent if not self.echo_seen.get(t))
+        return self.lost() + sum(1 for t in self.echo_sent if not self.echo_seen.get(t) or not self.answer_seen.get(t))
 
 
 def client(server: EmbeddedSynapse, user_id: str, token: str) -> AsyncClient:
@@ -187,43 +219,80 @@ def client(server: EmbeddedSynapse, user_id: str, token: str) -> AsyncClient:
     return c
 
 
-async def observe(observer: AsyncClient, room_id: str, bot_user: str, figures: Figures, stop: asyncio.Event,
-                  ready: asyncio.Event) -> None:
-    """The observer's /sync loop: stamps every message the moment it arrives."""
+#: What is in a message on its way to another client: the moment it arrives (perf_counter, s)
+#: and wall-clock time (s), and the message.
+OnMessage = Callable[[RoomMessageText, float, float], None]
+
+
+async def follow(c: AsyncClient, room_id: str, on_message: OnMessage, figures: Figures, stop: asyncio.Event,
+                 ready: asyncio.Event) -> None:
+    """A client's /sync loop on the track room: every text message goes to ``on_message`` as it arrives."""
     sync_filter = {"presence": {"types": []}, "account_data": {"types": []},
                    "room": {"rooms": [room_id], "timeline": {"types": ["m.room.message"], "limit": 200},
                             "state": {"types": []}, "ephemeral": {"types": []}, "account_data": {"types": []}}}
-    first = await observer.sync(timeout=0, sync_filter=sync_filter)
+    first = await c.sync(timeout=0, sync_filter=sync_filter)
     if not isinstance(first, SyncResponse):
-        raise RuntimeError(f"observer sync failed: {first}")
+        raise RuntimeError(f"{c.user_id}'s first sync failed: {first}")
     since = first.next_batch
     ready.set()
     while not stop.is_set():
-        response = await observer.sync(timeout=5000, sync_filter=sync_filter, since=since)
+        response = await c.sync(timeout=5000, sync_filter=sync_filter, since=since)
         seen = time.perf_counter()
         if not isinstance(response, SyncResponse):
-            figures.send_errors.append(f"observer sync: {response}")
+            figures.send_errors.append(f"sync of {c.user_id}: {response}")
             await asyncio.sleep(0.5)
             continue
         wall = time.time()
         since = response.next_batch
         room = response.rooms.join.get(room_id)
         for event in room.timeline.events if room else []:
-            if not isinstance(event, RoomMessageText):
-                continue
-            tag = _tag(event.body)
-            if tag is None:
-                continue
-            if event.sender == bot_user and tag in figures.asks_sent:
-                figures.ask_replies.setdefault(tag, []).append(seen)
-                figures.posts.append((room_id, event.event_id))
-                figures.post_received.setdefault(tag, event.server_timestamp)
-                figures.post_seen.setdefault(tag, wall)
-            elif tag in figures.asks_sent or tag in figures.echo_sent:
-                figures.received[tag] = event.server_timestamp
-                figures.seen_wall[tag] = wall
-                if tag in figures.echo_sent:
-                    figures.echo_seen.setdefault(tag, []).append(seen)
+            if isinstance(event, RoomMessageText):
+                on_message(event, seen, wall)
+
+
+def observing(room_id: str, bot_user: str, responder_user: str, figures: Figures) -> OnMessage:
+    """The observer: stamps every question, post, probe and answer the moment it arrives."""
+
+    def on_message(event: RoomMessageText, seen: float, wall: float) -> None:
+        tag = _tag(event.body)
+        if tag is None:
+            return
+        if event.sender == bot_user and tag in figures.asks_sent:
+            figures.ask_replies.setdefault(tag, []).append(seen)
+            figures.posts.append((room_id, event.event_id))
+            figures.post_received.setdefault(tag, event.server_timestamp)
+            figures.post_seen.setdefault(tag, wall)
+        elif event.sender == responder_user and tag in figures.echo_sent:
+            figures.answer_seen.setdefault(tag, []).append(seen)
+            figures.answer_received.setdefault(tag, event.server_timestamp)
+        elif tag in figures.asks_sent or tag in figures.echo_sent:
+            figures.received[tag] = event.server_timestamp
+            figures.seen_wall[tag] = wall
+            if tag in figures.echo_sent:
+                figures.echo_seen.setdefault(tag, []).append(seen)
+
+    return on_message
+
+
+def answering(responder: AsyncClient, room_id: str, probe_user: str, figures: Figures,
+              sends: set[asyncio.Task]) -> OnMessage:
+    """The responder: a plain client that answers each probe message the moment its /sync brings
+    it, as the bot answers an ``!ask``. The floor for a reply: no store, no commands, no rules.
+    Its sends run beside its /sync, as the bot's do."""
+
+    async def answer(tag: str) -> None:
+        sent = await responder.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": f"re [{tag}]"})
+        if not isinstance(sent, RoomSendResponse):
+            figures.send_errors.append(f"answer: {sent}")
+
+    def on_message(event: RoomMessageText, seen: float, wall: float) -> None:
+        tag = _tag(event.body)
+        if event.sender == probe_user and tag in figures.echo_sent:
+            task = asyncio.create_task(answer(tag))
+            sends.add(task)
+            task.add_done_callback(sends.discard)
+
+    return on_message
 
 
 def _tag(body: str) -> str | None:
@@ -235,7 +304,7 @@ def _tag(body: str) -> str | None:
 async def attendee(c: AsyncClient, room_id: str, figures: Figures, stop: asyncio.Event, ask_every: float,
                    rng: random.Random) -> None:
     """Ask now and then; between questions, 👍 questions the bot has posted."""
-    await asyncio.sleep(rng.uniform(0, min(ask_every, 5.0)))
+    await asyncio.sleep(first_pause(rng, ask_every))
     voted: set[str] = set()
     while not stop.is_set():
         tag = uuid.uuid4().hex[:12]
@@ -246,7 +315,7 @@ async def attendee(c: AsyncClient, room_id: str, figures: Figures, stop: asyncio
         if not isinstance(response, RoomSendResponse):
             figures.asks_sent.pop(tag, None)
             figures.send_errors.append(f"!ask by {c.user_id}: {response}")
-        pause = ask_every * rng.uniform(1.0, 1.5)  # never faster than the bot's rate limit allows
+        pause = ask_every * rng.uniform(1.0, PAUSE_SPREAD)  # never faster than the bot's rate limit allows
         deadline = time.perf_counter() + pause
         while not stop.is_set() and time.perf_counter() < deadline:
             candidates = [p for p in figures.posts if p[1] not in voted]
@@ -344,23 +413,27 @@ async def run(server: EmbeddedSynapse, args: argparse.Namespace, work: Path) -> 
     log(f"conference applied; track room {room_id}")
 
     users = [server.register_user(f"bench-{n:03d}-{uuid.uuid4().hex[:4]}", PASSWORD)
-             for n in range(args.clients + 2)]
+             for n in range(args.clients + 3)]
     clients = [client(server, user_id, token) for user_id, token in users]
-    observer, probe, attendees = clients[0], clients[1], clients[2:]
+    observer, probe, responder, attendees = clients[0], clients[1], clients[2], clients[3:]
     for c in clients:
         joined = await c.join(room_id)
         if not hasattr(joined, "room_id"):
             raise RuntimeError(f"{c.user_id} could not join the track room: {joined}")
-    log(f"{len(attendees)} attendees, a probe and an observer joined")
+    log(f"{len(attendees)} attendees, a probe, a responder and an observer joined")
 
     bot = start_bot(server, schedule_path, work / "bot", bot_user, bot_token, work / "bot.log")
     figures = Figures()
     try:
         await wait_bot_ready(probe, room_id, bot_user)
         log("the bot is answering; load starts")
-        stop, ready = asyncio.Event(), asyncio.Event()
-        watcher = asyncio.create_task(observe(observer, room_id, bot_user, figures, stop, ready))
-        await asyncio.wait_for(ready.wait(), 30)
+        stop, observing_ready, answering_ready = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        answers: set[asyncio.Task] = set()
+        on_observed = observing(room_id, bot_user, responder.user_id, figures)
+        on_probe = answering(responder, room_id, probe.user_id, figures, answers)
+        watchers = [asyncio.create_task(follow(observer, room_id, on_observed, figures, stop, observing_ready)),
+                    asyncio.create_task(follow(responder, room_id, on_probe, figures, stop, answering_ready))]
+        await asyncio.wait_for(asyncio.gather(observing_ready.wait(), answering_ready.wait()), 30)
         rng = random.Random(2026)
         load_stop = asyncio.Event()
         tasks = [asyncio.create_task(attendee(c, room_id, figures, load_stop, args.ask_every,
@@ -375,7 +448,7 @@ async def run(server: EmbeddedSynapse, args: argparse.Namespace, work: Path) -> 
             await asyncio.sleep(0.2)
         await asyncio.sleep(1.0)  # a late duplicate would arrive now
         stop.set()
-        await watcher
+        await asyncio.gather(*watchers, *answers)
         if bot.poll() is not None:
             figures.send_errors.append(f"the bot exited with status {bot.returncode}")
     finally:
@@ -392,9 +465,10 @@ async def run(server: EmbeddedSynapse, args: argparse.Namespace, work: Path) -> 
 
 
 def report(figures: Figures, args: argparse.Namespace) -> list[str]:
-    bot, echo = figures.bot_latencies(), figures.echo_latencies()
+    bot, echo, answer = figures.bot_latencies(), figures.echo_latencies(), figures.answer_latencies()
     bot_p50, bot_p99 = percentile(bot, 50) * 1000, percentile(bot, 99) * 1000
     echo_p50, echo_p99 = percentile(echo, 50) * 1000, percentile(echo, 99) * 1000
+    answer_p50, answer_p99 = percentile(answer, 50) * 1000, percentile(answer, 99) * 1000
     lost, duplicated = figures.lost(), figures.duplicated()
     echo_lost = sum(1 for t in figures.echo_sent if not figures.echo_seen.get(t))
     ratio = bot_p99 / echo_p99 if echo_p99 else float("inf")
@@ -409,17 +483,23 @@ def report(figures: Figures, args: argparse.Namespace) -> list[str]:
     log(f"{'':28}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}")
     log(f"{'bot reply to !ask':28}{len(bot):>6}{bot_p50:>10.1f}{bot_p99:>10.1f}")
     log(f"{'homeserver echo (floor)':28}{len(echo):>6}{echo_p50:>10.1f}{echo_p99:>10.1f}")
+    log(f"{'plain client answers probe':28}{len(answer):>6}{answer_p50:>10.1f}{answer_p99:>10.1f}")
     log("where the time goes (stamps of this machine and the homeserver, one clock):")
     for stretch, values in figures.breakdown().items():
         if values:
-            log(f"  {stretch:<40}{len(values):>6}{percentile(values, 50) * 1000:>10.1f}"
+            log(f"  {stretch:<44}{len(values):>6}{percentile(values, 50) * 1000:>10.1f}"
                 f"{percentile(values, 99) * 1000:>10.1f}")
     log("")
     log(f"lost replies        {lost:>6}   (target 0)  {verdict(lost == 0)}")
     log(f"duplicated replies  {duplicated:>6}   (target 0)  {verdict(duplicated == 0)}")
     log(f"bot p99 / echo p99  {ratio:>6.3f}   (target <= {TARGET_RATIO:.0f})  {verdict(ok_ratio)}")
+    log(f"bot p99 / plain client's answer p99  {bot_p99 / answer_p99 if answer_p99 else float('inf'):.3f}"
+        "   (the same two trips without the bot: 1 means the bot adds nothing)")
     if echo_lost:
         log(f"note: {echo_lost} echo probes were never seen by the observer")
+    unanswered = sum(1 for t in figures.echo_sent if not figures.answer_seen.get(t))
+    if unanswered:
+        log(f"note: the observer never saw the answer to {unanswered} echo probes")
     failures = list(figures.send_errors[:10])
     if not figures.asks_sent:
         failures.append("no !ask was sent")
@@ -432,8 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50, help="attendee clients, default 50")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the load runs, default 60")
     parser.add_argument("--ask-every", type=float, default=MIN_ASK_EVERY, metavar="SECONDS",
-                        help=f"mean seconds between one attendee's questions, at least {MIN_ASK_EVERY:.0f} "
-                             "(the bot's per-person rate limit); default %(default).0f")
+                        help=f"each attendee asks again after SECONDS to {PAUSE_SPREAD:g} x SECONDS; at least "
+                             f"{MIN_ASK_EVERY:.0f} (the bot's per-person rate limit); default %(default).0f")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="use DIR for Synapse's and the bot's data and keep it")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0 or args.ask_every < MIN_ASK_EVERY:
