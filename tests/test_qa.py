@@ -128,8 +128,8 @@ def asked_before(draw) -> tuple[str, list[Question]]:
 def test_duplicate_of_is_the_best_match_by_similarity(case):
     """Whatever shortcut ``duplicate_of`` takes, it finds what comparing every pair would."""
     text, qs = case
-    candidates = [(similarity(text, q.text), -q.asked_at, -q.number, q) for q in qs
-                  if q.state != "hidden" and similarity(text, q.text) >= qa.DUPLICATE_THRESHOLD]
+    scored = [(similarity(text, q.text), -q.asked_at, -q.number, q) for q in qs if q.state != "hidden"]
+    candidates = [c for c in scored if c[0] >= qa.DUPLICATE_THRESHOLD]
     expected = max(candidates, key=lambda c: c[:3])[3] if candidates else None
     assert duplicate_of(text, qs) == expected
 
