@@ -9,7 +9,7 @@ from typing import Any, Callable
 from .matrix import MatrixAdapter, MatrixError, Unreachable
 from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, refs_in, resolve
 from .observation import Snapshot, conference_rooms, fold
-from .state import CANONICAL_ALIAS, LOCATOR, DesiredRoom, Observed
+from .state import CANONICAL_ALIAS, JOIN_RULES, LOCATOR, DesiredRoom, Observed
 from .store import Store
 
 Progress = Callable[[Action, str | None], None]  # (action just finished, error or None)
@@ -71,7 +71,12 @@ def create_room_body(action: CreateRoom, ids: dict[str, str]) -> dict[str, Any]:
     """The single createRoom request that makes a room complete: state, power, space type."""
     body: dict[str, Any] = {
         "room_alias_name": action.alias,
-        "preset": "private_chat",
+        # Join rules and history visibility always come in the initial state, so the preset
+        # only decides what else the server adds: public_chat adds no guest access (forbidden
+        # is the spec's default, so a room needs no event for it), and servers set to encrypt
+        # new invite-only rooms (encryption_enabled_by_default_for_room_type: invite) leave it
+        # unencrypted, as a room the bot must read has to be.
+        "preset": "public_chat",
         "visibility": "private",
         # The alias sets m.room.canonical_alias itself; sending it again would be a second event.
         "initial_state": [
@@ -81,6 +86,10 @@ def create_room_body(action: CreateRoom, ids: dict[str, str]) -> dict[str, Any]:
         ],
         "power_level_content_override": action.power_levels,
     }
+    if not any(event_type == JOIN_RULES for event_type, _, _ in action.initial_state):
+        # Its rule points at a room still to be made and follows once that room exists; until
+        # then nobody joins without an invitation (the preset alone would make it public).
+        body["initial_state"].append({"type": JOIN_RULES, "state_key": "", "content": {"join_rule": "invite"}})
     if action.is_space:
         body["creation_content"] = {"type": "m.space"}
     return body

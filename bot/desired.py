@@ -14,6 +14,8 @@ from typing import Any, Iterable
 from .schedule import Schedule
 from .state import (
     CANONICAL_ALIAS,
+    GUEST_ACCESS,
+    JOIN_RULES,
     LAYOUT,
     LOCATOR,
     POWER_LEVELS,
@@ -164,9 +166,9 @@ class _Builder:
         state: dict[StateId, dict[str, Any]] = {
             ("m.room.name", ""): {"name": name},
             ("m.room.topic", ""): {"topic": str(spec.get("topic") or "")},
-            ("m.room.join_rules", ""): self._join_rules(spec.get("join_rule", "access"), key, where),
+            (JOIN_RULES, ""): self._join_rules(spec.get("join_rule", "access"), key, where),
             ("m.room.history_visibility", ""): {"history_visibility": spec["history_visibility"]},
-            ("m.room.guest_access", ""): {"guest_access": spec["guest_access"]},
+            (GUEST_ACCESS, ""): {"guest_access": spec["guest_access"]},
             (CANONICAL_ALIAS, ""): {"alias": f"#{alias}:{settings.server_name}"},
             (LOCATOR, ""): {"conference": self.schedule.conference.id, "key": key, "kind": kind},
             (POWER_LEVELS, ""): self._power_levels(spec, where),

@@ -26,6 +26,8 @@ from nio import AsyncClient, AsyncClientConfig
 from .observation import Snapshot, SyncDelta, fold, observed_room
 from .state import (
     CANONICAL_ALIAS,
+    GUEST_ACCESS,
+    JOIN_RULES,
     LAYOUT,
     LOCATOR,
     POWER_LEVELS,
@@ -43,9 +45,9 @@ MANAGED_STATE = (
     "m.room.create",
     "m.room.name",
     "m.room.topic",
-    "m.room.join_rules",
+    JOIN_RULES,
     "m.room.history_visibility",
-    "m.room.guest_access",
+    GUEST_ACCESS,
     CANONICAL_ALIAS,
     POWER_LEVELS,
     LOCATOR,

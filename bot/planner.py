@@ -16,12 +16,14 @@ from .state import (
     LOCATOR,
     POWER_LEVELS,
     SPACE_CHILD,
+    SPEC_DEFAULTS,
     WIDGET,
     DesiredRoom,
     Observed,
     ObservedRoom,
     RoomRef,
     StateKey,
+    is_spec_default,
 )
 from .templates import deep_merge
 
@@ -133,7 +135,7 @@ def resolve(value: Any, ids: dict[str, str]) -> Any:
 
 def state_matches(event_type: str, desired: dict[str, Any], observed: dict[str, Any] | None) -> bool:
     if observed is None:
-        return False
+        return SPEC_DEFAULTS.get(event_type) == desired
     if event_type == POWER_LEVELS:
         return _is_subset(desired, observed)
     return desired == observed
@@ -167,7 +169,7 @@ def plan(
         if current is None:
             initial: list[tuple[str, StateKey, dict[str, Any]]] = []
             for (event_type, state_key), content in room.state.items():
-                if event_type == POWER_LEVELS:
+                if event_type == POWER_LEVELS or is_spec_default(event_type, state_key, content):
                     continue
                 later = [r for r in refs_in((state_key, content)) if r.key not in available and r.key != room.key]
                 if later:

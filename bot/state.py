@@ -14,6 +14,15 @@ SPACE_CHILD = "m.space.child"
 SPACE_PARENT = "m.space.parent"
 POWER_LEVELS = "m.room.power_levels"
 CANONICAL_ALIAS = "m.room.canonical_alias"
+GUEST_ACCESS = "m.room.guest_access"
+JOIN_RULES = "m.room.join_rules"
+
+#: State the spec takes as given when a room has no such event. A desired value equal to its
+#: default is not sent when a room is created, and a room without the event matches it: one
+#: event fewer per room, and nothing to repair.
+SPEC_DEFAULTS: dict[str, dict[str, Any]] = {
+    GUEST_ACCESS: {"guest_access": "forbidden"},
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -28,6 +37,11 @@ class RoomRef:
 
 StateKey = Union[str, RoomRef]
 StateId = tuple[str, StateKey]  # (event type, state key)
+
+
+def is_spec_default(event_type: str, state_key: StateKey, content: dict[str, Any]) -> bool:
+    """True when ``content`` is what the spec assumes for a room without this event."""
+    return state_key == "" and SPEC_DEFAULTS.get(event_type) == content
 
 
 @dataclass(frozen=True)

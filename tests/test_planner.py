@@ -7,6 +7,7 @@ convergence (plan -> apply -> plan is empty) can be checked for many drifts quic
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 import yaml
@@ -17,7 +18,16 @@ from bot import PROJECT_ROOT
 from bot.desired import Settings, desired_rooms
 from bot.planner import CreateRoom, Invite, SetState, creator_has_power, plan, resolve
 from bot.schedule import parse_schedule
-from bot.state import CANONICAL_ALIAS, LOCATOR, POWER_LEVELS, SPACE_CHILD, WIDGET, Observed, ObservedRoom
+from bot.state import (
+    CANONICAL_ALIAS,
+    GUEST_ACCESS,
+    LOCATOR,
+    POWER_LEVELS,
+    SPACE_CHILD,
+    WIDGET,
+    Observed,
+    ObservedRoom,
+)
 from bot.templates import RoomTemplates, TemplateProblem
 
 BOT = "@podium:example.org"
@@ -89,6 +99,29 @@ def test_old_room_versions_list_the_creator_only_at_creation():
     creates = [a for a in fresh_plan(rooms, version="12").actions if isinstance(a, CreateRoom)]
     assert all(BOT not in a.power_levels["users"] for a in creates)
     assert all(BOT not in room.state[(POWER_LEVELS, "")]["users"] for room in rooms)
+
+
+def test_state_at_the_spec_default_is_not_sent_and_a_room_without_it_matches():
+    rooms = sample_rooms()
+    assert all(room.state[(GUEST_ACCESS, "")] == {"guest_access": "forbidden"} for room in rooms)
+    creates = [a for a in fresh_plan(rooms).actions if isinstance(a, CreateRoom)]
+    assert not [a.key for a in creates if any(t == GUEST_ACCESS for t, _, _ in a.initial_state)]
+
+    observed = play(fresh_plan(rooms), Observed())
+    assert plan(rooms, observed, bot_user_id=BOT, room_version="12").actions == []
+    hallway = observed.rooms["lobby/hallway"]
+    hallway.state[(GUEST_ACCESS, "")] = {"guest_access": "can_join"}  # opened by hand
+    [repair] = plan(rooms, observed, bot_user_id=BOT, room_version="12").actions
+    assert (repair.key, repair.event_type, repair.content) == ("lobby/hallway", GUEST_ACCESS, {"guest_access": "forbidden"})
+
+    # A template that lets guests in needs the event, at creation and as a repair.
+    can_join = {"guest_access": "can_join"}
+    opened = [dataclasses.replace(room, state={**room.state, (GUEST_ACCESS, ""): can_join}) for room in rooms]
+    creates = [a for a in fresh_plan(opened).actions if isinstance(a, CreateRoom)]
+    assert all((GUEST_ACCESS, "", can_join) in a.initial_state for a in creates)
+    missing = plan(opened, observed, bot_user_id=BOT, room_version="12").actions
+    assert {a.key for a in missing if a.event_type == GUEST_ACCESS and a.content == can_join} == (
+        set(observed.rooms) - {"lobby/hallway"}), "every room but the one opened by hand"
 
 
 @pytest.mark.parametrize("version,has", [("1", False), ("10", False), ("11", False), ("12", True), ("13", True),

@@ -15,13 +15,14 @@ import pytest
 import yaml
 
 from bot import PROJECT_ROOT
-from bot.apply import observe
+from bot.apply import create_room_body, observe
 from bot.cli import main
 from bot.desired import Settings
 from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter
+from bot.planner import CreateRoom
 from bot.provision import DEFAULT_PUBLIC_URL, Conference, build
-from bot.state import LAYOUT, POWER_LEVELS, SPACE_CHILD, SPACE_PARENT, WIDGET, Observed
+from bot.state import GUEST_ACCESS, JOIN_RULES, LAYOUT, POWER_LEVELS, SPACE_CHILD, SPACE_PARENT, WIDGET, Observed
 from bot.templates import KINDS
 
 SAMPLE = PROJECT_ROOT / "schedule.yaml"
@@ -126,6 +127,7 @@ def test_every_room_kind_exists_with_its_settings(applied_sample, bot):
         assert state[("m.room.canonical_alias", "")]["alias"] == f"#{room.alias}:localhost"
         assert room.alias.startswith(conf_id)
         assert state[("m.room.name", "")]["name"] == room.name
+        assert (GUEST_ACCESS, "") not in state, "no guests is the spec's default: no event for it"
         if room.parent:
             parent_id = ids[room.parent]
             assert state[(SPACE_PARENT, parent_id)]["canonical"] is True
@@ -182,6 +184,22 @@ def test_every_room_kind_exists_with_its_settings(applied_sample, bot):
 
     for talk in schedule.talks:
         assert observed.rooms[f"talk/{talk.id}"].state[("m.room.name", "")]["name"] == talk.title
+
+
+def test_a_room_made_before_its_join_rule_can_be_set_admits_only_invitees(bot):
+    """A join rule that points at a room still to be made follows later; the room is created
+    invite-only meanwhile, whatever the preset would choose."""
+    action = CreateRoom(f"t{uuid.uuid4().hex[:8]}", f"t{uuid.uuid4().hex[:8]}-early", "Early", "lobby", False,
+                        (("m.room.name", "", {"name": "Early"}),), {"users": {}})
+
+    async def run() -> dict:
+        async with MatrixAdapter(bot.homeserver, bot.user_id, bot.access_token) as adapter:
+            room_id = await adapter.create_room(create_room_body(action, {}), what="create early")
+            return (await adapter.room_state(room_id)).state
+
+    state = asyncio.run(run())
+    assert state[(JOIN_RULES, "")] == {"join_rule": "invite"}
+    assert (GUEST_ACCESS, "") not in state
 
 
 def test_speakers_are_invited_to_backstage_and_breakout(applied_sample):
@@ -276,11 +294,13 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
     levels["users"] = {**levels["users"], moderator: 0, "@someone-else:localhost": 20}
     levels["events_default"] = 100
     put_state(bot, hallway.room_id, POWER_LEVELS, "", levels)
+    put_state(bot, hallway.room_id, GUEST_ACCESS, "", {"guest_access": "can_join"})
 
     code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path))
     assert code == 2
     assert "'vandalised' →" in out
     assert "power levels differ" in out and "events_default 100 → 0" in out
+    assert "guest_access: 'can_join' → 'forbidden'" in out
     assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
     after = observe_now(bot, conference)
     assert after.rooms[f"track/{track.id}"].state[("m.room.topic", "")] == before.rooms[f"track/{track.id}"].state[("m.room.topic", "")]
@@ -288,6 +308,7 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
     repaired = after.rooms["lobby/hallway"].state[(POWER_LEVELS, "")]
     assert repaired["users"][moderator] == 50 and repaired["events_default"] == 0
     assert repaired["users"]["@someone-else:localhost"] == 20, "levels Podium does not own are kept"
+    assert after.rooms["lobby/hallway"].state[(GUEST_ACCESS, "")] == {"guest_access": "forbidden"}
     assert podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path))[0] == 0
 
 
