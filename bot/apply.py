@@ -23,6 +23,7 @@ class ApplyReport:
     failed: list[tuple[Action, MatrixError]] = field(default_factory=list)
     skipped: list[tuple[Action, str]] = field(default_factory=list)
     remaining: list[Action] = field(default_factory=list)  # still wanted when read back after
+    encrypted: list[str] = field(default_factory=list)  # keys of rooms found end-to-end encrypted on read-back
 
     @property
     def ok(self) -> bool:
@@ -249,4 +250,5 @@ async def converge(
         if not result.adopted:
             break
     report.remaining = list(the_plan.actions)
+    report.encrypted = list(the_plan.encrypted)
     return first_plan, report

@@ -235,13 +235,13 @@ async def apply_conference(conference, connection, store: Store | None = None, *
             def on_progress(action, error) -> None:
                 bar.update(task, advance=1, description=f"{action.key[:40]:40}")
 
-            _plan_done, report = await converge(
+            first_plan, report = await converge(
                 adapter, conference.rooms, conference_id=conference.schedule.conference.id, room_version=version,
                 prune=prune, progress=on_progress, on_plan=on_plan, store=store)
         stats = adapter.stats
     finally:
         await adapter.close()
-    for line in apply_lines(report, time.monotonic() - started, stats):
+    for line in apply_lines(report, time.monotonic() - started, stats, first_plan.aliases, connection.server_name):
         print(line)
     return EXIT_OK if report.ok else EXIT_ERROR
 

@@ -26,6 +26,7 @@ from nio import AsyncClient, AsyncClientConfig
 from .observation import Snapshot, SyncDelta, fold, observed_room
 from .state import (
     CANONICAL_ALIAS,
+    ENCRYPTION,
     GUEST_ACCESS,
     JOIN_RULES,
     LAYOUT,
@@ -40,8 +41,10 @@ from .state import (
 log = logging.getLogger(__name__)
 CLIENT = "/_matrix/client/v3"
 
-#: The state Podium manages, fetched for every room in one filtered /sync.
+#: The state Podium manages, fetched for every room in one filtered /sync, and encryption,
+#: which it only reports.
 MANAGED_STATE = (
+    ENCRYPTION,
     "m.room.create",
     "m.room.name",
     "m.room.topic",

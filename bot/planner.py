@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from .state import (
+    ENCRYPTION,
     LOCATOR,
     POWER_LEVELS,
     SPACE_CHILD,
@@ -88,6 +89,7 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)  # room key -> alias localpart, for display
+    encrypted: list[str] = field(default_factory=list)  # keys of rooms the homeserver made end-to-end encrypted
 
     @property
     def changes(self) -> bool:
@@ -196,6 +198,8 @@ def plan(
                     result.actions.append(Invite(room.key, user))
         result.actions.extend(waiting.pop(room.key, []))
 
+    result.encrypted = [room.key for room in desired
+                        if room.key in observed.rooms and observed.rooms[room.key].state.get((ENCRYPTION, ""))]
     desired_keys = {room.key for room in desired}
     for key, current in sorted(observed.rooms.items()):
         if key in desired_keys or current.locator.get("archived"):

@@ -13,8 +13,7 @@ from .state import RoomRef
 def plan_lines(the_plan: Plan, server_name: str) -> list[str]:
     """The plan grouped by room, in the order it would run, then the orphans and a summary."""
     def alias(key: str) -> str:
-        local = the_plan.aliases.get(key)
-        return f"#{local}:{server_name}" if local else key
+        return room_label(key, the_plan.aliases, server_name)
 
     def show_ref(value: object) -> str:
         return alias(value.key) if isinstance(value, RoomRef) else str(value)
@@ -38,7 +37,26 @@ def plan_lines(the_plan: Plan, server_name: str) -> list[str]:
     for orphan in the_plan.orphans:
         lines.append(f"! {orphan.room_id} {orphan.name!r} [{orphan.key}]: no longer in the schedule"
                      + ("" if any(a.key == orphan.key for a in the_plan.actions) else " (--prune archives it)"))
+    lines += encrypted_lines(the_plan.encrypted, the_plan.aliases, server_name)
     lines.append(summary_line(the_plan))
+    return lines
+
+
+def room_label(key: str, aliases: dict[str, str], server_name: str) -> str:
+    """A room as organisers know it: its alias, or its key when it has none."""
+    local = aliases.get(key)
+    return f"#{local}:{server_name}" if local else key
+
+
+def encrypted_lines(keys: list[str], aliases: dict[str, str], server_name: str) -> list[str]:
+    """A warning for each room the homeserver made end-to-end encrypted, and what to do about it."""
+    if not keys:
+        return []
+    lines = [f"! {room_label(key, aliases, server_name)}  [{key}]: end-to-end encrypted: the bot cannot read "
+             "commands or votes there" for key in keys]
+    lines.append("  Encryption cannot be turned off in a room. The homeserver encrypts new rooms on its own when "
+                 "encryption_enabled_by_default_for_room_type is 'all'; set it to 'invite' or 'off' before "
+                 "Podium creates the conference's rooms.")
     return lines
 
 
@@ -53,7 +71,8 @@ def summary_line(the_plan: Plan) -> str:
     )
 
 
-def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats) -> list[str]:
+def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats, aliases: dict[str, str],
+                server_name: str) -> list[str]:
     lines = [
         f"Applied {report.done} action(s) in {seconds:.1f} s: {len(report.created)} room(s) created, "
         f"{stats.writes} write and {stats.reads} read request(s)."
@@ -70,6 +89,7 @@ def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats) -> lis
     if report.remaining and not (report.failed or report.skipped):
         lines.append(f"  read back after applying, {len(report.remaining)} change(s) still differ:")
         lines += [f"    {a.key}: {a.describe()}" for a in report.remaining[:20]]
+    lines += encrypted_lines(report.encrypted, aliases, server_name)
     if not report.ok:
         lines.append("Some actions did not succeed; fix the causes above and run `podium apply` again.")
     return lines

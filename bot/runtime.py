@@ -34,7 +34,7 @@ from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
 from .observation import Snapshot, fold
 from .roles import Role, role_of, track_staff
 from .schedule import Schedule
-from .state import LOCATOR, POWER_LEVELS
+from .state import ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,11 @@ class Runtime:
         delta = await self.adapter.sync_state()
         self.rooms = fold(Snapshot(), delta).rooms
         await asyncio.gather(*(self._read_members(room_id) for room_id in list(self.rooms) if self.room(room_id)))
+        for room_id, state in self.rooms.items():
+            room = self.room(room_id)
+            if room is not None and state.get(ENCRYPTION, {}).get(""):
+                log.warning("%s (%s) is end-to-end encrypted: the bot cannot read commands or votes there",
+                            room.key, room_id)
         self.store.forget_handled_before(time.time() - KEEP_HANDLED_SECONDS)
         self.since = self.store.load_sync_token(self.account)
         if self.since is None:

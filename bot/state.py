@@ -16,6 +16,8 @@ POWER_LEVELS = "m.room.power_levels"
 CANONICAL_ALIAS = "m.room.canonical_alias"
 GUEST_ACCESS = "m.room.guest_access"
 JOIN_RULES = "m.room.join_rules"
+#: Never set by Podium, only read: the bot cannot read what is said in an encrypted room.
+ENCRYPTION = "m.room.encryption"
 
 #: State the spec takes as given when a room has no such event. A desired value equal to its
 #: default is not sent when a room is created, and a room without the event matches it: one

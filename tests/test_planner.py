@@ -124,6 +124,14 @@ def test_state_at_the_spec_default_is_not_sent_and_a_room_without_it_matches():
         set(observed.rooms) - {"lobby/hallway"}), "every room but the one opened by hand"
 
 
+def test_encrypted_rooms_are_reported_not_repaired():
+    rooms = sample_rooms()
+    observed = play(fresh_plan(rooms), Observed())
+    observed.rooms["lobby/jobs"].state[("m.room.encryption", "")] = {"algorithm": "m.megolm.v1.aes-sha2"}
+    again = plan(rooms, observed, bot_user_id=BOT, room_version="12")
+    assert again.actions == [] and again.encrypted == ["lobby/jobs"]
+
+
 @pytest.mark.parametrize("version,has", [("1", False), ("10", False), ("11", False), ("12", True), ("13", True),
                                          ("org.matrix.hydra.11", True), ("org.example.custom", False)])
 def test_creator_power_by_room_version(version, has):

@@ -22,7 +22,7 @@ from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter
 from bot.planner import CreateRoom
 from bot.provision import DEFAULT_PUBLIC_URL, Conference, build
-from bot.state import GUEST_ACCESS, JOIN_RULES, LAYOUT, POWER_LEVELS, SPACE_CHILD, SPACE_PARENT, WIDGET, Observed
+from bot.state import ENCRYPTION, GUEST_ACCESS, JOIN_RULES, LAYOUT, POWER_LEVELS, SPACE_CHILD, SPACE_PARENT, WIDGET, Observed
 from bot.templates import KINDS
 
 SAMPLE = PROJECT_ROOT / "schedule.yaml"
@@ -286,6 +286,7 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
     track = next(t for t in conference.schedule.tracks if t.stream)
     track_room = before.rooms[f"track/{track.id}"]
     hallway = before.rooms["lobby/hallway"]
+    hallway_alias = next(room.alias for room in conference.rooms if room.key == "lobby/hallway")
     moderator = conference.schedule.staff.moderators[0]
 
     put_state(bot, track_room.room_id, "m.room.topic", "", {"topic": "vandalised"})
@@ -295,13 +296,21 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
     levels["events_default"] = 100
     put_state(bot, hallway.room_id, POWER_LEVELS, "", levels)
     put_state(bot, hallway.room_id, GUEST_ACCESS, "", {"guest_access": "can_join"})
+    # Not damage Podium can repair: encryption stays. It is reported, with what to do.
+    put_state(bot, hallway.room_id, ENCRYPTION, "", {"algorithm": "m.megolm.v1.aes-sha2"})
 
     code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path))
     assert code == 2
     assert "'vandalised' →" in out
     assert "power levels differ" in out and "events_default 100 → 0" in out
     assert "guest_access: 'can_join' → 'forbidden'" in out
-    assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
+    encrypted = [line for line in out.splitlines() if "end-to-end encrypted" in line]
+    assert encrypted == [f"! #{hallway_alias}:localhost  [lobby/hallway]: end-to-end encrypted: the bot cannot read "
+                         "commands or votes there"]
+    assert "encryption_enabled_by_default_for_room_type" in out
+    code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")
+    assert code == 0
+    assert [line.strip() for line in out.splitlines() if "end-to-end encrypted" in line] == [e.strip() for e in encrypted]
     after = observe_now(bot, conference)
     assert after.rooms[f"track/{track.id}"].state[("m.room.topic", "")] == before.rooms[f"track/{track.id}"].state[("m.room.topic", "")]
     assert after.rooms[f"track/{track.id}"].state[(WIDGET, "podium-stream")] == track_room.state[(WIDGET, "podium-stream")]

@@ -196,6 +196,24 @@ async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, 
         await runner.stop()
 
 
+async def test_an_encrypted_conference_room_is_reported_at_start(world, tmp_path, caplog):
+    from bot.matrix import MatrixAdapter
+    from bot.state import ENCRYPTION
+
+    conf_id = world.conf.conference.schedule.conference.id
+    async with MatrixAdapter(world.homeserver, world.bot, world.connection.access_token) as adapter:
+        room_id = await adapter.resolve_alias(f"#{conf_id}-jobs:localhost")
+        assert room_id is not None
+        await adapter.put_state(room_id, ENCRYPTION, "", {"algorithm": "m.megolm.v1.aes-sha2"}, what="encrypt")
+    runner = runner_for(world, tmp_path / "data")
+    await runner.start()
+    try:
+        warned = [r.getMessage() for r in caplog.records if "end-to-end encrypted" in r.getMessage()]
+        assert warned == [f"lobby/jobs ({room_id}) is end-to-end encrypted: the bot cannot read commands or votes there"]
+    finally:
+        await runner.stop()
+
+
 async def test_a_vote_waits_for_the_post_it_is_for(world, tmp_path):
     """The homeserver has the bot's post (attendees see it and vote) before the bot hears back
     what its event id is: the vote must wait for that, not be lost."""
