@@ -17,7 +17,6 @@ from .state import (
     LOCATOR,
     POWER_LEVELS,
     SPACE_CHILD,
-    SPEC_DEFAULTS,
     WIDGET,
     DesiredRoom,
     Observed,
@@ -135,9 +134,9 @@ def resolve(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
-def state_matches(event_type: str, desired: dict[str, Any], observed: dict[str, Any] | None) -> bool:
+def state_matches(event_type: str, state_key: str, desired: dict[str, Any], observed: dict[str, Any] | None) -> bool:
     if observed is None:
-        return SPEC_DEFAULTS.get(event_type) == desired
+        return is_spec_default(event_type, state_key, desired)
     if event_type == POWER_LEVELS:
         return _is_subset(desired, observed)
     return desired == observed
@@ -235,7 +234,7 @@ def _repairs(
         resolved_key = resolve(state_key, ids)
         resolved = resolve(content, ids)
         have = current.state.get((event_type, resolved_key))
-        if state_matches(event_type, resolved, have):
+        if state_matches(event_type, resolved_key, resolved, have):
             continue
         if event_type == POWER_LEVELS and have:
             # Keep levels others granted (speakers on stage, extra staff); restore ours.

@@ -160,10 +160,10 @@ class Runtime:
         """Read every room's state, and pick up where the last run stopped (or start from now)."""
         delta = await self.adapter.sync_state()
         self.rooms = fold(Snapshot(), delta).rooms
-        await asyncio.gather(*(self._read_members(room_id) for room_id in list(self.rooms) if self.room(room_id)))
-        for room_id, state in self.rooms.items():
-            room = self.room(room_id)
-            if room is not None and state.get(ENCRYPTION, {}).get(""):
+        conference = {room_id: room for room_id in self.rooms if (room := self.room(room_id)) is not None}
+        await asyncio.gather(*(self._read_members(room_id) for room_id in conference))
+        for room_id, room in conference.items():
+            if self.rooms[room_id].get(ENCRYPTION, {}).get(""):
                 log.warning("%s (%s) is end-to-end encrypted: the bot cannot read commands or votes there",
                             room.key, room_id)
         self.store.forget_handled_before(time.time() - KEEP_HANDLED_SECONDS)
