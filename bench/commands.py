@@ -57,8 +57,8 @@ from pathlib import Path
 import yaml
 from nio import AsyncClient, AsyncClientConfig, RoomMessageText, RoomSendResponse, SyncResponse
 
+from bot.conference.qa import RATE_COUNT, RATE_WINDOW
 from bot.homeserver import EmbeddedSynapse
-from bot.qa import RATE_COUNT, RATE_WINDOW
 
 SERVER_NAME = "localhost"
 PASSWORD = "bench-password"
@@ -360,10 +360,10 @@ async def echo_probe(c: AsyncClient, room_id: str, figures: Figures, stop: async
 
 async def setup_room(server: EmbeddedSynapse, schedule_path: Path, bot_user: str, bot_token: str) -> str:
     """Apply the conference as ``podium apply`` would; return the track room's id."""
-    from bot.apply import converge
-    from bot.desired import Settings
     from bot.matrix import MatrixAdapter
-    from bot.provision import DEFAULT_PUBLIC_URL, build
+    from bot.provisioning.apply import converge
+    from bot.provisioning.desired import Settings
+    from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
 
     conf = build(schedule_path, Settings(server_name=SERVER_NAME, bot_user_id=bot_user, public_url=DEFAULT_PUBLIC_URL))
     async with MatrixAdapter(server.base_url, bot_user, bot_token) as adapter:

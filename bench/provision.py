@@ -13,7 +13,7 @@ What it does, in order:
    conference is applied and half after, so both sides see a database of the same size on
    average. The floor rooms are left (untimed) once measured, so they do not inflate the
    bot's /sync.
-4. Apply: ``bot.apply.converge`` on an empty server, timed, with the requests it sent.
+4. Apply: ``bot.provisioning.apply.converge`` on an empty server, timed, with the requests it sent.
 5. Re-apply with nothing changed: timed, and it must send no writes.
 6. A table of figures and targets (PASS/MISS).
 
@@ -44,16 +44,16 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
 
-from bot.apply import converge
-from bot.store import Store
-from bot.desired import Settings, desired_rooms
+from bot.conference.schedule import ScheduleInvalid, validate_schedule_data
 from bot.homeserver import EmbeddedSynapse
 from bot.matrix import CLIENT, DEFAULT_IN_FLIGHT, MatrixAdapter
-from bot.planner import CreateRoom, Invite
-from bot.provision import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES
-from bot.schedule import ScheduleInvalid, validate_schedule_data
-from bot.state import DesiredRoom
-from bot.templates import RoomTemplates
+from bot.provisioning.apply import converge
+from bot.provisioning.desired import Settings, desired_rooms
+from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES
+from bot.provisioning.planner import CreateRoom, Invite
+from bot.provisioning.state import DesiredRoom
+from bot.provisioning.templates import RoomTemplates
+from bot.store.database import Store
 
 SERVER_NAME = "localhost"
 PUBLIC_URL = DEFAULT_PUBLIC_URL  # http://localhost:8080

@@ -4,5 +4,5 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-#: The checkout (or installed tree) holding room-templates/, widgets/ and schedule.yaml.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The sample conference: what ``podium demo`` brings up and ``podium init`` starts a new one from.
+SAMPLE_SCHEDULE = Path(__file__).resolve().parent / "sample" / "schedule.yaml"

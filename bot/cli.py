@@ -11,17 +11,17 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__
+from . import SAMPLE_SCHEDULE, __version__
+from .conference.schedule import ScheduleInvalid, load_schedule
 from .config import ConfigProblem, connection_from
-from .desired import Settings
 from .matrix import MatrixError
-from .planner import Plan
-from .provision import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
-from .report import apply_lines, plan_lines, summary_line
-from .schedule import ScheduleInvalid, load_schedule
+from .provisioning.desired import Settings
+from .provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
+from .provisioning.planner import Plan
+from .provisioning.report import apply_lines, plan_lines, summary_line
+from .provisioning.templates import TemplateProblem
 from .serve import DEFAULT_LISTEN, Listen, ListenProblem
-from .store import Store
-from .templates import TemplateProblem
+from .store.database import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -136,8 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
                             description="Start an embedded Synapse on this machine, create demo accounts, apply "
                                         "the sample schedule and print how to open it in Element. Ctrl-C stops it.")
-    schedule_options(p)
-    p.set_defaults(schedule=Path("schedule.yaml"))
+    p.add_argument("--schedule", type=Path, default=SAMPLE_SCHEDULE, metavar="FILE",
+                   help="the conference to bring up (default: the bundled sample conference)")
     p.add_argument("--data-dir", type=Path, default=Path(".podium/demo"), metavar="DIR",
                    help="where the homeserver keeps its data; reused on the next run (default: ./.podium/demo)")
     p.add_argument("--port", type=int, default=8008, help="homeserver port on 127.0.0.1 (default 8008)")
@@ -172,8 +172,8 @@ def _plan(args: argparse.Namespace) -> int:
     conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
 
     async def run() -> Plan:
-        from .apply import observe
-        from .planner import plan
+        from .provisioning.apply import observe
+        from .provisioning.planner import plan
 
         adapter = await connect(connection)
         store = _store(args, connection)
@@ -217,7 +217,7 @@ async def apply_conference(conference, connection, store: Store | None = None, *
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .apply import converge
+    from .provisioning.apply import converge
 
     console = Console(stderr=True)
     started = time.monotonic()

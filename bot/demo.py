@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .clock import Clock, busiest_moment, shifted_clock, utc_now
+from .conference.clock import Clock, busiest_moment, shifted_clock, utc_now
 from .config import Connection
-from .desired import Settings
 from .homeserver import EmbeddedSynapse, HomeserverError
 from .matrix import MatrixAdapter
-from .store import Store
-from .provision import build
+from .provisioning.desired import Settings
+from .provisioning.pipeline import build
 from .serve import Listen, serve
+from .store.database import Store
 
 SERVER_NAME = "localhost"
 BOT = "podium"

@@ -23,8 +23,8 @@ from urllib.parse import quote
 import aiohttp
 from nio import AsyncClient, AsyncClientConfig
 
-from .observation import Snapshot, SyncDelta, fold, observed_room
-from .state import (
+from .provisioning.observation import Snapshot, SyncDelta, fold, observed_room
+from .provisioning.state import (
     CANONICAL_ALIAS,
     ENCRYPTION,
     GUEST_ACCESS,

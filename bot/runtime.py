@@ -1,7 +1,7 @@
 """``podium run``: the bot online during the conference.
 
 A /sync loop on the Matrix adapter. Every event of a conference room goes through the command
-registry (``bot.commands``); what it handled is remembered in the store (``bot.store``) together
+registry (``bot.commands``); what it handled is remembered in the store (``bot.store.database``) together
 with the sync token, so that:
 
 - a restart resumes from the last token: nothing said while the bot was away is dropped, and an
@@ -27,15 +27,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .clock import Clock, utc_now
 from .commands import Context, Registry, Room, load_all, parse_command
+from .conference.clock import Clock, utc_now
+from .conference.roles import Role, role_of, track_staff
+from .conference.schedule import Schedule
 from .config import Connection
 from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
-from .observation import Snapshot, fold
-from .roles import Role, role_of, track_staff
-from .schedule import Schedule
-from .state import ENCRYPTION, LOCATOR, POWER_LEVELS
-from .store import Store
+from .provisioning.observation import Snapshot, fold
+from .provisioning.state import ENCRYPTION, LOCATOR, POWER_LEVELS
+from .store.database import Store
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clock import Clock, utc_now
+from .conference.clock import Clock, utc_now
+from .conference.schedule import Schedule
 from .config import Connection
-from .desired import Settings
-from .schedule import Schedule
+from .provisioning.desired import Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import yaml
 from nio import AsyncClient, JoinResponse, RoomRedactResponse, RoomSendResponse, SyncResponse
 
 from bot.config import Connection
-from bot.desired import Settings
-from bot.provision import DEFAULT_PUBLIC_URL, Conference, build
+from bot.provisioning.desired import Settings
+from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
 from bot.runtime import Runtime, answering_adapter
-from bot.store import Store
+from bot.store.database import Store
 
 #: Inside the first talk of ``live_conference``.
 DURING_FIRST_TALK = datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc)

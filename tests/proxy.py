@@ -17,7 +17,6 @@ from typing import Callable
 import aiohttp
 from aiohttp import web
 
-
 _ROOM_IN_PATH = re.compile(r"/rooms/([^/]+)/")
 
 

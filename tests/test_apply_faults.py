@@ -198,7 +198,7 @@ def test_refused_repair_is_reported_with_what_to_do(tmp_path, bot, synapse, prox
 def test_password_logins_reuse_one_device(tmp_path, synapse, make_user, monkeypatch, capsys):
     """An organiser running plan/apply with a password does not pile up devices on the bot's
     account, and never uses the running bot's device."""
-    from bot.provision import APPLY_DEVICE_ID
+    from bot.provisioning.pipeline import APPLY_DEVICE_ID
     from tests.conftest import TEST_PASSWORD
 
     user_id, token = make_user("pw-bot")

@@ -13,8 +13,8 @@ import pytest
 import sqlite_utils
 
 from bot.commands import REGISTRY, load_all
-from bot.qa_store import QuestionStore
-from bot.roles import Role
+from bot.conference.roles import Role
+from bot.store.questions import QuestionStore
 from tests.conftest import TEST_PASSWORD
 from tests.live import BETWEEN_TALKS, DURING_FIRST_TALK, BotRunner, Person, eventually, live_bot, live_conference
 

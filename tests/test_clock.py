@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.clock import apply_delays, busiest_moment, live_talk, next_talk, now_next, shifted_clock, talks_in_track
-from bot.schedule import validate_schedule_data
+from bot.conference.clock import (
+    apply_delays,
+    busiest_moment,
+    live_talk,
+    next_talk,
+    now_next,
+    shifted_clock,
+    talks_in_track,
+)
+from bot.conference.schedule import validate_schedule_data
 
 UTC = timezone.utc
 

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.commands import Context, Registry, Room, UsageError, parse_command
-from bot.roles import Role, role_of, track_staff
-from bot.schedule import load_schedule
+from bot.conference.roles import Role, role_of, track_staff
+from bot.conference.schedule import load_schedule
 from tests.live import write_live_schedule
 
 

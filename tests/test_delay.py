@@ -10,11 +10,12 @@ from types import SimpleNamespace
 import aiohttp
 import pytest
 import sqlite_utils
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.commands import UsageError
 from bot.commands.schedule import MAX_MINUTES, parse_minutes
-from bot.qa_store import QuestionStore
+from bot.store.questions import QuestionStore
 from bot.web import create_app, start_web
 from bot.web.background import free_port
 from tests.conftest import TEST_PASSWORD

@@ -15,11 +15,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bot import PROJECT_ROOT
+from bot import SAMPLE_SCHEDULE
 from bot.demo import DEMO_PASSWORD
-from bot.desired import Settings
-from bot.provision import build
-from bot.state import WIDGET
+from bot.provisioning.desired import Settings
+from bot.provisioning.pipeline import build
+from bot.provisioning.state import WIDGET
 from bot.web.background import free_port
 from tests.live import Person
 
@@ -37,7 +37,7 @@ class DemoProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "demo", "--data-dir", str(data_dir), "--port", str(port),
              "--listen", f"127.0.0.1:{web_port}"],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=data_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -102,7 +102,7 @@ def _pinned_pages(web_port: int) -> list[tuple[str, str]]:
     """(widget name, URL as Element would load it) for every widget the demo's rooms pin that
     Podium serves, read from the rooms the demo's schedule describes."""
     public_url = f"http://localhost:{web_port}"
-    conference = build(PROJECT_ROOT / "schedule.yaml", Settings("localhost", "@podium:localhost", public_url))
+    conference = build(SAMPLE_SCHEDULE, Settings("localhost", "@podium:localhost", public_url))
     pages = []
     for room in conference.rooms:
         for (event_type, _key), content in room.state.items():

@@ -3,11 +3,13 @@
 import re
 import subprocess
 import sys
+from pathlib import Path
 
-from bot import PROJECT_ROOT
 from bot.cli import _parser
 
-README = (PROJECT_ROOT / "README.md").read_text()
+REPO = Path(__file__).resolve().parent.parent
+
+README = (REPO / "README.md").read_text()
 
 
 def test_ci_runs_the_readme_test_command():
@@ -17,10 +19,10 @@ def test_ci_runs_the_readme_test_command():
     assert demo.endswith("podium demo") and "pytest" in tests
     extracted = subprocess.run(
         ["bash", "-c", r"""sed -n "s/^\(python3 -m venv .venv .*pytest.*\)$/\1/p" README.md | head -n 1"""],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert extracted == tests
-    assert "TEST_COMMAND=$(sed -n" in (PROJECT_ROOT / ".ci" / "run").read_text()
+    assert "TEST_COMMAND=$(sed -n" in (REPO / ".ci" / "run").read_text()
 
 
 def test_every_documented_command_exists():

@@ -14,11 +14,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import PROJECT_ROOT
-from bot.desired import Settings, desired_rooms
-from bot.planner import CreateRoom, Invite, SetState, creator_has_power, plan, resolve
-from bot.schedule import parse_schedule
-from bot.state import (
+from bot import SAMPLE_SCHEDULE
+from bot.conference.schedule import parse_schedule
+from bot.provisioning.desired import Settings, desired_rooms
+from bot.provisioning.planner import CreateRoom, Invite, SetState, creator_has_power, plan, resolve
+from bot.provisioning.state import (
     CANONICAL_ALIAS,
     GUEST_ACCESS,
     LOCATOR,
@@ -28,12 +28,12 @@ from bot.state import (
     Observed,
     ObservedRoom,
 )
-from bot.templates import RoomTemplates, TemplateProblem
+from bot.provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates, TemplateProblem
 
 BOT = "@podium:example.org"
 SETTINGS = Settings(server_name="example.org", bot_user_id=BOT, public_url="https://podium.example.org")
-TEMPLATES = RoomTemplates.load(PROJECT_ROOT / "room-templates")
-SAMPLE = (PROJECT_ROOT / "schedule.yaml").read_text()
+TEMPLATES = RoomTemplates.load(BUNDLED_TEMPLATES)
+SAMPLE = (SAMPLE_SCHEDULE).read_text()
 
 
 def sample_rooms(text: str = SAMPLE):
@@ -232,7 +232,7 @@ def test_user_text_is_data_not_template_or_yaml():
 
 
 def test_broken_templates_are_reported(tmp_path):
-    for path in (PROJECT_ROOT / "room-templates").glob("*.yaml"):
+    for path in (BUNDLED_TEMPLATES).glob("*.yaml"):
         (tmp_path / path.name).write_text(path.read_text())
     (tmp_path / "track.yaml").write_text((tmp_path / "track.yaml").read_text().replace("{{ track.name }}", "{{ track.nmae }}", 1))
     with pytest.raises(TemplateProblem, match="track.yaml.*nmae"):

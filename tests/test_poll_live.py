@@ -19,11 +19,11 @@ import pytest
 import yaml
 from nio import AsyncClient, AsyncClientConfig, JoinResponse, RoomSendResponse, SyncResponse
 
-from bot import polls
-from bot.apply import converge
-from bot.provision import DEFAULT_PUBLIC_URL, build
-from bot.desired import Settings
+from bot.conference import polls
 from bot.matrix import MatrixAdapter
+from bot.provisioning.apply import converge
+from bot.provisioning.desired import Settings
+from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
 
 TIMEOUT = 20.0
 
@@ -119,8 +119,8 @@ class Live:
         """The bot's poll store, read from its database as the web server would."""
         import sqlite_utils
 
-        from bot.poll_store import PollStore
-        from bot.store import DATABASE
+        from bot.store.database import DATABASE
+        from bot.store.polls import PollStore
 
         return PollStore(sqlite_utils.Database(self.data_dir / DATABASE))
 
@@ -134,8 +134,8 @@ class Live:
 
 @pytest.fixture(scope="module")
 async def live(synapse, make_user, bot, tmp_path_factory):
+    from bot.conference.schedule import load_schedule
     from bot.runtime import run_bot
-    from bot.schedule import load_schedule
 
     moderator_id, moderator_token = make_user("moderator")
     attendees = [make_user(name) for name in ("alice", "bob", "carol", "dave", "erin")]

@@ -1,4 +1,4 @@
-"""Unit and property tests for the pure poll logic (bot.polls): parsing, events, tally rules."""
+"""Unit and property tests for the pure poll logic (bot.conference.polls): parsing, events, tally rules."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import polls
-from bot.polls import EndCandidate, Poll, PollError, PollSpec, PollView, Response, parse_poll, tally
+from bot.conference import polls
+from bot.conference.polls import EndCandidate, Poll, PollError, PollSpec, PollView, Response, parse_poll, tally
 
 # ----------------------------------------------------------------------------- parsing
 
@@ -271,7 +271,7 @@ def test_late_responses_change_nothing(responses, end):
 def store():
     import sqlite_utils
 
-    from bot.poll_store import PollStore
+    from bot.store.polls import PollStore
 
     return PollStore(sqlite_utils.Database(memory=True))
 
@@ -346,7 +346,7 @@ def test_store_for_track_newest_first_with_views(store):
 def test_store_from_before_polls_knew_their_conference_gains_the_column(tmp_path):
     import sqlite_utils
 
-    from bot.poll_store import PollStore
+    from bot.store.polls import PollStore
 
     db = sqlite_utils.Database(tmp_path / "old.db")
     db["polls"].create({"poll_id": str, "room_id": str, "track_id": str, "talk_id": str, "creator": str,

@@ -14,18 +14,28 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import PROJECT_ROOT
-from bot.apply import create_room_body, observe
+from bot import SAMPLE_SCHEDULE
 from bot.cli import main
-from bot.desired import Settings
 from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter
-from bot.planner import CreateRoom
-from bot.provision import DEFAULT_PUBLIC_URL, Conference, build
-from bot.state import ENCRYPTION, GUEST_ACCESS, JOIN_RULES, LAYOUT, POWER_LEVELS, SPACE_CHILD, SPACE_PARENT, WIDGET, Observed
-from bot.templates import KINDS
+from bot.provisioning.apply import create_room_body, observe
+from bot.provisioning.desired import Settings
+from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
+from bot.provisioning.planner import CreateRoom
+from bot.provisioning.state import (
+    ENCRYPTION,
+    GUEST_ACCESS,
+    JOIN_RULES,
+    LAYOUT,
+    POWER_LEVELS,
+    SPACE_CHILD,
+    SPACE_PARENT,
+    WIDGET,
+    Observed,
+)
+from bot.provisioning.templates import KINDS
 
-SAMPLE = PROJECT_ROOT / "schedule.yaml"
+SAMPLE = SAMPLE_SCHEDULE
 PASSWORD = "speaker-password"
 
 
@@ -235,7 +245,7 @@ def test_second_apply_writes_nothing_and_plan_exits_0(applied_sample, bot, proxy
 def test_stale_sync_token_falls_back_to_a_full_read(applied_sample, bot, synapse, monkeypatch, capsys):
     import os
 
-    from bot.store import Store
+    from bot.store.database import Store
 
     path, _conference, _observed = applied_sample
     store = Store(Path(os.environ["PODIUM_DATA_DIR"]))

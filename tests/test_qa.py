@@ -1,4 +1,4 @@
-"""Unit and property tests for the pure Q&A rules (bot.qa): ranking, duplicates, limits."""
+"""Unit and property tests for the pure Q&A rules (bot.conference.qa): ranking, duplicates, limits."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot import qa
-from bot.qa import Question, duplicate_of, is_open, normalise, rank, rate_limited, similarity
+from bot.conference import qa
+from bot.conference.qa import Question, duplicate_of, is_open, normalise, rank, rate_limited, similarity
 
 
 def question(number: int, *, votes: int = 1, asked_at: float = 0.0, pinned: bool = False, state: str = "open",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from bot.qa_store import QuestionStore
+from bot.store.questions import QuestionStore
 
 
 def ask(store: QuestionStore, source: str, text: str, *, asker: str = "@alice:x", track: str = "forum",

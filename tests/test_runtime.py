@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 import sqlite_utils
 
-from bot.qa_store import QuestionStore
+from bot.store.questions import QuestionStore
 from tests.conftest import TEST_PASSWORD
 from tests.live import BotRunner, Person, eventually, live_bot, live_conference
 from tests.proxy import Fault
@@ -181,7 +181,7 @@ async def test_run_bot_logs_in_with_a_password_and_answers(world, tmp_path):
 
 
 async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, tmp_path, caplog):
-    from bot.store import Store
+    from bot.store.database import Store
 
     runner = runner_for(world, tmp_path / "data")
     store = Store(tmp_path / "data")
@@ -198,7 +198,7 @@ async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, 
 
 async def test_an_encrypted_conference_room_is_reported_at_start(world, tmp_path, caplog):
     from bot.matrix import MatrixAdapter
-    from bot.state import ENCRYPTION
+    from bot.provisioning.state import ENCRYPTION
 
     conf_id = world.conf.conference.schedule.conference.id
     async with MatrixAdapter(world.homeserver, world.bot, world.connection.access_token) as adapter:
@@ -291,7 +291,7 @@ async def test_a_waiting_sync_does_not_hold_back_other_requests(world):
 
 
 def test_marks_of_long_handled_events_are_dropped_and_recent_ones_kept(tmp_path):
-    from bot.store import Store
+    from bot.store.database import Store
 
     store = Store(tmp_path / "marks")
     store.mark_handled("$old", 1_000.0)

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.schedule import (
+from bot import SAMPLE_SCHEDULE
+from bot.conference.schedule import (
     DEFAULT_LOBBY,
     DurationError,
     Person,
@@ -29,9 +30,8 @@ from bot.schedule import (
     parse_schedule,
     validate_schedule_data,
 )
-from bot.yamlsource import LineMap, YamlSourceError, format_path, load_yaml
+from bot.conference.yamlsource import LineMap, YamlSourceError, format_path, load_yaml
 
-ROOT = Path(__file__).resolve().parent.parent
 INVALID = Path(__file__).resolve().parent / "fixtures" / "invalid"
 PRAGUE = ZoneInfo("Europe/Prague")
 
@@ -64,7 +64,7 @@ def only_problem(text: str) -> ScheduleError:
 
 @pytest.fixture(scope="module")
 def sample() -> Schedule:
-    return load_schedule(ROOT / "schedule.yaml")
+    return load_schedule(SAMPLE_SCHEDULE)
 
 
 def test_sample_schedule_is_valid(sample: Schedule) -> None:

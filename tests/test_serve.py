@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from bot import PROJECT_ROOT
+from bot import SAMPLE_SCHEDULE
 from bot.cli import main
 from bot.serve import Listen, ListenProblem
 
@@ -33,7 +33,7 @@ def test_run_says_when_its_port_is_taken(bot, tmp_path, monkeypatch, capsys):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code = main(["run", "--schedule", str(PROJECT_ROOT / "schedule.yaml"), "--data-dir", str(tmp_path),
+        code = main(["run", "--schedule", str(SAMPLE_SCHEDULE), "--data-dir", str(tmp_path),
                      "--listen", f"127.0.0.1:{port}"])
     err = capsys.readouterr().err
     assert code == 1

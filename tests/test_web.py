@@ -21,10 +21,10 @@ import pytest
 import sqlite_utils
 
 from bot.cli import main
-from bot.poll_store import PollStore
-from bot.polls import PollSpec, start_content
-from bot.qa_store import QuestionStore
-from bot.store import DATABASE
+from bot.conference.polls import PollSpec, start_content
+from bot.store.database import DATABASE
+from bot.store.polls import PollStore
+from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
 from tests.test_provision import conference_for, observe_now, sample_people, write_schedule  # noqa: F401

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 import sqlite_utils
 
-from bot.poll_store import PollStore
-from bot.polls import response_content
-from bot.qa_store import QuestionStore
+from bot.conference.polls import response_content
+from bot.store.polls import PollStore
+from bot.store.questions import QuestionStore
 from bot.web import create_app, start_web
 from bot.web.background import free_port
 from tests.conftest import TEST_PASSWORD

@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot import PROJECT_ROOT
-from bot.clock import apply_delays
-from bot.polls import PollView
-from bot.qa import Question
-from bot.schedule import load_schedule
+from bot import SAMPLE_SCHEDULE
+from bot.conference.clock import apply_delays
+from bot.conference.polls import PollView
+from bot.conference.qa import Question
+from bot.conference.schedule import load_schedule
 from bot.web import views
 
-SCHEDULE = load_schedule(PROJECT_ROOT / "schedule.yaml")
+SCHEDULE = load_schedule(SAMPLE_SCHEDULE)
 AT_1010 = datetime(2026, 7, 13, 8, 10, tzinfo=timezone.utc)  # Monday 10:10 in Prague
 ROOMS = views.RoomLinks({"track/forum": "ep2026-track-forum", "talk/typing-in-practice": "ep2026-talk-typing"},
                         "example.org")

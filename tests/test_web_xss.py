@@ -17,13 +17,13 @@ import pytest
 import sqlite_utils
 import yaml
 
-from bot import PROJECT_ROOT
-from bot.desired import Settings
-from bot.poll_store import PollStore
-from bot.polls import PollSpec, start_content
-from bot.qa_store import QuestionStore
-from bot.schedule import load_schedule
-from bot.store import DATABASE
+from bot import SAMPLE_SCHEDULE
+from bot.conference.polls import PollSpec, start_content
+from bot.conference.schedule import load_schedule
+from bot.provisioning.desired import Settings
+from bot.store.database import DATABASE
+from bot.store.polls import PollStore
+from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
 from tests.test_web import CHROMIUM, CHROMIUM_ARGS, NOW, wait_until
@@ -44,7 +44,7 @@ PAGES = ["/", "/schedule", "/posters", "/widgets/now-next?track=forum", "/widget
 
 
 def hostile_schedule(directory: Path) -> Path:
-    data = yaml.safe_load((PROJECT_ROOT / "schedule.yaml").read_text())
+    data = yaml.safe_load((SAMPLE_SCHEDULE).read_text())
     data["conference"]["name"] = f"Conf {SCRIPT}"
     data["conference"]["description"] = HOSTILE
     forum = next(t for t in data["tracks"] if t["id"] == "forum")

@@ -52,8 +52,8 @@ from typing import Any, Protocol, TypeVar
 
 import sqlite_utils
 
-from ..roles import Role
-from ..schedule import Schedule
+from ..conference.roles import Role
+from ..conference.schedule import Schedule
 
 __all__ = [
     "Command",
@@ -185,8 +185,8 @@ class Context:
     def live_talk(self):
         """The talk this room's questions belong to now: a breakout's own talk, or the talk live
         in a track room's track (None between talks), with the track's ``!delay`` applied."""
-        from ..clock import apply_delays, live_talk, talks_in_track
-        from ..delay_store import DelayStore
+        from ..conference.clock import apply_delays, live_talk, talks_in_track
+        from ..store.delays import DelayStore
 
         if self.room.talk_id is not None:
             return next((t for t in self.schedule.talks if t.id == self.room.talk_id), None)

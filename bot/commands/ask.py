@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import html
 
-from .. import qa
-from ..qa import ANSWERED, HIDDEN, OPEN, Question
-from ..qa_store import QuestionStore
+from ..conference import qa
+from ..conference.qa import ANSWERED, HIDDEN, OPEN, Question
+from ..store.questions import QuestionStore
 from . import Context, Role, UsageError, command, listener
 
 KINDS = ("track", "breakout")

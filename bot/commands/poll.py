@@ -3,17 +3,17 @@
 - ``!poll "Question?" "A" "B" ... [--multi N] [--secret]`` (moderators) sends a poll start event.
 - ``!poll list`` numbers the room's polls; ``!poll close [n]`` ends the latest open poll (or poll
   ``n``) with an end event carrying the results as text.
-- Listeners record every response, end and redaction, so the tally in ``bot.poll_store`` follows
-  the rules in ``bot.polls`` whoever voted or ended the poll, in whatever client.
+- Listeners record every response, end and redaction, so the tally in ``bot.store.polls`` follows
+  the rules in ``bot.conference.polls`` whoever voted or ended the poll, in whatever client.
 """
 
 from __future__ import annotations
 
 import html
 
-from .. import polls
-from ..poll_store import PollStore
-from ..roles import Role, power_of
+from ..conference import polls
+from ..conference.roles import Role, power_of
+from ..store.polls import PollStore
 from . import Context, UsageError, command, listener
 
 USAGE = f"{polls.USAGE}  ·  !poll list  ·  !poll close [n]"

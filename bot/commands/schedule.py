@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from ..delay_store import DelayStore
+from ..store.delays import DelayStore
 from . import Context, Role, UsageError, command
 
 USAGE = "!delay <minutes>  (e.g. !delay 10, !delay +5, !delay 0 when back on time)  ·  !delay"

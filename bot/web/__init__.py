@@ -11,8 +11,8 @@ Entry point::
 
 ``create_app(schedule, settings, *, data_dir, delays=None, now=None) -> aiohttp.web.Application``
 
-* ``schedule``: the validated :class:`bot.schedule.Schedule`.
-* ``settings``: :class:`bot.desired.Settings`; its ``server_name`` makes the matrix.to links,
+* ``schedule``: the validated :class:`bot.conference.schedule.Schedule`.
+* ``settings``: :class:`bot.provisioning.desired.Settings`; its ``server_name`` makes the matrix.to links,
   and room aliases come from the same templates ``podium apply`` uses, so links always match.
 * ``data_dir``: Podium's data directory; the server opens its own read-only use of
   ``data_dir/podium.db`` for questions and polls and watches ``PRAGMA data_version`` to push

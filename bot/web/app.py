@@ -12,17 +12,16 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from .. import PROJECT_ROOT
-from ..clock import Clock, apply_delays, utc_now
-from ..desired import Settings, desired_rooms
-from ..schedule import Schedule
-from ..store import DATABASE
-from ..templates import RoomTemplates
+from ..conference.clock import Clock, apply_delays, utc_now
+from ..conference.schedule import Schedule
+from ..provisioning.desired import Settings, desired_rooms
+from ..provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
+from ..store.database import DATABASE
 from . import views
 from .live import LiveData
 
-WIDGETS = PROJECT_ROOT / "widgets"
-TEMPLATES_DIR = PROJECT_ROOT / "room-templates"
+#: The pages' Jinja2 templates and static files, shipped inside the package.
+WIDGETS = Path(__file__).resolve().parent / "widgets"
 #: How often a live page is re-checked when the store is quiet (talks start and end on the clock).
 TICK_SECONDS = 5.0
 #: A comment line on an idle event stream, so proxies do not time it out.
@@ -48,7 +47,7 @@ def create_app(
     data_dir: Path,
     delays: Mapping[str, int] | None = None,
     now: Clock | None = None,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path = BUNDLED_TEMPLATES,
 ) -> web.Application:
     """The web application for one conference (see the package docstring)."""
     app = web.Application()

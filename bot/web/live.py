@@ -16,11 +16,11 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..delay_store import DelayStore
-from ..poll_store import PollStore
-from ..polls import PollView
-from ..qa import Question
-from ..qa_store import QuestionStore
+from ..conference.polls import PollView
+from ..conference.qa import Question
+from ..store.delays import DelayStore
+from ..store.polls import PollStore
+from ..store.questions import QuestionStore
 
 log = logging.getLogger(__name__)
 

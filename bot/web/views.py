@@ -14,8 +14,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..clock import live_talk, next_talk, talk_end
-from ..schedule import Person, Schedule, Talk
+from ..conference.clock import live_talk, next_talk, talk_end
+from ..conference.schedule import Person, Schedule, Talk
 
 #: Shown instead of an asker whose display name is missing or is just their Matrix ID: the
 #: board is public and must not reveal who asked beyond the name they chose to show.

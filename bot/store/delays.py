@@ -1,7 +1,7 @@
 """How late each track runs, in SQLite (podium.db), set by moderators with ``!delay``.
 
 The bot writes; the web server reads through its own connection (see ``bot.web.live``), and both
-shift the schedule with ``bot.clock.apply_delays`` before asking what is on now. A delay is kept
+shift the schedule with ``bot.conference.clock.apply_delays`` before asking what is on now. A delay is kept
 per conference and track, with who set it and when, so a restart keeps the track where it was.
 """
 

@@ -1,4 +1,4 @@
-"""Screenshots of the widgets for the README: ``python widgets/screenshots.py [--out docs]``.
+"""Screenshots of the widgets for the README: ``python docs/screenshots.py [--out docs]``.
 
 Serves the sample ``schedule.yaml`` at Monday 10:10 (conference time) with sample questions, and
 photographs the pages in headless Chromium (``/usr/bin/chromium`` unless ``--chromium``):
@@ -23,11 +23,13 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot import PROJECT_ROOT
-from bot.desired import Settings
-from bot.qa_store import QuestionStore
-from bot.schedule import load_schedule
-from bot.store import DATABASE
+from bot import SAMPLE_SCHEDULE
+from bot.conference.schedule import load_schedule
+from bot.provisioning.desired import Settings
+from bot.store.database import DATABASE
+from bot.store.questions import QuestionStore
+
+REPO = Path(__file__).resolve().parent.parent
 from bot.web import create_app
 from bot.web.background import ThreadedServer
 
@@ -77,12 +79,12 @@ def _serve_directory(directory: Path) -> http.server.ThreadingHTTPServer:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs")
+    parser.add_argument("--out", type=Path, default=REPO / "docs")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    schedule = load_schedule(PROJECT_ROOT / "schedule.yaml")
+    schedule = load_schedule(SAMPLE_SCHEDULE)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)

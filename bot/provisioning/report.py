@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..matrix import RATE_LIMIT_HINT, RequestStats
 from .apply import ApplyReport
-from .matrix import RATE_LIMIT_HINT, RequestStats
 from .planner import CreateRoom, Plan, SetState
 from .state import RoomRef
 

@@ -1085,7 +1085,7 @@ def validate_schedule_data(data: Any, filename: str = "schedule.yaml",
     """Validate plain data (as loaded from YAML, or built by an importer).
 
     Raises :class:`ScheduleInvalid` with every problem found; ``lines`` (from
-    :func:`~bot.yamlsource.load_yaml`) adds line numbers to the errors.
+    :func:`~bot.conference.yamlsource.load_yaml`) adds line numbers to the errors.
     """
     return _validate(data, filename, lines, [])
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .qa import HIDDEN, STATES, Question, rank
+from ..conference.qa import HIDDEN, STATES, Question, rank
 
 QUESTIONS, VOTES, SESSIONS = "qa_questions", "qa_votes", "qa_sessions"
 

@@ -1,6 +1,6 @@
 """Q&A rules as pure functions: the question record, ranking, near-duplicates and limits.
 
-Storing questions is ``bot.qa_store``; talking to attendees is ``bot.commands.ask``. Everything
+Storing questions is ``bot.store.questions``; talking to attendees is ``bot.commands.ask``. Everything
 here is plain data in, plain data out, so the rules are unit- and property-tested.
 """
 

@@ -1,7 +1,7 @@
 """Polls and their responses in Podium's SQLite store, with results kept for export.
 
 Every response event is recorded as it arrives (keyed by event id, so a replayed event is stored
-once) and the tally is recomputed from them with ``bot.polls.tally``: the rules live there, this
+once) and the tally is recomputed from them with ``bot.conference.polls.tally``: the rules live there, this
 module only remembers. When a poll closes its results are written next to it, so an export does
 not depend on the rules or the responses staying around.
 
@@ -15,8 +15,8 @@ from dataclasses import asdict
 
 import sqlite_utils
 
-from . import polls
-from .polls import Poll, PollView, Response, Tally
+from ..conference import polls
+from ..conference.polls import Poll, PollView, Response, Tally
 
 POLLS = "polls"
 RESPONSES = "poll_responses"

@@ -6,11 +6,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .matrix import MatrixAdapter, MatrixError, Unreachable
-from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, refs_in, resolve
+from ..matrix import MatrixAdapter, MatrixError, Unreachable
+from ..store.database import Store
 from .observation import Snapshot, conference_rooms, fold
+from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, refs_in, resolve
 from .state import CANONICAL_ALIAS, JOIN_RULES, LOCATOR, DesiredRoom, Observed
-from .store import Store
 
 Progress = Callable[[Action, str | None], None]  # (action just finished, error or None)
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .schedule import Schedule
+from ..conference.schedule import Schedule
 from .state import (
     CANONICAL_ALIAS,
     GUEST_ACCESS,

@@ -2,7 +2,7 @@
 
 Parsing ``!poll`` arguments, building the start and end event contents, and tallying responses
 are plain functions over plain data, so the rules can be tested without a homeserver. Sending and
-storing live in ``bot.commands.poll`` and ``bot.poll_store``.
+storing live in ``bot.commands.poll`` and ``bot.store.polls``.
 
 Tally rules, as MSC3381 (proposals/3381-polls.md in matrix-org/matrix-spec-proposals) states them:
 

@@ -30,6 +30,8 @@ KINDS = (
     "open-space",
 )
 BASE = "_base"
+#: The templates shipped inside the package; ``--templates DIR`` points elsewhere.
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "room-templates"
 
 _WHOLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}).)*)\}\}$", re.S)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .observation import Snapshot
+from ..provisioning.observation import Snapshot
 
 DATABASE = "podium.db"
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import PROJECT_ROOT
-from .config import ConfigProblem, Connection
+from ..conference.schedule import Schedule, load_schedule
+from ..config import ConfigProblem, Connection
+from ..matrix import MatrixAdapter
 from .desired import Settings, desired_rooms
-from .matrix import MatrixAdapter
-from .schedule import Schedule, load_schedule
 from .state import DesiredRoom
-from .templates import RoomTemplates
+from .templates import BUNDLED_TEMPLATES, RoomTemplates
 
-DEFAULT_TEMPLATES = PROJECT_ROOT / "room-templates"
+DEFAULT_TEMPLATES = BUNDLED_TEMPLATES
 DEFAULT_PUBLIC_URL = "http://localhost:8080"
 
 
