@@ -55,16 +55,29 @@ async def serve(
     clock: Clock = utc_now,
     templates_dir: Path | None = None,
     on_ready: Callable[[], None] | None = None,
+    max_streams: int | None = None,
+    max_streams_per_client: int | None = None,
 ) -> None:
     """Run the bot and the web server until SIGINT/SIGTERM (or cancellation). ``on_ready`` is
     called once both are up: the web server listens and the bot has caught up with its rooms.
-    If either stops with an error, the other is stopped too and the error raised."""
+    If either stops with an error, the other is stopped too and the error raised.
+
+    ``max_streams`` and ``max_streams_per_client`` cap the live pages' event streams (by
+    default sized from the limit on open files, see bot.web.limits)."""
     # Imported here: every `podium` command parses --listen, only these two need the bot and the web.
     from .runtime import run_bot
     from .web import create_app, start_web
+    from .web.limits import LimitProblem, WebLimits, raise_open_file_limit
 
+    open_files = raise_open_file_limit()
+    try:
+        limits = WebLimits.within(open_files, streams=max_streams, streams_per_client=max_streams_per_client)
+    except LimitProblem as exc:
+        raise ListenProblem(str(exc)) from None
+    log.info("web server: at most %d connections, %d of them live pages (%d per client address); "
+             "%d files may be open", limits.connections, limits.streams, limits.streams_per_client, open_files)
     web_options = {"templates_dir": templates_dir} if templates_dir else {}
-    app = create_app(schedule, settings, data_dir=data_dir, now=clock, **web_options)
+    app = create_app(schedule, settings, data_dir=data_dir, now=clock, limits=limits, **web_options)
     try:
         runner = await start_web(app, listen.host, listen.port)
     except OSError as exc:

@@ -9,7 +9,8 @@ Entry point::
     ...
     await runner.cleanup()
 
-``create_app(schedule, settings, *, data_dir, delays=None, now=None) -> aiohttp.web.Application``
+``create_app(schedule, settings, *, data_dir, delays=None, now=None, templates_dir=..., limits=None)
+-> aiohttp.web.Application``
 
 * ``schedule``: the validated :class:`bot.conference.schedule.Schedule`.
 * ``settings``: :class:`bot.provisioning.desired.Settings`; its ``server_name`` makes the matrix.to links,
@@ -24,8 +25,15 @@ Entry point::
 * ``now``: a callable returning an aware ``datetime``; the real clock unless a test injects one.
 * ``templates_dir`` (optional): the room templates the conference was applied with, when not
   the bundled ``room-templates/`` (aliases, and so the links, come from them).
+* ``limits``: a :class:`bot.web.limits.WebLimits`: how many connections the server keeps open,
+  how many of them may be event streams, and how many streams one client address may hold.
+  By default sized from the process's limit on open files, keeping a reserve for the bot
+  (``WebLimits.within(open_files, streams=..., streams_per_client=...)``). Past a cap the
+  answer is a 503 with ``Retry-After``; the pages' scripts retry later, less often each time.
 
 ``async start_web(app, host, port) -> aiohttp.web.AppRunner`` listens and returns the runner.
+It accepts connections itself (see ``listener.py``): past the connection cap a new one gets a
+503 and is closed, and running out of file descriptors is logged once, not once per attempt.
 
 Pages (all GET; no cookies, no forms, only public schedule data):
 

@@ -18,6 +18,8 @@ from ..provisioning.desired import Settings, desired_rooms
 from ..provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
 from ..store.database import DATABASE
 from . import views
+from .limits import RETRY_AFTER_SECONDS, StreamSlots, WebLimits, client_address, open_file_limit
+from .listener import CappedSite
 from .live import LiveData
 
 #: The pages' Jinja2 templates and static files, shipped inside the package.
@@ -26,6 +28,8 @@ WIDGETS = Path(__file__).resolve().parent / "widgets"
 TICK_SECONDS = 5.0
 #: A comment line on an idle event stream, so proxies do not time it out.
 HEARTBEAT_SECONDS = 15.0
+#: How long a connection with no request in progress stays open.
+IDLE_CONNECTION_SECONDS = 15.0
 
 
 K_SCHEDULE = web.AppKey("schedule", Schedule)
@@ -37,7 +41,8 @@ K_JINJA = web.AppKey("jinja", jinja2.Environment)
 K_LIVE = web.AppKey("live", LiveData)
 K_CLOSING = web.AppKey("closing", asyncio.Event)
 K_PAYLOADS = web.AppKey("payloads", dict)
-
+K_LIMITS = web.AppKey("limits", WebLimits)
+K_STREAMS = web.AppKey("streams", StreamSlots)
 
 
 def create_app(
@@ -48,9 +53,12 @@ def create_app(
     delays: Mapping[str, int] | None = None,
     now: Clock | None = None,
     templates_dir: Path = BUNDLED_TEMPLATES,
+    limits: WebLimits | None = None,
 ) -> web.Application:
     """The web application for one conference (see the package docstring)."""
     app = web.Application()
+    app[K_LIMITS] = limits or WebLimits.within(open_file_limit())
+    app[K_STREAMS] = StreamSlots(app[K_LIMITS])
     app[K_SCHEDULE] = schedule
     app[K_SETTINGS] = settings
     templates = RoomTemplates.load(templates_dir)
@@ -89,12 +97,20 @@ def create_app(
 
 
 async def start_web(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Serve ``app`` on host:port; ``await runner.cleanup()`` stops it."""
+    """Serve ``app`` on host:port, with at most its limits' connections open at once;
+    ``await runner.cleanup()`` stops it."""
     # Open event streams end at shutdown (see _close_streams), so a short grace period is enough.
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    # handler_cancellation: a live page closed in the browser gives back its stream slot and its
+    # connection at once, not at its next write. keepalive_timeout: an idle connection, or one
+    # that never sends a request, keeps its place under the connection cap for a short while only.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True,
+                           keepalive_timeout=IDLE_CONNECTION_SECONDS)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await CappedSite(runner, host, port, max_connections=app[K_LIMITS].connections).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
     return runner
 
 
@@ -194,14 +210,37 @@ def _track(request: web.Request) -> str | None:
     return track_id if track_id in known else None
 
 
+def _busy(what: str) -> web.Response:
+    """The answer over a cap: plain text, and when to try again (the pages' scripts do)."""
+    response = web.Response(
+        status=503,
+        text=f"{what}; this page tries again by itself in a few seconds.\n",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+    )
+    response.force_close()  # the connection's descriptor is free again at once
+    return response
+
+
 async def _event_stream(request: web.Request, key: str, build: Callable[[], dict[str, Any]]) -> web.StreamResponse:
     """Server-sent events: the page's data as JSON now and whenever it changes.
 
     Woken by the store's data_version (questions, votes, polls) and by a clock tick (a talk
     starting changes which questions are shown); sends only when the JSON differs. Pages
     showing the same ``key`` share one build per change and tick, so a full room of open
-    boards costs one query, not one each.
+    boards costs one query, not one each. Each stream holds a slot (see limits.StreamSlots)
+    for as long as it is open; when none is free the answer is 503.
     """
+    slots = request.app[K_STREAMS]
+    client = client_address(request.remote, request.headers.get("X-Forwarded-For"))
+    if not slots.take(client):
+        return _busy("Too many live pages are open on Podium's web server right now")
+    try:
+        return await _stream_events(request, key, build)
+    finally:
+        slots.give_back(client)
+
+
+async def _stream_events(request: web.Request, key: str, build: Callable[[], dict[str, Any]]) -> web.StreamResponse:
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream",
         "Cache-Control": "no-store",

@@ -39,21 +39,36 @@ window.Podium = (function () {
     return node ? JSON.parse(node.textContent) : null;
   }
 
-  // Server-sent events: call render with each JSON payload; EventSource reconnects by itself.
+  // Server-sent events: call render with each JSON payload. EventSource gives up for good on an
+  // error answer (the server says 503 when it has as many live pages open as it takes), and
+  // after a dropped connection it retries every few seconds however long the server is away.
+  // So every failure closes the source and a new one opens after a pause that doubles each time
+  // (and varies a little, so pages that lost the server together do not return together), until
+  // data arrives again.
+  const FIRST_PAUSE_MS = 5000, LONGEST_PAUSE_MS = 60000;
+
   function subscribe(url, render) {
     const status = document.getElementById("status");
-    const source = new EventSource(url);
-    source.onopen = function () {
-      if (status) { status.textContent = "● live"; status.className = "status live"; }
-    };
-    source.onerror = function () {
-      if (status) { status.textContent = "reconnecting…"; status.className = "status down"; }
-    };
-    source.onmessage = function (event) {
-      render(JSON.parse(event.data));
-      document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
-    };
-    return source;
+    let pause = FIRST_PAUSE_MS;
+    function show(text, className) {
+      if (status) { status.textContent = text; status.className = className; }
+    }
+    function connect() {
+      const source = new EventSource(url);
+      source.onopen = function () { show("● live", "status live"); };
+      source.onerror = function () {
+        source.close();
+        show("reconnecting…", "status down");
+        window.setTimeout(connect, pause * (0.5 + Math.random() / 2));
+        pause = Math.min(pause * 2, LONGEST_PAUSE_MS);
+      };
+      source.onmessage = function (event) {
+        pause = FIRST_PAUSE_MS;
+        render(JSON.parse(event.data));
+        document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+      };
+    }
+    connect();
   }
 
   // Re-fetch JSON every few seconds (times move on: talks start and end).
