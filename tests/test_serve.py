@@ -39,3 +39,24 @@ def test_run_says_when_its_port_is_taken(bot, tmp_path, monkeypatch, capsys):
     assert code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--listen" in err, err
     assert bot.access_token not in err
+
+
+def test_run_refuses_more_live_pages_than_its_file_limit_can_hold(bot, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PODIUM_HOMESERVER", bot.homeserver)
+    monkeypatch.setenv("PODIUM_USER_ID", bot.user_id)
+    monkeypatch.setenv("PODIUM_ACCESS_TOKEN", bot.access_token)
+    code = main(["run", "--schedule", str(SAMPLE_SCHEDULE), "--data-dir", str(tmp_path),
+                 "--listen", "127.0.0.1:1", "--max-streams", "100000000"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "--max-streams 100000000: the limit on open files" in err and "ulimit -n" in err, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["--max-streams", "--max-streams-per-client"])
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_stream_caps_must_be_counts(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--schedule", str(SAMPLE_SCHEDULE), flag, value])
+    assert exit_.value.code == 2
+    assert f"argument {flag}: '{value}' is not a count" in capsys.readouterr().err

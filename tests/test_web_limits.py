@@ -95,8 +95,13 @@ class Answer:
         return (await self.reader.readexactly(int(self.headers["content-length"]))).decode()
 
     async def closed_by_server(self, timeout: float = 5.0) -> bool:
-        with contextlib.suppress(ConnectionError):
-            return await asyncio.wait_for(self.reader.read(), timeout) is not None  # b"" at EOF
+        """True once the server has closed the connection, False if it is still open after ``timeout``."""
+        try:
+            await asyncio.wait_for(self.reader.read(), timeout)  # returns only at end of stream
+        except asyncio.TimeoutError:
+            return False
+        except ConnectionError:
+            pass
         return True
 
     def close(self) -> None:
