@@ -242,6 +242,9 @@ CASES = [
     ("bad_datetime", 15, "talks[0].start",
      ["'2026-07-13 9am' is not a date and time", "2026-07-13 09:00"]),
     ("not_a_list", 11, "posters", ["'posters' should be a list", "'- '"]),
+    ("year_9999", 7, "conference.end", ["'9999-12-31' is in the year 9999", "from 1970 to 9998"]),
+    ("control_character", 13, "", ["column 20 holds the control character U+001B", "delete it"]),
+    ("too_long", 13, "talks[0].title", ["has 314 characters", "at most 255", "shorten it"]),
 ]
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "Schedule",
     "ScheduleError",
     "ScheduleInvalid",
+    "ScheduleSource",
     "Slot",
     "Sponsor",
     "Staff",
@@ -66,13 +67,33 @@ __all__ = [
     "Track",
     "VideoSettings",
     "check_schedule",
+    "is_free_form",
     "load_schedule",
+    "load_schedule_source",
     "parse_duration",
     "parse_schedule",
+    "parse_schedule_source",
     "validate_schedule_data",
 ]
 
 MAX_DURATION = timedelta(hours=24)
+
+#: The years a conference may take place in. Python's calendar ends with 9999 and every time
+#: Podium works out (the day after the last, a talk's end, a delay, the same moment in another
+#: timezone) must stay inside it; a conference before 1970 has no Matrix timestamps.
+MIN_YEAR, MAX_YEAR = 1970, 9998
+
+#: What the homeserver will store, field by field. A name or title becomes a room name, shown on
+#: one line: the spec once capped room names at 255 bytes and some clients still refuse longer
+#: ones. Topics, descriptions and abstracts may be long, but a room topic made of one must still
+#: fit in a Matrix event (65,536 bytes) even at four bytes a character, with room to spare for
+#: what a template adds. RFC 9110 asks every HTTP implementation to handle URLs of 8,000 octets.
+#: Matrix user IDs are at most 255 bytes. Room events themselves are measured once the templates
+#: have rendered them (bot.provisioning.limits).
+MAX_NAME_LENGTH = 255
+MAX_TEXT_LENGTH = 10_000
+MAX_URL_LENGTH = 8_000
+MAX_MATRIX_ID_BYTES = 255
 
 CONFERENCE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$")
@@ -220,20 +241,29 @@ _DATETIME_HINT = ("write it like 2026-07-13 09:00 (in the conference timezone) "
                   "or 2026-07-13T09:00+02:00 (with an explicit offset)")
 
 
+def _in_years(day: date, shown: Any) -> None:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise _err("year", f"{_show(shown)} is in the year {day.year}; Podium schedules "
+                           f"conferences from {MIN_YEAR} to {MAX_YEAR}, so check the year")
+
+
 def _parse_date(value: Any) -> date:
     if isinstance(value, datetime):
         raise _err("date", f"{_show(value.isoformat(' '))} has a time; "
                            "give just the day, like 2026-07-13")
     if isinstance(value, date):
+        _in_years(value, value.isoformat())
         return value
     if isinstance(value, str):
         m = _DATE_RE.match(value.strip())
         if m:
             try:
-                return date(int(m[1]), int(m[2]), int(m[3]))
+                day = date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
                 raise _err("date", f"{_show(value)} is not a real day of the calendar; "
                                    "check the month and day") from None
+            _in_years(day, value)
+            return day
         if _DATETIME_RE.match(value.strip()):
             raise _err("date", f"{_show(value)} has a time; give just the day, like 2026-07-13")
     raise _err("date", f"{_show(value)} is not a date; write it like 2026-07-13 (year-month-day)")
@@ -258,6 +288,7 @@ def _parse_datetime(value: Any, info: ValidationInfo) -> datetime:
     tz = tz or _CURRENT_TZ.get()
     if isinstance(value, datetime):
         dt = value
+        _in_years(dt, dt.isoformat(" "))
     elif isinstance(value, date):
         raise _err("datetime", f"{_show(value.isoformat())} has no time of day; {_DATETIME_HINT}")
     elif isinstance(value, str):
@@ -274,6 +305,8 @@ def _parse_datetime(value: Any, info: ValidationInfo) -> datetime:
         except ValueError:
             raise _err("datetime", f"{_show(value)} is not a real date and time; check the "
                                    "month, day, hour (0-23) and minutes (0-59)") from None
+        # Before any timezone arithmetic, which would overflow at the ends of the calendar.
+        _in_years(dt, value)
         if off:
             off = off.upper()
             if off in ("Z", "UTC"):
@@ -320,7 +353,7 @@ def _check_id(value: Any) -> str:
     if not isinstance(value, str):
         raise _err("id", f"an id must be text, not {_show(value)}; "
                          "use letters, digits, '.', '_' or '-'")
-    if not ID_RE.match(value):
+    if not ID_RE.fullmatch(value):  # fullmatch: '$' alone lets a final line break through
         if not value:
             raise _err("id", "the id is empty; give every entry a short unique id like 'forum'")
         raise _err("id", f"{_show(value)} is not a valid id: use 1-48 letters, digits, '.', '_' "
@@ -332,7 +365,7 @@ def _check_id(value: Any) -> str:
 def _check_conference_id(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not CONFERENCE_ID_RE.match(value):
+    if not isinstance(value, str) or not CONFERENCE_ID_RE.fullmatch(value):
         hint = _id_suggestion(value, True) if isinstance(value, str) else ""
         raise _err("conference_id",
                    f"{_show(value)} is not a valid conference id: use 1-24 lowercase letters, "
@@ -341,29 +374,69 @@ def _check_conference_id(value: Any) -> str:
     return value
 
 
-def _check_text(value: Any) -> str:
+#: Unicode's control characters (category Cc), and the same but for line breaks and tabs.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str, *, lines: bool) -> str:
+    """``text`` if it holds no control characters; long text (``lines``) may hold line breaks
+    and tabs. Control characters cannot be shown, and in a terminal they can rewrite what is
+    printed around them."""
+    bad = (_CONTROL_BUT_LINES if lines else _CONTROL).search(text)
+    if bad is None:
+        return text
+    if not lines and bad[0] in "\n\r":
+        raise _err("text", "a name or title must be one line; remove the line break")
+    raise _err("text", f"this text holds the control character U+{ord(bad[0]):04X}, which "
+                       "cannot be shown; remove it")
+
+
+def _check_length(text: str, limit: int, what: str) -> str:
+    if len(text) > limit:
+        raise _err("too_long", f"this {what} has {len(text):,} characters; Podium takes at most "
+                               f"{limit:,} here, so that the homeserver can store the rooms made "
+                               "from it; shorten it")
+    return text
+
+
+def _text_value(value: Any) -> str | None:
+    """Text as written (numbers are text too), stripped; None when the value is empty."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
-    if isinstance(value, str):
-        value = value.strip()
-        if value:
-            return value
-        raise _err("text", "this must not be empty; write some text")
     if value is None:
-        raise _err("text", "this is empty; write some text after the colon")
-    raise _err("text", f"expected text here, not {_show(value)}; put it in quotes if you "
-                       "meant it as text")
+        return None
+    if not isinstance(value, str):
+        raise _err("text", f"expected text here, not {_show(value)}; put it in quotes if you "
+                           "meant it as text")
+    return value.strip() or None
+
+
+def _one_line(text: str) -> str:
+    return _check_length(_printable(text, lines=False), MAX_NAME_LENGTH, "name or title")
+
+
+def _check_text(value: Any) -> str:
+    """A name or title: one line of text, required."""
+    text = _text_value(value)
+    if text is None:
+        if value is None:
+            raise _err("text", "this is empty; write some text after the colon")
+        raise _err("text", "this must not be empty; write some text")
+    return _one_line(text)
+
+
+def _check_optional_line(value: Any) -> str:
+    text = _text_value(value)
+    return "" if text is None else _one_line(text)
 
 
 def _check_optional_text(value: Any) -> str:
-    if value is None:
+    """Long text: topics, descriptions, abstracts."""
+    text = _text_value(value)
+    if text is None:
         return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        return value.strip()
-    raise _err("text", f"expected text here, not {_show(value)}; put it in quotes if you "
-                       "meant it as text")
+    return _check_length(_printable(text, lines=True), MAX_TEXT_LENGTH, "text")
 
 
 def _check_matrix_id(value: Any) -> str:
@@ -373,6 +446,9 @@ def _check_matrix_id(value: Any) -> str:
         raise _err("matrix_id", f"expected a Matrix ID, not {_show(value)}; {example}")
     text = value.strip()
     if MATRIX_ID_RE.match(text):
+        if len(text.encode()) > MAX_MATRIX_ID_BYTES:
+            raise _err("matrix_id", f"this Matrix ID has {len(text.encode()):,} characters; "
+                                    f"Matrix IDs have at most {MAX_MATRIX_ID_BYTES}, so check it")
         return text
     hint = ""
     if not text.startswith("@"):
@@ -398,8 +474,8 @@ def _check_url(value: Any) -> str | None:
     except ValueError:
         parts = None
     if (parts is not None and parts.scheme.lower() in ("http", "https") and parts.hostname
-            and not any(c.isspace() for c in text)):
-        return text
+            and not any(c.isspace() for c in text) and not _CONTROL.search(text)):
+        return _check_length(text, MAX_URL_LENGTH, "web address")
     hint = ""
     if parts is not None and not parts.scheme and "." in text.split("/")[0]:
         hint = f" (did you mean 'https://{text}'?)"
@@ -408,7 +484,8 @@ def _check_url(value: Any) -> str | None:
 
 
 def _check_host(value: Any) -> str:
-    if isinstance(value, str) and HOST_RE.match(value.strip()):
+    # 253 characters: the longest name DNS can resolve.
+    if isinstance(value, str) and HOST_RE.match(value.strip()) and len(value.strip()) <= 253:
         return value.strip()
     raise _err("host", f"{_show(value)} is not a host name; give just the server, like "
                        "meet.jit.si (no https:// and no path)")
@@ -435,12 +512,30 @@ def _bool(value: Any) -> Any:
     return False if value is None else value
 
 
+class _FreeForm:
+    """Marks the fields organisers write freely (text, URLs, lists of people) and room
+    templates copy into rooms: what makes a room event large, so what to shorten when one is
+    too large for the homeserver."""
+
+    def __repr__(self) -> str:
+        return "FREE_FORM"
+
+
+FREE_FORM = _FreeForm()
+
+
+def is_free_form(model: type[BaseModel], field: str) -> bool:
+    info = model.model_fields.get(field)
+    return info is not None and any(m is FREE_FORM for m in info.metadata)
+
+
 Id = Annotated[str, BeforeValidator(_check_id)]
-Text = Annotated[str, BeforeValidator(_check_text)]
-OptText = Annotated[str, BeforeValidator(_check_optional_text)]
+Text = Annotated[str, BeforeValidator(_check_text), FREE_FORM]  # a name or title: one line
+OptLine = Annotated[str, BeforeValidator(_check_optional_line), FREE_FORM]
+OptText = Annotated[str, BeforeValidator(_check_optional_text), FREE_FORM]  # may be long
 MatrixId = Annotated[str, BeforeValidator(_check_matrix_id)]
-MatrixIds = Annotated[list[MatrixId], BeforeValidator(_listify)]
-Url = Annotated[Union[str, None], BeforeValidator(_check_url)]
+MatrixIds = Annotated[list[MatrixId], BeforeValidator(_listify), FREE_FORM]
+Url = Annotated[Union[str, None], BeforeValidator(_check_url), FREE_FORM]
 Duration = Annotated[timedelta, BeforeValidator(_check_duration)]
 Moment = Annotated[datetime, BeforeValidator(_parse_datetime)]
 Day = Annotated[date, BeforeValidator(_parse_date)]
@@ -456,7 +551,7 @@ class _Model(BaseModel):
 
 class VideoSettings(_Model):
     jitsi_domain: Annotated[str, BeforeValidator(_check_host)] = "meet.jit.si"
-    jitsi_wrapper_url: Annotated[str, BeforeValidator(_check_url)] = (
+    jitsi_wrapper_url: Annotated[str, BeforeValidator(_check_url), FREE_FORM] = (
         "https://app.element.io/jitsi.html")
 
     @field_validator("jitsi_wrapper_url", mode="after")
@@ -576,7 +671,7 @@ class Person(_Model):
         return value
 
 
-People = Annotated[list[Person], BeforeValidator(_listify)]
+People = Annotated[list[Person], BeforeValidator(_listify), FREE_FORM]
 
 
 class Talk(_Model):
@@ -616,11 +711,12 @@ class Job(_Model):
 class Sponsor(_Model):
     id: Id
     name: Text
-    level: OptText = ""
+    level: OptLine = ""
     staff: MatrixIds = Field(default_factory=list)
     booth_url: Url = None
     description: OptText = ""
-    jobs: Annotated[list[Job], BeforeValidator(_empty_list)] = Field(default_factory=list)
+    jobs: Annotated[list[Job], BeforeValidator(_empty_list), FREE_FORM] = Field(
+        default_factory=list)
 
 
 class Helpdesk(_Model):
@@ -1130,8 +1226,27 @@ def _validate(data: Any, filename: str, lines: LineMap | None,
     return schedule
 
 
+@dataclass(frozen=True)
+class ScheduleSource:
+    """A valid schedule and where each of its values was written: for mistakes that only show
+    later, such as a room event too large for the homeserver."""
+
+    schedule: Schedule
+    file: str
+    lines: LineMap
+
+    def error(self, path: tuple, message: str) -> ScheduleError:
+        """A mistake at ``path`` (like ``("talks", 3, "title")``), on the line it was written."""
+        return ScheduleError(self.file, self.lines.line_for(path), format_path(path), message)
+
+
 def parse_schedule(text: str, filename: str = "schedule.yaml") -> Schedule:
     """Parse and validate YAML text; raises :class:`ScheduleInvalid` with every problem."""
+    return parse_schedule_source(text, filename).schedule
+
+
+def parse_schedule_source(text: str, filename: str = "schedule.yaml") -> ScheduleSource:
+    """:func:`parse_schedule`, keeping the line of every value."""
     errors: list[ScheduleError] = []
     try:
         data, lines = load_yaml(text, filename)
@@ -1141,23 +1256,33 @@ def parse_schedule(text: str, filename: str = "schedule.yaml") -> Schedule:
         if not exc.has_data:
             raise ScheduleInvalid(errors) from None
         data, lines = exc.data, exc.lines
-    return _validate(data, filename, lines, errors)
+    return ScheduleSource(_validate(data, filename, lines, errors), filename, lines)
 
 
 def load_schedule(path: Path | str) -> Schedule:
     """Read and validate a schedule file; raises :class:`ScheduleInvalid` (also when the file
     cannot be read)."""
+    return load_schedule_source(path).schedule
+
+
+def load_schedule_source(path: Path | str) -> ScheduleSource:
+    """:func:`load_schedule`, keeping the line of every value."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ScheduleInvalid([ScheduleError(str(path), None, "",
                                              "file not found; check the path")]) from None
-    except UnicodeDecodeError as exc:
-        raise ScheduleInvalid([ScheduleError(
-            str(path), None, "", f"the file is not UTF-8 text ({exc.reason} at byte "
-                                 f"{exc.start}); save it as UTF-8")]) from None
     except OSError as exc:
         raise ScheduleInvalid([ScheduleError(
             str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]) from None
-    return parse_schedule(text, str(path))
+    try:
+        # Line breaks stay as written: the YAML reader counts \r\n, \r and \n as one each.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        raise ScheduleInvalid([ScheduleError(
+            str(path), data.count(b"\n", 0, exc.start) + 1, "",
+            f"the file is not UTF-8 text ({exc.reason} at column {exc.start - line_start + 1}); "
+            "save it as UTF-8")]) from None
+    return parse_schedule_source(text, str(path))

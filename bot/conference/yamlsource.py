@@ -13,12 +13,14 @@ The loader differs from ``yaml.safe_load`` on purpose:
   stay text, so a room id ``no`` is not silently ``False``), and ``13:00`` is text rather than the
   YAML 1.1 base-60 integer 780.
 * A key that appears twice in one mapping is an error (YAML would silently keep the last one).
-* Syntax errors become :class:`YamlSourceError` with the line and a hint how to fix it.
+* Syntax errors become :class:`YamlSourceError` with the line and a hint how to fix it, and so
+  do characters YAML does not allow in a file at all (a NUL or ESC byte, say).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -197,6 +199,22 @@ def _hint(problem: str) -> str:
     return "check the quoting and indentation around this line"
 
 
+#: What YAML counts as a line break, so that lines counted here agree with the parser's.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _unreadable_character(text: str, err: yaml.reader.ReaderError) -> YamlProblem:
+    """Where the character the YAML reader refused is, and what it is."""
+    before = text[:err.position]
+    breaks = list(_LINE_BREAK.finditer(before))
+    column = err.position - (breaks[-1].end() if breaks else 0) + 1
+    code = int(err.character)  # the code point, for text as for bytes
+    kind = "control character" if unicodedata.category(chr(code)) == "Cc" else "character"
+    return YamlProblem(len(breaks) + 1, (), (
+        f"column {column} holds the {kind} U+{code:04X}, which a YAML file may not contain; "
+        "delete it (an editor may show it as a box, as ^@ or ^[, or not at all)"))
+
+
 def _mark_line(err: yaml.MarkedYAMLError) -> int | None:
     mark = err.problem_mark or err.context_mark
     if err.context_mark is not None and "<stream end>" in (err.problem or ""):
@@ -320,7 +338,10 @@ def load_yaml(text: str, filename: str) -> tuple[Any, LineMap]:
     """
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader checks every character here
+    except yaml.reader.ReaderError as err:
+        raise YamlSourceError(filename, [_unreadable_character(text, err)]) from None
     builder = _Builder(loader)
     try:
         try:

@@ -62,50 +62,106 @@ def space_key(category: str | None) -> str:
     return ROOT if category is None else f"{ROOT}/{category}"
 
 
-def desired_rooms(schedule: Schedule, templates: RoomTemplates, settings: Settings) -> list[DesiredRoom]:
-    """Every room the schedule calls for, spaces first, children linked into their parents."""
-    builder = _Builder(schedule, templates, settings)
-    conf = schedule.conference
-    talks_by_track = {t.id: schedule.talks_in(t.id) for t in schedule.tracks}
+@dataclass(frozen=True)
+class RoomSource:
+    """One room before it is rendered: its key, its template, what the template sees, and the
+    schedule entry it stands for (a path like ``("talks", 3)``; ``("conference",)`` for the
+    spaces), so that a problem in the rendered room can be traced back to where it was written."""
 
-    for room in schedule.lobby:
-        builder.add(f"lobby/{room.id}", "lobby", room=room)
+    key: str
+    kind: str
+    origin: tuple[str | int, ...]
+    context: dict[str, Any]
+
+
+def room_sources(schedule: Schedule) -> list[RoomSource]:
+    """Every room inside the spaces, in the order they are listed in them."""
+    talks_by_track = {t.id: schedule.talks_in(t.id) for t in schedule.tracks}
+    track_index = {t.id: i for i, t in enumerate(schedule.tracks)}
+    talk_index = {t.id: i for i, t in enumerate(schedule.talks)}
+    sources = [RoomSource(f"lobby/{room.id}", "lobby", ("lobby", i), {"room": room})
+               for i, room in enumerate(schedule.lobby)]
     for track in schedule.tracks:
-        talks = talks_by_track[track.id]
-        builder.add(f"track/{track.id}", "track", track=track, talks=talks)
+        origin = ("tracks", track_index[track.id])
+        sources.append(RoomSource(f"track/{track.id}", "track", origin,
+                                  {"track": track, "talks": talks_by_track[track.id]}))
     for track in schedule.tracks:
         talks = talks_by_track[track.id]
         speakers = [p.matrix_id for t in talks for p in t.speakers if p.matrix_id]
-        builder.add(f"backstage/{track.id}", "backstage", track=track, talks=talks, speakers=speakers)
+        sources.append(RoomSource(f"backstage/{track.id}", "backstage", ("tracks", track_index[track.id]),
+                                  {"track": track, "talks": talks, "speakers": speakers}))
     for track in schedule.tracks:
         for talk in talks_by_track[track.id]:
-            builder.add(
-                f"talk/{talk.id}", "breakout", subject="talk", item=talk, people=talk.speakers, track=track
-            )
-    for poster in schedule.posters:
-        builder.add(f"poster/{poster.id}", "poster", poster=poster)
-        builder.add(
-            f"poster-breakout/{poster.id}",
-            "breakout",
-            subject="poster",
-            item=poster,
-            people=poster.presenters,
-            track=None,
-        )
-    for sponsor in schedule.sponsors:
-        builder.add(f"sponsor/{sponsor.id}", "sponsor", sponsor=sponsor)
-    for helpdesk in schedule.helpdesks:
-        builder.add(f"helpdesk/{helpdesk.id}", "helpdesk", helpdesk=helpdesk)
-    for room in schedule.open_space.rooms:
-        builder.add(f"open-space/{room.id}", "open-space", room=room, slots=schedule.open_space.slots)
+            sources.append(RoomSource(f"talk/{talk.id}", "breakout", ("talks", talk_index[talk.id]),
+                                      {"subject": "talk", "item": talk, "people": talk.speakers, "track": track}))
+    for i, poster in enumerate(schedule.posters):
+        sources.append(RoomSource(f"poster/{poster.id}", "poster", ("posters", i), {"poster": poster}))
+        sources.append(RoomSource(f"poster-breakout/{poster.id}", "breakout", ("posters", i),
+                                  {"subject": "poster", "item": poster, "people": poster.presenters, "track": None}))
+    for i, sponsor in enumerate(schedule.sponsors):
+        sources.append(RoomSource(f"sponsor/{sponsor.id}", "sponsor", ("sponsors", i), {"sponsor": sponsor}))
+    for i, helpdesk in enumerate(schedule.helpdesks):
+        sources.append(RoomSource(f"helpdesk/{helpdesk.id}", "helpdesk", ("helpdesks", i), {"helpdesk": helpdesk}))
+    for i, room in enumerate(schedule.open_space.rooms):
+        sources.append(RoomSource(f"open-space/{room.id}", "open-space", ("open_space", "rooms", i),
+                                  {"room": room, "slots": schedule.open_space.slots}))
+    return sources
+
+
+def space_source(schedule: Schedule, category: str | None) -> RoomSource:
+    """The conference space (``category`` None) or one of its sub-spaces."""
+    name = schedule.conference.name if category is None else dict(CATEGORIES)[category]
+    return RoomSource(space_key(category), "space", ("conference",), {"category": category, "category_name": name})
+
+
+def desired_rooms(schedule: Schedule, templates: RoomTemplates, settings: Settings) -> list[DesiredRoom]:
+    """Every room the schedule calls for, spaces first, children linked into their parents."""
+    builder = _Builder(schedule, templates, settings)
+    rooms = [builder.room(source) for source in room_sources(schedule)]
+    # Everyone who must reach rooms inside the space: invited to the conference space when
+    # only its members may join.
+    everyone = [user for room in rooms for user in room.invites]
 
     # Spaces: the conference space and each sub-space that has rooms, created before them.
-    used = {r.parent for r in builder.rooms}
-    spaces = [builder.build_space(None, conf.name, everyone=builder.everyone)]
-    spaces += [builder.build_space(c, n) for c, n in CATEGORIES if space_key(c) in used]
-    rooms = spaces + builder.rooms
+    used = {r.parent for r in rooms}
+    spaces = [builder.space(space_source(schedule, None), everyone=everyone)]
+    spaces += [builder.space(space_source(schedule, c)) for c, _ in CATEGORIES if space_key(c) in used]
+    rooms = spaces + rooms
     _link_children(rooms, settings.server_name)
     return rooms
+
+
+def source_for(schedule: Schedule, key: str) -> RoomSource | None:
+    """What the room ``key`` is rendered from; None when the schedule has no such room."""
+    spaces = [space_source(schedule, category) for category in (None, *dict(CATEGORIES))]
+    return next((s for s in [*spaces, *room_sources(schedule)] if s.key == key), None)
+
+
+def render_room(schedule: Schedule, templates: RoomTemplates, settings: Settings, key: str) -> DesiredRoom | None:
+    """The room ``key`` alone, as :func:`desired_rooms` renders it but without its space's child
+    links and invitations; None when the schedule has no such room. Cheap enough to render a
+    room again and again with one schedule value changed, to see what that value does to it."""
+    source = source_for(schedule, key)
+    if source is None:
+        return None
+    builder = _Builder(schedule, templates, settings)
+    return builder.space(source) if source.kind == "space" else builder.room(source)
+
+
+def template_context(schedule: Schedule, settings: Settings, source: RoomSource) -> dict[str, Any]:
+    """Everything the room's template sees: what every template sees, and the room's own."""
+    conf = schedule.conference
+    return {
+        "conference": conf,
+        "schedule": schedule,
+        "staff": schedule.staff,
+        "video": conf.video,
+        "public_url": settings.public_url.rstrip("/"),
+        "jitsi_url": conf.video.jitsi_wrapper_url + JITSI_FRAGMENT,
+        "server_name": settings.server_name,
+        **source.context,
+        "key": source.key,
+    }
 
 
 class _Builder:
@@ -113,23 +169,10 @@ class _Builder:
         self.schedule = schedule
         self.templates = templates
         self.settings = settings
-        self.rooms: list[DesiredRoom] = []
-        conf = schedule.conference
-        self.base_context: dict[str, Any] = {
-            "conference": conf,
-            "schedule": schedule,
-            "staff": schedule.staff,
-            "video": conf.video,
-            "public_url": settings.public_url.rstrip("/"),
-            "jitsi_url": conf.video.jitsi_wrapper_url + JITSI_FRAGMENT,
-            "server_name": settings.server_name,
-        }
-        # Everyone who must reach rooms inside the space: invited to the conference space
-        # when only its members may join.
-        self.everyone: list[str] = []
 
-    def add(self, key: str, kind: str, **context: Any) -> None:
-        spec = self._render(kind, key, context)
+    def room(self, source: RoomSource) -> DesiredRoom:
+        kind, key = source.kind, source.key
+        spec = self._render(source)
         parent = spec.get("parent")
         if not parent:
             raise TemplateProblem(f"room-templates/{kind}.yaml: 'parent' must name a category")
@@ -138,13 +181,11 @@ class _Builder:
                 f"room-templates/{kind}.yaml: parent {parent!r} is not a category "
                 f"(one of {', '.join(c for c, _ in CATEGORIES)})"
             )
-        room = self._room(key, kind, spec, parent=space_key(parent), is_space=False)
-        self.rooms.append(room)
-        self.everyone.extend(room.invites)
+        return self._room(key, kind, spec, parent=space_key(parent), is_space=False)
 
-    def build_space(self, category: str | None, name: str, everyone: Iterable[str] = ()) -> DesiredRoom:
-        key = space_key(category)
-        spec = self._render("space", key, {"category": category, "category_name": name})
+    def space(self, source: RoomSource, everyone: Iterable[str] = ()) -> DesiredRoom:
+        key, category = source.key, source.context["category"]
+        spec = self._render(source)
         parent = None if category is None else ROOT
         room = self._room(key, "space", spec, parent=parent, is_space=True)
         if category is None and self.schedule.conference.access != "public":
@@ -153,8 +194,8 @@ class _Builder:
             room = dataclasses.replace(room, invites=invites)
         return room
 
-    def _render(self, kind: str, key: str, context: dict[str, Any]) -> dict[str, Any]:
-        return self.templates.render(kind, {**self.base_context, **context, "key": key})
+    def _render(self, source: RoomSource) -> dict[str, Any]:
+        return self.templates.render(source.kind, template_context(self.schedule, self.settings, source))
 
     def _room(self, key: str, kind: str, spec: dict[str, Any], *, parent: str | None, is_space: bool) -> DesiredRoom:
         settings = self.settings

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..conference.schedule import Schedule, load_schedule
+from ..conference.schedule import Schedule, ScheduleSource, load_schedule_source
 from ..config import ConfigProblem, Connection
 from ..matrix import MatrixAdapter
 from .desired import Settings, desired_rooms
+from .limits import check_room_limits
 from .state import DesiredRoom
 from .templates import BUNDLED_TEMPLATES, RoomTemplates
 
@@ -27,10 +28,16 @@ class Conference:
 
 
 def build(schedule_path: Path, settings: Settings, templates_dir: Path = DEFAULT_TEMPLATES) -> Conference:
-    """Load and validate everything before anything touches the homeserver."""
-    schedule = load_schedule(schedule_path)
-    templates = RoomTemplates.load(templates_dir)
-    return Conference(schedule, desired_rooms(schedule, templates, settings), settings)
+    """Load and validate everything before anything touches the homeserver: the schedule, the
+    templates, and every room they make, which must be one the homeserver can store."""
+    return conference_from(load_schedule_source(schedule_path), RoomTemplates.load(templates_dir), settings)
+
+
+def conference_from(located: ScheduleSource, templates: RoomTemplates, settings: Settings) -> Conference:
+    """The rooms a valid schedule calls for, each checked to be one the homeserver can store."""
+    rooms = desired_rooms(located.schedule, templates, settings)
+    check_room_limits(located, templates, settings, rooms)
+    return Conference(located.schedule, rooms, settings)
 
 
 #: Device id for plan/apply password logins: without one every run would leave a new device on

@@ -8,6 +8,7 @@ native type, so a template can hand over lists (``invite: "{{ sponsor.staff }}"`
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,12 @@ def _environment() -> SandboxedEnvironment:
     return _ENV
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(env: SandboxedEnvironment, source: str, expression: bool) -> Any:
+    """Each template text is compiled once: compiling costs far more than rendering."""
+    return env.compile_expression(source, undefined_to_none=False) if expression else env.from_string(source)
+
+
 def _render_value(value: Any, env: SandboxedEnvironment, context: dict[str, Any], where: str) -> Any:
     if isinstance(value, dict):
         return {
@@ -106,10 +113,10 @@ def _render_value(value: Any, env: SandboxedEnvironment, context: dict[str, Any]
     try:
         whole = _WHOLE_EXPRESSION.match(value.strip())
         if whole:
-            result = env.compile_expression(whole["expr"], undefined_to_none=False)(**context)
+            result = _compiled(env, whole["expr"], True)(**context)
             if isinstance(result, Undefined):
                 result._fail_with_undefined_error()  # raises UndefinedError naming what is missing
             return result
-        return env.from_string(value).render(**context)
+        return _compiled(env, value, False).render(**context)
     except TemplateError as exc:
         raise TemplateProblem(f"{where}: {exc} (in {value!r})") from None
