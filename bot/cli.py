@@ -1,4 +1,4 @@
-"""The ``podium`` command line: validate, plan, apply, run, demo."""
+"""The ``podium`` command line: init, validate, plan, apply, run, demo."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -17,22 +18,34 @@ from .config import ConfigProblem, connection_from
 from .matrix import MatrixError
 from .provisioning.desired import Settings
 from .provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
+from .provisioning.apply import ApplyReport
 from .provisioning.planner import Plan
 from .provisioning.report import apply_lines, plan_lines, summary_line
 from .provisioning.templates import TemplateProblem
 from .serve import DEFAULT_LISTEN, Listen, ListenProblem
 from .store.database import Store
+from .wording import counted
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 DESCRIPTION = """\
-Run an online conference inside Matrix. Describe the event in schedule.yaml, check it with
-`podium validate`, see what would change with `podium plan`, make it so with `podium apply`.
-`podium demo` brings up a whole sample conference on an embedded Synapse.
+Run an online conference inside Matrix. `podium init` writes the sample schedule.yaml to start
+from; check it with `podium validate`, see what would change with `podium plan`, make it so with
+`podium apply`, and keep the bot answering during the event with `podium run`. `podium demo`
+brings up the sample conference on an embedded Synapse, with no settings at all.
 
-Connection settings (plan, apply): --homeserver / PODIUM_HOMESERVER, --user-id / PODIUM_USER_ID,
-and a secret from the environment only: PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD (or
-PODIUM_ACCESS_TOKEN_FILE / PODIUM_PASSWORD_FILE naming a file that holds it)."""
+Connection settings (plan, apply, run): --homeserver / PODIUM_HOMESERVER, --user-id /
+PODIUM_USER_ID, and a secret from the environment only: PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD
+(or PODIUM_ACCESS_TOKEN_FILE / PODIUM_PASSWORD_FILE naming a file that holds it).
+`podium run` and `podium demo` also serve the widget pages: --listen / PODIUM_LISTEN,
+--public-url / PODIUM_PUBLIC_URL; `podium demo` runs its homeserver on --port.
+
+`podium COMMAND --help` lists the options of each command."""
+
+#: Where validate, plan, apply and run look for the schedule when --schedule is not given.
+DEFAULT_SCHEDULE = Path("schedule.yaml")
+#: Shown after an error stopped plan or apply before they reached the homeserver's rooms.
+NOTHING_CHANGED = "Nothing was changed."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,17 +53,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        _check_default_schedule(args)
         return args.run(args)
     except ScheduleInvalid as exc:
         print(exc, file=sys.stderr)
-        print("Nothing was changed.", file=sys.stderr)
+        _note_nothing_changed(args)
         return EXIT_ERROR
-    except (ConfigProblem, TemplateProblem, MatrixError, ListenProblem) as exc:
+    except (ConfigProblem, TemplateProblem) as exc:
+        print(f"podium: error: {exc}", file=sys.stderr)
+        _note_nothing_changed(args)
+        return EXIT_ERROR
+    except (MatrixError, ListenProblem) as exc:
         print(f"podium: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("podium: interrupted", file=sys.stderr)
         return 130
+
+
+def _note_nothing_changed(args: argparse.Namespace) -> None:
+    """plan and apply check everything before their first write: after such an error, say so."""
+    if getattr(args, "checks_before_writing", False):
+        print(NOTHING_CHANGED, file=sys.stderr)
+
+
+def _check_default_schedule(args: argparse.Namespace) -> None:
+    """Without --schedule a command reads ./schedule.yaml; in a directory without one, say how to get one."""
+    if getattr(args, "schedule", None) == DEFAULT_SCHEDULE and not DEFAULT_SCHEDULE.exists():
+        raise ConfigProblem(f"there is no schedule.yaml in {Path.cwd()}: run `podium init` to start from the "
+                            "sample conference, or pass --schedule FILE")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,16 +92,21 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     def schedule_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--schedule", type=Path, default=Path("schedule.yaml"), metavar="FILE",
-                       help="the conference description (default: ./schedule.yaml)")
+        p.add_argument("--schedule", type=Path, default=DEFAULT_SCHEDULE, metavar="FILE",
+                       help="the conference description (default: ./schedule.yaml; `podium init` writes one)")
 
     def connection_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
-        p.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
+        group = p.add_argument_group(
+            "connection settings", "The bot's secret comes from the environment only: PODIUM_ACCESS_TOKEN or "
+                                   "PODIUM_PASSWORD, or PODIUM_ACCESS_TOKEN_FILE / PODIUM_PASSWORD_FILE naming a "
+                                   "file that holds it.")
+        group.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
+        group.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
 
     def templates_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--templates", type=Path, default=DEFAULT_TEMPLATES, metavar="DIR",
-                       help=f"room templates, one YAML file per room kind (default: {DEFAULT_TEMPLATES})")
+                       help="room templates, one YAML file per room kind (default: the bundled ones; "
+                            "`podium init --templates` copies them for editing)")
 
     def public_url_option(p: argparse.ArgumentParser, default: str | None) -> None:
         p.add_argument("--public-url", default=os.environ.get("PODIUM_PUBLIC_URL", default), metavar="URL",
@@ -79,8 +115,15 @@ def _parser() -> argparse.ArgumentParser:
 
     def listen_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--listen", type=_listen, default=os.environ.get("PODIUM_LISTEN", DEFAULT_LISTEN),
-                       metavar="HOST:PORT", help="where the web server for the widgets listens "
+                       metavar="HOST:PORT", help="where the web server for the widget pages listens "
                                                  f"(PODIUM_LISTEN; default {DEFAULT_LISTEN})")
+        p.add_argument("--max-streams", type=_count, default=os.environ.get("PODIUM_MAX_STREAMS"), metavar="N",
+                       help="live pages (Q&A boards, poll bars) open at once, from everyone; more get "
+                            "'busy, retrying' (PODIUM_MAX_STREAMS; default: sized from the limit on open files)")
+        p.add_argument("--max-streams-per-client", type=_count, metavar="N",
+                       default=os.environ.get("PODIUM_MAX_STREAMS_PER_CLIENT"),
+                       help="live pages open at once from one address, or from one address a reverse proxy on this "
+                            "machine forwards (PODIUM_MAX_STREAMS_PER_CLIENT)")
 
     def data_dir_option(p: argparse.ArgumentParser, what: str) -> None:
         p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PODIUM_DATA_DIR", ".podium")),
@@ -94,10 +137,22 @@ def _parser() -> argparse.ArgumentParser:
         data_dir_option(p, "what the last run saw, so the next one reads only changes")
         p.add_argument("--fresh", action="store_true",
                        help="ignore what earlier runs saw and read every room from the homeserver")
+        p.set_defaults(checks_before_writing=True)
+
+    p = commands.add_parser("init", help="write the sample schedule.yaml to start a conference from",
+                            description="Write the sample conference's schedule.yaml into DIR (and, with "
+                                        "--templates, a copy of the room templates in DIR/room-templates) to "
+                                        "edit into your own. Never overwrites a file: if one exists, nothing is "
+                                        "written and the exit code is 1.")
+    p.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR",
+                   help="where to write (default: the current directory; created if missing)")
+    p.add_argument("--templates", action="store_true",
+                   help="also copy the room templates, to change what the rooms look like")
+    p.set_defaults(run=_init)
 
     p = commands.add_parser("validate", help="check schedule.yaml and report every mistake",
                             description="Check schedule.yaml; every mistake is reported with file, line and field. "
-                                        "Exit 0 when valid, 1 when not.")
+                                        "Exit 0 when valid, 1 when not. Needs no homeserver.")
     schedule_options(p)
     p.set_defaults(run=_validate)
 
@@ -124,7 +179,8 @@ def _parser() -> argparse.ArgumentParser:
                             description="Connect as the bot and answer commands (!ask, !qa, !poll, !help, ...) in "
                                         "every room of the conference, and serve the widget pages the rooms embed, "
                                         "until stopped with Ctrl-C. Where it got to is kept in --data-dir, so a "
-                                        "restart neither repeats nor misses a command.")
+                                        "restart neither repeats nor misses a command. While the homeserver "
+                                        "cannot be reached it says so and keeps trying.")
     schedule_options(p)
     templates_option(p)
     connection_options(p)
@@ -135,31 +191,96 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
                             description="Start an embedded Synapse on this machine, create demo accounts, apply "
-                                        "the sample schedule and print how to open it in Element. Ctrl-C stops it.")
+                                        "the sample schedule, print how to open it in Element, and run the bot and "
+                                        "the widget pages until Ctrl-C. Needs no connection settings; both ports "
+                                        "are checked before anything starts.")
     p.add_argument("--schedule", type=Path, default=SAMPLE_SCHEDULE, metavar="FILE",
                    help="the conference to bring up (default: the bundled sample conference)")
     p.add_argument("--data-dir", type=Path, default=Path(".podium/demo"), metavar="DIR",
                    help="where the homeserver keeps its data; reused on the next run (default: ./.podium/demo)")
-    p.add_argument("--port", type=int, default=8008, help="homeserver port on 127.0.0.1 (default 8008)")
+    p.add_argument("--port", type=_port, default=8008,
+                   help="the embedded homeserver's port on 127.0.0.1, the URL to give Element (default 8008)")
     listen_option(p)
     public_url_option(p, None)
-    p.add_argument("--no-wait", action="store_true", help="stop right after provisioning (for scripts)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="stop right after setting the conference up, without the bot and the pages (for scripts)")
     p.set_defaults(run=_demo)
     return parser
 
 
+def _init(args: argparse.Namespace) -> int:
+    directory: Path = args.directory
+    copies = {directory / DEFAULT_SCHEDULE.name: SAMPLE_SCHEDULE}
+    if args.templates:
+        copies |= {directory / "room-templates" / source.name: source
+                   for source in sorted(DEFAULT_TEMPLATES.glob("*.yaml"))}
+    existing = [str(target) for target in copies if target.exists()]
+    if existing:
+        one = len(existing) == 1
+        print(f"podium: error: {', '.join(existing)} already {'exists' if one else 'exist'}; nothing was written. "
+              f"Move {'it' if one else 'them'} out of the way, or choose another directory (`podium init DIR`).",
+              file=sys.stderr)
+        return EXIT_ERROR
+    written: list[Path] = []
+    try:
+        for target, source in copies.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with source.open("rb") as src, target.open("xb") as dst:  # "x": never replace a file
+                written.append(target)
+                shutil.copyfileobj(src, dst)
+    except OSError as exc:
+        for path in written:  # all or nothing
+            path.unlink(missing_ok=True)
+        print(f"podium: error: cannot write {exc.filename or directory}: {exc.strerror or exc}; nothing was "
+              "written.", file=sys.stderr)
+        return EXIT_ERROR
+    for line in _init_lines(directory, args.templates):
+        print(line)
+    return EXIT_OK
+
+
+def _init_lines(directory: Path, templates: bool) -> list[str]:
+    """What ``podium init`` wrote and what to do next."""
+    schedule = directory / DEFAULT_SCHEDULE.name
+    lines = [f"Wrote {schedule}: the sample conference, to edit into yours (its comments explain every field)."]
+    if templates:
+        lines.append(f"Wrote {directory / 'room-templates'}/: the room templates, to edit; plan, apply and run use "
+                     "them when given --templates room-templates.")
+    own = " --templates room-templates" if templates else ""
+    trying = [
+        ("podium validate", "check it: every mistake with its line and field"),
+        ("podium demo --schedule schedule.yaml", "see it on an embedded Synapse (pip install 'podium[synapse]')"),
+    ]
+    running = [
+        (f"podium plan{own}", "what apply would do on your homeserver"),
+        (f"podium apply{own}", "create the rooms"),
+        (f"podium run{own}", "the bot and the widget pages, during the conference"),
+    ]
+    width = max(len(command) for command, _ in trying + running)
+    lines.append("Next:")
+    if directory.resolve() != Path.cwd().resolve():
+        lines.append(f"  cd {directory}")
+    lines += [f"  {command:<{width}}  {why}" for command, why in trying]
+    lines += [
+        "Then, with an account for the bot on your homeserver:",
+        "  export PODIUM_HOMESERVER=https://matrix.example.org PODIUM_USER_ID=@podium:example.org",
+        "  export PODIUM_ACCESS_TOKEN_FILE=bot-token   (a file holding its access token; or PODIUM_PASSWORD)",
+    ]
+    lines += [f"  {command:<{width}}  {why}" for command, why in running]
+    return lines
+
+
 def _validate(args: argparse.Namespace) -> int:
     schedule = load_schedule(args.schedule)
-    counts = {
-        "tracks": len(schedule.tracks),
-        "talks": len(schedule.talks),
-        "posters": len(schedule.posters),
-        "sponsors": len(schedule.sponsors),
-        "helpdesks": len(schedule.helpdesks),
-        "open-space rooms": len(schedule.open_space.rooms),
-    }
-    print(f"{args.schedule}: valid — {schedule.conference.name}: "
-          + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    counts = [
+        counted(len(schedule.tracks), "track"),
+        counted(len(schedule.talks), "talk"),
+        counted(len(schedule.posters), "poster"),
+        counted(len(schedule.sponsors), "sponsor"),
+        counted(len(schedule.helpdesks), "helpdesk"),
+        counted(len(schedule.open_space.rooms), "open-space room"),
+    ]
+    print(f"{args.schedule}: valid — {schedule.conference.name}: {', '.join(counts)}")
     return EXIT_OK
 
 
@@ -213,7 +334,15 @@ def _store(args: argparse.Namespace, connection) -> Store:
 
 async def apply_conference(conference, connection, store: Store | None = None, *, prune: bool = False,
                            quiet: bool = False) -> int:
-    """Converge the homeserver on ``conference`` with a progress bar and a summary."""
+    """Converge the homeserver on ``conference`` with a progress bar and a summary; the exit code."""
+    report = await apply_with_report(conference, connection, store, prune=prune, quiet=quiet)
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+async def apply_with_report(conference, connection, store: Store | None = None, *, prune: bool = False,
+                            quiet: bool = False, rerun: str = "podium apply") -> ApplyReport:
+    """What :func:`apply_conference` does, returning the report; ``rerun`` is the command the
+    summary tells organisers to run again after a failure."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -241,9 +370,10 @@ async def apply_conference(conference, connection, store: Store | None = None, *
         stats = adapter.stats
     finally:
         await adapter.close()
-    for line in apply_lines(report, time.monotonic() - started, stats, first_plan.aliases, connection.server_name):
+    for line in apply_lines(report, time.monotonic() - started, stats, first_plan.aliases, connection.server_name,
+                            rerun=rerun):
         print(line)
-    return EXIT_OK if report.ok else EXIT_ERROR
+    return report
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -253,10 +383,15 @@ def _run(args: argparse.Namespace) -> int:
     public_url = _public_url(args)
     conference = build(args.schedule, Settings(connection.server_name, connection.user_id, public_url), args.templates)
     logging.getLogger("bot").setLevel(logging.INFO)
-    print(f"Podium is answering in {conference.schedule.conference.name} as {connection.user_id}; widget pages on "
-          f"{public_url}/ (listening on {args.listen}). Ctrl-C stops it.", flush=True)
+    print(f"Connecting to {connection.homeserver} as {connection.user_id} …", flush=True)
+
+    def answering() -> None:
+        print(f"Podium is answering in {conference.schedule.conference.name} as {connection.user_id}; widget pages "
+              f"on {public_url}/ (listening on {args.listen}). Ctrl-C stops it.", flush=True)
+
     asyncio.run(serve(connection, conference.schedule, conference.settings, args.data_dir, listen=args.listen,
-                      templates_dir=args.templates))
+                      templates_dir=args.templates, on_ready=answering, max_streams=args.max_streams,
+                      max_streams_per_client=args.max_streams_per_client))
     return EXIT_OK
 
 
@@ -264,7 +399,8 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(args.schedule, args.data_dir, port=args.port, public_url=_public_url(args), listen=args.listen,
-                    wait=not args.no_wait)
+                    wait=not args.no_wait, max_streams=args.max_streams,
+                    max_streams_per_client=args.max_streams_per_client)
 
 
 def _listen(text: str) -> Listen:
@@ -272,6 +408,18 @@ def _listen(text: str) -> Listen:
         return Listen.parse(text)
     except ListenProblem as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count; expected a whole number from 1, e.g. 100")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; expected a number from 1 to 65535, e.g. 8008")
+    return int(text)
 
 
 def _public_url(args: argparse.Namespace) -> str:

@@ -11,12 +11,17 @@ from .conference.clock import Clock, busiest_moment, shifted_clock, utc_now
 from .config import Connection
 from .homeserver import EmbeddedSynapse, HomeserverError
 from .matrix import MatrixAdapter
+from .ports import free_port_near, port_problem
+from .provisioning.apply import ApplyReport
 from .provisioning.desired import Settings
 from .provisioning.pipeline import build
 from .serve import Listen, serve
 from .store.database import Store
+from .wording import counted
 
 SERVER_NAME = "localhost"
+#: The demo's homeserver listens on loopback only: its accounts share a printed password.
+HOST = "127.0.0.1"
 BOT = "podium"
 #: Demo accounts (localpart, role). They share one password, printed for signing in.
 ACCOUNTS = (
@@ -30,24 +35,23 @@ DEMO_PASSWORD = "podium-demo"
 
 
 def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, listen: Listen,
-             wait: bool = True) -> int:
-    from .cli import apply_conference  # the same apply an organiser runs
+             wait: bool = True, max_streams: int | None = None, max_streams_per_client: int | None = None) -> int:
+    from .cli import apply_with_report  # the same apply an organiser runs
 
-    data_dir.mkdir(parents=True, exist_ok=True)
     bot_id = f"@{BOT}:{SERVER_NAME}"
     settings = Settings(server_name=SERVER_NAME, bot_user_id=bot_id, public_url=public_url)
     conference = build(schedule_path, settings)  # a bad schedule stops us before Synapse starts
+    problems = _port_problems(port, listen if wait else None)
+    if problems:
+        for problem in problems:
+            print(f"podium: error: {problem}", file=sys.stderr)
+        return 1
 
-    server = EmbeddedSynapse(data_dir / "synapse", server_name=SERVER_NAME, port=port)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = EmbeddedSynapse(data_dir / "synapse", server_name=SERVER_NAME, host=HOST, port=port)
     print(f"Starting Synapse on {server.base_url} (data in {data_dir / 'synapse'}) …", flush=True)
     try:
         server.start()
-    except HomeserverError as exc:
-        print(f"podium: error: the embedded homeserver did not start: {exc}", file=sys.stderr)
-        if "Address already in use" in str(exc):
-            print(f"Port {port} is taken: pass --port with a free one.", file=sys.stderr)
-        return 1
-    try:
         _, bot_token = server.register_user(BOT, _bot_password(data_dir), displayname="Podium")
         server.override_ratelimit(bot_id)
         people = dict(ACCOUNTS)
@@ -55,12 +59,20 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
             people.setdefault(user.split(":")[0][1:], "speaker / staff")
         for localpart in people:
             server.register_user(localpart, DEMO_PASSWORD, displayname=localpart.replace("-", " ").title())
+    except HomeserverError as exc:
+        print(f"podium: error: the embedded homeserver did not come up: {exc}", file=sys.stderr)
+        server.stop()
+        return 1
+    try:
         connection = Connection(server.base_url, bot_id, bot_token)
         store = Store(data_dir)
         try:
-            status = asyncio.run(apply_conference(conference, connection, store))
+            report = asyncio.run(apply_with_report(conference, connection, store, rerun="podium demo"))
         finally:
             store.close()
+        if not report.ok:
+            _print_unfinished(report, data_dir)
+            return 1
         attendees = [f"@{localpart}:{SERVER_NAME}" for localpart, role in ACCOUNTS if role == "attendee"]
         asyncio.run(_admit_attendees(connection, conference.schedule.conference, attendees))
         _print_welcome(server, conference.schedule.conference, people)
@@ -72,11 +84,44 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
                   " onwards, in real time,")
             print("               so talks are live: try !ask, !questions, !help in a track room.")
             asyncio.run(serve(connection, conference.schedule, settings, data_dir, listen=listen, clock=clock,
-                              on_ready=lambda: print("The bot is answering. Press Ctrl-C to stop.", flush=True)))
-        return status
+                              on_ready=lambda: print("The bot is answering. Press Ctrl-C to stop.", flush=True),
+                              max_streams=max_streams, max_streams_per_client=max_streams_per_client))
+        return 0
     finally:
         print("Stopping Synapse …", flush=True)
         server.stop()
+
+
+def _port_problems(port: int, listen: Listen | None) -> list[str]:
+    """What stands in the way of the homeserver's port and the widget pages' address (when the
+    pages are served), each with a free port to pass instead. Checked before anything starts:
+    a second demo would otherwise find its port taken only after the whole set-up, or talk to
+    the first demo's homeserver."""
+    problems = []
+    taken = {port} | ({listen.port} if listen else set())
+    why = port_problem(HOST, port)
+    if why:
+        problems.append(f"port {port} for the demo's homeserver is {why} (another `podium demo` may be running): "
+                        f"pass --port {free_port_near(HOST, port, avoid=frozenset(taken))}")
+    if listen is None:
+        return problems
+    why = port_problem(listen.host, listen.port)
+    if why is None and listen.port == port and listen.host in (HOST, "0.0.0.0", "localhost"):
+        why = "the homeserver's port as well"
+    if why:
+        suggestion = Listen(listen.host, free_port_near(listen.host, listen.port, avoid=frozenset(taken)))
+        problems.append(f"{listen} for the widget pages is {why}: pass --listen {suggestion}")
+    return problems
+
+
+def _print_unfinished(report: ApplyReport, data_dir: Path) -> None:
+    """Instead of the welcome: the demo conference is not (all) there, and what to do."""
+    keys = sorted({action.key for action, _ in (*report.failed, *report.skipped)}
+                  | {action.key for action in report.remaining})
+    print(file=sys.stderr)
+    print(f"podium: error: the demo is not up: {counted(len(keys), 'room')} could not be set up fully "
+          f"({', '.join(keys)}), for the reasons above. Fix them and run `podium demo` again: it carries on "
+          f"where this one stopped (delete {data_dir} to start afresh instead).", file=sys.stderr)
 
 
 def _bot_password(data_dir: Path) -> str:

@@ -30,7 +30,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +40,8 @@ import urllib.request
 import weakref
 from pathlib import Path
 from typing import Any
+
+from .ports import free_port, port_problem
 
 __all__ = ["EmbeddedSynapse", "HomeserverError"]
 
@@ -136,12 +137,6 @@ _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b: ")
 
 class HomeserverError(RuntimeError):
     """The embedded homeserver failed to start, or an admin request to it failed."""
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -302,9 +297,15 @@ class EmbeddedSynapse:
             for attempt in range(attempts):
                 if self._requested_port is not None:
                     self.port = self._requested_port
-                elif attempt > 0 or not self.port:
+                    # Whatever already listens there would answer /health in Synapse's place,
+                    # and every admin request after it would go to the wrong server.
+                    problem = port_problem(self.host, self.port)
+                    if problem:
+                        raise HomeserverError(f"cannot start the homeserver on {self.host}:{self.port}: "
+                                              f"that port is {problem}")
+                elif attempt > 0 or not self.port or port_problem(self.host, self.port):
                     # Keep the port across stop/start so base_url stays valid for clients.
-                    self.port = _free_port(self.host)
+                    self.port = free_port(self.host)
                 try:
                     self._start_once(timeout)
                     return

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -66,6 +67,9 @@ RATE_LIMIT_HINT = (
     '{"messages_per_second": 0, "burst_count": 0}, or run the bot as an application service '
     "whose registration says rate_limited: false"
 )
+#: What to do about an error code, unless the request says what the code means for it (see
+#: ``hints`` on :meth:`MatrixAdapter.request`): M_FORBIDDEN on a room is about power, on /login
+#: about the password.
 HINTS = {
     "M_FORBIDDEN": "the bot lacks the power for this in that room: give it power 100 there, or "
     "let Podium recreate the room",
@@ -94,6 +98,31 @@ class MatrixError(Exception):
 
 class Unreachable(MatrixError):
     """The request may or may not have reached the server (connection lost, timed out)."""
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.error} — {self.hint}"
+
+
+class NotAHomeserver(MatrixError):
+    """Something answered at the homeserver URL, but not the Matrix client-server API."""
+
+    def __init__(self, what: str, status: int | None, homeserver: str, path: str, answer: str):
+        super().__init__(what, status, "M_NOT_A_HOMESERVER",
+                         f"{homeserver} is not a Matrix homeserver (it answered {path.split('?')[0]} with {answer})",
+                         "check PODIUM_HOMESERVER (or --homeserver): it is the URL Element signs in to, "
+                         "e.g. https://matrix.example.org")
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.error}: {self.hint}"
+
+
+#: Login errors, in the words of what went wrong when logging in.
+LOGIN_HINTS = {
+    "M_FORBIDDEN": "the homeserver refused the bot's password: check PODIUM_PASSWORD (or the file "
+    "PODIUM_PASSWORD_FILE names) and PODIUM_USER_ID",
+    "M_USER_DEACTIVATED": "the bot's account is deactivated: use another account in PODIUM_USER_ID",
+    "M_INVALID_USERNAME": "check PODIUM_USER_ID",
+}
 
 
 @dataclass
@@ -152,10 +181,13 @@ class MatrixAdapter:
     # ---- transport -------------------------------------------------------------------
 
     async def request(self, method: str, path: str, body: Any = None, *, what: str, timeout: float | None = None,
-                      long_poll: bool = False) -> dict:
+                      long_poll: bool = False, hints: dict[str, str] | None = None) -> dict:
         """Send one request; wait out rate limits (globally, bounded); raise MatrixError.
 
-        A ``long_poll`` request is not held to the bound on requests in flight."""
+        A ``long_poll`` request is not held to the bound on requests in flight. ``hints`` says
+        what an error code means for this request, where it differs from :data:`HINTS`. An
+        answer that is not a Matrix one (an HTML page, a 404 without an error code) raises
+        :class:`NotAHomeserver`, and no page body ever goes into an error."""
         headers = {"Authorization": f"Bearer {self.client.access_token}"} if self.client.access_token else {}
         data = None
         if body is not None:
@@ -174,17 +206,26 @@ class MatrixAdapter:
                     response = await self.client.send(method, path, data, headers, timeout=timeout or self._timeout)
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
+                    content_type = response.headers.get("Content-Type", "")
                     raw = await response.read()
                 except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                    raise Unreachable(what, None, "M_UNREACHABLE", f"{type(exc).__name__}: {exc}".rstrip(": "),
+                    raise Unreachable(what, None, "M_UNREACHABLE", _why_unreachable(exc, timeout or self._timeout),
                                       "check the homeserver URL and that it is running") from None
             try:
                 payload = json.loads(raw) if raw else {}
             except ValueError:
-                payload = {"errcode": "M_UNKNOWN", "error": raw[:200].decode("utf-8", "replace")}
+                payload = None
+            if payload is None:
+                answer = _describe_answer(status, content_type)
+                if status >= 500:  # a proxy's error page while the homeserver behind it is down: transient
+                    raise MatrixError(what, status, f"HTTP_{status}", f"the server answered with {answer}",
+                                      "the homeserver (or a proxy in front of it) is failing; try again later")
+                raise NotAHomeserver(what, status, self.client.homeserver, path, answer)
             if not isinstance(payload, dict):
                 payload = {"value": payload}
             errcode = payload.get("errcode", "")
+            if status in (404, 405) and not errcode:  # a homeserver names every error it returns
+                raise NotAHomeserver(what, status, self.client.homeserver, path, f"HTTP {status} and no Matrix error code")
             if status == 429 or errcode == "M_LIMIT_EXCEEDED":
                 wait = _retry_after_seconds(retry_after, payload)
                 self.stats.rate_limited += 1
@@ -197,7 +238,8 @@ class MatrixAdapter:
                 self._resume_at = max(self._resume_at, time.monotonic() + wait)
                 continue
             if status >= 400:
-                raise MatrixError(what, status, errcode or f"HTTP_{status}", payload.get("error", ""))
+                raise MatrixError(what, status, errcode or f"HTTP_{status}", payload.get("error", ""),
+                                  (hints or {}).get(errcode))
             return payload
         raise MatrixError(what, 429, "M_LIMIT_EXCEEDED", f"still rate limited after {self._max_retries} retries",
                           RATE_LIMIT_HINT)
@@ -215,14 +257,22 @@ class MatrixAdapter:
         }
         if device_id:
             body["device_id"] = device_id
-        data = await self.request("POST", f"{CLIENT}/login", body, what=f"log in as {self.user_id}")
-        self.client.access_token = data["access_token"]
-        return data["access_token"]
+        path = f"{CLIENT}/login"
+        data = await self.request("POST", path, body, what=f"log in as {self.user_id}", hints=LOGIN_HINTS)
+        token = data.get("access_token")
+        if not isinstance(token, str):
+            raise NotAHomeserver(f"log in as {self.user_id}", 200, self.client.homeserver, path,
+                                 "JSON without an access token")
+        self.client.access_token = token
+        return token
 
     # ---- reads -----------------------------------------------------------------------
 
     async def whoami(self) -> str:
-        data = await self.request("GET", f"{CLIENT}/account/whoami", what="check the access token")
+        path = f"{CLIENT}/account/whoami"
+        data = await self.request("GET", path, what="check the access token")
+        if not isinstance(data.get("user_id"), str):
+            raise NotAHomeserver("check the access token", 200, self.client.homeserver, path, "JSON without a user id")
         return data["user_id"]
 
     async def default_room_version(self) -> str:
@@ -333,6 +383,27 @@ class MatrixAdapter:
     async def join(self, room_id_or_alias: str, *, what: str) -> str:
         data = await self.request("POST", f"{CLIENT}/join/{quote(room_id_or_alias)}", {}, what=what)
         return data["room_id"]
+
+
+def _why_unreachable(exc: BaseException, timeout: float) -> str:
+    """Why a request got no answer, in words rather than aiohttp's exception names."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error  # asyncio words a refused connection as "Connect call failed (address)"
+        reason = os.strerror(error.errno) if error.errno and error.errno > 0 else error.strerror or str(error)
+        return f"cannot connect to {exc.host}:{exc.port} ({reason.lower()})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
+
+
+def _describe_answer(status: int, content_type: str) -> str:
+    """What a non-Matrix answer was, in a few words and without its body."""
+    kind = content_type.split(";")[0].strip().lower()
+    words = {"text/html": "an HTML page", "application/xhtml+xml": "an HTML page", "text/plain": "plain text"}
+    what = words.get(kind) or (f"{kind} content" if kind else "something that is not JSON")
+    return f"{what}, HTTP {status}"
 
 
 def _retry_after_seconds(header: str | None, payload: dict[str, Any]) -> float:

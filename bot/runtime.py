@@ -83,6 +83,27 @@ def _transient(exc: MatrixError) -> bool:
     return isinstance(exc, Unreachable) or exc.status is None or exc.status >= 500 or exc.errcode == "M_LIMIT_EXCEEDED"
 
 
+class Backoff:
+    """The pause between attempts while the homeserver is away or failing: doubling from
+    ``first`` up to ``most`` seconds, each attempt said in one line (what failed, when the next
+    try is), and a line when the homeserver answers again."""
+
+    def __init__(self, first: float = 0.5, most: float = 30.0):
+        self.first, self.most = first, most
+        self.delay, self.attempts = first, 0
+
+    async def wait(self, exc: MatrixError) -> None:
+        self.attempts += 1
+        log.warning("%s; trying again in %.1f s (attempt %d)", exc, self.delay, self.attempts + 1)
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.delay * 2, self.most)
+
+    def succeeded(self) -> None:
+        if self.attempts:
+            log.info("the homeserver answers again, after %d failed attempts", self.attempts)
+        self.delay, self.attempts = self.first, 0
+
+
 class Runtime:
     def __init__(
         self,
@@ -137,7 +158,7 @@ class Runtime:
 
     async def run(self) -> None:
         """Sync and handle events until cancelled."""
-        backoff = 0.5
+        backoff = Backoff(most=self.max_backoff)
         self._failure = asyncio.get_running_loop().create_future()
         try:
             while True:
@@ -145,14 +166,12 @@ class Runtime:
                     if not self.ready.is_set():
                         await self.start()
                     await self.sync_once()
-                    backoff = 0.5
+                    backoff.succeeded()
                 except MatrixError as exc:
                     if not _transient(exc):
                         raise
                     await self._abandon()
-                    log.warning("%s; trying again in %.1f s", exc, backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
+                    await backoff.wait(exc)
         finally:
             await self._abandon()
 
@@ -426,7 +445,7 @@ async def run_bot(connection: Connection, schedule: Schedule, data_dir: Path, *,
     try:
         if not connection.access_token:
             assert connection.password
-            await adapter.login(connection.password, device_id=DEVICE_ID)
+            await _log_in(adapter, connection.password)
         runtime = Runtime(adapter, schedule, store, clock=clock)
         if ready is not None:
             waiter = asyncio.create_task(_forward(runtime.ready, ready))
@@ -438,6 +457,21 @@ async def run_bot(connection: Connection, schedule: Schedule, data_dir: Path, *,
     finally:
         store.close()
         await adapter.close()
+
+
+async def _log_in(adapter: MatrixAdapter, password: str) -> None:
+    """Log in, trying again while the homeserver cannot be reached, as the sync loop does; a
+    refused password or a URL that is no homeserver stops the bot at once."""
+    backoff = Backoff()
+    while True:
+        try:
+            await adapter.login(password, device_id=DEVICE_ID)
+            backoff.succeeded()
+            return
+        except MatrixError as exc:
+            if not _transient(exc):
+                raise
+            await backoff.wait(exc)
 
 
 async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:

@@ -97,3 +97,15 @@ def proxy(proxy_server):
     proxy_server.reset()
     yield proxy_server
     proxy_server.reset()
+
+
+# ----------------------------------------------------------------------------- installed package
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory):
+    """Podium built into a wheel and installed into a directory of its own (see tests/installed.py):
+    what `pip install .` gives a new user, run from outside the checkout. Built once a session."""
+    from tests.installed import InstalledPodium
+
+    return InstalledPodium.build(tmp_path_factory.mktemp("installed"))

@@ -48,7 +48,7 @@ def test_each_room_costs_at_most_two_requests(tmp_path, bot, proxy, monkeypatch,
     assert len(writes) <= 2 * rooms
     # The conference space is the only room with no parent to be linked into.
     assert len(writes) == 2 * rooms - 1
-    assert f"{rooms} room(s) created" in out
+    assert f"{rooms} rooms created" in out
 
 
 def test_rooms_are_built_side_by_side_but_each_room_takes_one_write_at_a_time(tmp_path, bot, proxy, monkeypatch,
@@ -119,7 +119,7 @@ def test_rate_limits_are_waited_out(tmp_path, bot, proxy, monkeypatch, capsys):
     assert refusals == {"header": 0, "body": 0}
     rooms = len(conference_for(path, bot).rooms)
     assert proxy.count("POST", "/createRoom") == rooms + 3  # each refused create was retried once
-    assert "rate-limited 3 request(s); waited 1.0 s" in out
+    assert "rate-limited 3 requests; waited 1.0 s" in out
     assert "override_ratelimit" in out
 
 

@@ -1,12 +1,15 @@
-"""`podium demo` end to end, as someone trying Podium would run it: the sample conference comes
-up on its own Synapse, the bot answers in it, the widget pages are served, and Ctrl-C stops it
-all cleanly. The attendee is a real matrix-nio client."""
+"""`podium demo` end to end, as someone trying Podium would run it: installed with `pip install .`
+and started in an empty directory, the sample conference comes up on its own Synapse, the bot
+answers in it, the widget pages are served, and Ctrl-C stops it all cleanly; a second demo
+started beside it is stopped before it starts anything, and a demo whose set-up failed says so
+instead of welcoming anyone. The attendee is a real matrix-nio client."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,12 +18,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+import yaml
+
 from bot import SAMPLE_SCHEDULE
 from bot.demo import DEMO_PASSWORD
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
 from bot.provisioning.state import WIDGET
 from bot.web.background import free_port
+from tests.installed import InstalledPodium
 from tests.live import Person
 
 READY = "The bot is answering."
@@ -30,15 +36,20 @@ WIDGET_VARIABLES = {"$matrix_user_id": "%40alice%3Alocalhost", "$matrix_room_id"
 
 
 class DemoProcess:
-    """`podium demo` in a subprocess; its output collected line by line."""
+    """`podium demo` in a subprocess (of the ``installed`` package, else of this checkout); its
+    output collected line by line."""
 
-    def __init__(self, data_dir: Path, port: int, web_port: int):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "demo", "--data-dir", str(data_dir), "--port", str(port),
-             "--listen", f"127.0.0.1:{web_port}"],
-            cwd=data_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
+    def __init__(self, data_dir: Path, port: int, web_port: int, *options: str,
+                 installed: InstalledPodium | None = None):
+        args = ["demo", "--data-dir", str(data_dir), "--port", str(port), "--listen", f"127.0.0.1:{web_port}",
+                *options]
+        if installed is None:
+            command = [sys.executable, "-m", "bot.cli", *args]
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+        else:
+            command, env = installed.command(*args), installed.env()
+        self.process = subprocess.Popen(command, cwd=data_dir.parent, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -58,6 +69,14 @@ class DemoProcess:
                 raise AssertionError(f"the demo never printed {text!r}:\n{self.output}")
             time.sleep(0.2)
 
+    def finish(self, timeout: float) -> int:
+        """The exit code of a demo that ends on its own."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError(f"the demo did not end within {timeout} s:\n{self.output}") from None
+
     def stop(self, timeout: float = 30) -> int:
         self.process.send_signal(signal.SIGINT)
         try:
@@ -67,15 +86,28 @@ class DemoProcess:
             raise AssertionError(f"the demo did not stop on Ctrl-C within {timeout} s:\n{self.output}") from None
 
 
-def test_demo_runs_the_conference_until_ctrl_c(tmp_path):
+def test_demo_runs_the_conference_until_ctrl_c(installed, tmp_path):
+    (tmp_path / "empty").mkdir()  # where the new user starts: nothing of Podium's in it
     port, web_port = free_port(), free_port()
-    demo = DemoProcess(tmp_path / "demo", port, web_port)
+    demo = DemoProcess(tmp_path / "empty" / "demo", port, web_port, installed=installed)
     try:
         demo.wait_for(READY, timeout=240)
         assert "EuroPython 2026 is up." in demo.output
         assert f"http://127.0.0.1:{port}" in demo.output
-        assert "room(s) created" in demo.output
+        assert re.search(r"Applied \d+ actions in [\d.]+ s: \d+ rooms created", demo.output), demo.output
         assert f"http://localhost:{web_port}/" in demo.output
+
+        # A second demo beside this one names both taken ports, with free ones to pass instead,
+        # and starts nothing: no homeserver, no set-up.
+        second = DemoProcess(tmp_path / "second", port, web_port, installed=installed)
+        assert second.finish(timeout=60) == 1, second.output
+        assert f"port {port} for the demo's homeserver is already in use" in second.output, second.output
+        assert f"127.0.0.1:{web_port} for the widget pages is already in use" in second.output
+        suggested = re.search(r"pass --port (\d+)", second.output)
+        assert suggested and int(suggested[1]) not in (port, web_port)
+        assert re.search(r"pass --listen 127\.0\.0\.1:(?!%d\b)\d+" % web_port, second.output)
+        assert "Starting Synapse" not in second.output and "Traceback" not in second.output
+        assert not (tmp_path / "second").exists()
 
         # The demo replays a busy moment of the conference: the navigator has talks on now.
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/api/now-next", timeout=10) as response:
@@ -95,6 +127,34 @@ def test_demo_runs_the_conference_until_ctrl_c(tmp_path):
     finally:
         code = demo.stop()
     assert code == 0, demo.output
+    assert "Stopping Synapse" in demo.output
+
+    # The next demo resumes this one; --no-wait sets it up and stops, without the bot.
+    again = DemoProcess(tmp_path / "empty" / "demo", port, web_port, "--no-wait", installed=installed)
+    assert again.finish(timeout=120) == 0, again.output
+    assert "EuroPython 2026 is up." in again.output and "Applied 0 actions" in again.output, again.output
+    assert READY not in again.output and "Stopping Synapse" in again.output
+
+
+def test_a_demo_whose_set_up_failed_says_so_instead_of_welcoming(installed, tmp_path):
+    """A speaker on a server the demo's homeserver cannot reach cannot be invited: the demo names
+    the rooms it could not finish, says what to do, and exits 1 without the welcome."""
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text(yaml.safe_dump({
+        "conference": {"id": "unreachable", "name": "Far Away Conf", "timezone": "UTC", "start": "2026-05-04",
+                       "end": "2026-05-04", "access": "public"},
+        "lobby": [{"id": "hallway", "name": "Hallway"}],
+        "tracks": [{"id": "main", "name": "Main Hall"}],
+        "talks": [{"id": "far", "track": "main", "title": "From afar", "start": "2026-05-04 10:00", "duration": 30,
+                   "speakers": [{"name": "Faye", "matrix_id": "@faye:podium.invalid"}]}],
+    }))
+    demo = DemoProcess(tmp_path / "demo", free_port(), free_port(), "--schedule", str(schedule), installed=installed)
+    assert demo.finish(timeout=180) == 1, demo.output
+    assert "FAILED" in demo.output and "@faye:podium.invalid" in demo.output
+    assert re.search(r"the demo is not up: \d+ rooms? could not be set up fully \([^)]*talk/far[^)]*\)",
+                     demo.output), demo.output
+    assert "run `podium demo` again" in demo.output and "run `podium apply` again" not in demo.output
+    assert "is up." not in demo.output and READY not in demo.output and "Traceback" not in demo.output
     assert "Stopping Synapse" in demo.output
 
 

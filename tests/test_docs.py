@@ -1,11 +1,12 @@
 """The README's promises: its test command is the one CI runs, and its commands exist."""
 
+import argparse
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import _parser
+from bot.cli import DESCRIPTION, _parser
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,10 +26,42 @@ def test_ci_runs_the_readme_test_command():
     assert "TEST_COMMAND=$(sed -n" in (REPO / ".ci" / "run").read_text()
 
 
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    return _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+
+
+def _taking(option: str) -> set[str]:
+    """The commands that accept ``option``."""
+    return {name for name, parser in _subcommands().items()
+            if any(option in action.option_strings for action in parser._actions)}
+
+
+def _named(text: str) -> set[str]:
+    return set(re.findall(r"\b(init|validate|plan|apply|run|demo)\b", text))
+
+
 def test_every_documented_command_exists():
     documented = set(re.findall(r"^\| `podium (\w+)", README, re.M))
-    subcommands = set(_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    assert documented and documented <= subcommands
+    assert documented and documented <= set(_subcommands())
+
+
+def test_podium_help_names_the_commands_each_setting_is_for():
+    connection = re.search(r"Connection settings \(([^)]*)\)", DESCRIPTION)
+    assert connection and _named(connection[1]) == _taking("--homeserver")
+    pages = re.search(r"([^.]*) also serve the widget pages", DESCRIPTION)
+    assert pages and _named(pages[1]) == _taking("--listen")
+    assert "--port" in DESCRIPTION and _taking("--port") == {"demo"}
+    readme = re.search(r"Connection settings for (.*) come from", README)
+    assert readme and _named(readme[1]) == _taking("--homeserver")
+
+
+def test_each_command_help_says_where_its_secret_comes_from():
+    for name in _taking("--homeserver"):
+        text = " ".join(_subcommands()[name].format_help().split())
+        for variable in ("PODIUM_HOMESERVER", "PODIUM_USER_ID", "PODIUM_ACCESS_TOKEN", "PODIUM_PASSWORD"):
+            assert variable in text, (name, variable)
+    demo = " ".join(_subcommands()["demo"].format_help().split())
+    assert "homeserver's port" in demo and "widget pages" in demo
 
 
 def test_help_runs():

@@ -154,17 +154,26 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_start_failure_reports_the_log(stock_server: EmbeddedSynapse) -> None:
-    stock_server.stop()
-    with socket.socket() as blocker:
-        blocker.bind(("127.0.0.1", 0))
-        blocker.listen()
-        port = blocker.getsockname()[1]
-        server = EmbeddedSynapse(Path(stock_server.data_dir), port=port, lift_limits=False)
-        with pytest.raises(HomeserverError) as excinfo:
-            server.start(timeout=60)
+def test_start_failure_reports_the_log(tmp_path: Path) -> None:
+    data_dir = tmp_path / "broken"
+    data_dir.mkdir()
+    (data_dir / "signing.key").write_text("ed25519 a_bad not-base64!\n")  # kept: the key is never rewritten
+    server = EmbeddedSynapse(data_dir, lift_limits=False)
+    with pytest.raises(HomeserverError) as excinfo:
+        server.start(timeout=60)
     message = str(excinfo.value)
+    assert "exited with code" in message
     assert "homeserver.log" in message
-    assert "Address already in use" in message
+    assert "signing_key" in message  # Synapse's own words about what is wrong
     assert not server.running
     server.stop()  # still harmless
+
+
+def test_a_taken_port_is_refused_before_synapse_starts(synapse: EmbeddedSynapse, tmp_path: Path) -> None:
+    """Another homeserver on the port would answer /health in this one's place, and every admin
+    request after it (signed with this server's secret) would fail there: refuse at once."""
+    server = EmbeddedSynapse(tmp_path / "second", port=synapse.port)
+    with pytest.raises(HomeserverError, match=f"127.0.0.1:{synapse.port}: that port is already in use"):
+        server.start()
+    assert not server.running
+    assert not (tmp_path / "second" / "homeserver.yaml").exists()  # refused before anything was written

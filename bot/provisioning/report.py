@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..matrix import RATE_LIMIT_HINT, RequestStats
+from ..wording import counted
 from .apply import ApplyReport
 from .planner import CreateRoom, Plan, SetState
 from .state import RoomRef
@@ -63,22 +64,23 @@ def encrypted_lines(keys: list[str], aliases: dict[str, str], server_name: str) 
 def summary_line(the_plan: Plan) -> str:
     counts = the_plan.counts()
     if not the_plan.changes:
-        extra = f"; {len(the_plan.orphans)} room(s) no longer in the schedule" if the_plan.orphans else ""
+        extra = f"; {counted(len(the_plan.orphans), 'room')} no longer in the schedule" if the_plan.orphans else ""
         return f"No changes: the homeserver matches the schedule{extra}."
     return (
-        f"Plan: {counts['create']} room(s) to create, {counts['state']} state event(s) to set, "
-        f"{counts['invite']} invite(s); {len(the_plan.actions)} write request(s)."
+        f"Plan: {counted(counts['create'], 'room')} to create, {counted(counts['state'], 'state event')} to set, "
+        f"{counted(counts['invite'], 'invite')}; {counted(len(the_plan.actions), 'write request')}."
     )
 
 
 def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats, aliases: dict[str, str],
-                server_name: str) -> list[str]:
+                server_name: str, *, rerun: str = "podium apply") -> list[str]:
+    """The apply summary; ``rerun`` is the command to run again once the causes of failures are fixed."""
     lines = [
-        f"Applied {report.done} action(s) in {seconds:.1f} s: {len(report.created)} room(s) created, "
-        f"{stats.writes} write and {stats.reads} read request(s)."
+        f"Applied {counted(report.done, 'action')} in {seconds:.1f} s: {counted(len(report.created), 'room')} created, "
+        f"{counted(stats.writes, 'write request')}, {counted(stats.reads, 'read request')}."
     ]
     if stats.rate_limited:
-        lines.append(f"  the homeserver rate-limited {stats.rate_limited} request(s); waited {stats.waited:.1f} s "
+        lines.append(f"  the homeserver rate-limited {counted(stats.rate_limited, 'request')}; waited {stats.waited:.1f} s "
                      f"in all. {RATE_LIMIT_HINT[0].upper()}{RATE_LIMIT_HINT[1:]}.")
     for key in report.adopted:
         lines.append(f"  adopted the existing room for {key} (its alias was already taken by it)")
@@ -87,9 +89,9 @@ def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats, aliase
     for action, why in report.skipped:
         lines.append(f"  skipped {action.key}: {action.describe()}: {why}")
     if report.remaining and not (report.failed or report.skipped):
-        lines.append(f"  read back after applying, {len(report.remaining)} change(s) still differ:")
+        lines.append(f"  read back after applying, {counted(len(report.remaining), 'change')} not in place yet:")
         lines += [f"    {a.key}: {a.describe()}" for a in report.remaining[:20]]
     lines += encrypted_lines(report.encrypted, aliases, server_name)
     if not report.ok:
-        lines.append("Some actions did not succeed; fix the causes above and run `podium apply` again.")
+        lines.append(f"Some actions did not succeed; fix the causes above and run `{rerun}` again.")
     return lines
