@@ -326,7 +326,8 @@ class MatrixAdapter:
     async def room_state(self, room_id: str) -> ObservedRoom:
         events = await self.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/state", what=f"read the state of {room_id}")
         delta = SyncDelta("", True, {room_id: events.get("value", []) if isinstance(events, dict) else events})
-        return observed_room(room_id, fold(Snapshot(), delta).rooms.get(room_id, {}))
+        snapshot = fold(Snapshot(), delta)
+        return observed_room(room_id, snapshot.rooms.get(room_id, {}), snapshot.creators.get(room_id))
 
     async def resolve_alias(self, alias: str) -> str | None:
         try:
@@ -376,6 +377,9 @@ class MatrixAdapter:
         path = f"{CLIENT}/rooms/{quote(room_id)}/send/{quote(event_type)}/{quote(txn_id, safe='')}"
         data = await self.request("PUT", path, content, what=what)
         return data["event_id"]
+
+    async def delete_alias(self, alias: str, *, what: str) -> None:
+        await self.request("DELETE", f"{CLIENT}/directory/room/{quote(alias)}", what=what)
 
     async def invite(self, room_id: str, user_id: str, *, what: str) -> None:
         await self.request("POST", f"{CLIENT}/rooms/{quote(room_id)}/invite", {"user_id": user_id}, what=what)

@@ -33,8 +33,9 @@ from .conference.roles import Role, role_of, track_staff
 from .conference.schedule import Schedule
 from .config import Connection
 from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
-from .provisioning.observation import Snapshot, fold
-from .provisioning.state import ENCRYPTION, LOCATOR, POWER_LEVELS
+from .provisioning.observation import Snapshot, apply_event, claimed_key, conference_rooms, fold
+from .provisioning.planner import creator_has_power
+from .provisioning.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class Runtime:
         self.user_id = adapter.user_id
         self.account = Store.account(adapter.user_id, adapter.client.homeserver)
         self.rooms: dict[str, dict[str, dict[str, Any]]] = {}  # room id -> type -> state key -> content
+        self.creators: dict[str, str] = {}  # room id -> who created it; the bot's rooms are the conference's
         self.since: str | None = None  # where the next /sync starts
         self._batches: deque[tuple[str, asyncio.Task]] = deque()  # (token after it, its handling)
         self._failure: asyncio.Future | None = None  # set to what a batch failed with
@@ -178,7 +180,11 @@ class Runtime:
     async def start(self) -> None:
         """Read every room's state, and pick up where the last run stopped (or start from now)."""
         delta = await self.adapter.sync_state()
-        self.rooms = fold(Snapshot(), delta).rooms
+        snapshot = fold(Snapshot(), delta)
+        self.rooms, self.creators = snapshot.rooms, snapshot.creators
+        for claim in conference_rooms(snapshot, self.conference_id, self.user_id).untrusted:
+            log.warning("%s claims to be the conference's %s but was created by %s, not by the bot: ignored",
+                        claim.room_id, claim.key, claim.creator or "someone else")
         conference = {room_id: room for room_id in self.rooms if (room := self.room(room_id)) is not None}
         await asyncio.gather(*(self._read_members(room_id) for room_id in conference))
         for room_id, room in conference.items():
@@ -234,19 +240,22 @@ class Runtime:
         for room_id, room in (rooms.get("join") or {}).items():
             state = self.rooms.setdefault(room_id, {})
             for event in (room.get("state") or {}).get("events", []):
-                _apply_state(state, event)
+                apply_event(state, self.creators, room_id, event)
             timeline = room.get("timeline") or {}
             events = list(timeline.get("events", []))
             if timeline.get("limited") and timeline.get("prev_batch"):
                 events = await self._missed(room_id, timeline["prev_batch"]) + events
-            for event in self._since_own_join(events):
-                if "state_key" in event:
-                    _apply_state(state, event)
-                ctx = self.prepare(room_id, event)
+            history = len(events) - len(self._since_own_join(events))
+            for index, event in enumerate(events):
+                # State from before the bot joined still counts (the room's creation names its
+                # creator); only what was said before is history, not something to answer.
+                apply_event(state, self.creators, room_id, event)
+                ctx = self.prepare(room_id, event) if index >= history else None
                 if ctx is not None:
                     handlers.append(ctx)
         for room_id in rooms.get("leave") or {}:
             self.rooms.pop(room_id, None)
+            self.creators.pop(room_id, None)
         return handlers
 
     async def _handle_batch(self, handlers: list[Context], previous: asyncio.Task | None) -> None:
@@ -306,7 +315,7 @@ class Runtime:
                                                event_filter={"types": TIMELINE_TYPES, "lazy_load_members": True})
             chunk = page.get("chunk") or []
             for event in page.get("state") or []:  # the senders' member events
-                _apply_state(self.rooms.setdefault(room_id, {}), event)
+                apply_event(self.rooms.setdefault(room_id, {}), self.creators, room_id, event)
             if not chunk:
                 break
             missed.extend(chunk)
@@ -381,10 +390,13 @@ class Runtime:
             await self.hook("handled", event)
 
     def room(self, room_id: str) -> Room | None:
-        """The conference room ``room_id`` is, from its locator; None for rooms of other conferences."""
-        locator = self.rooms.get(room_id, {}).get(LOCATOR, {}).get("", {})
-        key = locator.get("key")
-        if locator.get("conference") != self.conference_id or not isinstance(key, str) or locator.get("archived"):
+        """The conference room ``room_id`` is, from its locator; None for rooms of other conferences
+        and for rooms the bot did not create, whatever their locator claims: anyone can write one
+        in their own room, and the creator of a room has all the power in it."""
+        state = self.rooms.get(room_id, {})
+        key = claimed_key(state, self.conference_id)
+        locator = state.get(LOCATOR, {}).get("", {})
+        if key is None or locator.get("archived") or self.creators.get(room_id) != self.user_id:
             return None
         prefix, _, rest = key.partition("/")
         track_id = talk_id = None
@@ -398,8 +410,7 @@ class Runtime:
     def context(self, room: Room, event: dict[str, Any]) -> Context:
         state = self.rooms.get(room.room_id, {})
         levels = state.get(POWER_LEVELS, {}).get("", {})
-        create = state.get("m.room.create", {}).get("", {})
-        creators = {self.user_id, *(create.get("additional_creators") or [])}
+        creators = {self.user_id, *self._additional_creators(room.room_id)}
         moderators, speakers = track_staff(self.schedule, room.track_id, room.talk_id)
         staff = self.schedule.staff
 
@@ -417,6 +428,16 @@ class Runtime:
 
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
         return await self.adapter.send_event(room_id, event_type, content, txn_id,
+    def _additional_creators(self, room_id: str) -> list[str]:
+        """Who else created one of the bot's rooms. From room version 12 the homeserver gives every
+        creator unbounded power there, so Podium counts them as organisers; before 12 the field
+        means nothing and grants nothing."""
+        create = self.rooms.get(room_id, {}).get(CREATE, {}).get("", {})
+        extra = create.get("additional_creators")
+        if not creator_has_power(str(create.get("room_version", "1"))) or not isinstance(extra, list):
+            return []
+        return [user for user in extra if isinstance(user, str)]
+
                                              what=f"send {event_type} to {room_id}")
 
     async def event(self, room_id: str, event_id: str) -> dict[str, Any]:
@@ -424,11 +445,6 @@ class Runtime:
         handlers, so this is how a handler learns, say, the timestamp of an event it sent."""
         return await self.adapter.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/event/{quote(event_id)}",
                                           what=f"read {event_id} in {room_id}")
-
-
-def _apply_state(state: dict[str, dict[str, Any]], event: dict[str, Any]) -> None:
-    if "state_key" in event:
-        state.setdefault(event["type"], {})[event["state_key"]] = event.get("content") or {}
 
 
 def answering_adapter(homeserver: str, user_id: str, access_token: str) -> MatrixAdapter:

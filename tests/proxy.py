@@ -3,7 +3,8 @@
 It runs in its own thread and event loop so sync tests (which call ``asyncio.run``) and the CLI
 can use it. Every request is forwarded to the real homeserver and recorded; a test may install
 ``faults``: functions given (method, path) that return None to pass the request through, or a
-``Fault`` saying to answer 429 or to drop the connection after the server has handled it.
+``Fault`` saying to answer 429, to drop the connection after the server has handled it, or to
+hold the request until the test releases it (then forward it, or drop it unseen).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,6 +30,11 @@ class Fault:
     retry_after: float | None = 1.0  # seconds, sent as Retry-After
     retry_after_ms: int | None = None  # sent in the body
     drop_after_forwarding: bool = False  # the server does the work, the client hears nothing
+    # Held: the request waits here until ``release`` is set (``arrived`` is set once it waits), then
+    # goes on to the server, or with ``forward_after_hold=False`` never reaches it.
+    release: threading.Event | None = None
+    arrived: threading.Event | None = None
+    forward_after_hold: bool = True
 
 
 @dataclass
@@ -57,6 +64,13 @@ class CountingProxy:
         self.requests.clear()
         self.faults.clear()
         self.peak_in_flight = self.peak_writes_per_room = 0
+
+    def settled(self, timeout: float = 10.0) -> None:
+        """Wait until no request is in flight (a released one has reached the server and back)."""
+        deadline = time.monotonic() + timeout
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not self._in_flight, "the proxy still has requests in flight"
 
     def writes(self) -> list[tuple[str, str]]:
         return [(m, p) for m, p in self.requests if m != "GET"]
@@ -106,6 +120,16 @@ class CountingProxy:
         path = request.path_qs
         self.requests.append((request.method, path))
         fault = next((f for f in (check(request.method, path) for check in list(self.faults)) if f), None)
+        body_bytes = await request.read()
+        if fault and fault.release is not None:
+            if fault.arrived is not None:
+                fault.arrived.set()
+            await asyncio.get_running_loop().run_in_executor(None, fault.release.wait)
+            if not fault.forward_after_hold:
+                if request.transport is not None:
+                    request.transport.close()
+                raise ConnectionResetError("dropped unseen by the test proxy")
+            fault = None if not fault.drop_after_forwarding else fault
         if fault and not fault.drop_after_forwarding:
             body: dict = {"errcode": fault.errcode, "error": fault.error}
             if fault.retry_after_ms is not None:
@@ -113,7 +137,7 @@ class CountingProxy:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             return web.json_response(body, status=fault.status, headers=headers)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        async with session.request(request.method, self.upstream + path, data=await request.read(),
+        async with session.request(request.method, self.upstream + path, data=body_bytes,
                                    headers=headers) as upstream:
             payload = await upstream.read()
             if fault and fault.drop_after_forwarding:

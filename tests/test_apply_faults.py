@@ -172,8 +172,8 @@ def test_alias_taken_by_a_foreign_room_is_reported(tmp_path, bot, synapse, make_
     code, out, err = podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")
     assert code == 1
     assert f"#{conf_id}-hallway:localhost" in out
-    assert "not Podium's room for lobby/hallway" in out
-    assert "remove that alias" in out
+    assert "which the bot is not in, so it is not one of Podium's rooms" in out
+    assert "remove the alias from that room" in out
     observed = observe_now(bot, conference_for(path, bot))
     assert "lobby/hallway" not in observed.rooms
     assert "lobby/jobs" in observed.rooms, "the other rooms were still created"

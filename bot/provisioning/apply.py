@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -10,20 +11,44 @@ from ..matrix import MatrixAdapter, MatrixError, Unreachable
 from ..store.database import Store
 from .observation import Snapshot, conference_rooms, fold
 from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, refs_in, resolve
-from .state import CANONICAL_ALIAS, JOIN_RULES, LOCATOR, DesiredRoom, Observed
+from .state import CANONICAL_ALIAS, JOIN_RULES, LOCATOR, DesiredRoom, Observed, ObservedRoom, UntrustedRoom
 
 Progress = Callable[[Action, str | None], None]  # (action just finished, error or None)
+
+
+class CreateJournal:
+    """The createRoom requests sent and never answered, kept in the store across runs.
+
+    Synapse reserves a room's alias inside createRoom before the room has its first event; a
+    homeserver stopped in between leaves the alias naming a room that not even the bot is in.
+    Only this journal tells the next run that the bot itself asked for that alias."""
+
+    def __init__(self, store: Store | None, account: str):
+        self.store, self.account = store, account
+        #: Aliases an earlier run sent a createRoom for and never heard back about.
+        self.unanswered = store.unanswered_creates(account) if store else set()
+
+    def sent(self, alias: str) -> None:
+        if self.store:
+            self.store.note_create(self.account, alias, time.time())
+
+    def answered(self, alias: str) -> None:
+        if self.store:
+            self.store.forget_create(self.account, alias)
+        self.unanswered.discard(alias)
 
 
 @dataclass
 class ApplyReport:
     done: int = 0
     created: dict[str, str] = field(default_factory=dict)  # room key -> room id
-    adopted: list[str] = field(default_factory=list)  # keys whose alias already had a room
+    adopted: list[str] = field(default_factory=list)  # keys whose alias already had the bot's room
+    finished: list[str] = field(default_factory=list)  # keys whose room an interrupted run left unfinished
     failed: list[tuple[Action, MatrixError]] = field(default_factory=list)
     skipped: list[tuple[Action, str]] = field(default_factory=list)
     remaining: list[Action] = field(default_factory=list)  # still wanted when read back after
     encrypted: list[str] = field(default_factory=list)  # keys of rooms found end-to-end encrypted on read-back
+    untrusted: list[UntrustedRoom] = field(default_factory=list)  # rooms claiming a key, not made by the bot
 
     @property
     def ok(self) -> bool:
@@ -48,7 +73,7 @@ async def observe(
         if snapshot.since is None:
             raise
         snapshot = fold(Snapshot(), await adapter.sync_state(None))
-    observed = conference_rooms(snapshot, conference_id)
+    observed = conference_rooms(snapshot, conference_id, adapter.user_id)
     checks = [
         (room.key, user)
         for room in desired
@@ -97,7 +122,8 @@ def create_room_body(action: CreateRoom, ids: dict[str, str]) -> dict[str, Any]:
 
 
 async def execute(
-    the_plan: Plan, adapter: MatrixAdapter, ids: dict[str, str], progress: Progress | None = None
+    the_plan: Plan, adapter: MatrixAdapter, ids: dict[str, str], progress: Progress | None = None,
+    journal: CreateJournal | None = None,
 ) -> ApplyReport:
     """Run the actions, as many at once as the adapter allows, each as soon as what it needs
     exists. A failed action does not stop the others, but whatever depends on a room that could
@@ -112,6 +138,7 @@ async def execute(
     """
     report = ApplyReport()
     ids = dict(ids)
+    journal = journal or CreateJournal(None, "")
     tasks: list[asyncio.Task[None]] = []
     creator: dict[str, asyncio.Task[None]] = {}  # room key -> the task creating it
     last_in_room: dict[str, asyncio.Task[None]] = {}  # room key -> the latest write into it
@@ -121,7 +148,7 @@ async def execute(
             await asyncio.wait(after)  # they never raise: each records its own outcome
         error: str | None = None
         try:
-            await _run(action, adapter, ids, report)
+            await _run(action, adapter, ids, report, journal)
             report.done += 1
         except KeyError as missing:
             error = f"skipped: room {missing.args[0]} does not exist"
@@ -159,23 +186,10 @@ def _rooms_needed(action: Action) -> set[str]:
     return {action.key}
 
 
-async def _run(action: Action, adapter: MatrixAdapter, ids: dict[str, str], report: ApplyReport) -> None:
-    alias = f"#{action.alias}:{adapter.server_name}" if isinstance(action, CreateRoom) else None
+async def _run(action: Action, adapter: MatrixAdapter, ids: dict[str, str], report: ApplyReport,
+               journal: CreateJournal) -> None:
     if isinstance(action, CreateRoom):
-        body = create_room_body(action, ids)
-        what = f"create {alias}"
-        try:
-            room_id = await adapter.create_room(body, what=what)
-        except Unreachable:
-            # createRoom is not idempotent: the room may exist although we saw no answer.
-            room_id = await adapter.resolve_alias(alias) or await adapter.create_room(body, what=what)
-        except MatrixError as exc:
-            if exc.errcode != "M_ROOM_IN_USE":
-                raise
-            room_id = await _adopt(adapter, alias, action.key)
-            report.adopted.append(action.key)
-        ids[action.key] = room_id
-        report.created[action.key] = room_id
+        ids[action.key] = report.created[action.key] = await _create(action, adapter, ids, report, journal)
     elif isinstance(action, SetState):
         room_id = ids[action.key]
         await adapter.put_state(
@@ -189,26 +203,92 @@ async def _run(action: Action, adapter: MatrixAdapter, ids: dict[str, str], repo
         await adapter.invite(ids[action.key], action.user_id, what=f"invite {action.user_id} to {action.key}")
 
 
-async def _adopt(adapter: MatrixAdapter, alias: str, key: str) -> str:
-    """The alias already names a room: use it if it is this conference object's room."""
+async def _create(action: CreateRoom, adapter: MatrixAdapter, ids: dict[str, str], report: ApplyReport,
+                  journal: CreateJournal) -> str:
+    """The room for ``action``: created, or, where its alias already names the bot's own room for
+    the same object (an earlier answer lost, an earlier run interrupted), that room."""
+    alias = f"#{action.alias}:{adapter.server_name}"
+    journal.sent(alias)
+    try:
+        room_id = await _create_or_claim(action, alias, adapter, ids, report, journal)
+    except Unreachable:
+        raise  # still unanswered (as after a kill or a Ctrl-C): the next run looks at the alias
+    except MatrixError:
+        journal.answered(alias)
+        raise
+    journal.answered(alias)
+    return room_id
+
+
+async def _create_or_claim(action: CreateRoom, alias: str, adapter: MatrixAdapter, ids: dict[str, str],
+                           report: ApplyReport, journal: CreateJournal) -> str:
+    body = create_room_body(action, ids)
+    what = f"create {alias}"
+    try:
+        return await adapter.create_room(body, what=what)
+    except Unreachable:
+        # createRoom is not idempotent: the room may exist although we saw no answer.
+        return await _claim(adapter, alias, action, report, journal) or await adapter.create_room(body, what=what)
+    except MatrixError as exc:
+        if exc.errcode != "M_ROOM_IN_USE":
+            raise
+    room_id = await _claim(adapter, alias, action, report, journal)
+    if room_id is None:  # the alias was taken back (or never resolved): the room is made now
+        return await adapter.create_room(body, what=what)
+    report.adopted.append(action.key)
+    return room_id
+
+
+async def _claim(adapter: MatrixAdapter, alias: str, action: CreateRoom, report: ApplyReport,
+                 journal: CreateJournal) -> str | None:
+    """The room ``alias`` names, if it is the bot's room for this conference object; None when
+    the alias names no room (any more). A room under the alias that the bot did not create is
+    refused: its locator proves nothing, since whoever made the room could write it.
+
+    A room the bot created but never finished (the homeserver stopped inside createRoom, before
+    the initial state) has no locator yet; it gets its locator here, and the repair pass that
+    follows gives it everything else. Stopped earlier still, before the room's first event, the
+    alias names a room the bot is not even in: when the journal says the bot asked for that alias
+    and never heard back, the alias is taken back and the room made anew."""
     room_id = await adapter.resolve_alias(alias)
     if room_id is None:
-        raise MatrixError(f"create {alias}", 400, "M_ROOM_IN_USE", "the alias is taken but does not resolve")
+        return None
+    what = f"create {alias}"
+    fix = "remove the alias from that room (its creator or a homeserver admin can), or change conference.id in " \
+          "schedule.yaml"
+    foreign = MatrixError(what, 409, "M_ROOM_IN_USE", f"the alias belongs to room {room_id}, which the bot is not in, "
+                          "so it is not one of Podium's rooms", fix)
     try:
-        room = await adapter.room_state(room_id)
+        room: ObservedRoom | None = await adapter.room_state(room_id)
     except MatrixError as exc:
-        if exc.errcode != "M_FORBIDDEN":
+        if exc.errcode not in ("M_FORBIDDEN", "M_NOT_FOUND"):
             raise
-        await adapter.join(room_id, what=f"join {alias}")
-        room = await adapter.room_state(room_id)
-    if room.state.get((LOCATOR, ""), {}).get("key") != key:
-        raise MatrixError(
-            f"create {alias}",
-            409,
-            "M_ROOM_IN_USE",
-            f"the alias belongs to room {room_id}, which is not Podium's room for {key}",
-            "remove that alias from the other room, or change conference.id in schedule.yaml",
-        )
+        room = None  # never joined to find out
+    if room is None or room.state.get(("m.room.member", adapter.user_id), {}).get("membership") != "join":
+        # The bot is in every room it finished creating.
+        if alias not in journal.unanswered:
+            raise foreign
+        try:
+            await adapter.delete_alias(alias, what=f"take back {alias} from a room never finished")
+        except MatrixError as refused:
+            if refused.errcode != "M_FORBIDDEN":
+                raise
+            raise foreign from None  # not the bot's alias after all
+        report.finished.append(action.key)
+        return None
+    if room.creator != adapter.user_id:
+        raise MatrixError(what, 409, "M_ROOM_IN_USE", f"the alias belongs to room {room_id}, created by "
+                          f"{room.creator or 'someone else'}, not by the bot: it is not Podium's room for {action.key}",
+                          fix)
+    claimed, wanted = room.locator, action.locator
+    if not claimed:
+        await adapter.put_state(room_id, LOCATOR, "", wanted, what=f"finish setting up {alias} ({action.key})")
+        report.finished.append(action.key)
+    elif (claimed.get("conference"), claimed.get("key")) != (wanted["conference"], wanted["key"]):
+        raise MatrixError(what, 409, "M_ROOM_IN_USE", f"the alias belongs to room {room_id}, which is Podium's room "
+                          f"for {claimed.get('key')!r} of conference {claimed.get('conference')!r}, not for "
+                          f"{action.key}", "give the two a different id in schedule.yaml, or change the alias in the "
+                          "room template")
     return room_id
 
 
@@ -232,6 +312,7 @@ async def converge(
         observed = await observe(adapter, desired, conference_id, store)
         return observed, plan(desired, observed, bot_user_id=adapter.user_id, room_version=room_version, prune=prune)
 
+    journal = CreateJournal(store, Store.account(adapter.user_id, adapter.client.homeserver))
     observed, the_plan = await look()
     first_plan = the_plan
     if on_plan:
@@ -240,15 +321,17 @@ async def converge(
         if not the_plan.actions:
             break
         ids = {key: room.room_id for key, room in observed.rooms.items()}
-        result = await execute(the_plan, adapter, ids, progress)
+        result = await execute(the_plan, adapter, ids, progress, journal)
         report.done += result.done
         report.created.update(result.created)
         report.failed += result.failed
         report.skipped += result.skipped
         report.adopted += result.adopted
+        report.finished += result.finished
         observed, the_plan = await look()
-        if not result.adopted:
+        if not (result.adopted or result.finished):
             break
     report.remaining = list(the_plan.actions)
     report.encrypted = list(the_plan.encrypted)
+    report.untrusted = list(the_plan.untrusted)
     return first_plan, report

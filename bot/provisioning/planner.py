@@ -23,6 +23,7 @@ from .state import (
     ObservedRoom,
     RoomRef,
     StateKey,
+    UntrustedRoom,
     is_spec_default,
 )
 from .templates import deep_merge
@@ -39,6 +40,11 @@ class CreateRoom:
     is_space: bool
     initial_state: tuple[tuple[str, StateKey, dict[str, Any]], ...]
     power_levels: dict[str, Any]
+
+    @property
+    def locator(self) -> dict[str, Any]:
+        """The locator the room is created with: which conference object it stands for."""
+        return next((content for t, k, content in self.initial_state if t == LOCATOR and k == ""), {})
 
     def describe(self) -> str:
         widgets = sum(1 for t, _, _ in self.initial_state if t == WIDGET)
@@ -89,6 +95,7 @@ class Plan:
     orphans: list[Orphan] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)  # room key -> alias localpart, for display
     encrypted: list[str] = field(default_factory=list)  # keys of rooms the homeserver made end-to-end encrypted
+    untrusted: list[UntrustedRoom] = field(default_factory=list)  # rooms claiming a key that the bot did not make
 
     @property
     def changes(self) -> bool:
@@ -159,7 +166,8 @@ def plan(
     prune: bool = False,
 ) -> Plan:
     """The actions that turn ``observed`` into ``desired``; empty when they already agree."""
-    result = Plan(aliases={r.key: r.alias for r in desired})
+    result = Plan(aliases={r.key: r.alias for r in desired}, untrusted=list(observed.untrusted))
+    untrusted_ids = {u.room_id for u in observed.untrusted}
     position = {room.key: i for i, room in enumerate(desired)}
     ids = {key: room.room_id for key, room in observed.rooms.items()}
     available = set(ids)  # rooms that exist, or will by the time the next action runs
@@ -192,6 +200,7 @@ def plan(
             result.actions.extend(Invite(room.key, user) for user in room.invites)
         else:
             result.actions.extend(_repairs(room, current, ids, available, position, waiting, bot_user_id))
+            result.actions.extend(_unlink_untrusted(room, current, untrusted_ids))
             for user in room.invites:
                 if (room.key, user) not in observed.memberships:
                     result.actions.append(Invite(room.key, user))
@@ -250,6 +259,15 @@ def _repairs(
         ):
             actions.append(SetState(room.key, WIDGET, state_key, {}, "widget no longer in the template: remove"))
     return actions
+
+
+def _unlink_untrusted(room: DesiredRoom, current: ObservedRoom, untrusted_ids: set[str]) -> list[SetState]:
+    """A conference space never lists a room Podium did not create, whatever that room claims."""
+    if not room.is_space:
+        return []
+    return [SetState(room.key, SPACE_CHILD, state_key, {}, "unlink a room the bot did not create")
+            for (event_type, state_key), content in sorted(current.state.items())
+            if event_type == SPACE_CHILD and content and state_key in untrusted_ids]
 
 
 def _archive(key: str, current: ObservedRoom, observed: Observed) -> list[SetState]:

@@ -8,7 +8,7 @@ from ..matrix import RATE_LIMIT_HINT, RequestStats
 from ..wording import counted
 from .apply import ApplyReport
 from .planner import CreateRoom, Plan, SetState
-from .state import RoomRef
+from .state import RoomRef, UntrustedRoom
 
 
 def plan_lines(the_plan: Plan, server_name: str) -> list[str]:
@@ -39,6 +39,7 @@ def plan_lines(the_plan: Plan, server_name: str) -> list[str]:
         lines.append(f"! {orphan.room_id} {orphan.name!r} [{orphan.key}]: no longer in the schedule"
                      + ("" if any(a.key == orphan.key for a in the_plan.actions) else " (--prune archives it)"))
     lines += encrypted_lines(the_plan.encrypted, the_plan.aliases, server_name)
+    lines += untrusted_lines(the_plan.untrusted, the_plan.aliases, server_name)
     lines.append(summary_line(the_plan))
     return lines
 
@@ -59,6 +60,13 @@ def encrypted_lines(keys: list[str], aliases: dict[str, str], server_name: str) 
                  "encryption_enabled_by_default_for_room_type is 'all'; set it to 'invite' or 'off' before "
                  "Podium creates the conference's rooms.")
     return lines
+
+
+def untrusted_lines(rooms: list[UntrustedRoom], aliases: dict[str, str], server_name: str) -> list[str]:
+    """A warning for each room that claims to be a conference room but that the bot did not create."""
+    return [f"! {room.room_id} claims to be {room_label(room.key, aliases, server_name)}  [{room.key}] but was "
+            f"created by {room.creator or 'someone else'}, not by the bot: Podium ignores it (no roles, commands or "
+            "page data come from it, and no space lists it)" for room in rooms]
 
 
 def summary_line(the_plan: Plan) -> str:
@@ -82,8 +90,11 @@ def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats, aliase
     if stats.rate_limited:
         lines.append(f"  the homeserver rate-limited {counted(stats.rate_limited, 'request')}; waited {stats.waited:.1f} s "
                      f"in all. {RATE_LIMIT_HINT[0].upper()}{RATE_LIMIT_HINT[1:]}.")
+    for key in report.finished:
+        lines.append(f"  finished setting up the room for {key}: an earlier run was interrupted after creating it")
     for key in report.adopted:
-        lines.append(f"  adopted the existing room for {key} (its alias was already taken by it)")
+        if key not in report.finished:
+            lines.append(f"  adopted the existing room for {key} (its alias was already taken by it)")
     for action, error in report.failed:
         lines.append(f"  FAILED {action.key}: {action.describe()}: {error}")
     for action, why in report.skipped:
@@ -92,6 +103,7 @@ def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats, aliase
         lines.append(f"  read back after applying, {counted(len(report.remaining), 'change')} not in place yet:")
         lines += [f"    {a.key}: {a.describe()}" for a in report.remaining[:20]]
     lines += encrypted_lines(report.encrypted, aliases, server_name)
+    lines += untrusted_lines(report.untrusted, aliases, server_name)
     if not report.ok:
         lines.append(f"Some actions did not succeed; fix the causes above and run `{rerun}` again.")
     return lines

@@ -8,6 +8,8 @@ from typing import Any, Union
 #: The state event that names the conference object a room stands for. It is what lets Podium
 #: find its rooms again (together with the alias) and tell them apart from everything else.
 LOCATOR = "org.podium.locator"
+#: A room's first event. Its sender created the room, and only rooms the bot created are Podium's.
+CREATE = "m.room.create"
 WIDGET = "im.vector.modular.widgets"
 LAYOUT = "io.element.widgets.layout"
 SPACE_CHILD = "m.space.child"
@@ -69,10 +71,20 @@ class ObservedRoom:
     room_id: str
     state: dict[tuple[str, str], dict[str, Any]]
     room_version: str = "1"
+    creator: str | None = None  # the sender of its m.room.create event
 
     @property
     def locator(self) -> dict[str, Any]:
         return self.state.get((LOCATOR, ""), {})
+
+
+@dataclass(frozen=True)
+class UntrustedRoom:
+    """A room whose locator claims a conference object, made by someone other than the bot."""
+
+    key: str
+    room_id: str
+    creator: str | None
 
 
 @dataclass
@@ -82,3 +94,5 @@ class Observed:
     rooms: dict[str, ObservedRoom] = field(default_factory=dict)
     # (room key, user) -> membership ("invite", "join", "leave", "ban") for users we would invite
     memberships: dict[tuple[str, str], str] = field(default_factory=dict)
+    # rooms that claim to be this conference's but that the bot did not create: never used
+    untrusted: list[UntrustedRoom] = field(default_factory=list)

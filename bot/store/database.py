@@ -36,6 +36,8 @@ class Store:
         self.db["snapshots"].create({"account": str, "snapshot": str}, pk="account", if_not_exists=True)
         self.db["sync_tokens"].create({"account": str, "since": str}, pk="account", if_not_exists=True)
         self.db["handled_events"].create({"event_id": str, "handled_at": float}, pk="event_id", if_not_exists=True)
+        self.db["unanswered_creates"].create({"account": str, "alias": str, "sent_at": float},
+                                             pk=("account", "alias"), if_not_exists=True)
 
     @staticmethod
     def account(user_id: str, homeserver: str) -> str:
@@ -54,6 +56,25 @@ class Store:
 
     def forget_snapshot(self, account: str) -> None:
         self.db["snapshots"].delete_where("account = ?", [account])
+
+    # ---- createRoom requests on their way ---------------------------------------------
+    #
+    # A room's alias is reserved inside createRoom before the room has its first event. When the
+    # homeserver stops in between, the alias names a room that not even the bot is in; only this
+    # record tells the next run that the bot itself asked for that alias and never heard back.
+
+    def unanswered_creates(self, account: str) -> set[str]:
+        rows = self.db.execute("SELECT alias FROM unanswered_creates WHERE account = ?", [account]).fetchall()
+        return {row[0] for row in rows}
+
+    def note_create(self, account: str, alias: str, at: float) -> None:
+        with self.db.conn:
+            self.db.execute("INSERT OR REPLACE INTO unanswered_creates (account, alias, sent_at) VALUES (?, ?, ?)",
+                            [account, alias, at])
+
+    def forget_create(self, account: str, alias: str) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM unanswered_creates WHERE account = ? AND alias = ?", [account, alias])
 
     # ---- the running bot --------------------------------------------------------------
 
