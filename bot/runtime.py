@@ -426,8 +426,6 @@ class Runtime:
             bot_user_id=self.user_id, transport=self, role_of=role, power_levels=levels,
         )
 
-    async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
-        return await self.adapter.send_event(room_id, event_type, content, txn_id,
     def _additional_creators(self, room_id: str) -> list[str]:
         """Who else created one of the bot's rooms. From room version 12 the homeserver gives every
         creator unbounded power there, so Podium counts them as organisers; before 12 the field
@@ -438,6 +436,8 @@ class Runtime:
             return []
         return [user for user in extra if isinstance(user, str)]
 
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
+        return await self.adapter.send_event(room_id, event_type, content, txn_id,
                                              what=f"send {event_type} to {room_id}")
 
     async def event(self, room_id: str, event_id: str) -> dict[str, Any]:
