@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.conference import polls
 from bot.conference.polls import EndCandidate, Poll, PollError, PollSpec, PollView, Response, parse_poll, tally
+from bot.conference.userinput import one_line
 
 # ----------------------------------------------------------------------------- parsing
 
@@ -42,7 +43,11 @@ def test_parse_single_quotes_and_escapes():
         ('"Q" "A" "B" --multi 0', "between 1 and 2"),
         ('"Q" "A" "B" --multi x', "whole number"),
         ('"Q" "A" "B" --multi', "needs a number"),
-        ('"Q" "A" "B" --anon', "unknown option --anon"),
+        ('"Q" "A" "B" --anon', "unknown option “--anon”"),
+        ('"Q" "A" "B" --multi ²', "whole number"),
+        ('"Q" "A" "B" --multi ' + "9" * 5000, "too large"),
+        ('"Q" "\u200b" "B"', "empty"),
+        ('"\u202e\u200b" "A" "B"', "needs a question"),
         ('"Q "A" "B"', "could not read"),
         ('"Q" "A" ""', "empty"),
     ],
@@ -64,22 +69,28 @@ def test_whitespace_in_options_collapses():
     assert parse_poll('"Q\nmore" "A  b" "C"').question == "Q more"
 
 
-# Any text but typographic double quotes (read as quotes) and words that look like --flags.
-WORDS = st.text(min_size=1, max_size=20).filter(lambda s: s.split() and not s.startswith("--") and not set(s) & set("“”„"))
+def test_hidden_characters_are_dropped_from_question_and_options():
+    spec = parse_poll('"Lunch\u202e?" "Pi\u200bzza" "Soup\x00"')
+    assert spec == PollSpec("Lunch?", ("Pizza", "Soup"))
+
+
+# Any text with something visible in it, but typographic double quotes (read as quotes) and
+# words that look like --flags.
+WORDS = st.text(min_size=1, max_size=20).filter(lambda s: one_line(s) and not s.startswith("--")
+                                                and not set(s) & set("“”„"))
 
 
 @given(
     question=WORDS,
-    options=st.lists(WORDS, min_size=2, max_size=20,
-                     unique_by=lambda s: " ".join(s.split()).casefold()),
+    options=st.lists(WORDS, min_size=2, max_size=20, unique_by=lambda s: one_line(s).casefold()),
 )
 def test_parse_round_trips_any_quoted_text(question, options):
     import shlex
 
     args = " ".join(shlex.quote(t) for t in [question, *options])
     spec = parse_poll(args)
-    assert spec.question == " ".join(question.split())
-    assert spec.options == tuple(" ".join(o.split()) for o in options)
+    assert spec.question == one_line(question)
+    assert spec.options == tuple(one_line(o) for o in options)
 
 
 # ----------------------------------------------------------------------------- events
@@ -112,6 +123,21 @@ def test_read_start_round_trip_and_defaults():
                                             "answers": [{"id": "p", polls.TEXT: "P"}, {"id": "p", polls.TEXT: "dup"}]}})
     assert other == Poll("Q", (("p", "P"),), 1, False)
     assert polls.read_start({"body": "not a poll"}) is None
+
+
+@pytest.mark.parametrize("answers", [5, "a1", {"id": "a1"}, None, True])
+def test_read_start_of_answers_that_are_not_a_list_is_no_poll(answers):
+    assert polls.read_start({polls.START: {"question": {polls.TEXT: "Q"}, "answers": answers}}) is None
+
+
+def test_another_clients_poll_is_read_as_one_line_per_text():
+    poll = polls.read_start({polls.START: {
+        "question": {polls.TEXT: "Lunch?\nThe poll has ended: Soup won"},
+        "answers": [{"id": "a", polls.TEXT: "Pizza\u202e"}, {"id": "b", polls.TEXT: "Soup\n\nSoup: 99 votes ✓"}]}})
+    assert poll.question == "Lunch? The poll has ended: Soup won"
+    assert poll.answers == (("a", "Pizza"), ("b", "Soup Soup: 99 votes ✓"))
+    text = polls.results_text(poll, tally(poll, [Response("@a:x", 1, ["a"])]))
+    assert len(text.splitlines()) == 4, "one line per answer: nothing forged"
 
 
 def test_end_content_carries_results_text():

@@ -151,6 +151,31 @@ def test_text_limits():
     assert "at most 500" in qa.check_text("x" * 501)
 
 
+@pytest.mark.parametrize("text", ["\u200b\u200b\u200b\u200b", "\u200b \u2060 \ufeff \u200d", "\u202e\u202d\u2066\u2069",
+                                  "\x00\x01\x02\x7f", "\u3164\u3164\u3164", "a\u200b\u200b\u200bb", "\ufe0f" * 10])
+def test_a_question_of_invisible_characters_is_no_question(text):
+    assert qa.check_text(text) == "write the question after !ask"
+
+
+def test_the_maximum_counts_the_text_as_shown():
+    assert qa.check_text("x" * 500 + "\u200b" * 100) is None
+    assert qa.check_text(("why " * 100) + "\n" * 300) is None, "400 characters once the line breaks are one space"
+
+
+# ----------------------------------------------------------------------------- votes
+
+
+@pytest.mark.parametrize("key", ["👍", "👍\ufe0f", "👍\ufe0e", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "👍🏽\ufe0f", ":+1:",
+                                 ":thumbsup:", ":THUMBSUP:"])
+def test_every_form_of_thumbs_up_is_a_vote(key):
+    assert qa.is_upvote(key)
+
+
+@pytest.mark.parametrize("key", ["👎", "🎉", "👍👍", "👍 nice", " 👍", "+1", "thumbsup", "", None, 1, ["👍"], {"key": "👍"}])
+def test_anything_else_is_not(key):
+    assert not qa.is_upvote(key)
+
+
 def test_rate_limit_allows_a_few_then_says_how_long_to_wait():
     assert rate_limited([], 100.0) == 0
     assert rate_limited([90.0, 95.0], 100.0) == 0

@@ -1,11 +1,12 @@
 """QuestionStore over a real SQLite file: numbering, votes keyed by event, idempotent writes,
-and a second connection (as the web server opens) seeing every commit at once."""
+a second connection (as the web server opens) seeing every commit at once, and a store from
+before a person could hold two votes migrated with its votes."""
 
 from __future__ import annotations
 
 import sqlite_utils
 
-from bot.store.questions import QuestionStore
+from bot.store.questions import VOTES, QuestionStore
 
 
 def ask(store: QuestionStore, source: str, text: str, *, asker: str = "@alice:x", track: str = "forum",
@@ -36,8 +37,9 @@ def test_votes_one_per_user_withdrawn_by_their_event(tmp_path):
     assert not store.vote("$r2", "conf", q.number, "@bob:x", 102), "one vote per user"
     assert not store.vote("$r3", "conf", q.number, "@alice:x", 103), "the asker has voted already"
     assert store.get("conf", q.number).votes == 2
-    assert store.withdraw("$r2") is None, "an uncounted reaction withdraws nothing"
+    assert store.withdraw("$nothing") is None, "a reaction that was no vote withdraws nothing"
     assert store.withdraw("$r1") == ("conf", q.number)
+    assert store.withdraw("$r2") == ("conf", q.number)
     assert store.get("conf", q.number).votes == 1
 
 
@@ -72,3 +74,43 @@ def test_sessions_and_rate_inputs(tmp_path):
     ask(store, "$a", "One?", at=10)
     ask(store, "$b", "Two?", at=50)
     assert store.asked_times("conf", "@alice:x", since=20) == [50]
+
+
+def test_a_person_with_two_votes_counts_once_while_either_stays(tmp_path):
+    store = QuestionStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    q = ask(store, "$a", "First?")
+    assert store.vote("$thumb", "conf", q.number, "@bob:x", 101)
+    assert not store.vote("$thumb-medium", "conf", q.number, "@bob:x", 102), "bob had voted already"
+    assert store.get("conf", q.number).votes == 2
+    assert store.withdraw("$thumb") == ("conf", q.number)
+    assert store.get("conf", q.number).votes == 2, "bob's 👍🏽 still stands"
+    assert store.withdraw("$thumb-medium") == ("conf", q.number)
+    assert store.get("conf", q.number).votes == 1, "now bob has withdrawn both"
+    assert not store.vote("$own", "conf", q.number, "@alice:x", 103), "the asker has voted by asking"
+    store.withdraw("$own")
+    assert store.get("conf", q.number).votes == 1, "the asker's vote stays"
+    assert store.vote("$thumb", "conf", q.number, "@bob:x", 104), "a vote again after withdrawing every one"
+
+
+def test_a_store_from_before_keeps_its_votes_and_takes_a_second_one(tmp_path):
+    path = tmp_path / "podium.db"
+    old = sqlite_utils.Database(path)
+    ask(QuestionStore(old), "$a", "First?")
+    with old.conn:
+        # The votes table as stores before this one made it: one vote per person, enforced.
+        old.execute(f"DROP TABLE {VOTES}")
+        old.execute(f"""CREATE TABLE {VOTES} (
+            key TEXT PRIMARY KEY, conference TEXT NOT NULL, number INTEGER NOT NULL,
+            user TEXT NOT NULL, at REAL NOT NULL, UNIQUE (conference, number, user))""")
+        old.execute(f"INSERT INTO {VOTES} VALUES ('ask:$a', 'conf', 1, '@alice:x', 100), "
+                    f"('$bob', 'conf', 1, '@bob:x', 101), ('$carol', 'conf', 1, '@carol:x', 102)")
+    old.close()
+
+    store = QuestionStore(sqlite_utils.Database(path))
+    web = QuestionStore(sqlite_utils.Database(path))  # opened again: nothing left to migrate
+    assert store.get("conf", 1).votes == 3, "the votes from before are kept"
+    assert store.vote("$bob-medium", "conf", 1, "@bob:x", 103) is False, "bob had voted already"
+    store.withdraw("$bob")
+    assert web.get("conf", 1).votes == 3, "bob's second reaction holds his vote"
+    assert {r[0] for r in store.db.execute(f"SELECT key FROM {VOTES}")} == {"ask:$a", "$carol", "$bob-medium"}
+    assert ask(store, "$b", "Second?").number == 2, "numbering carries on"

@@ -4,13 +4,14 @@ A command module registers what it handles when it is imported; the runtime impo
 of this package (``load_all``), so adding a file adds its commands::
 
     from bot.commands import Context, Role, UsageError, command, listener
+    from bot.commands.message import bold, message, user
 
     @command("ask", help="ask the speaker a question", usage="!ask <question>",
              kinds=("track", "breakout"))
     async def ask(ctx: Context) -> None:
         if not ctx.args:
             raise UsageError("say what you want to ask")      # -> "… Usage: !ask <question>"
-        await ctx.reply("Q7 · Alice: …", "<b>Q7</b> · Alice: …")
+        await ctx.reply(message(bold("Q7"), " · ", user(ctx.sender_name), ": …"))
 
     @listener("m.reaction")                                  # any event type, incl. redactions
     async def on_reaction(ctx: Context) -> None:
@@ -31,15 +32,21 @@ Rules the runtime guarantees, which handlers rely on:
 - ``ctx.role`` is the sender's role in that room, and a command is only called when it is at
   least the command's ``role``; others get a polite refusal without the handler running.
 - Raise ``UsageError(message)`` for bad arguments: the sender gets the message and the usage.
-- Every message has a plain ``body``; ``formatted_body`` is built by the handler, which must pass
-  all user text through ``html.escape`` (or use ``plain_html``).
+  Numbers are read with ``bot.conference.userinput.read_number``, nothing else.
+- ``ctx.reply`` takes a ``bot.commands.message.Message``: its plain body and its HTML come from
+  the same parts, and someone's text goes in as ``user(text)``, which makes it one line and
+  escapes it. No handler builds HTML itself.
+- Every command counts against its sender's reply budget (``bot.commands.budget``); a command
+  over it is not run, and its handler never called. The verdict is stored per event, so a
+  command handled again after a crash gets the same one.
+- An event's ``content`` is always a dict (``ctx.content``), but nothing inside it is checked:
+  test every value's type before using it.
 - The bot's own events never reach handlers.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import importlib
 import logging
 import pkgutil
@@ -54,6 +61,10 @@ import sqlite_utils
 
 from ..conference.roles import Role
 from ..conference.schedule import Schedule
+from ..conference.userinput import UsageError
+from ..store.budget import ReplyBudgetStore
+from . import budget
+from .message import Message, code, message, user
 
 __all__ = [
     "Command",
@@ -65,7 +76,6 @@ __all__ = [
     "command",
     "listener",
     "load_all",
-    "plain_html",
     "REGISTRY",
 ]
 
@@ -73,6 +83,9 @@ log = logging.getLogger(__name__)
 
 #: Commands start with this; ``!ASK`` and ``!ask`` are the same command.
 PREFIX = "!"
+#: A command's name is at most this long; longer words after "!" are chat ("!!!!!!!!"), not commands.
+MAX_NAME = 32
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 Handler = Callable[["Context"], Awaitable[None]]
 
@@ -80,10 +93,6 @@ StoreT = TypeVar("StoreT")
 #: Each data store (QuestionStore, PollStore, DelayStore) made once per database: their
 #: constructors create their tables, which is start-up work, not work for every event.
 _STORES: weakref.WeakKeyDictionary[sqlite_utils.Database, dict[type, Any]] = weakref.WeakKeyDictionary()
-
-
-class UsageError(ValueError):
-    """Arguments a command cannot work with; the message is meant for the sender."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +168,8 @@ class Context:
 
     @property
     def content(self) -> dict[str, Any]:
-        return self.event.get("content") or {}
+        content = self.event.get("content")
+        return content if isinstance(content, dict) else {}
 
     @property
     def origin_server_ts(self) -> float:
@@ -206,28 +216,19 @@ class Context:
         """Send any event (to this room by default); returns its event id."""
         return await self.transport.send(room_id or self.room.room_id, event_type, content, self._txn_id())
 
-    async def reply(self, body: str, formatted: str | None = None, *, notice: bool = True, thread: bool = True,
+    async def reply(self, reply: Message, *, notice: bool = True, thread: bool = True,
                     extra: dict[str, Any] | None = None) -> str:
-        """Send a message to this room. ``formatted`` is HTML the caller has escaped; without it,
-        the escaped ``body`` is used, so every message carries both. With ``thread`` (the
+        """Send ``reply`` to this room, with its plain and HTML bodies. With ``thread`` (the
         default) the message is a Matrix reply to the triggering event, so the sender sees
         which of their commands it answers."""
-        content: dict[str, Any] = {
-            "msgtype": "m.notice" if notice else "m.text",
-            "body": body,
-            "format": "org.matrix.custom.html",
-            "formatted_body": formatted if formatted is not None else plain_html(body),
-        }
+        if not isinstance(reply, Message):
+            raise TypeError("ctx.reply takes a Message (bot.commands.message), which escapes user text")
+        content = reply.content(notice=notice)
         if thread:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": self.event_id}}
         if extra:
             content.update(extra)
         return await self.send("m.room.message", content)
-
-
-def plain_html(text: str) -> str:
-    """Plain text as HTML: escaped, line breaks kept."""
-    return html.escape(text).replace("\n", "<br>")
 
 
 class Registry:
@@ -302,25 +303,42 @@ class Registry:
         return interested
 
     async def _run_command(self, ctx: Context, name: str, args: str) -> None:
+        verdict, bucket = _charge(ctx)
+        if verdict is budget.Verdict.WARN:
+            await ctx.reply(message("You are sending commands faster than I can answer; I'll answer again in "
+                                    f"{budget.seconds_until_answer(bucket)} s."))
+        if verdict is not budget.Verdict.ANSWER:
+            return
         cmd = self.get(name)
         if cmd is None or not cmd.applies_in(ctx.room):
             where = "" if cmd is None else " in this room"
-            await ctx.reply(f"There is no {PREFIX}{name}{where}. Send {PREFIX}help to see what you can do here.",
-                            f"There is no <code>{html.escape(PREFIX + name)}</code>{where}. "
-                            f"Send <code>{PREFIX}help</code> to see what you can do here.")
+            await ctx.reply(message("There is no ", code(PREFIX, user(name)), f"{where}. Send ", code(PREFIX, "help"),
+                                    " to see what you can do here."))
             return
         ctx.command, ctx.name, ctx.args = cmd, name, args
         if ctx.role < cmd.role:
-            await ctx.reply(
-                f"Sorry, {PREFIX}{cmd.name} is for {cmd.role.label}s; here you are {_a(ctx.role.label)}.",
-                f"Sorry, <code>{PREFIX}{cmd.name}</code> is for {cmd.role.label}s; here you are "
-                f"{_a(ctx.role.label)}.")
+            await ctx.reply(message("Sorry, ", code(PREFIX, cmd.name), f" is for {cmd.role.label}s; here you are "
+                                    f"{_a(ctx.role.label)}."))
             return
         try:
             await cmd.handler(ctx)
         except UsageError as exc:
-            await ctx.reply(f"{exc}. Usage: {cmd.usage}",
-                            f"{html.escape(str(exc))}. Usage: <code>{html.escape(cmd.usage)}</code>")
+            await ctx.reply(message(user(str(exc)), ". Usage: ", code(cmd.usage)))
+
+
+def _charge(ctx: Context) -> tuple[budget.Verdict, budget.Bucket]:
+    """The reply budget's verdict on this command: the one stored for it, if it was charged
+    before a restart, else its sender's bucket charged (and stored) now."""
+    store = ctx.store(ReplyBudgetStore)
+    seen = store.verdict(ctx.event_id)
+    if seen is not None:
+        verdict, tokens, at, warned = seen
+        return budget.Verdict(verdict), budget.Bucket(tokens, at, warned)
+    previous = store.bucket(ctx.sender)
+    verdict, bucket = budget.charge(budget.FULL if previous is None else budget.Bucket(*previous),
+                                    ctx.origin_server_ts)
+    store.record(ctx.event_id, ctx.sender, verdict.value, bucket.tokens, bucket.at, bucket.warned)
+    return verdict, bucket
 
 
 def _a(noun: str) -> str:
@@ -331,13 +349,17 @@ def parse_command(content: dict[str, Any]) -> tuple[str, str] | None:
     """``("ask", "rest of the line")`` for a message that is a command, else None.
 
     Only text and notices count (not images), and only the first line's first word names the
-    command. A message in reply to another quotes it in its body (``> …``); such a body is not a
-    command unless the command follows the quote.
+    command: a short word of ASCII letters, digits, ``-`` and ``_``. A message in reply to
+    another quotes it in its body (``> …``); such a body is not a command unless the command
+    follows the quote. Any content at all is read without raising.
     """
-    if content.get("msgtype") not in ("m.text", "m.notice", None) or not isinstance(content.get("body"), str):
+    if not isinstance(content, dict) or content.get("msgtype") not in ("m.text", "m.notice", None):
         return None
-    body = content["body"]
-    if "m.relates_to" in content and (content["m.relates_to"] or {}).get("rel_type") == "m.replace":
+    body = content.get("body")
+    if not isinstance(body, str):
+        return None
+    relates = content.get("m.relates_to")
+    if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
         return None  # an edit: the original was handled already
     lines = body.split("\n")
     while lines and lines[0].startswith("> "):
@@ -346,8 +368,11 @@ def parse_command(content: dict[str, Any]) -> tuple[str, str] | None:
     if not body.startswith(PREFIX) or body[len(PREFIX):len(PREFIX) + 1].strip() == "":
         return None  # "!" alone, or "! something": not a command
     parts = body[len(PREFIX):].split(None, 1)
+    # Checked before lowercasing: "K" (the Kelvin sign) lowercases to an ASCII "k".
+    if len(parts[0]) > MAX_NAME or not parts[0].isascii():
+        return None
     name = parts[0].lower()
-    if not all(c.isalnum() or c in "-_" for c in name):
+    if not all(c in _NAME_CHARS for c in name):
         return None
     rest = parts[1] if len(parts) > 1 else ""
     return name, rest.strip()

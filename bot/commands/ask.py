@@ -2,23 +2,24 @@
 
 A question belongs to the talk live in its track (a breakout's questions to its own talk); a
 moderator's ``!qa open`` between talks opens the track's Q&A on its own. The bot posts each
-question as its own message; a 👍 reaction on that post is a vote, and redacting the reaction
-withdraws it. Only these posts count: a 👍 on anything else is just a reaction.
+question as its own message; a 👍 reaction on that post (any skin tone: ``qa.is_upvote``) is a
+vote, and redacting the reaction withdraws it. Someone who reacted with two kinds of 👍 votes
+once, for as long as either reaction stays. Only these posts count: a 👍 on anything else is
+just a reaction.
 """
 
 from __future__ import annotations
 
-import html
-
 from ..conference import qa
-from ..conference.qa import ANSWERED, HIDDEN, OPEN, Question
+from ..conference.qa import ANSWERED, HIDDEN, OPEN, UPVOTE, Question
+from ..conference.userinput import one_line, quoted, read_number
 from ..store.questions import QuestionStore
 from . import Context, Role, UsageError, command, listener
+from .message import bold, code, italic, message, user
 
 KINDS = ("track", "breakout")
 #: Chairs also read and run the list from the track's backstage, next to its Q&A board.
 LIST_KINDS = (*KINDS, "backstage")
-UPVOTE = "👍"
 TOP_DEFAULT, TOP_MAX = 5, 20
 QA_USAGE = "!qa open | close | top [n] | answered <n> | hide <n> | pin <n> | unpin <n>"
 
@@ -27,30 +28,25 @@ def questions(ctx: Context) -> QuestionStore:
     return ctx.store(QuestionStore)
 
 
-def _scope(ctx: Context) -> tuple[str, str | None, str]:
-    """(track id, talk id or None, what to call it) this room's questions go to now."""
+def _scope(ctx: Context) -> tuple[str, str | None, tuple]:
+    """(track id, talk id or None, what to call it: message parts) this room's questions go to now."""
     if ctx.room.track_id is None:
         raise UsageError("questions are asked in a track room or a talk's breakout room")
     talk = ctx.live_talk
-    return ctx.room.track_id, (talk.id if talk else None), (f"“{talk.title}”" if talk else "this track")
+    return ctx.room.track_id, (talk.id if talk else None), (("“", user(talk.title), "”") if talk else ("this track",))
 
 
-def _line(q: Question) -> tuple[str, str]:
+def _line(q: Question) -> tuple:
     mark = {ANSWERED: " ✓ answered", HIDDEN: " (hidden)"}.get(q.state, "")
     pin = "📌 " if q.pinned else ""
-    body = f"{pin}Q{q.number} · {q.votes} {UPVOTE} · {q.asker_name}: {q.text}{mark}"
-    formatted = (f"{pin}<b>Q{q.number}</b> · {q.votes} {UPVOTE} · {html.escape(q.asker_name)}: "
-                 f"{html.escape(q.text)}{mark}")
-    return body, formatted
+    return (pin, bold(q.label), f" · {q.votes} {UPVOTE} · ", user(q.asker_name), ": ", user(q.text), mark)
 
 
-async def _post_list(ctx: Context, title: str, listed: list[Question], empty: str) -> None:
+async def _post_list(ctx: Context, title: tuple, listed: list[Question], empty: str) -> None:
     if not listed:
-        await ctx.reply(f"{title}: {empty}", f"{html.escape(title)}: {html.escape(empty)}")
+        await ctx.reply(message(*title, f": {empty}"))
         return
-    lines = [_line(q) for q in listed]
-    await ctx.reply("\n".join([title, *(b for b, _ in lines)]),
-                    f"<p>{html.escape(title)}</p><ul>" + "".join(f"<li>{f}</li>" for _, f in lines) + "</ul>")
+    await ctx.reply(message(*title).items(_line(q) for q in listed))
 
 
 # ---- !ask --------------------------------------------------------------------------------
@@ -67,39 +63,37 @@ async def ask(ctx: Context) -> None:
     problem = qa.check_text(ctx.args)
     if problem:
         raise UsageError(problem)
+    # Stored as shown: one line, nothing invisible, so the board and the bot's posts agree.
+    text = one_line(ctx.args)
     track_id, talk_id, what = _scope(ctx)
     if not qa.is_open(talk_id, store.session(conference, track_id)):
-        await ctx.reply("Q&A is closed here right now: a moderator opens it with !qa open.",
-                        "Q&amp;A is closed here right now: a moderator opens it with <code>!qa open</code>.")
+        await ctx.reply(message("Q&A is closed here right now: a moderator opens it with ", code("!qa open"), "."))
         return
     asked_at = ctx.origin_server_ts
     wait = qa.rate_limited(store.asked_times(conference, ctx.sender, asked_at - qa.RATE_WINDOW), asked_at)
     if wait:
-        await ctx.reply(f"You have asked {qa.RATE_COUNT} questions in the last minute; please wait "
-                        f"{max(1, round(wait))} s and ask again.")
+        await ctx.reply(message(f"You have asked {qa.RATE_COUNT} questions in the last minute; please wait "
+                                f"{max(1, round(wait))} s and ask again."))
         return
-    earlier = qa.duplicate_of(ctx.args, store.for_talk(conference, track_id, talk_id))
+    earlier = qa.duplicate_of(text, store.for_talk(conference, track_id, talk_id))
     if earlier is not None:
         added = store.vote(f"ask:{ctx.event_id}", conference, earlier.number, ctx.sender, asked_at)
         votes = earlier.votes + (1 if added else 0)
         state = " (already answered)" if earlier.state == ANSWERED else ""
         counted = "your vote is counted there" if added else "you had voted for it already"
-        await ctx.reply(f"That looks like Q{earlier.number}{state}: “{earlier.text}”. Instead of a new question, "
-                        f"{counted} ({votes} {UPVOTE}).",
-                        f"That looks like <b>Q{earlier.number}</b>{state}: “{html.escape(earlier.text)}”. "
-                        f"Instead of a new question, {counted} ({votes} {UPVOTE}).")
+        await ctx.reply(message("That looks like ", bold(earlier.label), f"{state}: “", user(earlier.text),
+                                f"”. Instead of a new question, {counted} ({votes} {UPVOTE})."))
         return
     question = store.add(conference=conference, room_id=ctx.room.room_id, track_id=track_id, talk_id=talk_id,
-                         asker=ctx.sender, asker_name=ctx.sender_name, text=ctx.args.strip(), asked_at=asked_at,
+                         asker=ctx.sender, asker_name=one_line(ctx.sender_name), text=text, asked_at=asked_at,
                          source_event_id=ctx.event_id)
     await _post_question(ctx, store, question)
 
 
 async def _post_question(ctx: Context, store: QuestionStore, question: Question) -> None:
-    body = f"Q{question.number} · {question.asker_name}: {question.text}"
-    formatted = f"<b>Q{question.number}</b> · {html.escape(question.asker_name)}: {html.escape(question.text)}"
-    event_id = await ctx.reply(f"{body}\n(👍 this message to upvote)", f"{formatted}<br><i>(👍 this message to upvote)</i>",
-                               notice=False, thread=False)
+    post = (message(bold(question.label), " · ", user(question.asker_name), ": ", user(question.text))
+            .line(italic(f"({UPVOTE} this message to upvote)")))
+    event_id = await ctx.reply(post, notice=False, thread=False)
     store.set_post(ctx.room.conference, question.number, event_id)
 
 
@@ -108,11 +102,13 @@ async def _post_question(ctx: Context, store: QuestionStore, question: Question)
 
 @listener("m.reaction")
 async def on_reaction(ctx: Context) -> None:
-    relation = ctx.content.get("m.relates_to") or {}
-    key = relation.get("key")
-    if relation.get("rel_type") != "m.annotation" or not isinstance(key, str) or not key.startswith(UPVOTE):
+    relation = ctx.content.get("m.relates_to")
+    if not isinstance(relation, dict) or relation.get("rel_type") != "m.annotation":
         return
-    found = questions(ctx).by_post(str(relation.get("event_id")))
+    post = relation.get("event_id")
+    if not isinstance(post, str) or not qa.is_upvote(relation.get("key")):
+        return
+    found = questions(ctx).by_post(post)
     if found is not None:
         conference, question = found
         questions(ctx).vote(ctx.event_id, conference, question.number, ctx.sender, ctx.origin_server_ts)
@@ -133,7 +129,7 @@ async def on_redaction(ctx: Context) -> None:
 async def list_questions(ctx: Context) -> None:
     track_id, talk_id, what = _scope(ctx)
     listed = [q for q in questions(ctx).for_talk(ctx.room.conference, track_id, talk_id) if q.state == OPEN]
-    await _post_list(ctx, f"Top questions for {what}", listed[:TOP_DEFAULT],
+    await _post_list(ctx, ("Top questions for ", *what), listed[:TOP_DEFAULT],
                      "none yet. Ask one with !ask <question>.")
 
 
@@ -154,24 +150,22 @@ async def moderate(ctx: Context) -> None:
         _no_more(rest)
         store.set_session(conference, track_id, OPEN if action == "open" else "closed", talk_id)
         if action == "open":
-            await ctx.reply(f"Q&A is open for {what}: ask with !ask <question>, upvote with 👍.",
-                            f"Q&amp;A is open for {html.escape(what)}: ask with <code>!ask &lt;question&gt;</code>, "
-                            f"upvote with 👍.")
+            await ctx.reply(message("Q&A is open for ", *what, ": ask with ", code("!ask <question>"),
+                                    f", upvote with {UPVOTE}."))
         else:
-            await ctx.reply(f"Q&A is closed for {what}.", f"Q&amp;A is closed for {html.escape(what)}.")
+            await ctx.reply(message("Q&A is closed for ", *what, "."))
         return
     if action == "top":
-        n = _number(rest, "how many", default=TOP_DEFAULT)
+        n = min(_number(rest, "say how many, e.g. 5", default=TOP_DEFAULT), TOP_MAX)
         listed = [q for q in store.for_talk(conference, track_id, talk_id) if q.state == OPEN]
-        await _post_list(ctx, f"Top {min(n, TOP_MAX)} questions for {what}", listed[:min(n, TOP_MAX)],
-                         "no open questions.")
+        await _post_list(ctx, (f"Top {n} questions for ", *what), listed[:n], "no open questions.")
         return
     if action not in ("answered", "hide", "pin", "unpin"):
-        raise UsageError(f"there is no !qa {action}")
-    number = _number(rest, "which question")
+        raise UsageError(f"there is no !qa {quoted(action)}")
+    number = _number(rest, "say which question, e.g. 7 or Q7")
     question = store.get(conference, number)
     if question is None or question.track_id != track_id:
-        await ctx.reply(f"There is no Q{number} in this track.")
+        await ctx.reply(message(f"There is no Q{number} in this track."))
         return
     if action == "answered":
         store.set_state(conference, number, ANSWERED)
@@ -182,22 +176,19 @@ async def moderate(ctx: Context) -> None:
     else:
         store.set_pinned(conference, number, action == "pin")
         done = "pinned to the top" if action == "pin" else "unpinned"
-    await ctx.reply(f"Q{number} {done}.")
+    await ctx.reply(message(f"Q{number} {done}."))
 
 
 def _no_more(rest: list[str]) -> None:
     if rest:
-        raise UsageError(f"unexpected {rest[0]!r}")
+        raise UsageError(f"unexpected {quoted(rest[0])}")
 
 
-def _number(rest: list[str], what: str, *, default: int | None = None) -> int:
+def _number(rest: list[str], want: str, *, default: int | None = None) -> int:
     """A question number or a count: ``7`` or ``Q7``."""
     if not rest:
         if default is None:
-            raise UsageError(f"say {what}, e.g. 7 or Q7")
+            raise UsageError(want)
         return default
     _no_more(rest[1:])
-    text = rest[0].upper().removeprefix("Q")
-    if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"{rest[0]!r} is not a number (say {what}, e.g. 7 or Q7)")
-    return int(text)
+    return read_number(rest[0], want, prefix="Q")

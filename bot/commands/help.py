@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import html
-
 from . import PREFIX, Context, command
+from .message import code, message, user
 
 
 @command("help", help="what you can do here; !help <command> for one command", usage="!help [command]")
@@ -16,16 +15,11 @@ async def help_(ctx: Context) -> None:
         name = ctx.args.split()[0].removeprefix(PREFIX).lower()
         cmd = registry.get(name)
         if cmd is None or cmd not in usable:
-            await ctx.reply(f"{PREFIX}{name} is not something you can use here. Send {PREFIX}help for the list.",
-                            f"<code>{html.escape(PREFIX + name)}</code> is not something you can use here. "
-                            f"Send <code>{PREFIX}help</code> for the list.")
+            await ctx.reply(message(code(PREFIX, user(name, 40)), " is not something you can use here. Send ",
+                                    code(PREFIX, "help"), " for the list."))
             return
         aliases = f" (also {', '.join(PREFIX + a for a in cmd.aliases)})" if cmd.aliases else ""
-        await ctx.reply(f"{cmd.usage}{aliases}: {cmd.help}",
-                        f"<code>{html.escape(cmd.usage)}</code>{html.escape(aliases)}: {html.escape(cmd.help)}")
+        await ctx.reply(message(code(cmd.usage), f"{aliases}: {cmd.help}"))
         return
-    lines = [(cmd.usage, cmd.help) for cmd in usable]
-    body = "\n".join([f"What you can do here (as {ctx.role.label}):", *(f"{u} — {h}" for u, h in lines)])
-    formatted = (f"<p>What you can do here (as {ctx.role.label}):</p><ul>"
-                 + "".join(f"<li><code>{html.escape(u)}</code> — {html.escape(h)}</li>" for u, h in lines) + "</ul>")
-    await ctx.reply(body, formatted)
+    await ctx.reply(message(f"What you can do here (as {ctx.role.label}):")
+                    .items((code(cmd.usage), f" — {cmd.help}") for cmd in usable))

@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-import html
-
 from ..conference import polls
 from ..conference.roles import Role, power_of
+from ..conference.userinput import read_number
 from ..store.polls import PollStore
 from . import Context, UsageError, command, listener
+from .message import italic, message, user
 
 USAGE = f"{polls.USAGE}  ·  !poll list  ·  !poll close [n]"
 
@@ -48,10 +48,7 @@ async def poll(ctx: Context) -> None:
 
 
 async def _start(ctx: Context) -> None:
-    try:
-        spec = polls.parse_poll(ctx.args)
-    except polls.PollError as exc:
-        raise UsageError(str(exc)) from None
+    spec = polls.parse_poll(ctx.args)  # a PollError is a UsageError: the registry answers it
     content = polls.start_content(spec)
     poll_id = await ctx.send(polls.START, content)
     # The bot's own events never reach the listeners, so the poll is recorded here. Keyed on the
@@ -62,21 +59,22 @@ async def _start(ctx: Context) -> None:
 
 async def _close(ctx: Context, rest: list[str]) -> None:
     store = ctx.store(PollStore)
-    if len(rest) > 1 or (rest and not rest[0].isdigit()):
-        raise UsageError("say which poll to close by its number from !poll list, or nothing for the latest")
+    want = "say which poll to close by its number from !poll list, or nothing for the latest"
+    if len(rest) > 1:
+        raise UsageError(want)
     if rest:
         every = store.in_room(ctx.room.room_id)
-        n = int(rest[0])
-        if not 1 <= n <= len(every):
+        n = read_number(rest[0], want)
+        if n > len(every):
             raise UsageError(f"there is no poll {n} here; this room has {len(every)}")
         poll_id = every[n - 1]
         if store.view(poll_id).closed:
-            await ctx.reply(f"Poll {n} is already closed.")
+            await ctx.reply(message(f"Poll {n} is already closed."))
             return
     else:
         open_polls = store.in_room(ctx.room.room_id, open_only=True)
         if not open_polls:
-            await ctx.reply("There is no open poll in this room.")
+            await ctx.reply(message("There is no open poll in this room."))
             return
         poll_id = open_polls[-1]
     poll_ = store.poll(poll_id)
@@ -94,22 +92,19 @@ async def _list(ctx: Context) -> None:
     store = ctx.store(PollStore)
     ids = store.in_room(ctx.room.room_id)
     if not ids:
-        await ctx.reply("No polls in this room yet.")
+        await ctx.reply(message("No polls in this room yet."))
         return
-    plain, rich = ["Polls in this room:"], ["Polls in this room:<ol>"]
+    rows = []
     for poll_id in ids:
         view = store.view(poll_id)
-        state = "closed" if view.closed else "open"
         counts = view.visible_counts()
         if counts is None:
-            detail = f"{view.voters} voted, results hidden until it closes"
+            detail: tuple = (f"{view.voters} voted, results hidden until it closes",)
         else:
-            detail = ", ".join(f"{text}: {counts[aid]}" for aid, text in view.answers)
-        n = len(plain)
-        plain.append(f"{n}. {view.question} ({state}) — {detail}")
-        rich.append(f"<li>{html.escape(view.question)} <i>({state})</i> — {html.escape(detail)}</li>")
-    rich.append("</ol>")
-    await ctx.reply("\n".join(plain), "".join(rich))
+            detail = tuple(part for n, (aid, text) in enumerate(view.answers)
+                           for part in ((", " if n else ""), user(text), f": {counts[aid]}"))
+        rows.append((user(view.question), " ", italic(f"({'closed' if view.closed else 'open'})"), " — ", *detail))
+    await ctx.reply(message("Polls in this room:").items(rows, numbered=True))
 
 
 # ----------------------------------------------------------------------------- listeners
@@ -134,8 +129,9 @@ async def on_response(ctx: Context) -> None:
 @listener(polls.END)
 async def on_end(ctx: Context) -> None:
     """An end event from a client closes the poll if its sender may (see ``may_end``)."""
-    relates = ctx.content.get("m.relates_to") or {}
-    poll_id = relates.get("event_id") if relates.get("rel_type") == "m.reference" else None
+    relates = ctx.content.get("m.relates_to")
+    is_reference = isinstance(relates, dict) and relates.get("rel_type") == "m.reference"
+    poll_id = relates.get("event_id") if is_reference else None
     store = ctx.store(PollStore)
     creator = store.creator(poll_id) if isinstance(poll_id, str) else None
     if creator is not None and may_end(ctx, creator):

@@ -7,32 +7,32 @@ running, and the stream, navigator, schedule and Q&A pages show the shifted time
 
 from __future__ import annotations
 
-import html
 import re
 
+from ..conference.userinput import read_number
 from ..store.delays import DelayStore
 from . import Context, Role, UsageError, command
+from .message import bold, message, user
 
 USAGE = "!delay <minutes>  (e.g. !delay 10, !delay +5, !delay 0 when back on time)  ·  !delay"
 MAX_MINUTES = 240
-_MINUTES = re.compile(r"^([+-]?)(\d{1,3})\s*(?:m|min|mins|minutes?)?$")
+#: "15min", "15 minutes": the unit is optional, and minutes is the only one.
+_UNIT = re.compile(r"\s*(?:m|min|mins|minutes?)\Z")
 
 
 def parse_minutes(text: str) -> int:
     """``10``, ``+10``, ``-5``, ``15min`` -> minutes; a UsageError says what is wrong otherwise."""
-    match = _MINUTES.match(text.strip().lower())
-    if not match:
-        raise UsageError(f"“{text}” is not a number of minutes")
-    minutes = int(match[2]) * (-1 if match[1] == "-" else 1)
-    if abs(minutes) > MAX_MINUTES:
-        raise UsageError(f"a delay is at most {MAX_MINUTES} minutes either way")
-    return minutes
+    number = _UNIT.sub("", text.strip().lower())
+    return read_number(number, f"say the minutes, at most {MAX_MINUTES} either way (10, +5, -5, 0)",
+                       signed=True, low=-MAX_MINUTES, high=MAX_MINUTES)
 
 
-def describe(track_name: str, minutes: int) -> str:
+def describe(track_name: str, minutes: int) -> tuple:
+    """Message parts saying how the track runs."""
     if minutes == 0:
-        return f"{track_name} runs on time"
-    return f"{track_name} runs {abs(minutes)} minute{'s' if abs(minutes) != 1 else ''} {'late' if minutes > 0 else 'early'}"
+        return user(track_name), " runs on time"
+    return (user(track_name), f" runs {abs(minutes)} minute{'s' if abs(minutes) != 1 else ''} "
+            f"{'late' if minutes > 0 else 'early'}")
 
 
 @command("delay", help="say how late this track runs; every page and !ask follow", usage=USAGE,
@@ -44,14 +44,10 @@ async def delay(ctx: Context) -> None:
         raise UsageError("a delay is set in a track room or its backstage")
     store = ctx.store(DelayStore)
     if not ctx.args:
-        status = describe(track.name, store.all(ctx.room.conference).get(track.id, 0))
-        await ctx.reply(f"{status}.", f"{html.escape(status)}.")
+        await ctx.reply(message(*describe(track.name, store.all(ctx.room.conference).get(track.id, 0)), "."))
         return
     minutes = parse_minutes(ctx.args)
     store.set(ctx.room.conference, track.id, minutes, by=ctx.sender, at=ctx.origin_server_ts)
-    status = describe(track.name, minutes)
     talk = ctx.live_talk
-    now = f" On now: {talk.title}." if talk else ""
-    await ctx.reply(f"{status}; the schedule, the widgets and !ask follow.{now}",
-                    f"<b>{html.escape(status)}</b>; the schedule, the widgets and !ask follow."
-                    + (f" On now: {html.escape(talk.title)}." if talk else ""))
+    now = (" On now: ", user(talk.title), ".") if talk else ()
+    await ctx.reply(message(bold(*describe(track.name, minutes)), "; the schedule, the widgets and !ask follow.", *now))

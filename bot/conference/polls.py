@@ -30,6 +30,8 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .userinput import UsageError, one_line, quoted, read_number
+
 START = "org.matrix.msc3381.poll.start"
 RESPONSE = "org.matrix.msc3381.poll.response"
 END = "org.matrix.msc3381.poll.end"
@@ -49,7 +51,7 @@ SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
 USAGE = '!poll "Question?" "Option A" "Option B" ... [--multi N] [--secret]'
 
 
-class PollError(ValueError):
+class PollError(UsageError):
     """Arguments that do not make a poll; the message is meant for the person who typed them."""
 
 
@@ -89,13 +91,13 @@ def parse_poll(args: str) -> PollSpec:
             else:
                 value = word.split("=", 1)[1]
             try:
-                multi = int(value)
-            except ValueError:
-                raise PollError(f"--multi needs a whole number, not {value!r}") from None
+                multi = read_number(value, "--multi says how many options each person may pick", low=None)
+            except UsageError as exc:
+                raise PollError(str(exc)) from None
         elif word.startswith("--") and len(word) > 2:
-            raise PollError(f"unknown option {word}; usage: {USAGE}")
+            raise PollError(f"unknown option {quoted(word)}; usage: {USAGE}")
         else:
-            texts.append(" ".join(word.split()))  # newlines and runs of spaces become one space
+            texts.append(one_line(word))  # line breaks, runs of spaces and invisible characters go
         i += 1
     if not texts or not texts[0]:
         raise PollError(f"a poll needs a question; usage: {USAGE}")
@@ -115,7 +117,7 @@ def parse_poll(args: str) -> PollSpec:
     for option in options:
         key = option.casefold()
         if key in seen:
-            raise PollError(f"the option {option!r} is given twice")
+            raise PollError(f"the option {quoted(option)} is given twice")
         seen.add(key)
     if multi is not None and not 1 <= multi <= len(options):
         raise PollError(f"--multi must be between 1 and {len(options)} (the number of options), not {multi}")
@@ -158,7 +160,9 @@ class Poll:
 
 
 def read_start(content: dict) -> Poll | None:
-    """The poll in a start event's content, or None when it is not a usable poll."""
+    """The poll in a start event's content, or None when it is not a usable poll. Its texts come
+    from whoever started it, in any client: they are read as one line each (``one_line``), as
+    everything the bot and the pages show of them."""
     body = content.get(START)
     if not isinstance(body, dict):
         return None
@@ -166,12 +170,13 @@ def read_start(content: dict) -> Poll | None:
     question_text = (question.get(TEXT) or question.get("body")) if isinstance(question, dict) else None
     answers: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for answer in body.get("answers") or []:
+    listed = body.get("answers")
+    for answer in listed if isinstance(listed, list) else []:
         if not isinstance(answer, dict):
             continue
         answer_id, text = answer.get("id"), answer.get(TEXT) or answer.get("body")
         if isinstance(answer_id, str) and isinstance(text, str) and answer_id not in seen:
-            answers.append((answer_id, text))
+            answers.append((answer_id, one_line(text)))
             seen.add(answer_id)
     answers = answers[:MAX_OPTIONS]  # MSC3381: truncated to 20 options
     if not isinstance(question_text, str) or not answers:
@@ -180,7 +185,7 @@ def read_start(content: dict) -> Poll | None:
     if not isinstance(max_sel, int) or isinstance(max_sel, bool) or max_sel < 1:
         max_sel = 1  # "Must be greater than or equal to 1, and defaults to 1."
     # Unknown kinds are treated as undisclosed, as MSC3381 asks.
-    return Poll(question_text, tuple(answers), max_sel, body.get("kind") == DISCLOSED)
+    return Poll(one_line(question_text), tuple(answers), max_sel, body.get("kind") == DISCLOSED)
 
 
 def response_content(poll_id: str, answers: Sequence[str]) -> dict:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .userinput import one_line, visible_length
+
 OPEN, ANSWERED, HIDDEN = "open", "answered", "hidden"
 STATES = (OPEN, ANSWERED, HIDDEN)
 
@@ -33,6 +35,23 @@ RATE_WINDOW = 60.0
 #: with one word changed in seven ("How do/can I install it on Windows?") is a duplicate; one
 #: word changed in four, or a question with a qualifier added ("... in Django?"), is not.
 DUPLICATE_THRESHOLD = 0.85
+
+
+#: The reaction that is a vote, shown in the bot's messages.
+UPVOTE = "👍"
+#: 👍 in any of the forms clients send it: with a skin tone (U+1F3FB to U+1F3FF), with the emoji or
+#: text variation selector (U+FE0F, U+FE0E) or without, and the shortcodes of clients and bridges
+#: that send the name rather than the emoji.
+_UPVOTE_KEY = re.compile("\U0001F44D[\uFE0E\uFE0F]?[\U0001F3FB-\U0001F3FF]?[\uFE0E\uFE0F]?")
+_UPVOTE_NAMES = frozenset((":+1:", ":thumbsup:"))
+
+
+def is_upvote(key: object) -> bool:
+    """Whether a reaction with ``key`` is a vote. Every form counts as the same vote, so a
+    person's 👍 and 👍🏽 on one question are one vote, kept while either of them stays."""
+    if not isinstance(key, str):
+        return False
+    return _UPVOTE_KEY.fullmatch(key) is not None or key.casefold() in _UPVOTE_NAMES
 
 
 @dataclass(frozen=True)
@@ -141,10 +160,12 @@ def duplicate_of(text: str, earlier: Iterable[Question], threshold: float = DUPL
 
 
 def check_text(text: str) -> str | None:
-    """Why ``text`` cannot be a question, or None when it can."""
-    length = len(text.strip())
-    if length < MIN_LENGTH:
+    """Why ``text`` cannot be a question, or None when it can. The minimum counts what a reader
+    sees (zero-width and control characters are not a question); the maximum counts the text as
+    the bot stores and shows it, on one line."""
+    if visible_length(text) < MIN_LENGTH:
         return "write the question after !ask"
+    length = len(one_line(text))
     if length > MAX_LENGTH:
         return f"questions can be at most {MAX_LENGTH} characters; this one has {length}"
     return None

@@ -7,6 +7,9 @@ Idempotence is built into the keys, because after a crash the bot may handle an 
 a question is keyed by the ``!ask`` event that made it, and a vote by the reaction event that
 cast it (``ask:<event id>`` for the vote an asker gets automatically), so handling an event twice
 changes nothing, and a redaction of the reaction finds the vote it withdraws.
+
+A person may hold several votes for one question (👍 and 👍🏽, or their ``!ask`` and a 👍); the
+question counts people, not votes, so each counts once for as long as any of their votes stays.
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ from ..conference.qa import HIDDEN, STATES, Question, rank
 QUESTIONS, VOTES, SESSIONS = "qa_questions", "qa_votes", "qa_sessions"
 
 _SELECT = f"""
-    SELECT q.*, (SELECT COUNT(*) FROM {VOTES} v WHERE v.conference = q.conference AND v.number = q.number) AS votes
+    SELECT q.*, (SELECT COUNT(DISTINCT v.user) FROM {VOTES} v
+                 WHERE v.conference = q.conference AND v.number = q.number) AS votes
     FROM {QUESTIONS} q
 """
+_CREATE_VOTES = """CREATE TABLE IF NOT EXISTS {table} (
+    key TEXT PRIMARY KEY, conference TEXT NOT NULL, number INTEGER NOT NULL,
+    user TEXT NOT NULL, at REAL NOT NULL)"""
 
 
 class QuestionStore:
@@ -38,9 +45,10 @@ class QuestionStore:
                 PRIMARY KEY (conference, number))""")
             db.execute(f"CREATE INDEX IF NOT EXISTS {QUESTIONS}_track ON {QUESTIONS} (track_id, talk_id)")
             db.execute(f"CREATE INDEX IF NOT EXISTS {QUESTIONS}_post ON {QUESTIONS} (event_id)")
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {VOTES} (
-                key TEXT PRIMARY KEY, conference TEXT NOT NULL, number INTEGER NOT NULL,
-                user TEXT NOT NULL, at REAL NOT NULL, UNIQUE (conference, number, user))""")
+        _migrate_votes(db)
+        with db.conn:
+            db.execute(_CREATE_VOTES.format(table=VOTES))
+            db.execute(f"CREATE INDEX IF NOT EXISTS {VOTES}_voter ON {VOTES} (conference, number, user)")
             # A moderator's last open/close per track, and the talk it was meant for.
             db.execute(f"""CREATE TABLE IF NOT EXISTS {SESSIONS} (
                 conference TEXT NOT NULL, track_id TEXT NOT NULL, state TEXT NOT NULL, talk_id TEXT,
@@ -122,9 +130,12 @@ class QuestionStore:
                             [event_id, conference, number])
 
     def vote(self, key: str, conference: str, number: int, user: str, at: float) -> bool:
-        """Count ``user``'s vote (cast by event ``key``); False if they had voted already."""
+        """Record ``user``'s vote cast by event ``key``; False if they had voted already (the
+        vote is recorded all the same, and keeps theirs counted if the other one goes)."""
         with self.db.conn:
-            return self._insert_vote(key, conference, number, user, at)
+            had = self.db.execute(f"SELECT 1 FROM {VOTES} WHERE conference = ? AND number = ? AND user = ? LIMIT 1",
+                                  [conference, number, user]).fetchone() is not None
+            return self._insert_vote(key, conference, number, user, at) and not had
 
     def _insert_vote(self, key: str, conference: str, number: int, user: str, at: float) -> bool:
         cursor = self.db.execute(f"INSERT OR IGNORE INTO {VOTES} (key, conference, number, user, at) VALUES (?, ?, ?, ?, ?)",
@@ -163,6 +174,28 @@ class QuestionStore:
         with self.db.conn:
             self.db.execute(f"INSERT OR REPLACE INTO {SESSIONS} (conference, track_id, state, talk_id) VALUES (?, ?, ?, ?)",
                             [conference, track_id, state, talk_id])
+
+
+def _migrate_votes(db: sqlite_utils.Database) -> None:
+    """Stores from before a person could hold two votes had UNIQUE (conference, number, user) on
+    the votes table: a second reaction was not recorded, so withdrawing the first one lost the
+    vote. SQLite cannot drop a constraint; the table is copied into one without it, votes kept."""
+    if not _one_vote_per_user(db):
+        return
+    with db.conn:
+        db.execute("BEGIN IMMEDIATE")
+        if not _one_vote_per_user(db):
+            return  # another connection to the same file migrated it meanwhile
+        db.execute(_CREATE_VOTES.format(table=f"{VOTES}_new"))
+        db.execute(f"INSERT INTO {VOTES}_new (key, conference, number, user, at) "
+                   f"SELECT key, conference, number, user, at FROM {VOTES}")
+        db.execute(f"DROP TABLE {VOTES}")
+        db.execute(f"ALTER TABLE {VOTES}_new RENAME TO {VOTES}")
+
+
+def _one_vote_per_user(db: sqlite_utils.Database) -> bool:
+    """Whether the votes table carries a UNIQUE constraint (the old schema's only one)."""
+    return any(row[3] == "u" for row in db.execute(f"PRAGMA index_list({VOTES})").fetchall())
 
 
 def _question(row: dict[str, Any]) -> Question:
