@@ -345,6 +345,8 @@ class Runtime:
             return None
         if "redacted_because" in (event.get("unsigned") or {}):
             return None
+        if not isinstance(event.get("content"), dict):
+            return None  # malformed: nothing in it a handler could read
         return self.context(room, event)
 
     async def _read_members(self, room_id: str) -> None:
