@@ -131,19 +131,17 @@ def desired_rooms(schedule: Schedule, templates: RoomTemplates, settings: Settin
     return rooms
 
 
-def source_for(schedule: Schedule, key: str) -> RoomSource | None:
-    """What the room ``key`` is rendered from; None when the schedule has no such room."""
+def all_sources(schedule: Schedule) -> dict[str, RoomSource]:
+    """What every room the schedule may call for is rendered from, by key: the conference space,
+    every sub-space (used or not) and the rooms inside them."""
     spaces = [space_source(schedule, category) for category in (None, *dict(CATEGORIES))]
-    return next((s for s in [*spaces, *room_sources(schedule)] if s.key == key), None)
+    return {source.key: source for source in [*spaces, *room_sources(schedule)]}
 
 
-def render_room(schedule: Schedule, templates: RoomTemplates, settings: Settings, key: str) -> DesiredRoom | None:
-    """The room ``key`` alone, as :func:`desired_rooms` renders it but without its space's child
-    links and invitations; None when the schedule has no such room. Cheap enough to render a
-    room again and again with one schedule value changed, to see what that value does to it."""
-    source = source_for(schedule, key)
-    if source is None:
-        return None
+def render_room(schedule: Schedule, templates: RoomTemplates, settings: Settings, source: RoomSource) -> DesiredRoom:
+    """One room alone, as :func:`desired_rooms` renders it but without its space's child links
+    and invitations: cheap enough to render a room again and again with one schedule value
+    changed, to see what that value does to it."""
     builder = _Builder(schedule, templates, settings)
     return builder.space(source) if source.kind == "space" else builder.room(source)
 

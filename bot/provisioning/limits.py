@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..conference.schedule import ScheduleError, ScheduleInvalid, ScheduleSource, format_path, is_free_form
-from .desired import RoomSource, Settings, render_room, source_for, template_context
+from ..conference.schedule import Schedule, ScheduleError, ScheduleInvalid, ScheduleSource, format_path, is_free_form
+from .desired import RoomSource, Settings, all_sources, render_room, template_context
 from .planner import resolve
 from .state import DesiredRoom, RoomRef, StateKey
 from .templates import RoomTemplates, TemplateProblem
@@ -115,13 +115,15 @@ def check_room_limits(located: ScheduleSource, templates: RoomTemplates, setting
                       rooms: list[DesiredRoom]) -> None:
     """Raise :class:`ScheduleInvalid` naming the schedule field behind every room that the
     homeserver could not store, or :class:`TemplateProblem` when a template alone is to blame."""
-    tracer = _Tracer(located, templates, settings)
+    tracer: _Tracer | None = None  # made only when a room is over a limit: the usual case is cheap
     found: dict[Path, list[str]] = {}
     for room in rooms:
-        source = source_for(located.schedule, room.key)
-        if source is None:  # pragma: no cover - every desired room has a source
-            continue
         alias = f"#{room.alias}:{settings.server_name}"
+        over = [m for m in _measures(room, settings.bot_user_id).values() if m.size > m.limit]
+        if not over and len(alias.encode()) <= MAX_ID_BYTES:
+            continue
+        tracer = tracer or _Tracer(located, templates, settings)
+        source = tracer.source(room.key)
         if len(alias.encode()) > MAX_ID_BYTES:
             # The entry's own id when the schedule spells it out (the default lobby does not).
             path = (*source.origin, "id")
@@ -131,10 +133,9 @@ def check_room_limits(located: ScheduleSource, templates: RoomTemplates, setting
                 f"room {room.key} would have the alias {_clip(alias)} of {len(alias.encode()):,} bytes, more "
                 f"than the {MAX_ID_BYTES} Matrix allows (the server name takes {len(settings.server_name.encode())} "
                 "of them); shorten this id")
-        for measure in _measures(room, settings.bot_user_id).values():
-            if measure.size > measure.limit:
-                path, message = tracer.trace(source, measure)
-                found.setdefault(path, []).append(message)
+        for measure in over:
+            path, message = tracer.trace(source, measure)
+            found.setdefault(path, []).append(message)
     if found:
         raise ScheduleInvalid([_one_error(located, path, messages) for path, messages in found.items()])
 
@@ -157,18 +158,25 @@ class _Tracer:
         self.paths = {id(model): path for path, model in _models(self.schedule)}
         #: Fields already found to blame, tried first in the next room: a field that makes one
         #: room too large usually makes many (every room's power levels list the organisers).
-        self.culprits: list[Path] = []
+        #: The schedule without each of them, and its rooms' sources, are kept for the next room.
+        self.culprits: dict[Path, tuple[Schedule, dict[str, RoomSource]]] = {}
+        self.sources = all_sources(self.schedule)
+
+    def source(self, key: str) -> RoomSource:
+        return self.sources[key]
 
     def trace(self, source: RoomSource, measure: _Measure) -> tuple[Path, str]:
         candidates = self._candidates(source)
         where = f"{self.templates.directory.name}/{source.kind}.yaml"
-        floor = self._size_without(source, measure, candidates)
-        if floor is not None and floor > measure.limit:
-            raise TemplateProblem(
-                f"{self.templates.directory / f'{source.kind}.yaml'}: room {source.key} would get "
-                f"{dataclasses.replace(measure, size=floor).what} even with "
-                f"every schedule text left empty, {measure.over}; shorten what the template itself writes")
-        blamed = self._blame(source, measure, candidates)
+        blamed = self._known_culprit(source, measure, candidates)
+        if not blamed:
+            floor = self._size_without(source, measure, candidates)
+            if floor is not None and floor > measure.limit:
+                raise TemplateProblem(
+                    f"{self.templates.directory / f'{source.kind}.yaml'}: room {source.key} would get "
+                    f"{dataclasses.replace(measure, size=floor).what} even with every schedule text left "
+                    f"empty, {measure.over}; shorten what the template itself writes")
+            blamed = self._blame(source, measure, candidates)
         path = blamed[0] if blamed else source.origin
         message = f"room {source.key} ({where}) would get {measure.what}, {measure.over}; "
         value = _at(self.schedule, path)
@@ -178,13 +186,16 @@ class _Tracer:
             message += f"; that alone is not enough: shorten {others} too"
         return path, message
 
-    def _blame(self, source: RoomSource, measure: _Measure, candidates: list[Path]) -> list[Path]:
-        """The fewest fields that, emptied, bring the room under the limit: largest share first."""
-        for path in self.culprits:
+    def _known_culprit(self, source: RoomSource, measure: _Measure, candidates: list[Path]) -> list[Path]:
+        for path, variant in self.culprits.items():
             if path in candidates:
-                size = self._size_without(source, measure, [path])
+                size = self._size_in(variant, source, measure)
                 if size is not None and size <= measure.limit:
                     return [path]
+        return []
+
+    def _blame(self, source: RoomSource, measure: _Measure, candidates: list[Path]) -> list[Path]:
+        """The fewest fields that, emptied, bring the room under the limit: largest share first."""
         gains = []
         for path in candidates:
             size = self._size_without(source, measure, [path])
@@ -197,7 +208,8 @@ class _Tracer:
             left -= gain
             if left <= measure.limit:
                 break
-        self.culprits.extend(p for p in blamed if p not in self.culprits)
+        for path in blamed:
+            self.culprits.setdefault(path, self._without([path]))
         return blamed
 
     def _candidates(self, source: RoomSource) -> list[Path]:
@@ -212,16 +224,23 @@ class _Tracer:
                     candidates.append((*entry, name))
         return candidates
 
-    def _size_without(self, source: RoomSource, measure: _Measure, paths: list[Path]) -> int | None:
-        """The measure in the room rendered with ``paths`` emptied; None if it cannot render."""
+    def _without(self, paths: list[Path]) -> tuple[Schedule, dict[str, RoomSource]]:
+        """The schedule with what is at ``paths`` emptied, and what its rooms are rendered from."""
         schedule = self.schedule
         for path in paths:
             schedule = _replaced(schedule, path, [] if isinstance(_at(schedule, path), (list, tuple)) else "")
+        return schedule, all_sources(schedule)
+
+    def _size_without(self, source: RoomSource, measure: _Measure, paths: list[Path]) -> int | None:
+        """The measure in the room rendered with ``paths`` emptied; None if it cannot render."""
+        return self._size_in(self._without(paths), source, measure)
+
+    def _size_in(self, variant: tuple[Schedule, dict[str, RoomSource]], source: RoomSource,
+                 measure: _Measure) -> int | None:
+        schedule, sources = variant
         try:
-            room = render_room(schedule, self.templates, self.settings, source.key)
+            room = render_room(schedule, self.templates, self.settings, sources[source.key])
         except TemplateProblem:
-            return None
-        if room is None:
             return None
         again = _measures(room, self.settings.bot_user_id).get((measure.kind, measure.event_type))
         return 0 if again is None else again.size
