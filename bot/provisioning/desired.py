@@ -82,8 +82,7 @@ def room_sources(schedule: Schedule) -> list[RoomSource]:
     sources = [RoomSource(f"lobby/{room.id}", "lobby", ("lobby", i), {"room": room})
                for i, room in enumerate(schedule.lobby)]
     for track in schedule.tracks:
-        origin = ("tracks", track_index[track.id])
-        sources.append(RoomSource(f"track/{track.id}", "track", origin,
+        sources.append(RoomSource(f"track/{track.id}", "track", ("tracks", track_index[track.id]),
                                   {"track": track, "talks": talks_by_track[track.id]}))
     for track in schedule.tracks:
         talks = talks_by_track[track.id]
