@@ -30,11 +30,12 @@ from tests.test_web import CHROMIUM, CHROMIUM_ARGS, NOW, wait_until
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-SCRIPT = '<script>window.__xss="script";alert("script")</script>'
-IMG = '<img src=x onerror="window.__xss=\'img\';alert(\'img\')">'
-ATTR = '" onmouseover="window.__xss=\'attr\'" autofocus onfocus="alert(\'attr\')" x="'
-JSON_BREAK = '</script><script>window.__xss="json";alert("json")</script>'
-JS_LINK = 'javascript:alert("link")'
+# Short enough that all of them fit in one talk title (a room name: at most 255 characters).
+SCRIPT = '<script>window.__xss="script";alert(1)</script>'
+IMG = '<img src=x onerror="window.__xss=\'img\';alert(2)">'
+ATTR = '" onmouseover="window.__xss=\'attr\'" autofocus onfocus="alert(3)" x="'
+JSON_BREAK = '</script><script>window.__xss="json"</script>'
+JS_LINK = 'javascript:alert(4)'
 PAYLOADS = [SCRIPT, IMG, ATTR, JSON_BREAK, JS_LINK]
 HOSTILE = " ".join(PAYLOADS)
 
