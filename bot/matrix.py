@@ -225,7 +225,8 @@ class MatrixAdapter:
                 payload = {"value": payload}
             errcode = payload.get("errcode", "")
             if status in (404, 405) and not errcode:  # a homeserver names every error it returns
-                raise NotAHomeserver(what, status, self.client.homeserver, path, f"HTTP {status} and no Matrix error code")
+                raise NotAHomeserver(what, status, self.client.homeserver, path,
+                                     f"HTTP {status} and no Matrix error code")
             if status == 429 or errcode == "M_LIMIT_EXCEEDED":
                 wait = _retry_after_seconds(retry_after, payload)
                 self.stats.rate_limited += 1

@@ -88,8 +88,8 @@ def apply_lines(report: ApplyReport, seconds: float, stats: RequestStats, aliase
         f"{counted(stats.writes, 'write request')}, {counted(stats.reads, 'read request')}."
     ]
     if stats.rate_limited:
-        lines.append(f"  the homeserver rate-limited {counted(stats.rate_limited, 'request')}; waited {stats.waited:.1f} s "
-                     f"in all. {RATE_LIMIT_HINT[0].upper()}{RATE_LIMIT_HINT[1:]}.")
+        lines.append(f"  the homeserver rate-limited {counted(stats.rate_limited, 'request')}; "
+                     f"waited {stats.waited:.1f} s in all. {RATE_LIMIT_HINT[0].upper()}{RATE_LIMIT_HINT[1:]}.")
     for key in report.finished:
         lines.append(f"  finished setting up the room for {key}: an earlier run was interrupted after creating it")
     for key in report.adopted:
