@@ -5,7 +5,9 @@ end up here, so what an organiser runs is what the demo shows."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from pathlib import Path
 from .conference.clock import Clock, utc_now
 from .conference.schedule import Schedule
 from .config import Connection
+from .ports import free_port_near
 from .provisioning.desired import Settings
 
 log = logging.getLogger(__name__)
@@ -81,7 +84,10 @@ async def serve(
     try:
         runner = await start_web(app, listen.host, listen.port)
     except OSError as exc:
-        raise ListenProblem(f"cannot listen on {listen}: {exc.strerror or exc}; pass --listen with a free port") from exc
+        free = Listen(listen.host, free_port_near(listen.host, listen.port)) if exc.errno == errno.EADDRINUSE else None
+        instead = f"pass --listen {free}" if free else "pass --listen with an address and port this machine allows"
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)  # not asyncio's "while attempting to bind"
+        raise ListenProblem(f"cannot listen on {listen}: {reason}; {instead}") from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -38,6 +39,8 @@ def test_run_says_when_its_port_is_taken(bot, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--listen" in err, err
+    free = re.search(r"pass --listen 127\.0\.0\.1:(\d+)", err)
+    assert free and int(free[1]) != port, err  # a port that was free a moment ago, to pass instead
     assert bot.access_token not in err
 
 
