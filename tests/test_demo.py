@@ -22,10 +22,10 @@ import yaml
 
 from bot import SAMPLE_SCHEDULE
 from bot.demo import DEMO_PASSWORD
+from bot.ports import free_port
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
 from bot.provisioning.state import WIDGET
-from bot.web.background import free_port
 from tests.installed import InstalledPodium
 from tests.live import Person
 

@@ -4,18 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 
 from aiohttp import web
 
+from ..ports import free_port
 from .app import start_web
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class ThreadedServer:
