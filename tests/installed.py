@@ -65,6 +65,14 @@ class InstalledPodium:
         with zipfile.ZipFile(self.wheel) as wheel:
             return set(wheel.namelist())
 
+    def console_scripts(self) -> list[str]:
+        """The wheel's ``[console_scripts]`` lines: the commands pip puts on PATH."""
+        with zipfile.ZipFile(self.wheel) as wheel:
+            name = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
+            text = wheel.read(name).decode()
+        section = text.split("[console_scripts]", 1)[1].split("[", 1)[0]
+        return [line.replace(" ", "") for line in section.splitlines() if line.strip()]
+
 
 def _check(command: list[str]) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)

@@ -55,6 +55,7 @@ def test_the_wheel_ships_every_file_the_package_reads(installed):
     missing = [name for name in data if name not in shipped]
     assert not missing, f"not in the wheel: {missing}"
     assert "bot/web/widgets/static/vendor/hls.js/hls.min.js" in shipped
+    assert installed.console_scripts() == ["podium=bot.cli:main"]
 
 
 def test_an_installed_copy_starts_a_conference_from_an_empty_directory(installed, bot, tmp_path):
