@@ -312,3 +312,25 @@ def test_the_largest_event_podium_allows_is_one_synapse_stores(bot) -> None:
             return refused.value
 
     assert asyncio.run(run()).errcode == "M_TOO_LARGE"
+
+
+def test_validate_finds_a_room_the_homeserver_could_not_store(capsys, monkeypatch) -> None:
+    """Every field fits on its own, but the templates put 3,000 organisers into every room's
+    power levels: validate builds the rooms too, and names the field at its line."""
+    monkeypatch.delenv("PODIUM_USER_ID", raising=False)
+    path = schedule_with(staff={"organisers": [f"@organiser{i}:example.org" for i in range(3_000)]})
+    load_schedule(path)  # the schedule alone is valid
+    assert main(["validate", "--schedule", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{path}:{line_of(path, 'organisers:')}: staff.organisers: room " in err, err
+    assert out == "" and "Traceback" not in err
+
+
+def test_validate_measures_aliases_with_the_bots_server(capsys, monkeypatch) -> None:
+    path = schedule_with()
+    monkeypatch.setenv("PODIUM_USER_ID", "@podium:" + "long-server-name." * 14 + "example.org")
+    assert main(["validate", "--schedule", str(path)]) == 1
+    assert "more than the 255 Matrix allows" in capsys.readouterr().err
+    monkeypatch.delenv("PODIUM_USER_ID")
+    assert main(["validate", "--schedule", str(path)]) == 0
+    assert "rooms the homeserver can store" in capsys.readouterr().out
