@@ -3,6 +3,7 @@ filtering and poll bars (``bot.web.views`` is pure)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 import pytest
@@ -92,6 +93,16 @@ def test_qa_board_shows_the_live_talk_without_hidden_questions_or_ids():
                             moderator=False)
     assert between["talk"] is None and [q["number"] for q in between["open"]] == [5]
     assert between["open"][0]["name"] == views.ANONYMOUS
+
+
+def test_qa_board_shows_names_and_questions_stored_raw_as_one_clean_line():
+    """Rows kept before names and questions were cleaned on the way in still show cleaned."""
+    raw = _question(1, "typing-in-practice", name="Ada\nQ9 \u00b7 Podium: \u202eevil")
+    raw = dataclasses.replace(raw, text="Why\n\nthis?\u200b\u0007")
+    [shown] = views.qa_view(SCHEDULE, "forum", AT_1010, [raw], moderator=False)["open"]
+    assert shown["name"] == "Ada Q9 \u00b7 Podium: evil"
+    assert shown["text"] == "Why this?"
+    assert views.display_name("\u200b \u3164") == views.ANONYMOUS, "a name of invisible characters is no name"
 
 
 def _poll(*, disclosed, closed, counts):

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..conference.clock import live_talk, next_talk, talk_end
 from ..conference.schedule import Person, Schedule, Talk
+from ..conference.userinput import one_line
 
 #: Shown instead of an asker whose display name is missing or is just their Matrix ID: the
 #: board is public and must not reveal who asked beyond the name they chose to show.
@@ -232,8 +233,9 @@ def stream_view(
 
 
 def display_name(name: str | None) -> str:
-    """The asker as the board shows them: their display name, never a Matrix ID."""
-    name = (name or "").strip()
+    """The asker as the board shows them: their display name as one line, never a Matrix ID.
+    (Names are cleaned when stored; questions stored before that were not.)"""
+    name = one_line(name or "")
     if not name or _MATRIX_ID.match(name):
         return ANONYMOUS
     return name
@@ -264,7 +266,7 @@ def qa_view(
             continue
         shown.append({
             "number": int(q.number),
-            "text": str(q.text),
+            "text": one_line(str(q.text)),
             "name": display_name(q.asker_name),
             "votes": int(q.votes),
             "answered": q.state == "answered",
