@@ -69,6 +69,15 @@ def write_schedule(tmp_path: Path, edit=None, *, source: Path = SAMPLE) -> tuple
     return path, conf_id
 
 
+def a_few_of_each(data: dict) -> None:
+    """The sample with every track but only a few talks, one poster, one sponsor, one open-space
+    room: every room kind, in under half the rooms, for tests that change them."""
+    data["talks"] = data["talks"][:3]
+    data["posters"] = data["posters"][:1]
+    data["sponsors"] = data["sponsors"][:1]
+    data["open_space"]["rooms"] = data["open_space"]["rooms"][:1]
+
+
 def rewrite(path: Path, edit) -> None:
     data = yaml.safe_load(path.read_text())
     edit(data)
@@ -261,7 +270,7 @@ def test_stale_sync_token_falls_back_to_a_full_read(applied_sample, bot, synapse
 
 def test_editing_a_title_and_a_stream_changes_exactly_those_rooms(tmp_path, bot, synapse, proxy, sample_people,
                                                                   monkeypatch, capsys):
-    path, _ = write_schedule(tmp_path)
+    path, _ = write_schedule(tmp_path, a_few_of_each)
     assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
     data = yaml.safe_load(path.read_text())
     talk = data["talks"][0]
@@ -289,7 +298,7 @@ def test_editing_a_title_and_a_stream_changes_exactly_those_rooms(tmp_path, bot,
 
 
 def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_people, monkeypatch, capsys):
-    path, _ = write_schedule(tmp_path)
+    path, _ = write_schedule(tmp_path, a_few_of_each)
     assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
     conference = conference_for(path, bot)
     before = observe_now(bot, conference)
@@ -332,7 +341,7 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
 
 
 def test_removed_talk_is_reported_and_pruned(tmp_path, bot, synapse, sample_people, monkeypatch, capsys):
-    path, _ = write_schedule(tmp_path)
+    path, _ = write_schedule(tmp_path, a_few_of_each)
     assert podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--quiet")[0] == 0
     dropped = yaml.safe_load(path.read_text())["talks"][-1]
     rewrite(path, lambda d: d["talks"].pop())
