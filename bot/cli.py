@@ -16,9 +16,9 @@ from . import SAMPLE_SCHEDULE, __version__
 from .conference.schedule import ScheduleInvalid
 from .config import ConfigProblem, connection_from
 from .matrix import MatrixError
+from .provisioning.apply import ApplyReport
 from .provisioning.desired import Settings
 from .provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
-from .provisioning.apply import ApplyReport
 from .provisioning.planner import Plan
 from .provisioning.report import apply_lines, plan_lines, summary_line
 from .provisioning.templates import TemplateProblem
