@@ -15,7 +15,7 @@ import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import REGISTRY, Context, Registry, Room, UsageError, load_all, parse_command
+from bot.commands import REGISTRY, Context, Registry, Room, load_all, parse_command
 from bot.commands.budget import CAPACITY, REFILL_SECONDS
 from bot.commands.message import message
 from bot.conference.roles import Role, role_of, track_staff

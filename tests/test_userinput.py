@@ -9,8 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.conference.userinput import (JOINERS, MAX_DIGITS, UsageError, one_line, quoted, read_number,
-                                      visible_length)
+from bot.conference.userinput import JOINERS, MAX_DIGITS, UsageError, one_line, quoted, read_number, visible_length
 
 # ----------------------------------------------------------------------------- one_line
 

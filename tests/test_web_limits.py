@@ -28,12 +28,19 @@ from bot.conference.schedule import load_schedule
 from bot.provisioning.desired import Settings
 from bot.web import create_app, start_web
 from bot.web.background import free_port
-from bot.web.limits import (DEFAULT_STREAMS_PER_CLIENT, RESERVED_FOR_BOT, ROOM_FOR_PAGES, LimitProblem, StreamSlots,
-                            WebLimits, client_address, raise_open_file_limit)
+from bot.web.limits import (
+    DEFAULT_STREAMS_PER_CLIENT,
+    RESERVED_FOR_BOT,
+    ROOM_FOR_PAGES,
+    LimitProblem,
+    StreamSlots,
+    WebLimits,
+    client_address,
+    raise_open_file_limit,
+)
 from tests.conftest import TEST_PASSWORD
 from tests.live import Person, live_bot, live_conference
 from tests.test_web import CHROMIUM, CHROMIUM_ARGS, NOW
-
 
 # ----------------------------------------------------------------------------- sizing, pure
 
