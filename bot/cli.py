@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import SAMPLE_SCHEDULE, __version__
 from .conference.schedule import ScheduleInvalid
+from .conference.userinput import UsageError, read_number
 from .config import ConfigProblem, connection_from
 from .matrix import MatrixError
 from .provisioning.apply import ApplyReport
@@ -425,15 +426,18 @@ def _listen(text: str) -> Listen:
 
 
 def _count(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a count; expected a whole number from 1, e.g. 100")
-    return int(text)
+    try:
+        return read_number(text.strip(), "a count")
+    except UsageError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count; expected a whole number from 1, e.g. 100") from None
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port; expected a number from 1 to 65535, e.g. 8008")
-    return int(text)
+    try:
+        return read_number(text, "a port", high=65535)
+    except UsageError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; expected a number from 1 to 65535, e.g. 8008") \
+            from None
 
 
 def _public_url(args: argparse.Namespace) -> str:

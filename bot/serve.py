@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .conference.clock import Clock, utc_now
 from .conference.schedule import Schedule
+from .conference.userinput import UsageError, read_number
 from .config import Connection
 from .ports import free_port_near
 from .provisioning.desired import Settings
@@ -40,9 +41,11 @@ class Listen:
         if not sep:
             host, port = "127.0.0.1", text
         host = host.strip("[]") or "127.0.0.1"
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ListenProblem(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
-        return cls(host, int(port))
+        try:
+            number = read_number(port, "a port is a number from 1 to 65535", high=65535)
+        except UsageError:
+            raise ListenProblem(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080") from None
+        return cls(host, number)
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"

@@ -57,9 +57,22 @@ def test_run_refuses_more_live_pages_than_its_file_limit_can_hold(bot, tmp_path,
 
 
 @pytest.mark.parametrize("flag", ["--max-streams", "--max-streams-per-client"])
-@pytest.mark.parametrize("value", ["0", "-3", "many"])
+@pytest.mark.parametrize("value", ["0", "-3", "many", "²", "١٢", "9" * 30])
 def test_stream_caps_must_be_counts(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--schedule", str(SAMPLE_SCHEDULE), flag, value])
     assert exit_.value.code == 2
     assert f"argument {flag}: '{value}' is not a count" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "65536", "²", "８０８０"])
+def test_ports_must_be_ascii_numbers_in_range(value, capsys):
+    """Read like every number Podium takes: "²" is a digit to str.isdigit, but no port."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--port", value])
+    assert exit_.value.code == 2
+    assert f"argument --port: '{value}' is not a port" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--schedule", str(SAMPLE_SCHEDULE), "--listen", f"127.0.0.1:{value}"])
+    assert exit_.value.code == 2
+    assert f"--listen '127.0.0.1:{value}': expected HOST:PORT" in capsys.readouterr().err
