@@ -11,6 +11,7 @@ import re
 
 from ..conference.userinput import read_number
 from ..store.delays import DelayStore
+from ..wording import counted
 from . import Context, Role, UsageError, command
 from .message import bold, message, user
 
@@ -31,8 +32,7 @@ def describe(track_name: str, minutes: int) -> tuple:
     """Message parts saying how the track runs."""
     if minutes == 0:
         return user(track_name), " runs on time"
-    return (user(track_name), f" runs {abs(minutes)} minute{'s' if abs(minutes) != 1 else ''} "
-            f"{'late' if minutes > 0 else 'early'}")
+    return user(track_name), f" runs {counted(abs(minutes), 'minute')} {'late' if minutes > 0 else 'early'}"
 
 
 @command("delay", help="say how late this track runs; every page and !ask follow", usage=USAGE,

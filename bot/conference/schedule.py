@@ -43,6 +43,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ..wording import counted
 from .yamlsource import LineMap, YamlSourceError, format_path, load_yaml
 
 __all__ = [
@@ -131,7 +132,7 @@ class ScheduleInvalid(Exception):
     def __str__(self) -> str:
         n = len(self.errors)
         files = sorted({e.file for e in self.errors})
-        count = f"{n} problem{'s' if n != 1 else ''} found in {', '.join(files) or 'the schedule'}"
+        count = f"{counted(n, 'problem')} found in {', '.join(files) or 'the schedule'}"
         return "\n".join([*(str(e) for e in self.errors), f"{count}; fix and try again."])
 
 

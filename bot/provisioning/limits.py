@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..conference.schedule import Schedule, ScheduleError, ScheduleInvalid, ScheduleSource, format_path, is_free_form
+from ..wording import counted
 from .desired import RoomSource, Settings, all_sources, render_room, template_context
 from .planner import resolve
 from .state import DesiredRoom, RoomRef, StateKey
@@ -143,7 +144,7 @@ def check_room_limits(located: ScheduleSource, templates: RoomTemplates, setting
 def _one_error(located: ScheduleSource, path: Path, messages: list[str]) -> ScheduleError:
     """One error per field, however many rooms it makes too large."""
     more = len(messages) - 1
-    return located.error(path, messages[0] + (f"; the same goes for {more} more room{'s' * (more > 1)}"
+    return located.error(path, messages[0] + (f"; the same goes for {counted(more, 'more room', 'more rooms')}"
                                                if more else ""))
 
 

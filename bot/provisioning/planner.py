@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from ..wording import counted
 from .state import (
     ENCRYPTION,
     LOCATOR,
@@ -48,9 +49,9 @@ class CreateRoom:
 
     def describe(self) -> str:
         widgets = sum(1 for t, _, _ in self.initial_state if t == WIDGET)
-        extras = [f"{len(self.initial_state)} state events"]
+        extras = [counted(len(self.initial_state), "state event")]
         if widgets:
-            extras.append(f"{widgets} widget{'s' * (widgets > 1)}")
+            extras.append(counted(widgets, "widget"))
         what = "space" if self.is_space else self.kind
         return f"create {what} {self.name!r} ({', '.join(extras)})"
 
