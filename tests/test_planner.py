@@ -181,7 +181,7 @@ def test_new_talk_in_existing_conference_creates_one_room_and_one_link():
                           "start: \"2026-07-15 21:00\", duration: 20}\n", 1)
     actions = plan(sample_rooms(text), observed, bot_user_id=BOT, room_version="12").actions
     assert [type(a).__name__ for a in actions] == ["CreateRoom", "SetState"]
-    assert actions[0].key == "talk/late-addition" and actions[1].key == "space/breakouts"
+    assert actions[0].key == "talk/late-addition" and actions[1].key == "space"
 
 
 def test_dropped_talk_is_an_orphan_and_prune_archives_it():

@@ -171,13 +171,21 @@ def test_every_room_kind_exists_with_its_settings(applied_sample, bot):
         "join_rule": "restricted",
         "allow": [{"type": "m.room_membership", "room_id": ids["space"]}],
     }
-    assert observed.rooms[f"track/{track.id}"].state[(SPACE_PARENT, ids["space/tracks"])]
+    # Every room is listed in the conference space itself: Element shows a room under a space only
+    # through spaces the user joined, and attendees join the conference space alone.
+    inside = [room for room in conference.rooms if room.key != "space"]
+    assert all(room.parent == "space" for room in inside) and not [k for k in ids if k.startswith("space/")]
+    orders = [root[(SPACE_CHILD, ids[room.key])]["order"] for room in inside]
+    assert [o.split("-")[0] for o in orders] == sorted(o.split("-")[0] for o in orders), "listed by category"
     stream = track_state[(WIDGET, "podium-stream")]
     assert stream["type"] == "m.custom" and f"/widgets/stream/{track.id}" in stream["url"]
     assert stream["creatorUserId"] == bot.user_id
-    layout = track_state[(LAYOUT, "")]["widgets"]
-    assert layout["podium-stream"]["container"] == "top"
-    assert layout["podium-now-next"]["container"] == "right"
+    # One widget on top (the stream page carries now and next), its page linked from the topic
+    # for clients that show no widgets.
+    assert track_state[(LAYOUT, "")]["widgets"] == {"podium-stream": {"container": "top", "index": 0,
+                                                                      "width": 100, "height": 50}}
+    assert not track_state.get((WIDGET, "podium-now-next"))
+    assert f"/widgets/stream/{track.id} " in track_state[("m.room.topic", "")]["topic"]
     for chair in track.chairs:
         assert track_state[(POWER_LEVELS, "")]["users"][chair] == 50
 
@@ -356,7 +364,7 @@ def test_removed_talk_is_reported_and_pruned(tmp_path, bot, synapse, sample_peop
     archived = observed.rooms[f"talk/{dropped['id']}"]
     assert archived.locator["archived"] is True
     assert archived.state[("m.room.name", "")]["name"].startswith("[archived] ")
-    breakouts = observed.rooms["space/breakouts"].state
-    assert not breakouts.get((SPACE_CHILD, archived.room_id)), "unlinked from its space"
+    space = observed.rooms["space"].state
+    assert not space.get((SPACE_CHILD, archived.room_id)), "unlinked from its space"
     code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path), "--prune")
     assert code == 0 and "No changes" in out

@@ -29,7 +29,11 @@ from .state import (
 from .templates import RoomTemplates, TemplateProblem
 
 ROOT = "space"
-#: Sub-spaces in the order they appear in the conference space: (category, display name).
+#: Categories in the order their rooms are listed in the conference space: (category, display name).
+#: Every room is a direct child of the conference space. Element lists a room under a space only
+#: through spaces the user has joined, and nobody joins a sub-space by accepting the conference's
+#: one invite: with sub-spaces, the rooms attendees joined sat under Home. The category orders the
+#: space's listing instead, and costs no extra write per room.
 CATEGORIES = (
     ("lobby", "Lobby"),
     ("tracks", "Tracks"),
@@ -56,10 +60,6 @@ class Settings:
     server_name: str
     bot_user_id: str
     public_url: str  # base URL of Podium's web server, as browsers reach it
-
-
-def space_key(category: str | None) -> str:
-    return ROOT if category is None else f"{ROOT}/{category}"
 
 
 @dataclass(frozen=True)
@@ -107,34 +107,28 @@ def room_sources(schedule: Schedule) -> list[RoomSource]:
     return sources
 
 
-def space_source(schedule: Schedule, category: str | None) -> RoomSource:
-    """The conference space (``category`` None) or one of its sub-spaces."""
-    name = schedule.conference.name if category is None else dict(CATEGORIES)[category]
-    return RoomSource(space_key(category), "space", ("conference",), {"category": category, "category_name": name})
+def space_source(schedule: Schedule) -> RoomSource:
+    """The conference space."""
+    return RoomSource(ROOT, "space", ("conference",), {})
 
 
 def desired_rooms(schedule: Schedule, templates: RoomTemplates, settings: Settings) -> list[DesiredRoom]:
-    """Every room the schedule calls for, spaces first, children linked into their parents."""
+    """Every room the schedule calls for, the conference space first, each room linked into it."""
     builder = _Builder(schedule, templates, settings)
     rooms = [builder.room(source) for source in room_sources(schedule)]
-    # Everyone who must reach rooms inside the space: invited to the conference space when
-    # only its members may join.
+    # Everyone invited to a room inside is invited to the conference space too, whatever the
+    # access mode: Element lists a room (and an invitation to it) under the conference only once
+    # the user is in the space, and in restricted rooms membership of the space is the key.
     everyone = [user for room in rooms for user in room.invites]
-
-    # Spaces: the conference space and each sub-space that has rooms, created before them.
-    used = {r.parent for r in rooms}
-    spaces = [builder.space(space_source(schedule, None), everyone=everyone)]
-    spaces += [builder.space(space_source(schedule, c)) for c, _ in CATEGORIES if space_key(c) in used]
-    rooms = spaces + rooms
+    rooms = [builder.space(space_source(schedule), everyone=everyone), *rooms]
     _link_children(rooms, settings.server_name)
     return rooms
 
 
 def all_sources(schedule: Schedule) -> dict[str, RoomSource]:
-    """What every room the schedule may call for is rendered from, by key: the conference space,
-    every sub-space (used or not) and the rooms inside them."""
-    spaces = [space_source(schedule, category) for category in (None, *dict(CATEGORIES))]
-    return {source.key: source for source in [*spaces, *room_sources(schedule)]}
+    """What every room the schedule may call for is rendered from, by key: the conference space
+    and the rooms inside it."""
+    return {source.key: source for source in [space_source(schedule), *room_sources(schedule)]}
 
 
 def render_room(schedule: Schedule, templates: RoomTemplates, settings: Settings, source: RoomSource) -> DesiredRoom:
@@ -170,26 +164,28 @@ class _Builder:
     def room(self, source: RoomSource) -> DesiredRoom:
         kind, key = source.kind, source.key
         spec = self._render(source)
-        parent = spec.get("parent")
-        if not parent:
-            raise TemplateProblem(f"room-templates/{kind}.yaml: 'parent' must name a category")
-        if parent not in dict(CATEGORIES):
+        where = f"room-templates/{kind}.yaml"
+        if "parent" in spec:
             raise TemplateProblem(
-                f"room-templates/{kind}.yaml: parent {parent!r} is not a category "
-                f"(one of {', '.join(c for c, _ in CATEGORIES)})"
+                f"{where}: 'parent' is now 'category': every room is listed in the conference space, "
+                "in the order of its category; rename the setting"
             )
-        return self._room(key, kind, spec, parent=space_key(parent), is_space=False)
+        category = spec.get("category")
+        if category not in dict(CATEGORIES):
+            raise TemplateProblem(
+                f"{where}: category {category!r} is not one of {', '.join(c for c, _ in CATEGORIES)}"
+            )
+        room = self._room(key, kind, spec, parent=ROOT, is_space=False)
+        position = [c for c, _ in CATEGORIES].index(category)
+        # The space lists rooms by order: the category's place first, then the room's own order.
+        return dataclasses.replace(room, order=_space_order(f"{position}-{room.order}" if room.order else None),
+                                   category=position)
 
     def space(self, source: RoomSource, everyone: Iterable[str] = ()) -> DesiredRoom:
-        key, category = source.key, source.context["category"]
-        spec = self._render(source)
-        parent = None if category is None else ROOT
-        room = self._room(key, "space", spec, parent=parent, is_space=True)
-        if category is None and self.schedule.conference.access != "public":
-            staff = [*self.schedule.staff.organisers, *self.schedule.staff.moderators]
-            invites = _unique_invites([*room.invites, *staff, *everyone], self.settings.bot_user_id)
-            room = dataclasses.replace(room, invites=invites)
-        return room
+        room = self._room(source.key, "space", self._render(source), parent=None, is_space=True)
+        staff = [*self.schedule.staff.organisers, *self.schedule.staff.moderators]
+        invites = _unique_invites([*room.invites, *staff, *everyone], self.settings.bot_user_id)
+        return dataclasses.replace(room, invites=invites)
 
     def _render(self, source: RoomSource) -> dict[str, Any]:
         return self.templates.render(source.kind, template_context(self.schedule, self.settings, source))
@@ -305,18 +301,20 @@ def _as_ids(value: Any, where: str, field: str) -> list[str]:
 
 
 def _link_children(rooms: list[DesiredRoom], server_name: str) -> None:
-    """Give each space an m.space.child event per room inside it, in schedule order unless the
-    template gives a stable order (so dropping one talk does not reorder all the others)."""
+    """Give each space an m.space.child event per room inside it: by category, then in schedule
+    order unless the template gives a stable order (so dropping one talk does not reorder all the
+    others)."""
     by_key = {r.key: r for r in rooms}
-    counters: dict[str, int] = {}
+    counters: dict[tuple[str, int], int] = {}
     for room in rooms:
         if room.parent is None:
             continue
         parent = by_key[room.parent]
-        order = counters.get(room.parent, 0)
-        counters[room.parent] = order + 1
+        place = (room.parent, room.category)
+        order = counters.get(place, 0)
+        counters[place] = order + 1
         parent.state[(SPACE_CHILD, RoomRef(room.key))] = {
             "via": [server_name],
-            "order": room.order or f"{order:05d}",
+            "order": room.order or f"{room.category}-{order:05d}",
             "suggested": room.suggested,
         }

@@ -62,6 +62,7 @@ class DesiredRoom:
     invites: tuple[str, ...] = ()
     suggested: bool = True  # shown to attendees first in the parent space
     order: str | None = None  # sort key in the parent space; None: schedule position
+    category: int = 0  # the place of its category in the space's listing
 
 
 @dataclass
