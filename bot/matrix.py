@@ -379,6 +379,12 @@ class MatrixAdapter:
         data = await self.request("PUT", path, content, what=what)
         return data["event_id"]
 
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str, *, what: str) -> str:
+        """Redact an event; a repeated ``txn_id`` is the same redaction, as with sends."""
+        path = f"{CLIENT}/rooms/{quote(room_id)}/redact/{quote(event_id)}/{quote(txn_id, safe='')}"
+        data = await self.request("PUT", path, {"reason": reason}, what=what)
+        return data.get("event_id", "")
+
     async def delete_alias(self, alias: str, *, what: str) -> None:
         await self.request("DELETE", f"{CLIENT}/directory/room/{quote(alias)}", what=what)
 

@@ -442,6 +442,9 @@ class Runtime:
         return await self.adapter.send_event(room_id, event_type, content, txn_id,
                                              what=f"send {event_type} to {room_id}")
 
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> str:
+        return await self.adapter.redact(room_id, event_id, reason, txn_id, what=f"redact {event_id} in {room_id}")
+
     async def event(self, room_id: str, event_id: str) -> dict[str, Any]:
         """One event as the homeserver has it. The bot's own events never come back through the
         handlers, so this is how a handler learns, say, the timestamp of an event it sent."""

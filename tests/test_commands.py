@@ -89,6 +89,10 @@ class Recorder:
         self.sent.append((room_id, event_type, content, txn_id))
         return f"$sent{len(self.sent)}"
 
+    async def redact(self, room_id, event_id, reason, txn_id):
+        self.sent.append((room_id, "m.room.redaction", {"redacts": event_id, "reason": reason}, txn_id))
+        return f"$sent{len(self.sent)}"
+
 
 @pytest.fixture
 def schedule(tmp_path):

@@ -304,3 +304,17 @@ async def test_withdrawn_vote_reverts_and_a_moderator_ends_the_poll_from_their_c
     assert exported["results"]["counts"] == {coffee: 1, tea: 1}
     end = next(e for e in live.moderator.events if e["event_id"] == end_id)  # their own, through /sync
     assert exported["ended_at"] == end["origin_server_ts"]
+
+
+async def test_the_poll_command_is_removed_once_the_poll_is_posted(live: Live):
+    """The poll shows the question and answers with vote buttons: the ``!poll`` line above it is
+    redacted by the bot, after the poll is in the room."""
+    seen = len(live.moderator.events)
+    command_id = await live.moderator.say('!poll "Tea or coffee?" "Tea" "Coffee"')
+    start = await live.moderator.wait_for(
+        lambda e: e["sender"] == live.bot_id and e["type"] == polls.START and live.moderator.events.index(e) >= seen)
+    redaction = await live.moderator.wait_for(
+        lambda e: e["type"] == "m.room.redaction" and command_id in (e.get("redacts"), e["content"].get("redacts")))
+    assert redaction["sender"] == live.bot_id
+    assert redaction["origin_server_ts"] >= start["origin_server_ts"]
+    assert redaction["content"].get("reason") == "the poll is posted"

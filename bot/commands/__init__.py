@@ -62,6 +62,7 @@ import sqlite_utils
 from ..conference.roles import Role
 from ..conference.schedule import Schedule
 from ..conference.userinput import UsageError
+from ..matrix import MatrixError
 from ..store.budget import ReplyBudgetStore
 from . import budget
 from .message import Message, code, message, user
@@ -132,6 +133,8 @@ class Sender(Protocol):
     """What the runtime gives a context to talk to the homeserver."""
 
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str: ...
+
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> str: ...
 
     async def event(self, room_id: str, event_id: str) -> dict[str, Any]: ...
 
@@ -215,6 +218,14 @@ class Context:
     async def send(self, event_type: str, content: dict[str, Any], room_id: str | None = None) -> str:
         """Send any event (to this room by default); returns its event id."""
         return await self.transport.send(room_id or self.room.room_id, event_type, content, self._txn_id())
+
+    async def remove_command(self, reason: str) -> None:
+        """Redact the triggering message once what it asked for is posted (a ``!poll`` line above
+        the poll it made is noise). Best effort: where the bot may not redact, the line stays."""
+        try:
+            await self.transport.redact(self.room.room_id, self.event_id, reason, self._txn_id())
+        except MatrixError as exc:
+            log.warning("could not remove %s in %s: %s", self.event_id, self.room.room_id, exc)
 
     async def reply(self, reply: Message, *, notice: bool = True, thread: bool = True,
                     extra: dict[str, Any] | None = None) -> str:

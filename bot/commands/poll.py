@@ -55,6 +55,9 @@ async def _start(ctx: Context) -> None:
     # start event id: a re-run after a crash gets the same id back and records nothing new.
     ctx.store(PollStore).add_poll(poll_id, ctx.room.room_id, ctx.bot_user_id, content, _ms(ctx),
                                **_where(ctx))
+    # The poll repeats the command's question and answers, with vote buttons: the command line
+    # above it is only clutter in the timeline.
+    await ctx.remove_command("the poll is posted")
 
 
 async def _close(ctx: Context, rest: list[str]) -> None:
