@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .conference.clock import Clock, busiest_moment, shifted_clock, utc_now
+from .conference.clock import Clock, busiest_moment, longest_running, shifted_clock, talk_end, utc_now
 from .config import Connection
 from .homeserver import EmbeddedSynapse, HomeserverError
 from .matrix import MatrixAdapter
 from .ports import free_port_near, port_problem
 from .provisioning.apply import ApplyReport
 from .provisioning.desired import Settings
-from .provisioning.pipeline import build
+from .provisioning.pipeline import Conference, build
 from .serve import Listen, serve
 from .store.database import Store
 from .wording import counted
@@ -81,8 +82,8 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
             zone = conference.schedule.conference.timezone
             print(f"  Web pages:   {public_url}/   (schedule, posters, now/next; listening on {listen})")
             print(f"  Clock:       the demo plays {clock().astimezone(ZoneInfo(zone)):%A %d %B %H:%M} ({zone})"
-                  " onwards, in real time,")
-            print("               so talks are live: try !ask, !questions, !help in a track room.")
+                  " onwards, in real time, so talks are live.")
+            _print_where_to_try(conference, clock(), zone)
             asyncio.run(serve(connection, conference.schedule, settings, data_dir, listen=listen, clock=clock,
                               on_ready=lambda: print("The bot is answering. Press Ctrl-C to stop.", flush=True),
                               max_streams=max_streams, max_streams_per_client=max_streams_per_client))
@@ -173,6 +174,19 @@ def _print_welcome(server: EmbeddedSynapse, conference, people: dict[str, str]) 
         print(f"    {localpart:<20} {role:<16} password: {DEMO_PASSWORD}")
     print(f"  alice, bob and carol find an invitation to #{conference.id}:{SERVER_NAME}; accepting it opens")
     print("  every room of the conference to them.")
+
+
+def _print_where_to_try(conference: Conference, now: datetime, zone: str) -> None:
+    """Name the track room that takes questions for the longest from now: a track between talks
+    refuses ``!ask``, and a newcomer's first question should not be refused."""
+    entry = longest_running(conference.schedule, now)
+    if entry is None:
+        print("  Try:         !help in any track room.")
+        return
+    alias = next(room.alias for room in conference.rooms if room.key == f"track/{entry.track_id}")
+    until = talk_end(entry.now).astimezone(ZoneInfo(zone))
+    print(f"  Try:         in #{alias}:{SERVER_NAME}, “{entry.now.title}” is on until {until:%H:%M}:")
+    print("               send !ask <your question> there, then !questions and !help.")
 
 
 def _demo_clock(schedule) -> Clock:

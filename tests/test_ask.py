@@ -206,14 +206,16 @@ async def test_closing_and_opening_qa_and_the_rate_limit(live):
     closed = await live.mod.ask(live.track, "!qa close", live.bot)
     assert closed["body"] == "Q&A is closed for “Async <b>all</b> the things”."
     refused = await live.alice.ask(live.track, "!ask Is it too late to ask?", live.bot)
-    assert refused["body"].startswith("Q&A is closed here right now")
+    assert refused["body"] == "Q&A for “Async <b>all</b> the things” is closed: a moderator opens it again with !qa open."
     await live.mod.ask(live.track, "!qa open", live.bot)
     await ask(live, live.alice, "Is it too late to ask?")
 
     live.now[0] = BETWEEN_TALKS
     try:
         refused = await live.bob.ask(live.track, "!ask Anything between talks?", live.bot)
-        assert refused["body"].startswith("Q&A is closed here right now")
+        # Says when the room takes questions again: with the next talk, at its (local) time.
+        assert refused["body"] == ("Q&A is closed here right now: no talk is on. It opens with “Second talk” "
+                                   "at 11:00, or when a moderator sends !qa open.")
         assert "this track" in (await live.mod.ask(live.track, "!qa open", live.bot))["body"]
         between = await ask(live, live.bob, "Anything between talks?")
         assert between.talk_id is None and between.track_id == "forum"

@@ -8,6 +8,7 @@ from bot.conference.clock import (
     apply_delays,
     busiest_moment,
     live_talk,
+    longest_running,
     next_talk,
     now_next,
     shifted_clock,
@@ -50,6 +51,14 @@ def test_busiest_moment_is_the_earliest_with_the_most_tracks_live():
     # the first talk start plus five minutes where that holds.
     assert busiest_moment(SCHEDULE) == at("10:25")
     assert busiest_moment(schedule([])) is None
+
+
+def test_longest_running_is_the_live_talk_that_ends_last():
+    # At 10:25, t1 ends 10:30, t2 10:40 and t3 10:50: track c takes questions for the longest.
+    entry = longest_running(SCHEDULE, at("10:25"))
+    assert (entry.track_id, entry.now.id) == ("c", "t3")
+    assert longest_running(SCHEDULE, at("10:45")).track_id == "c"  # the only one still on
+    assert longest_running(SCHEDULE, at("11:00")) is None  # nothing on: no room to send anyone to
 
 
 def test_busiest_moment_follows_delays():

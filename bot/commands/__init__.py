@@ -198,15 +198,28 @@ class Context:
     def live_talk(self):
         """The talk this room's questions belong to now: a breakout's own talk, or the talk live
         in a track room's track (None between talks), with the track's ``!delay`` applied."""
-        from ..conference.clock import apply_delays, live_talk, talks_in_track
-        from ..store.delays import DelayStore
+        from ..conference.clock import live_talk
 
         if self.room.talk_id is not None:
             return next((t for t in self.schedule.talks if t.id == self.room.talk_id), None)
+        return live_talk(self._track_talks(), self.now)
+
+    @property
+    def upcoming_talk(self):
+        """The next talk to start in this room's track (None in a breakout, or after the last)."""
+        from ..conference.clock import next_talk
+
+        return None if self.room.talk_id is not None else next_talk(self._track_talks(), self.now)
+
+    def _track_talks(self) -> list:
+        """The talks of this room's track, in start order, with the track's ``!delay`` applied."""
+        from ..conference.clock import apply_delays, talks_in_track
+        from ..store.delays import DelayStore
+
         if self.room.track_id is None:
-            return None
+            return []
         schedule = apply_delays(self.schedule, self.store(DelayStore).all(self.room.conference))
-        return live_talk(talks_in_track(schedule, self.room.track_id), self.now)
+        return talks_in_track(schedule, self.room.track_id)
 
     def _txn_id(self) -> str:
         # Derived from the triggering event: a handler re-run after a crash sends with the same

@@ -10,12 +10,14 @@ just a reaction.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from ..conference import qa
 from ..conference.qa import ANSWERED, HIDDEN, OPEN, UPVOTE, Question
 from ..conference.userinput import one_line, quoted, read_number
 from ..store.questions import QuestionStore
 from . import Context, Role, UsageError, command, listener
-from .message import bold, code, italic, message, user
+from .message import Message, bold, code, italic, message, user
 
 KINDS = ("track", "breakout")
 #: Chairs also read and run the list from the track's backstage, next to its Q&A board.
@@ -34,6 +36,21 @@ def _scope(ctx: Context) -> tuple[str, str | None, tuple]:
         raise UsageError("questions are asked in a track room or a talk's breakout room")
     talk = ctx.live_talk
     return ctx.room.track_id, (talk.id if talk else None), (("“", user(talk.title), "”") if talk else ("this track",))
+
+
+def _closed(ctx: Context, live: tuple | None) -> Message:
+    """Why a question is refused, and when this room takes questions again: ``live`` names the
+    talk on now, whose Q&A a moderator closed."""
+    if live is not None:
+        return message("Q&A for ", *live, " is closed: a moderator opens it again with ", code("!qa open"), ".")
+    upcoming = ctx.upcoming_talk
+    if upcoming is None:
+        return message("Q&A is closed here right now: a moderator opens it with ", code("!qa open"), ".")
+    zone = ZoneInfo(ctx.schedule.conference.timezone)
+    starts = upcoming.start.astimezone(zone)
+    day = "" if starts.date() == ctx.now.astimezone(zone).date() else f"{starts:%A} "
+    return message("Q&A is closed here right now: no talk is on. It opens with “", user(upcoming.title), "” at ",
+                   f"{day}{starts:%H:%M}, or when a moderator sends ", code("!qa open"), ".")
 
 
 def _line(q: Question) -> tuple:
@@ -67,7 +84,7 @@ async def ask(ctx: Context) -> None:
     text = one_line(ctx.args)
     track_id, talk_id, what = _scope(ctx)
     if not qa.is_open(talk_id, store.session(conference, track_id)):
-        await ctx.reply(message("Q&A is closed here right now: a moderator opens it with ", code("!qa open"), "."))
+        await ctx.reply(_closed(ctx, what if talk_id else None))
         return
     asked_at = ctx.origin_server_ts
     wait = qa.rate_limited(store.asked_times(conference, ctx.sender, asked_at - qa.RATE_WINDOW), asked_at)

@@ -96,6 +96,13 @@ def busiest_moment(schedule: Schedule) -> datetime | None:
     return None if best is None else best[1]
 
 
+def longest_running(schedule: Schedule, moment: datetime) -> NowNext | None:
+    """The track whose live talk runs on longest after ``moment`` (None when nothing is on): the
+    room to send a newcomer to, where questions are taken for the longest."""
+    live = [entry for entry in programme(schedule, moment) if entry.now is not None]
+    return max(live, key=lambda entry: talk_end(entry.now), default=None)
+
+
 def shifted_clock(start_at: datetime, real: Clock = utc_now) -> Clock:
     """A clock that reads ``start_at`` now and runs on in real time from there."""
     offset = start_at - real()
