@@ -10,6 +10,7 @@ stand-ins for the stream and PDF hosts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.parse
@@ -27,6 +28,7 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
+from tests.test_posters import with_sample_posters
 from tests.test_provision import conference_for, observe_now, sample_people, write_schedule  # noqa: F401
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -51,7 +53,7 @@ def monday_only(data: dict) -> None:
 @pytest.fixture(scope="module")
 def conference(tmp_path_factory, synapse, bot, sample_people):  # noqa: F811
     """The sample conference's first day, applied to Synapse; (Conference, Observed)."""
-    path, _conf_id = write_schedule(tmp_path_factory.mktemp("web"), monday_only)
+    path, _conf_id = write_schedule(with_sample_posters(tmp_path_factory.mktemp("web")), monday_only)
     mp = pytest.MonkeyPatch()
     try:
         mp.setenv("PODIUM_HOMESERVER", synapse.base_url)
@@ -92,14 +94,21 @@ def server(conference, data_dir, clock):
         yield running
 
 
+@contextlib.contextmanager
+def chromium():
+    """Headless Chromium, driven through Playwright's synchronous API."""
+    with playwright_sync.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture(scope="module")
 def browser(server):
     # Playwright's synchronous API runs an event loop in this thread while the browser is open,
     # so everything that needs asyncio.run (applying the conference) happens before it starts.
-    with playwright_sync.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -276,9 +285,16 @@ def test_stream_widget_embeds_the_track_stream_with_now_and_next(tab, server, sh
     player.wait_for(state="visible")
     assert player.get_attribute("src") == "https://www.youtube.com/embed/ep2026-forum"
     assert page.locator("#offline").is_hidden()
-    assert page.locator("#now-title").inner_text() == "Gradual typing in a million-line codebase"
-    assert "Bruno Castell" in page.locator("#now-detail").inner_text()
-    assert page.locator("#next-title").inner_text() == "asyncio patterns that survive production"
+    # Beside the player: the navigator's card for this track, first, and the other tracks after it.
+    forum = page.locator(".stream-side .nav-track").first
+    assert forum.get_attribute("data-track") == "forum" and "current" in forum.get_attribute("class")
+    now, upcoming = forum.locator(".slot").nth(0), forum.locator(".slot").nth(1)
+    assert now.locator(".title").inner_text() == "Gradual typing in a million-line codebase"
+    assert "10:00–10:30 · Bruno Castell" in now.inner_text()
+    assert upcoming.locator(".title").inner_text() == "asyncio patterns that survive production"
+    assert "10:45" in upcoming.inner_text()
+    assert page.locator(".stream-side .nav-track").count() == 5
+    assert page.locator("#clock").inner_text() == "10:10"
     assert tab.outside == ["https://www.youtube.com/embed/ep2026-forum"], "nothing else leaves the server"
     tab.shot(shots, "stream-iframe")
 
@@ -317,16 +333,19 @@ def test_posters_gallery_and_poster_widget(tab, server, conference, shots, synap
     text = survey.inner_text()
     assert "How Python developers use type hints - a survey" in text
     assert "Amara Eze" in text and "2,000 answers" in text
-    assert survey.locator("a.pdf").get_attribute("href") == "https://posters.example.org/ep2026/typing-survey.pdf"
+    assert survey.locator("a.pdf").get_attribute("href") == "/posters/poster-typing-survey.pdf", "served by Podium"
     room = survey.locator("a.room").get_attribute("href")
     assert resolve_alias(synapse, bot, alias_of(room)) == room_id_of(observed, "poster/poster-typing-survey")
     tab.shot(shots, "posters")
 
     response = tab.open("/widgets/poster/poster-energy")
-    assert "object-src https://posters.example.org" in response.headers["content-security-policy"]
-    assert page.locator("object.pdf").get_attribute("data") == "https://posters.example.org/ep2026/energy.pdf"
-    assert page.locator("a.pdf-link").first.get_attribute("href") == "https://posters.example.org/ep2026/energy.pdf"
+    csp = response.headers["content-security-policy"]
+    assert "worker-src 'self'" in csp and "object-src 'none'" in csp, "pdf.js's worker, from here only"
+    page.locator("body[data-poster=shown]").wait_for()
+    assert page.locator("canvas#poster-page").is_visible()
+    assert page.locator("a.pdf-link").first.get_attribute("href") == "/posters/poster-energy.pdf"
     assert "Bo Jensen" in page.locator("header").inner_text()
+    assert tab.outside == []
     tab.shot(shots, "poster")
 
 

@@ -26,6 +26,7 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
+from tests.test_posters import with_sample_posters
 from tests.test_web import CHROMIUM, CHROMIUM_ARGS, NOW, wait_until
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -70,7 +71,7 @@ def hostile_schedule(directory: Path) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("xss")
-    schedule = load_schedule(hostile_schedule(directory))
+    schedule = load_schedule(hostile_schedule(with_sample_posters(directory)))
     data_dir = directory / "data"
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / DATABASE)

@@ -26,7 +26,7 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Iterable, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
@@ -36,6 +36,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -691,12 +692,101 @@ class Talk(_Model):
         return self.start + self.duration
 
 
+#: The largest poster PDF Podium reads or fetches: a few pages of vector graphics and photos.
+MAX_POSTER_BYTES = 25 * 1024 * 1024
+#: The folder of the schedule file being loaded: a poster's ``pdf`` may be a path inside it.
+_SCHEDULE_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "podium_schedule_dir", default=None)
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _check_poster_pdf(value: Any) -> str | None:
+    """An http(s) URL, or the path of a PDF file beside schedule.yaml (``posters/x.pdf``).
+
+    A path is checked when the schedule is loaded from its file: it must stay inside the
+    schedule's folder (no ``..``, no absolute path, no symbolic link leading out), and name a
+    PDF no larger than the web server serves. Parsed from text alone there is no folder to
+    look in, so only its form is checked."""
+    if not isinstance(value, str) or _URL_SCHEME.match(value.strip()) or value.strip().startswith("//"):
+        return _check_url(value)
+    text = value.strip()
+    if not text:
+        return None
+    how = ("write an https:// URL, or the path of the PDF relative to the folder of "
+           "schedule.yaml, like posters/my-poster.pdf")
+    if _CONTROL.search(text):
+        raise _err("pdf", f"{_show(value)} holds a control character; {how}")
+    _check_length(text, MAX_URL_LENGTH, "path")
+    relative = PurePosixPath(text.replace("\\", "/"))
+    if relative.is_absolute() or text.startswith("~"):
+        raise _err("pdf", f"{_show(value)} is an absolute path; the web server serves only "
+                          f"files inside the schedule's folder: {how}")
+    if ".." in relative.parts:
+        raise _err("pdf", f"{_show(value)} leads out of the schedule's folder ('..'); the web "
+                          f"server serves only files inside it: {how}")
+    if relative.suffix.lower() != ".pdf":
+        raise _err("pdf", f"{_show(value)} is not a .pdf file; {how}")
+    folder = _SCHEDULE_DIR.get()
+    if folder is not None:
+        _check_poster_file(text, folder)
+    return text
+
+
+def _check_poster_file(text: str, folder: Path) -> Path:
+    """The file ``text`` names inside ``folder``, resolved; a located error if it is missing,
+    outside the folder once links are followed, too large or not a PDF."""
+    root = folder.resolve()
+    target = (root / text).resolve()
+    if not target.is_relative_to(root):
+        raise _err("pdf", f"{_show(text)} leads out of the schedule's folder {root} (through a "
+                          "symbolic link); put the PDF itself inside that folder")
+    if not target.is_file():
+        raise _err("pdf", f"no file {target}; put the poster's PDF there, or fix the path "
+                          "(it is relative to the folder of schedule.yaml)")
+    try:
+        size = target.stat().st_size
+        with target.open("rb") as pdf:
+            head = pdf.read(5)
+    except OSError as exc:
+        raise _err("pdf", f"cannot read {target}: {exc.strerror or exc}") from None
+    if size > MAX_POSTER_BYTES:
+        raise _err("pdf", f"{target} has {size / 2**20:.0f} MB; the web server serves posters of "
+                          f"at most {MAX_POSTER_BYTES // 2**20} MB, so make it smaller")
+    if head != b"%PDF-":
+        raise _err("pdf", f"{target} is not a PDF file (it does not start with %PDF-); "
+                          "export the poster as PDF")
+    return target
+
+
+PosterPdf = Annotated[str | None, BeforeValidator(_check_poster_pdf), FREE_FORM]
+
+
 class Poster(_Model):
     id: Id
     title: Text
     presenters: People = Field(default_factory=list)
-    pdf: Url = None
+    #: An http(s) URL, or a path relative to schedule.yaml (see pdf_file).
+    pdf: PosterPdf = None
     abstract: OptText = ""
+    _pdf_file: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _locate_pdf(self) -> Poster:
+        folder = _SCHEDULE_DIR.get()
+        if self.pdf is not None and self.pdf_url is None and folder is not None:
+            self._pdf_file = (folder.resolve() / self.pdf).resolve()
+        return self
+
+    @property
+    def pdf_url(self) -> str | None:
+        """The PDF's web address, when ``pdf`` is one."""
+        return self.pdf if self.pdf is not None and _URL_SCHEME.match(self.pdf) else None
+
+    @property
+    def pdf_file(self) -> Path | None:
+        """The PDF file beside the schedule, when ``pdf`` is a path and the schedule was loaded
+        from its file (checked then: inside its folder, a PDF, not too large)."""
+        return self._pdf_file
 
 
 class Job(_Model):
@@ -1286,4 +1376,9 @@ def load_schedule_source(path: Path | str) -> ScheduleSource:
             str(path), data.count(b"\n", 0, exc.start) + 1, "",
             f"the file is not UTF-8 text ({exc.reason} at column {exc.start - line_start + 1}); "
             "save it as UTF-8")]) from None
-    return parse_schedule_source(text, str(path))
+    # Poster PDFs given as paths are found, and checked, beside the file.
+    token = _SCHEDULE_DIR.set(path.parent)
+    try:
+        return parse_schedule_source(text, str(path))
+    finally:
+        _SCHEDULE_DIR.reset(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import mimetypes
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from ..conference.clock import Clock, apply_delays, utc_now
-from ..conference.schedule import Schedule
+from ..conference.schedule import Poster, Schedule
 from ..provisioning.desired import Settings, desired_rooms
 from ..provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
 from ..store.database import DATABASE
@@ -21,6 +22,7 @@ from . import views
 from .limits import RETRY_AFTER_SECONDS, StreamSlots, WebLimits, client_address, open_file_limit
 from .listener import CappedSite
 from .live import LiveData
+from .posters import CACHE_FOLDER, PosterFiles, PosterUnavailable
 
 #: The pages' Jinja2 templates and static files, shipped inside the package.
 WIDGETS = Path(__file__).resolve().parent / "widgets"
@@ -30,6 +32,9 @@ TICK_SECONDS = 5.0
 HEARTBEAT_SECONDS = 15.0
 #: How long a connection with no request in progress stays open.
 IDLE_CONNECTION_SECONDS = 15.0
+#: pdf.js is made of ES modules, which browsers run only when served as JavaScript; not every
+#: system's MIME table knows the .mjs extension.
+mimetypes.add_type("text/javascript", ".mjs")
 
 
 K_SCHEDULE = web.AppKey("schedule", Schedule)
@@ -43,6 +48,7 @@ K_CLOSING = web.AppKey("closing", asyncio.Event)
 K_PAYLOADS = web.AppKey("payloads", dict)
 K_LIMITS = web.AppKey("limits", WebLimits)
 K_STREAMS = web.AppKey("streams", StreamSlots)
+K_POSTERS = web.AppKey("posters", PosterFiles)
 
 
 def create_app(
@@ -75,14 +81,17 @@ def create_app(
     app[K_LIVE] = LiveData(data_dir / DATABASE)
     app[K_CLOSING] = asyncio.Event()
     app[K_PAYLOADS] = {}
+    app[K_POSTERS] = PosterFiles(data_dir / CACHE_FOLDER)
     app.on_response_prepare.append(_security_headers)
     app.on_startup.append(_start_live)
     app.on_shutdown.append(_close_streams)
     app.on_cleanup.append(_stop_live)
+    app.on_cleanup.append(_close_posters)
 
     app.router.add_get("/", index)
     app.router.add_get("/schedule", schedule_page)
     app.router.add_get("/posters", posters_page)
+    app.router.add_get("/posters/{poster}.pdf", poster_pdf)
     app.router.add_get("/widgets/stream/{track}", stream_widget)
     app.router.add_get("/widgets/now-next", now_next_widget)
     app.router.add_get("/widgets/qa/{track}", qa_widget)
@@ -128,6 +137,10 @@ async def _close_streams(app: web.Application) -> None:
 
 async def _stop_live(app: web.Application) -> None:
     await app[K_LIVE].stop()
+
+
+async def _close_posters(app: web.Application) -> None:
+    await app[K_POSTERS].close()
 
 
 # ----------------------------------------------------------------------------- security
@@ -300,7 +313,7 @@ async def posters_page(request: web.Request) -> web.Response:
             "title": p.title,
             "presenters": views.names(p.presenters),
             "abstract": p.abstract,
-            "pdf": views.http_url(p.pdf),
+            "pdf": _pdf_path(p),
             "room": rooms.link(f"poster/{p.id}"),
         }
         for p in schedule.posters
@@ -322,7 +335,7 @@ async def stream_widget(request: web.Request) -> web.Response:
         )
     elif source:
         request[K_POLICY] = policy(frame_src=[source])
-    return _render(request, "stream.html", stream=stream)
+    return _render(request, "stream.html", stream=stream, data=views.now_next_view(schedule, now, rooms, delays))
 
 
 async def now_next_widget(request: web.Request) -> web.Response:
@@ -386,16 +399,25 @@ async def polls_events(request: web.Request) -> web.StreamResponse:
     return await _event_stream(request, f"polls/{track_id}", _polls_builder(request, track_id))
 
 
+def _poster(request: web.Request) -> Poster | None:
+    wanted = request.match_info["poster"]
+    return next((p for p in request.app[K_SCHEDULE].posters if p.id == wanted), None)
+
+
+def _pdf_path(poster: Poster) -> str | None:
+    """Where the poster's PDF is served from this server, when it has one."""
+    return f"/posters/{poster.id}.pdf" if poster.pdf is not None else None
+
+
 async def poster_widget(request: web.Request) -> web.Response:
-    schedule, _now, rooms, _delays = _state(request)
-    poster = next((p for p in schedule.posters if p.id == request.match_info["poster"]), None)
+    _schedule, _now, rooms, _delays = _state(request)
+    poster = _poster(request)
     if poster is None:
         return _not_found(request, "poster")
-    pdf = views.http_url(poster.pdf)
+    pdf = _pdf_path(poster)
     if pdf:
-        # Chromium and Firefox show a PDF in <object> with their built-in viewers.
-        source = views.origin(pdf)
-        request[K_POLICY] = policy(object_src=[source], frame_src=[source])
+        # pdf.js parses the PDF in a worker of its own, loaded from this server.
+        request[K_POLICY] = policy(worker_src=["'self'"])
     return _render(
         request,
         "poster.html",
@@ -404,6 +426,22 @@ async def poster_widget(request: web.Request) -> web.Response:
         pdf=pdf,
         room=rooms.link(f"poster-breakout/{poster.id}"),
     )
+
+
+async def poster_pdf(request: web.Request) -> web.StreamResponse:
+    """The poster's PDF from this server's own origin (see posters.py)."""
+    poster = _poster(request)
+    if poster is None:
+        raise web.HTTPNotFound(text="No such poster in the programme.\n")
+    try:
+        path = await request.app[K_POSTERS].file(poster)
+    except PosterUnavailable as exc:
+        return web.Response(status=exc.status, text=f"{exc}\n", headers={"Cache-Control": "no-store"})
+    return web.FileResponse(path, headers={
+        "Content-Type": "application/pdf",
+        "Content-Disposition": f'inline; filename="{poster.id}.pdf"',
+        "Cache-Control": "public, max-age=300",
+    })
 
 
 async def sponsor_widget(request: web.Request) -> web.Response:

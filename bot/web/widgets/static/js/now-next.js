@@ -1,10 +1,11 @@
-// The now/next navigator: one card per track, links open the rooms in the Matrix client.
+// The now/next navigator: one card per track, links open the rooms in the Matrix client. The
+// highlighted track (?track=, or the stream page's own) comes first, so it is in view in a
+// short tile; the others follow in the list, which scrolls. The stream page shows the same
+// list beside its player (Podium.nowNext).
 "use strict";
 
 (function () {
   const P = window.Podium;
-  const list = document.getElementById("tracks");
-  const highlight = list.dataset.highlight;
 
   function slot(label, talk, fallback) {
     const row = P.el("div", "slot");
@@ -20,24 +21,41 @@
     return row;
   }
 
-  function render(data) {
-    document.getElementById("clock").textContent = data.time;
-    P.clear(list);
-    data.tracks.forEach(function (track) {
-      const item = P.el("li", "nav-track" + (track.id === highlight ? " current" : ""));
-      item.dataset.track = track.id;
-      if (track.id === highlight) item.setAttribute("aria-current", "true");
-      const head = P.el("div", "track-head");
-      head.appendChild(P.link(track.link, track.name, "track-name"));
-      if (track.delay_min) head.appendChild(P.el("span", "badge delay", (track.delay_min > 0 ? "+" : "") + track.delay_min + " min"));
-      if (track.now) head.appendChild(P.el("span", "badge live", "live"));
-      item.appendChild(head);
-      item.appendChild(slot("Now", track.now, "Nothing on"));
-      item.appendChild(slot("Next", track.next, "Nothing more"));
-      list.appendChild(item);
-    });
+  function card(track, current) {
+    const item = P.el("li", "nav-track" + (current ? " current" : ""));
+    item.dataset.track = track.id;
+    if (current) item.setAttribute("aria-current", "true");
+    const head = P.el("div", "track-head");
+    head.appendChild(P.link(track.link, track.name, "track-name"));
+    if (track.delay_min) head.appendChild(P.el("span", "badge delay", (track.delay_min > 0 ? "+" : "") + track.delay_min + " min"));
+    if (track.now) head.appendChild(P.el("span", "badge live", "live"));
+    item.appendChild(head);
+    item.appendChild(slot("Now", track.now, "Nothing on"));
+    item.appendChild(slot("Next", track.next, "Nothing more"));
+    return item;
   }
 
-  render(P.initialData());
-  P.every(30, "/api/now-next", render);
+  function render(list, data) {
+    const highlight = list.dataset.highlight;
+    const clock = document.getElementById("clock");
+    if (clock) clock.textContent = data.time;
+    P.clear(list);
+    const first = data.tracks.filter(function (t) { return t.id === highlight; });
+    const rest = data.tracks.filter(function (t) { return t.id !== highlight; });
+    first.concat(rest).forEach(function (track) { list.appendChild(card(track, track.id === highlight)); });
+  }
+
+  // Shows the navigator's data in `list` now and again every 30 seconds (talks start and end,
+  // delays change); `then` also gets each payload.
+  P.nowNext = function (list, data, then) {
+    function show(fresh) {
+      render(list, fresh);
+      if (then) then(fresh);
+    }
+    show(data);
+    P.every(30, "/api/now-next", show);
+  };
+
+  const list = document.getElementById("tracks");
+  if (list && list.dataset.start === "now-next") P.nowNext(list, P.initialData());
 })();

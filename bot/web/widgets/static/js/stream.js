@@ -1,9 +1,12 @@
-// The stream widget: the player while a talk is on, a clear offline notice otherwise.
+// The stream widget: the player while a talk is on, a clear offline notice otherwise, and the
+// track's now and next beside it (the navigator's list, see now-next.js).
 "use strict";
 
 (function () {
   const P = window.Podium;
-  const stream = P.initialData();
+  const area = document.querySelector(".player-area");
+  const trackId = area.dataset.track;
+  const kind = area.dataset.kind;
   const player = document.getElementById("player");
   const offline = document.getElementById("offline");
   let started = false;
@@ -26,29 +29,21 @@
     }
   }
 
-  function setText(id, text) { document.getElementById(id).textContent = text || ""; }
-
-  function render(track) {
-    setText("now-title", track.now ? track.now.title : "Nothing on");
-    setText("now-detail", track.now ? P.talkLine(track.now) : "");
-    setText("next-title", track.next ? track.next.title : "Nothing more today");
-    setText("next-detail", track.next ? track.next.when + (track.next.speakers.length ? " · " + track.next.speakers.join(", ") : "") : "");
-    if (track.now && stream.stream_kind) {
+  function showPlayer(track) {
+    if (track.now && kind) {
       startPlayer();
     } else if (!started) {
       offline.hidden = false;
-      const detail = !stream.stream_kind ? "This track has no stream: it happens in the room."
+      document.getElementById("offline-detail").textContent = !kind ? "This track has no stream: it happens in the room."
         : track.next ? "Starts at " + track.next.when + ": " + track.next.title
         : "No more talks scheduled in this track.";
-      setText("offline-detail", detail);
     }
   }
 
   const button = document.getElementById("watch-anyway");
   if (button) button.addEventListener("click", startPlayer);
-  render(stream);
-  P.every(30, "/api/now-next", function (data) {
-    const track = data.tracks.find(function (t) { return t.id === stream.id; });
-    if (track) render(track);
+  P.nowNext(document.getElementById("tracks"), P.initialData(), function (data) {
+    const track = data.tracks.find(function (t) { return t.id === trackId; });
+    if (track) showPlayer(track);
   });
 })();
