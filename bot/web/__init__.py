@@ -17,7 +17,8 @@ Entry point::
   and room aliases come from the same templates ``podium apply`` uses, so links always match.
 * ``data_dir``: Podium's data directory; the server opens its own read-only use of
   ``data_dir/podium.db`` for questions and polls and watches ``PRAGMA data_version`` to push
-  changes to open pages.
+  changes to open pages. Poster PDFs fetched from their web addresses are kept in
+  ``data_dir/poster-cache/``.
 * ``delays``: how late each track runs (track id -> minutes). Every page shows times shifted by
   it (now/next, stream, schedule, which talk's questions the board shows). By default (None)
   they are the delays moderators set with ``!delay``, read from the store after each change; a
@@ -41,21 +42,22 @@ Pages (all GET; no cookies, no forms, only public schedule data):
 ``/``                       links to everything below
 ``/schedule``               the whole programme by day and track, delays applied
 ``/posters``                poster gallery: title, presenters, abstract, PDF, poster room
-``/widgets/stream/<track>`` the track's stream (iframe or HLS) with the current and next talk
+``/posters/<id>.pdf``       the poster's PDF, from this server's origin (see ``posters.py``)
+``/widgets/stream/<track>`` the track's stream (iframe or HLS) with the now/next cards beside it
 ``/widgets/now-next``       every track's now and next with links to the rooms; ``?track=``
                             highlights one
 ``/widgets/qa/<track>``     the current talk's questions, ranked, live; ``?view=moderator``
                             for the backstage screen
 ``/widgets/polls/<track>``  the track's polls as live bars
-``/widgets/poster/<id>``    one poster's PDF
+``/widgets/poster/<id>``    one poster, drawn page by page by the bundled pdf.js
 ``/widgets/sponsor/<id>``   a sponsor's booth page
 ``/api/now-next``           the navigator's data as JSON
 =========================== ===============================================================
 
 Every response carries a Content-Security-Policy allowing only Podium's own scripts and styles
-(``frame-ancestors *`` so any Matrix client can embed the widgets); the stream and poster pages
-add the one outside origin they show (for HLS: the playlist's host, which must also serve the
-segments). ``?theme=dark`` (Element passes its theme) darkens a page.
+(``frame-ancestors *`` so any Matrix client can embed the widgets); the stream page adds the one
+outside origin it shows (for HLS: the playlist's host, which must also serve the segments), the
+poster page pdf.js's worker from this server. ``?theme=dark`` (Element passes its theme) darkens a page.
 """
 
 from .app import create_app, start_web
