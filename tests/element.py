@@ -209,7 +209,9 @@ class WidgetTile:
             return "consent"
         if self.loaded:
             return "loaded"
-        return "loading (no iframe)" if not self.iframe else "iframe, page not rendered"
+        if not self.iframe:
+            return "loading (no iframe)"
+        return "loading (over the iframe)" if self.spinner else "iframe, page not rendered"
 
 
 class ElementTab:
@@ -354,15 +356,21 @@ class ElementTab:
         """Every pinned widget tile as shown now. Element renders a room widget's iframe outside the
         tile (in a persisted element laid over it), so the iframe is found by its widget id."""
         shown = await self.page.evaluate("""() => Array.from(document.querySelectorAll(
-                '.mx_AppsDrawer .mx_AppTile, .mx_AppsDrawer .mx_AppTileFullWidth')).map((tile) => ({
-            id: tile.id,
-            name: (tile.querySelector('.mx_AppTileMenuBar_title h3') || {}).textContent || '',
-            consent: !!tile.querySelector('.mx_AppPermission'),
-            spinner: !!tile.querySelector('.mx_Spinner'),
-            iframe: Array.from(document.querySelectorAll('iframe')).some((frame) => {
+                '.mx_AppsDrawer .mx_AppTile, .mx_AppsDrawer .mx_AppTileFullWidth')).map((tile) => {
+            const iframe = Array.from(document.querySelectorAll('iframe')).find((frame) => {
                 try { return new URL(frame.src).searchParams.get('widgetId') === tile.id; } catch (e) { return false; }
-            }),
-        }))""")
+            });
+            // Element's "Loading…" sits in the tile while there is no iframe, over the iframe after.
+            const body = iframe && iframe.closest('.mx_AppTileBody');
+            return {
+                id: tile.id,
+                name: (tile.querySelector('.mx_AppTileMenuBar_title h3') || {}).textContent || '',
+                consent: !!tile.querySelector('.mx_AppPermission'),
+                spinner: !!tile.querySelector('.mx_Spinner') || !!(body && (
+                    body.classList.contains('mx_AppTileBody--loading') || body.querySelector('.mx_Spinner'))),
+                iframe: !!iframe,
+            };
+        })""")
         texts = await self._frame_texts()
         return [WidgetTile(s["id"], s["name"], s["consent"], s["spinner"], s["iframe"], texts.get(s["id"]))
                 for s in shown]
