@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import zlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,6 +61,10 @@ def server(tmp_path_factory, host, clock):
     posters = {p["id"]: p for p in data["posters"]}
     posters["poster-typing-survey"]["pdf"] = host.url("energy.pdf")  # fetched by the server
     posters["poster-astronomy"]["pdf"] = host.url("missing.pdf")  # its host has lost it
+    font = next(iter(sorted(Path("/usr/share/fonts").rglob("*.ttf"))), None)
+    if font is not None:  # a poster as they come: its text in a font embedded in the PDF
+        (folder / "posters" / "embedded-font.pdf").write_bytes(pdf_with_embedded_font(font.read_bytes()))
+        posters["poster-education"]["pdf"] = "posters/embedded-font.pdf"
     sponsor = next(s for s in data["sponsors"] if s["id"] == "snakeworks")
     sponsor["jobs"] = [{"title": f"Job opening number {n}", "url": f"https://snakeworks.example.com/jobs/{n}"}
                        for n in range(1, 13)]  # more than a half tile holds
@@ -69,6 +74,7 @@ def server(tmp_path_factory, host, clock):
     data_dir = folder / "data"
     app = create_app(schedule, SETTINGS, data_dir=data_dir, now=clock)
     with ThreadedServer(app) as running, contextlib.closing(sqlite_utils.Database(data_dir / DATABASE)) as db:
+        running.schedule = schedule
         questions = QuestionStore(db)
         for n in range(8):  # a busy board: more questions than the tile holds
             questions.add(conference=schedule.conference.id, room_id="!forum:localhost", track_id="forum",
@@ -85,6 +91,36 @@ def shots(tmp_path_factory) -> Path:
         Path(wanted).mkdir(parents=True, exist_ok=True)
         return Path(wanted)
     return tmp_path_factory.mktemp("page-shots")
+
+
+def pdf_with_embedded_font(ttf: bytes, text: str = "Embedded font") -> bytes:
+    """A one-page PDF whose text is set in the TrueType font ``ttf``, embedded."""
+    content = f"BT /F1 36 Tf 40 300 Td ({text}) Tj ET".encode()
+    font_file = zlib.compress(ttf)
+    widths = " ".join(["600"] * 95)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 400] /Resources << /Font << /F1 5 0 R >> >> "
+         b"/Contents 4 0 R >>"),
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        (f"<< /Type /Font /Subtype /TrueType /BaseFont /Embedded /FirstChar 32 /LastChar 126 /Widths [{widths}] "
+         "/FontDescriptor 6 0 R /Encoding /WinAnsiEncoding >>").encode(),
+        (b"<< /Type /FontDescriptor /FontName /Embedded /Flags 32 /FontBBox [-1000 -300 2000 1000] /ItalicAngle 0 "
+         b"/Ascent 900 /Descent -250 /CapHeight 700 /StemV 80 /FontFile2 7 0 R >>"),
+        b"<< /Length %d /Length1 %d /Filter /FlateDecode >>\nstream\n" % (len(font_file), len(ttf))
+        + font_file + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 @pytest.fixture(scope="module")
@@ -393,3 +429,18 @@ def test_a_poster_that_cannot_be_had_says_so_and_keeps_the_link(browser, server)
     finally:
         sized.close()
 
+
+
+def test_a_poster_with_its_own_font_is_drawn_within_the_pages_policy(browser, server):
+    if server.schedule.posters[3].pdf != "posters/embedded-font.pdf":
+        pytest.skip("no TrueType font on this machine to embed")
+    sized = Sized(browser, server.url, HALF)
+    try:
+        sized.open("/widgets/poster/poster-education", "body[data-poster]")
+        assert sized.page.evaluate("() => document.body.dataset.poster") == "shown"
+        assert drawn(sized.page)["inked"] > 0
+        # pdf.js loads the embedded font with the FontFace API: no font source to allow.
+        assert sized.page.evaluate("() => [...document.fonts].some(f => f.status === 'loaded')")
+        assert not sized.problems, sized.problems
+    finally:
+        sized.close()
