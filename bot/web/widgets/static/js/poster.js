@@ -75,6 +75,7 @@ function showPage() {
 }
 
 async function open() {
+  document.getElementById("loading").hidden = false;
   try {
     // No WebAssembly (the page's policy allows none): pdf.js decodes with its JavaScript code.
     doc = await pdfjs.getDocument({url: viewer.dataset.pdf, useWasm: false, enableXfa: false}).promise;
