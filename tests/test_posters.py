@@ -246,6 +246,13 @@ async def test_what_cannot_be_served_says_why(host, files, name, says):
     await files.close()
 
 
+async def test_a_path_in_a_schedule_read_from_text_has_no_file_to_serve(files):
+    energy = next(p for p in parse_schedule(SAMPLE_SCHEDULE.read_text()).posters if p.id == "poster-energy")
+    with pytest.raises(PosterUnavailable) as info:
+        await files.file(energy)
+    assert (str(info.value), info.value.status) == ("The poster's PDF is not on this server.", 404)
+
+
 async def test_a_redirect_is_followed(host, files):
     kept = await files.file(remote(host.url("moved.pdf")))
     assert kept.read_bytes() == SAMPLE_PDF.read_bytes()

@@ -63,8 +63,10 @@ class PosterFiles:
         if poster.pdf_file is not None:
             return self._own_file(poster.pdf_file)
         url = poster.pdf_url
-        if url is None:
+        if poster.pdf is None:
             raise PosterUnavailable("The presenters have not shared a PDF yet.", 404)
+        if url is None:  # a path, in a schedule read from text rather than from its file
+            raise PosterUnavailable("The poster's PDF is not on this server.", 404)
         kept = self.cache / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.pdf"
         if self._fresh(kept):
             return kept
