@@ -62,8 +62,13 @@ def test_demo_runs_the_conference_until_ctrl_c(installed, tmp_path):
                 assert response.headers["Content-Type"].startswith("text/html"), (name, url)
                 assert "Content-Security-Policy" in response.headers, (name, url)
 
-        question = asyncio.run(_visit_as_alice(f"http://127.0.0.1:{port}"))
-        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/widgets/qa/forum", timeout=10) as response:
+        # The banner names the room to try !ask in: a track whose talk is on, so the first
+        # question a newcomer asks is taken, not refused.
+        tried = re.search(r"Try:\s+in #(ep2026-track-([a-z0-9-]+)):localhost, “[^”]+” is on until \d\d:\d\d",
+                          demo.output)
+        assert tried, demo.output
+        question = asyncio.run(_visit_as_alice(f"http://127.0.0.1:{port}", f"#{tried[1]}:localhost"))
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/widgets/qa/{tried[2]}", timeout=10) as response:
             assert question in response.read().decode()
     finally:
         code = demo.stop()
@@ -116,18 +121,18 @@ def _pinned_pages(web_port: int) -> list[tuple[str, str]]:
     return pages
 
 
-async def _visit_as_alice(base_url: str) -> str:
-    """Alice accepts the space invitation, walks in, and asks in the Forum track; returns her question."""
+async def _visit_as_alice(base_url: str, track_room: str) -> str:
+    """Alice accepts the space invitation, walks in, and asks in ``track_room``; returns her question."""
     alice = await Person.login(base_url, "@alice:localhost", DEMO_PASSWORD)
     try:
         await alice.join("#ep2026:localhost")  # accepts the invitation
-        forum = await alice.join("#ep2026-track-forum:localhost")  # restricted: space members may join
+        track = await alice.join(track_room)  # restricted: space members may join
         await alice.join("#ep2026-hallway:localhost")
         backstage = await alice.client.join("#ep2026-backstage-forum:localhost")  # invite-only
         assert getattr(backstage, "status_code", None) == "M_FORBIDDEN", backstage
         question = "Does the demo answer questions?"
-        await alice.say(forum, f"!ask {question}")
-        post = await alice.wait_for(forum, lambda e: e.get("sender") == "@podium:localhost"
+        await alice.say(track, f"!ask {question}")
+        post = await alice.wait_for(track, lambda e: e.get("sender") == "@podium:localhost"
                                     and question in (e.get("content") or {}).get("body", ""),
                                     timeout=30, why="the bot posting the question")
         assert post["content"]["body"].startswith("Q1 · Alice: "), post
