@@ -27,8 +27,10 @@ import sqlite_utils
 import yaml
 
 from bot import SAMPLE_SCHEDULE
+from bot.conference.polls import PollSpec, start_content
 from bot.conference.schedule import load_schedule
 from bot.store.database import DATABASE
+from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
@@ -81,6 +83,14 @@ def server(tmp_path_factory, host, clock):
                           talk_id="typing-in-practice", asker=f"@a{n}:localhost", asker_name=f"Asker {n}",
                           text=f"Question number {n} about gradual typing in a large codebase?",
                           asked_at=time.time(), source_event_id=f"$q{n}")
+        polls = PollStore(db)
+        start = int(NOW.timestamp() * 1000)
+        for n in range(3):  # more polls than the tile holds
+            polls.add_poll(f"$poll{n}", "!forum:localhost", "@moderator:localhost",
+                           start_content(PollSpec(f"Poll number {n}: which type checker do you run?",
+                                                  ("mypy", "pyright", "pyre", "none yet"))),
+                           start + n, conference=schedule.conference.id, track_id="forum")
+            polls.add_response(f"$r{n}", f"$poll{n}", "@a:localhost", start + 10 + n, ["a2"])
         yield running
 
 
@@ -243,7 +253,7 @@ POSTER_KEYS = ["header h1", "canvas#poster-page", "#page-forward", "footer a.pdf
 SPONSOR_KEYS = ["header h1", ".badge.level", ".description", ".jobs h2", ".jobs li a", "a.booth-link", "a.room",
                 "footer a[href*='jobs']"]
 QA_KEYS = ["#talk-title", "#status", "#open .question .text"]
-POLLS_KEYS = ["header h1", "#status"]
+POLLS_KEYS = ["header h1", "#status", ".poll h2", ".poll .bar-track"]
 
 TILES = [
     ("stream-forum", "/widgets/stream/forum", "#player:not([hidden])", STREAM_KEYS, [WIDE, MEDIUM, PHONE]),
