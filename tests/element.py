@@ -284,8 +284,22 @@ class ElementTab:
 
     async def join_room(self, alias: str) -> None:
         """Open ``alias`` and join it from the preview if not a member yet; returns once the
-        composer is there (the room is joined and shown in full)."""
+        composer is there (the room is joined and shown in full).
+
+        Opened by address, a room the user is not in yet may make Element switch the space panel
+        to Home (it does when the selected space's suggested rooms have not loaded yet): to
+        stay in the conference, join from its list with :meth:`join_listed`."""
         await self.open_room(alias)
+        await self._join_shown()
+
+    async def join_listed(self, name: str) -> None:
+        """Click the room ``name`` in the left-hand list of the selected space (its suggested
+        rooms) and join it from the preview, as a user walks in."""
+        await self.page.locator(".mx_LeftPanel .mx_RoomTile", has_text=name).first.click(timeout=STEP_MS)
+        await self.page.locator(".mx_RoomView").first.wait_for(timeout=STEP_MS)
+        await self._join_shown()
+
+    async def _join_shown(self) -> None:
         composer = self.page.locator(".mx_MessageComposer")
         join = self.page.locator(".mx_RoomPreviewBar").get_by_role("button", name=re.compile("^Join"))
         await composer.or_(join).first.wait_for(timeout=STEP_MS)
@@ -330,6 +344,52 @@ class ElementTab:
             }
             return null;
         }""")
+
+    async def bot_post(self, pattern: str) -> Any:
+        """The bot's last message whose text matches the regular expression ``pattern``, once
+        Element shows it."""
+        tile = self.page.locator(".mx_RoomView_MessageList .mx_EventTile").filter(
+            has=self.page.locator(".mx_EventTile_body", has_text=re.compile(pattern))).last
+        await tile.wait_for(timeout=STEP_MS)
+        assert await self.sender_of(tile) == BOT_NAME, await tile.inner_text()
+        return tile
+
+    async def react_thumbs_up(self, tile: Any) -> None:
+        """Hover the message, press React, pick 👍 from the quick reactions; returns once the
+        message shows the reaction."""
+        await tile.hover()
+        await tile.locator('[aria-label="React"]').click(timeout=STEP_MS, force=True)
+        await self.page.locator(".mx_EmojiPicker_quick [role=button]").first.click(timeout=STEP_MS)
+        await tile.locator(".mx_ReactionsRowButton").first.wait_for(timeout=STEP_MS)
+
+    async def poll(self, question: str) -> Any:
+        """The last native poll Element shows with ``question``."""
+        poll = self.page.locator(".mx_MPollBody", has_text=question).last
+        await poll.wait_for(timeout=STEP_MS)
+        return poll
+
+    # ------------------------------------------------------------------ spaces
+
+    async def select_space(self, name: str) -> None:
+        """Pick the space ``name`` in Element's space panel, as a user clicks it."""
+        await self.page.locator(".mx_SpacePanel").get_by_role("button", name=name, exact=True).first.click(
+            timeout=STEP_MS)
+        await self.page.locator(".mx_SpacePanel .mx_SpaceButton_active", has_text="").first.wait_for(timeout=STEP_MS)
+
+    async def active_space(self) -> str:
+        """The name of the space selected in the space panel (Home is "Home")."""
+        active = self.page.locator(".mx_SpacePanel .mx_SpaceButton_active").first
+        return (await active.get_attribute("aria-label")) or ""
+
+    async def room_list(self) -> list[str]:
+        """The room names in the left-hand room list, as shown for the selected space."""
+        return [name.strip() for name in await self.page.locator(
+            ".mx_LeftPanel .mx_RoomTile .mx_RoomTile_title").all_inner_texts()]
+
+    async def wait_for_room_listed(self, name: str) -> None:
+        """Returns once the left-hand room list (joined, invited or suggested) shows ``name``."""
+        tile = self.page.locator(".mx_LeftPanel .mx_RoomTile .mx_RoomTile_title", has_text=name)
+        await tile.first.wait_for(timeout=STEP_MS)
 
     # ------------------------------------------------------------------ widgets
 
@@ -410,6 +470,23 @@ class ElementTab:
                 return tiles
             await self.page.wait_for_timeout(200)  # polling the DOM and the frames, not a fixed wait
 
+    async def loaded_widget(self, widget_id: str) -> WidgetTile:
+        """The pinned tile ``widget_id``, once every pinned tile shows its page."""
+        tiles = {t.widget_id: t for t in await self.wait_for_widgets()}
+        assert widget_id in tiles, sorted(tiles)
+        assert all(t.loaded for t in tiles.values()), {t.widget_id: t.state for t in tiles.values()}
+        return tiles[widget_id]
+
+    async def frame_text_containing(self, widget_id: str, text: str, timeout_s: float = 20) -> str:
+        """The widget page's text once it shows ``text`` (the pages update live, with no reload)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            shown = (await self._frame_texts()).get(widget_id) or ""
+            if text in shown or time.monotonic() > deadline:
+                assert text in shown, f"{widget_id} never showed {text!r}; it shows:\n{shown}"
+                return shown
+            await self.page.wait_for_timeout(250)  # polling the frame, not a fixed wait
+
     def widget_answered(self, widget_id: str) -> bool:
         """Whether Element's widget messaging finished its handshake with the page: it logs the
         capabilities it allowed once the page answered its ``capabilities`` request."""
@@ -451,6 +528,18 @@ class ElementHarness:
             finally:
                 await client.close()
         return user
+
+    async def say_as(self, user: User, alias: str, body: str) -> None:
+        """``user`` sends ``body`` to ``alias`` from a matrix-nio client (someone else in the room),
+        joining the conference space and the room first."""
+        client = await self.demo.client(user)
+        try:
+            for room in (SPACE, alias):
+                joined = await client.join(room)
+                assert isinstance(joined, JoinResponse), (room, joined)
+            await client.room_send(joined.room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+        finally:
+            await client.close()
 
     async def open(self, user: User, journey: str) -> ElementTab:
         """``user`` logged in to Element in a fresh browser profile; ``journey`` names its screenshots."""

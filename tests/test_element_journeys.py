@@ -9,19 +9,14 @@ runs Q&A and a poll, and watches a question arrive on the backstage Q&A board.
 from __future__ import annotations
 
 import re
-import time
 import uuid
-
-from nio import JoinResponse
 
 from bot import SAMPLE_SCHEDULE
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
 from tests.element import (  # noqa: F401
-    BOT_NAME,
     SPACE,
     STEP_MS,
-    ElementTab,
     User,
     _http_json,
     element,
@@ -30,7 +25,6 @@ from tests.element import (  # noqa: F401
     element_server,
 )
 
-FORUM = "#ep2026-track-forum:localhost"
 CONFERENCE = "EuroPython 2026"
 
 
@@ -47,86 +41,6 @@ def _banner_room(harness) -> str:
     return found[1]
 
 
-# ----------------------------------------------------------------------------- Element steps
-
-
-async def _select_conference(tab: ElementTab) -> None:
-    """Pick the conference in Element's space panel, as a user clicks it."""
-    button = tab.page.locator(".mx_SpacePanel").get_by_role("button", name=CONFERENCE, exact=True)
-    await button.first.click(timeout=STEP_MS)
-    await tab.page.locator(".mx_SpacePanel .mx_SpaceButton_active", has_text="").first.wait_for(timeout=STEP_MS)
-
-
-async def _room_list(tab: ElementTab) -> list[str]:
-    """The room names in Element's left-hand room list, as shown for the selected space."""
-    await tab.page.locator(".mx_RoomList, .mx_LeftPanel_roomListContainer").first.wait_for(timeout=STEP_MS)
-    return [name.strip() for name in await tab.page.locator(
-        ".mx_LeftPanel .mx_RoomTile .mx_RoomTile_title").all_inner_texts()]
-
-
-async def _wait_for_room_listed(tab: ElementTab, name: str) -> None:
-    tile = tab.page.locator(".mx_LeftPanel .mx_RoomTile .mx_RoomTile_title", has_text=name)
-    await tile.first.wait_for(timeout=STEP_MS)
-
-
-async def _active_space(tab: ElementTab) -> str:
-    return (await tab.page.locator(".mx_SpacePanel .mx_SpaceButton_active").first.get_attribute("aria-label")) or ""
-
-
-async def _bot_post(tab: ElementTab, pattern: str):
-    """The bot's message whose text matches ``pattern``, once Element shows it."""
-    tile = tab.page.locator(".mx_RoomView_MessageList .mx_EventTile").filter(
-        has=tab.page.locator(".mx_EventTile_body", has_text=re.compile(pattern))).last
-    await tile.wait_for(timeout=STEP_MS)
-    assert await tab.sender_of(tile) == BOT_NAME, await tile.inner_text()
-    return tile
-
-
-async def _react_thumbs_up(tab: ElementTab, tile) -> None:
-    """Hover the message, press React, pick 👍 from the quick reactions."""
-    await tile.hover()
-    await tile.locator('[aria-label="React"]').click(timeout=STEP_MS, force=True)
-    await tab.page.locator(".mx_EmojiPicker_quick [role=button]").first.click(timeout=STEP_MS)
-    await tile.locator(".mx_ReactionsRowButton", has_text="1").first.wait_for(timeout=STEP_MS)
-
-
-async def _poll(tab: ElementTab, question: str):
-    poll = tab.page.locator(".mx_MPollBody", has_text=question).last
-    await poll.wait_for(timeout=STEP_MS)
-    return poll
-
-
-async def _widget(tab: ElementTab, widget_id: str):
-    """The pinned tile ``widget_id`` once every tile shows its page."""
-    tiles = {t.widget_id: t for t in await tab.wait_for_widgets()}
-    assert widget_id in tiles, sorted(tiles)
-    assert all(t.loaded for t in tiles.values()), {t.widget_id: t.state for t in tiles.values()}
-    return tiles[widget_id]
-
-
-async def _frame_text_containing(tab: ElementTab, widget_id: str, text: str, timeout_s: float = 20) -> str:
-    """The widget page's text once it shows ``text`` (pages update live, without a reload)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        shown = (await tab._frame_texts()).get(widget_id) or ""
-        if text in shown or time.monotonic() > deadline:
-            assert text in shown, f"{widget_id} never showed {text!r}; it shows:\n{shown}"
-            return shown
-        await tab.page.wait_for_timeout(250)
-
-
-async def _say_as(harness, user: User, alias: str, body: str) -> None:
-    """``user`` sends ``body`` to ``alias`` from a matrix-nio client (another person in the room)."""
-    client = await harness.demo.client(user)
-    try:
-        for room in (SPACE, alias):
-            joined = await client.join(room)
-            assert isinstance(joined, JoinResponse), (room, joined)
-        await client.room_send(joined.room_id, "m.room.message", {"msgtype": "m.text", "body": body})
-    finally:
-        await client.close()
-
-
 # ----------------------------------------------------------------------------- journeys
 
 
@@ -139,7 +53,7 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
 
         # One invitation: the conference space. Its home lists the rooms, lobby first, then tracks.
         await tab.accept_invite(SPACE)
-        await _select_conference(tab)
+        await tab.select_space(CONFERENCE)
         listing = tab.page.locator(".mx_SpaceHierarchy_list")
         await listing.locator(".mx_SpaceHierarchy_roomTile", has_text="Forum Hall").first.wait_for(timeout=STEP_MS)
         shown = await listing.inner_text()
@@ -148,15 +62,17 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
         assert -1 not in positions and positions == sorted(positions), (names, shown)
         await tab.shot("conference-space")
 
-        # A track room: the stream page on top with what is on now and next, after one consent.
-        await tab.join_room(FORUM)
+        # A track room, joined from the conference's list: the stream page on top with what is on
+        # now and next, after one consent; the conference stays selected.
+        await tab.join_listed("Forum Hall")
+        assert await tab.active_space() == CONFERENCE
         assert await tab.allow_widgets() == 1
-        await _widget(tab, "podium-stream")
+        await tab.loaded_widget("podium-stream")
         forum_now = next(t for t in _http_json(f"{element.demo.web_url}/api/now-next")["tracks"] if t["id"] == "forum")
         if forum_now.get("now"):
-            await _frame_text_containing(tab, "podium-stream", forum_now["now"]["title"])
+            await tab.frame_text_containing("podium-stream", forum_now["now"]["title"])
         if forum_now.get("next"):
-            await _frame_text_containing(tab, "podium-stream", forum_now["next"]["title"])
+            await tab.frame_text_containing("podium-stream", forum_now["next"]["title"])
         await tab.shot("track-room")
 
         # !ask where the demo says a talk is on: the bot posts the question; a 👍 counts.
@@ -165,20 +81,20 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
         await tab.allow_widgets()
         question = f"Will the slides be shared ({uuid.uuid4().hex[:6]})?"
         await tab.send(f"!ask {question}")
-        post = await _bot_post(tab, rf"^Q\d+ · .*{re.escape(question)}")
+        post = await tab.bot_post(rf"^Q\d+ · .*{re.escape(question)}")
         number = re.match(r"^Q(\d+)", await post.locator(".mx_EventTile_body").inner_text())[1]
         await tab.shot("asked")
-        await _react_thumbs_up(tab, post)
+        await tab.react_thumbs_up(post)
         await tab.send("!questions")
-        await _bot_post(tab, rf"Q{number} · 1 👍 · .*{re.escape(question)}")
+        await tab.bot_post(rf"Q{number} · 1 👍 · .*{re.escape(question)}")
         await tab.shot("upvoted")
 
         # A native poll from the organiser: Element's own vote buttons; the vote is counted.
-        await _say_as(element, User("organiser"), banner_room, '!poll "Which topic next?" "Testing" "Packaging"')
-        poll = await _poll(tab, "Which topic next?")
+        await element.say_as(User("organiser"), banner_room, '!poll "Which topic next?" "Testing" "Packaging"')
+        poll = await tab.poll("Which topic next?")
         await poll.locator(".mx_PollOption", has_text="Testing").click(timeout=STEP_MS)
         await poll.get_by_text(re.compile("Based on 1 vote")).wait_for(timeout=STEP_MS)
-        await _say_as(element, User("organiser"), banner_room, "!poll close")
+        await element.say_as(User("organiser"), banner_room, "!poll close")
         await poll.get_by_text(re.compile("Final result based on 1 vote")).wait_for(timeout=STEP_MS)
         await tab.shot("poll")
 
@@ -187,26 +103,26 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
                       and any(t == "im.vector.modular.widgets" and sk == "podium-poster" for t, sk in room.state))
         await tab.join_room(f"#{poster.alias}:localhost")
         await tab.allow_widgets(expected=2)  # Element asks for Podium's page, not for its own Jitsi tile
-        await _widget(tab, "podium-poster")
+        await tab.loaded_widget("podium-poster")
         await tab.shot("poster-room")
         sponsor = next(room for key, room in rooms.items() if key.startswith("sponsor/"))
         await tab.join_room(f"#{sponsor.alias}:localhost")
         await tab.allow_widgets(expected=2)
-        booth = await _widget(tab, "podium-booth")
+        booth = await tab.loaded_widget("podium-booth")
         assert "Jobs" in (booth.frame_text or ""), booth.frame_text
         await tab.shot("sponsor-room")
 
         # Every room she joined is listed under the conference, and opening one keeps it selected.
         joined = ["Forum Hall", rooms[f"track/{banner_room.split('-track-')[1].split(':')[0]}"].name,
                   poster.name, sponsor.name]
-        await _select_conference(tab)
+        await tab.select_space(CONFERENCE)
         for name in joined:
-            await _wait_for_room_listed(tab, name)
+            await tab.wait_for_room_listed(name)
         await tab.page.locator(".mx_LeftPanel .mx_RoomTile", has_text="Forum Hall").first.click()
         await tab.page.locator(".mx_RoomHeader", has_text="Forum Hall").first.wait_for(timeout=STEP_MS)
-        assert await _active_space(tab) == CONFERENCE
+        assert await tab.active_space() == CONFERENCE
         await tab.shot("rooms-under-the-conference")
-        listed = await _room_list(tab)
+        listed = await tab.room_list()
         assert set(joined) <= set(listed), listed
     finally:
         await tab.close()
@@ -222,9 +138,9 @@ async def test_the_moderator_runs_qa_and_a_poll_and_watches_the_board(element): 
         await tab.shot("invitations")
         # Accepting the conference's invitation lists his other invitations under the conference.
         await tab.accept_invite(SPACE)
-        await _select_conference(tab)
-        await _wait_for_room_listed(tab, backstage.name)
-        await _wait_for_room_listed(tab, "Helpdesk")
+        await tab.select_space(CONFERENCE)
+        await tab.wait_for_room_listed(backstage.name)
+        await tab.wait_for_room_listed("Helpdesk")
         await tab.shot("invitations-under-the-conference")
 
         # The track room: a member of the space joins without a 403.
@@ -233,24 +149,24 @@ async def test_the_moderator_runs_qa_and_a_poll_and_watches_the_board(element): 
         await tab.send("!qa open")
         await tab.wait_for_bot_reply("Q&A is open")
         await tab.send('!poll "How is the pace?" "Too fast" "Just right"')
-        await _poll(tab, "How is the pace?")
+        await tab.poll("How is the pace?")
         # The bot removes the command line: the poll repeats it.
         await tab.page.locator(".mx_RoomView_MessageList .mx_EventTile_body",
                                has_text='!poll "How is the pace?"').wait_for(state="detached", timeout=STEP_MS)
         await tab.shot("poll-posted")
         await tab.send("!qa top")
-        await _bot_post(tab, r"^Top \d+ questions for")
+        await tab.bot_post(r"^Top \d+ questions for")
         await tab.shot("qa-top")
 
         # Backstage: the Q&A board shows a question the moment an attendee asks it.
         await tab.accept_invite(f"#{backstage.alias}:localhost")
         await tab.page.locator(".mx_MessageComposer").wait_for(timeout=STEP_MS)
         await tab.allow_widgets(expected=2)
-        await _widget(tab, "podium-qa-board")
+        await tab.loaded_widget("podium-qa-board")
         asker = await element.new_attendee("asker")
         question = f"Could you show the benchmark again ({uuid.uuid4().hex[:6]})?"
-        await _say_as(element, asker, banner_room, f"!ask {question}")
-        await _frame_text_containing(tab, "podium-qa-board", question)
+        await element.say_as(asker, banner_room, f"!ask {question}")
+        await tab.frame_text_containing("podium-qa-board", question)
         await tab.shot("qa-board-live")
     finally:
         await tab.close()
