@@ -216,6 +216,9 @@ def _parser() -> argparse.ArgumentParser:
 def _init(args: argparse.Namespace) -> int:
     directory: Path = args.directory
     copies = {directory / DEFAULT_SCHEDULE.name: SAMPLE_SCHEDULE}
+    # The sample's poster files, which its schedule names by path beside it.
+    copies |= {directory / path.relative_to(SAMPLE_SCHEDULE.parent): path
+               for path in sorted((SAMPLE_SCHEDULE.parent / "posters").glob("*.pdf"))}
     if args.templates:
         copies |= {directory / "room-templates" / source.name: source
                    for source in sorted(DEFAULT_TEMPLATES.glob("*.yaml"))}
@@ -247,7 +250,8 @@ def _init(args: argparse.Namespace) -> int:
 def _init_lines(directory: Path, templates: bool) -> list[str]:
     """What ``podium init`` wrote and what to do next."""
     schedule = directory / DEFAULT_SCHEDULE.name
-    lines = [f"Wrote {schedule}: the sample conference, to edit into yours (its comments explain every field)."]
+    lines = [f"Wrote {schedule}: the sample conference, to edit into yours (its comments explain every field),",
+             f"  and {directory / 'posters'}/: the poster file it names."]
     if templates:
         lines.append(f"Wrote {directory / 'room-templates'}/: the room templates, to edit; plan, apply and run use "
                      "them when given --templates room-templates.")

@@ -119,9 +119,14 @@ def test_init_never_overwrites_and_writes_all_or_nothing(tmp_path, capsys, monke
     assert main(["init"]) == 0  # the schedule alone does not collide
     out = capsys.readouterr().out
     assert "Wrote schedule.yaml" in out and "cd " not in out
+    # The sample names its poster by a path beside it: the file comes along, and validate finds it.
+    assert (tmp_path / "posters" / "energy.pdf").read_bytes().startswith(b"%PDF-")
+    assert main(["validate"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
     (tmp_path / "schedule.yaml").write_text("conference: {}\n")
     assert main(["init", str(tmp_path)]) == 1
-    assert "schedule.yaml already exists" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "schedule.yaml, " in err and "energy.pdf already exist; nothing was written" in err
     assert (tmp_path / "schedule.yaml").read_text() == "conference: {}\n"
 
 
