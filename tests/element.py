@@ -447,6 +447,14 @@ class ElementTab:
         return [WidgetTile(s["id"], s["name"], s["consent"], s["spinner"], s["iframe"], texts.get(s["id"]))
                 for s in shown]
 
+    def widget_frame(self, widget_id: str) -> Any:
+        """The frame of the widget ``widget_id``'s page (None while it has none), to look inside."""
+        for frame in self.page.frames:
+            found = re.search(r"[?&]widgetId=([^&#]+)", frame.url)
+            if found and urllib.parse.unquote(found[1]) == widget_id:
+                return frame
+        return None
+
     async def _frame_texts(self) -> dict[str, str | None]:
         texts: dict[str, str | None] = {}
         for frame in self.page.frames:

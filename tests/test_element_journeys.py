@@ -98,12 +98,16 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
         await poll.get_by_text(re.compile("Final result based on 1 vote")).wait_for(timeout=STEP_MS)
         await tab.shot("poll")
 
-        # A poster room: the poster rendered in its tile beside the call; a sponsor's booth.
-        poster = next(room for key, room in rooms.items() if key.startswith("poster/")
-                      and any(t == "im.vector.modular.widgets" and sk == "podium-poster" for t, sk in room.state))
+        # A poster room: the poster drawn in its tile beside the call (the sample ships this one's
+        # PDF, so it shows with no network); a sponsor's booth with its jobs.
+        poster = rooms["poster/poster-energy"]
         await tab.join_room(f"#{poster.alias}:localhost")
         await tab.allow_widgets(expected=2)  # Element asks for Podium's page, not for its own Jitsi tile
         await tab.loaded_widget("podium-poster")
+        drawn = tab.widget_frame("podium-poster").locator("canvas")
+        await drawn.first.wait_for(timeout=STEP_MS)
+        assert await drawn.first.evaluate("(canvas) => canvas.width > 100 && canvas.height > 100")
+        assert "cannot show" not in await tab.frame_text_containing("podium-poster", "Open the PDF")
         await tab.shot("poster-room")
         sponsor = next(room for key, room in rooms.items() if key.startswith("sponsor/"))
         await tab.join_room(f"#{sponsor.alias}:localhost")

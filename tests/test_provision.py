@@ -8,6 +8,7 @@ requests reached the homeserver.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from pathlib import Path
 
@@ -66,6 +67,9 @@ def write_schedule(tmp_path: Path, edit=None, *, source: Path = SAMPLE) -> tuple
         edit(data)
     path = tmp_path / f"{conf_id}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    # Poster PDFs given as paths are found beside the schedule: the copy needs them too.
+    if (source.parent / "posters").is_dir() and not (tmp_path / "posters").exists():
+        shutil.copytree(source.parent / "posters", tmp_path / "posters")
     return path, conf_id
 
 
