@@ -194,6 +194,18 @@ def _parser() -> argparse.ArgumentParser:
     public_url_option(p, None)
     p.set_defaults(run=_run)
 
+    p = commands.add_parser("transitions", help="print what the bot will do during the day, and when",
+                            description="Print the conference clock's timetable: for each track, every "
+                                        "transition (the speakers' reminder, the check-in, a talk's start and "
+                                        "end) at its time in the conference's time zone, with the delays "
+                                        "moderators set with !delay (kept in --data-dir) applied. Reads only; "
+                                        "needs no homeserver.")
+    schedule_options(p)
+    data_dir_option(p, "the delays set with !delay")
+    p.add_argument("--track", action="append", metavar="ID",
+                   help="only this track (repeat for more); default: every track")
+    p.set_defaults(run=_transitions)
+
     p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
                             description="Start an embedded Synapse on this machine, create demo accounts, apply "
                                         "the sample schedule, print how to open it in Element, and run the bot and "
@@ -411,6 +423,25 @@ def _run(args: argparse.Namespace) -> int:
     asyncio.run(serve(connection, conference.schedule, conference.settings, args.data_dir, listen=args.listen,
                       templates_dir=args.templates, on_ready=answering, max_streams=args.max_streams,
                       max_streams_per_client=args.max_streams_per_client))
+    return EXIT_OK
+
+
+def _transitions(args: argparse.Namespace) -> int:
+    from .conference.schedule import load_schedule
+    from .store.database import DATABASE
+    from .store.delays import delays_in
+    from .timetable import timetable_lines
+
+    schedule = load_schedule(args.schedule)
+    known = [track.id for track in schedule.tracks]
+    unknown = [track for track in args.track or [] if track not in known]
+    if unknown:
+        print(f"podium: error: --track {unknown[0]}: no such track in {args.schedule}; "
+              f"the tracks are {', '.join(known)}", file=sys.stderr)
+        return EXIT_ERROR
+    delays = delays_in(args.data_dir / DATABASE, schedule.conference.id)
+    for line in timetable_lines(schedule, delays, args.track):
+        print(line)
     return EXIT_OK
 
 

@@ -1,0 +1,123 @@
+"""The conference clock's plan: what happens when, as plain data computed from the schedule.
+
+A talk has four transitions:
+
+- ``remind``, a lead time before it starts: its speakers are reminded in the backstage and asked
+  to check in;
+- ``check-in``, at its start: a speaker with a Matrix ID who has not checked in is reported to
+  the track's chairs and moderators;
+- ``start``: the track room shows it as now, its speakers get power to present, its Q&A opens;
+- ``end``: its Q&A closes, the top questions go to its breakout room, the next talk is up next.
+
+Every transition is identified by (talk, kind, when it is due): the store records that key
+once a transition has run, so a restart repeats nothing, and a talk a ``!delay`` or a schedule
+edit moves gets new keys and runs again at its new time. Times are absolute (UTC): a lead time
+across a daylight-saving change or midnight is just so many minutes earlier.
+
+Nothing here reads the clock or touches the homeserver; the runtime schedules what this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from .clock import apply_delays, talk_end
+from .schedule import Schedule, Talk
+
+REMIND = "remind"
+CHECK_IN = "check-in"
+START = "start"
+END = "end"
+#: Kinds in the order they run when due at the same moment: a talk ending at 11:00 closes before
+#: the next one starting at 11:00 opens, and the next one's check-in is judged as it starts.
+KINDS = (END, REMIND, CHECK_IN, START)
+#: Default lead time of the speakers' reminder.
+REMIND_BEFORE = timedelta(minutes=10)
+#: Default window within which a transition missed while the bot was down still runs, late.
+GRACE = timedelta(minutes=5)
+#: How soon after a rehearsal starts its first talk does, by default.
+REHEARSAL_LEAD = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, order=False)
+class Transition:
+    """One thing the conference clock does: ``kind`` for ``talk_id`` (in ``track_id``) at ``at``."""
+
+    at: datetime  # when it is due, timezone-aware UTC
+    kind: str
+    talk_id: str
+    track_id: str
+    plenary: bool = False  # a plenary track's talk: also announced conference-wide
+
+    @property
+    def key(self) -> str:
+        """What the store records once this transition has run: (talk, kind, due time)."""
+        return f"{self.talk_id}|{self.kind}|{self.at.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+
+    def sort_key(self) -> tuple:
+        return (self.at, KINDS.index(self.kind), self.track_id, self.talk_id)
+
+
+def talk_transitions(talk: Talk, *, plenary: bool = False, remind_before: timedelta = REMIND_BEFORE) -> list[Transition]:
+    """The transitions of one talk, as scheduled (delays already applied by the caller)."""
+    start = talk.start.astimezone(timezone.utc)
+    end = talk_end(talk).astimezone(timezone.utc)
+    made = [Transition(start, kind, talk.id, talk.track, plenary) for kind in (CHECK_IN, START)]
+    made.append(Transition(end, END, talk.id, talk.track, plenary))
+    if remind_before > timedelta(0):
+        made.append(Transition(start - remind_before, REMIND, talk.id, talk.track, plenary))
+    return made
+
+
+def transitions(schedule: Schedule, delays: Mapping[str, int] | None = None, *,
+                remind_before: timedelta = REMIND_BEFORE) -> list[Transition]:
+    """Every transition of the conference, with the tracks' ``!delay`` minutes applied, in the
+    order they run (by time; at one moment, ends before starts)."""
+    delayed = apply_delays(schedule, delays)
+    plenary = {track.id for track in delayed.tracks if track.kind == "plenary"}
+    made = [t for talk in delayed.talks
+            for t in talk_transitions(talk, plenary=talk.track in plenary, remind_before=remind_before)]
+    return sorted(made, key=Transition.sort_key)
+
+
+@dataclass(frozen=True)
+class Due:
+    """What to do with the transitions up to ``now``: run these (``late`` among them by more than
+    a moment), skip those (missed by more than the grace window), and wait for the rest."""
+
+    run: list[Transition]
+    skipped: list[Transition]
+    waiting: list[Transition]
+
+
+def due(planned: Iterable[Transition], now: datetime, done: set[str] | frozenset[str] = frozenset(), *,
+        grace: timedelta = GRACE) -> Due:
+    """Sort ``planned`` by what the clock should do at ``now``, leaving out what has run (keys in
+    ``done``). A transition missed within ``grace`` (the bot was down, or busy) still runs, once;
+    an older one is skipped, for the runtime to summarise to the moderators in one message."""
+    run: list[Transition] = []
+    skipped: list[Transition] = []
+    waiting: list[Transition] = []
+    for transition in sorted(planned, key=Transition.sort_key):
+        if transition.key in done:
+            continue
+        if transition.at > now:
+            waiting.append(transition)
+        elif now - transition.at <= grace:
+            run.append(transition)
+        else:
+            skipped.append(transition)
+    return Due(run, skipped, waiting)
+
+
+def rehearsal_moment(schedule: Schedule, now: datetime, first_talk_at: datetime | None = None) -> datetime | None:
+    """What a rehearsal's clock reads at ``now``: the conference moment that puts its first talk's
+    start at ``first_talk_at`` (default: two minutes from ``now``), so organisers can dry-run the
+    day from the top. None for a schedule without talks."""
+    first = min((talk.start for talk in schedule.talks), default=None)
+    if first is None:
+        return None
+    at = first_talk_at if first_talk_at is not None else now + REHEARSAL_LEAD
+    return first - (at - now)

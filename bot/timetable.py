@@ -1,0 +1,56 @@
+"""``podium transitions``: what the conference clock will do and when, by track, as text lines.
+
+Pure: the schedule, the tracks' delays and the transitions in, lines out; the command reads the
+files and prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+from .conference.schedule import Schedule
+from .conference.transitions import (
+    CHECK_IN,
+    END,
+    REMIND,
+    START,
+    Transition,
+    transitions,
+)
+from .wording import counted
+
+#: What the bot does at each kind of transition, as the timetable explains it.
+DOES = {
+    REMIND: "remind the speakers in the backstage; ask them to check in with !here",
+    CHECK_IN: "tell the chairs and moderators in the backstage who has not checked in",
+    START: "now on in the topic and a notice; speakers may present; Q&A opens",
+    END: "Q&A closes; top questions to the talk's breakout room; next talk up",
+}
+
+
+def timetable_lines(schedule: Schedule, delays: Mapping[str, int] | None = None,
+                    track_ids: list[str] | None = None) -> list[str]:
+    """The timetable: a legend, then each track's transitions in order, in the conference's time
+    zone, with the track's delay applied and said."""
+    zone = ZoneInfo(schedule.conference.timezone)
+    delays = dict(delays or {})
+    planned = transitions(schedule, delays)
+    talks = {talk.id: talk for talk in schedule.talks}
+    tracks = [t for t in schedule.tracks if track_ids is None or t.id in track_ids]
+    shown = [t for t in planned if t.track_id in {track.id for track in tracks}]
+    lines = [f"{schedule.conference.name}: {counted(len(shown), 'transition')}, times in {schedule.conference.timezone}."]
+    width = max(len(kind) for kind in DOES)
+    lines += [f"  {kind:<{width}}  {does}" for kind, does in DOES.items()]
+    for track in tracks:
+        mine = [t for t in shown if t.track_id == track.id]
+        minutes = delays.get(track.id, 0)
+        late = f", {abs(minutes)} min {'late' if minutes > 0 else 'early'}" if minutes else ""
+        lines += ["", f"{track.name} ({track.id}){late}: {counted(len(mine), 'transition')}"]
+        lines += [_line(t, talks[t.talk_id].title, zone, width) for t in mine]
+    return lines
+
+
+def _line(transition: Transition, title: str, zone: ZoneInfo, width: int) -> str:
+    when = transition.at.astimezone(zone)
+    return f"  {when:%a %d %b %H:%M}  {transition.kind:<{width}}  {title}"
