@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.commands.message import bold, code, italic, message, user
+from bot.commands.message import bold, code, italic, link, message, user
 
 
 def test_body_and_html_from_the_same_parts():
@@ -57,3 +57,26 @@ def test_user_text_is_always_one_line_and_never_markup(texts):
     # Every tag in the HTML is one the bot put there.
     assert set(re.findall(r"<[^>]*>", built.html)) <= {"<br>", "<i>", "</i>"}
     assert html.unescape(re.sub(r"<[^>]*>", "", built.html.replace("<br>", "\n"))) == built.body
+
+
+def test_a_link_escapes_its_url_and_its_text_and_shows_the_url_in_the_body():
+    url = 'https://matrix.to/#/#ep-track-"forum"&<x>:example.org'
+    post = message("Watch in ", link(url, user("Forum <Hall> & more")), ".")
+    assert post.body == f"Watch in Forum <Hall> & more ({url})."
+    assert post.html == ('Watch in <a href="https://matrix.to/#/#ep-track-&quot;forum&quot;&amp;&lt;x&gt;:example.org">'
+                         "Forum &lt;Hall&gt; &amp; more</a>.")
+    assert html.unescape(re.search(r'href="([^"]*)"', post.html).group(1)) == url
+
+
+def test_a_bare_link_reads_as_its_url_once():
+    url = "https://matrix.to/#/#ep-track-forum:example.org"
+    post = message(link(url))
+    assert post.body == url
+    assert post.html == f'<a href="{url}">{url}</a>'
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "https://", "matrix.to/#/#a:b",
+                                 "https://example.org/\nnext line", "ftp://example.org/"])
+def test_only_http_links_on_one_line_are_made(url):
+    with pytest.raises(ValueError):
+        link(url)

@@ -2,12 +2,14 @@
 same parts, so the two always say the same and no handler escapes anything by hand.
 
 Parts are the bot's own words (``str``, ``int``), someone's text (``user``: made one visible line
-by ``one_line``, so a name or a question can never start a line of the bot's own), and markup
-around parts (``bold``, ``italic``, ``code``). Every piece of text is HTML-escaped in the HTML
-body, the bot's own words too ("Q&A" is "Q&amp;A")::
+by ``one_line``, so a name or a question can never start a line of the bot's own), markup
+around parts (``bold``, ``italic``, ``code``) and links (``link``). Every piece of text is
+HTML-escaped in the HTML body, the bot's own words too ("Q&A" is "Q&amp;A"), and so is every
+link's URL::
 
     message(bold("Q", 7), " · ", user(name), ": ", user(text)).line(italic("(👍 this message to upvote)"))
     message("Top questions:").items([("Q1 · ", user(text))])
+    message("On now in ", link(room_url, user(track_name)))
 
 Line breaks come only from ``line`` and ``items``: a part with a line break in it is a mistake
 in the bot, and refused.
@@ -29,6 +31,7 @@ class Span:
 
     tag: str | None
     parts: tuple["Part", ...]
+    href: str | None = None  # a link's target (``tag`` "a")
 
 
 Part = Union[str, int, Span]
@@ -49,6 +52,17 @@ def italic(*parts: Part) -> Span:
 
 def code(*parts: Part) -> Span:
     return Span("code", parts)
+
+
+def link(url: str, *parts: Part) -> Span:
+    """A link to ``url`` reading ``parts``, or the URL itself when there are none (what Element
+    shows as a room pill for a matrix.to link). The plain body has the URL after the parts, so
+    clients without HTML can follow it too. Only http(s) URLs: a link is the bot's own, and a
+    ``javascript:`` one is a mistake in the bot, refused like a line break."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https") or not rest or any(c.isspace() or ord(c) < 32 for c in url):
+        raise ValueError(f"not an http(s) link: {url!r}")
+    return Span("a", parts or (url,), href=url)
 
 
 @dataclass(frozen=True)
@@ -124,7 +138,14 @@ def _text(part: str | int) -> str:
 
 
 def _plain(parts: tuple[Part, ...]) -> str:
-    return "".join(_plain(p.parts) if isinstance(p, Span) else _text(p) for p in parts)
+    out = []
+    for part in parts:
+        if not isinstance(part, Span):
+            out.append(_text(part))
+            continue
+        text = _plain(part.parts)
+        out.append(text if part.href is None or text == part.href else f"{text} ({part.href})")
+    return "".join(out)
 
 
 def _html(parts: tuple[Part, ...]) -> str:
@@ -134,6 +155,8 @@ def _html(parts: tuple[Part, ...]) -> str:
             out.append(html.escape(_text(part)))
         elif part.tag is None:
             out.append(_html(part.parts))
+        elif part.href is not None:
+            out.append(f'<a href="{html.escape(part.href, quote=True)}">{_html(part.parts)}</a>')
         else:
             out.append(f"<{part.tag}>{_html(part.parts)}</{part.tag}>")
     return "".join(out)
