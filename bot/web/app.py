@@ -69,7 +69,7 @@ def create_app(
     app[K_SETTINGS] = settings
     templates = RoomTemplates.load(templates_dir)
     rooms = desired_rooms(schedule, templates, settings)
-    app[K_ROOMS] = views.RoomLinks({r.key: r.alias for r in rooms}, settings.server_name)
+    app[K_ROOMS] = views.RoomLinks.of(rooms, settings.server_name)
     # Kept by reference: whoever passed the mapping may change it and the pages follow.
     app[K_DELAYS] = delays
     app[K_NOW] = now or utc_now

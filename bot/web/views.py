@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..conference.clock import live_talk, next_talk, talk_end
+from ..conference.display import RoomLinks, clock_time, when
 from ..conference.schedule import Person, Schedule, Talk
 from ..conference.userinput import one_line
 
@@ -25,11 +25,6 @@ _MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
 
 
 # ----------------------------------------------------------------------------- links
-
-
-def matrix_to(alias: str, server_name: str) -> str:
-    """A matrix.to link that opens the room with alias localpart ``alias`` in any client."""
-    return f"https://matrix.to/#/#{alias}:{server_name}"
 
 
 def http_url(url: str | None) -> str | None:
@@ -100,40 +95,8 @@ def is_hls(stream: str | None) -> bool:
 # ----------------------------------------------------------------------------- times
 
 
-def clock_time(moment: datetime, schedule: Schedule) -> str:
-    return moment.astimezone(schedule.conference.tz).strftime("%H:%M")
-
-
 def day_label(day: date) -> str:
     return day.strftime("%A %d %B").replace(" 0", " ")
-
-
-def when(moment: datetime, now: datetime, schedule: Schedule) -> str:
-    """``HH:MM`` when ``moment`` is on the same conference day as ``now``, else with the day."""
-    tz = schedule.conference.tz
-    local = moment.astimezone(tz)
-    if local.date() == now.astimezone(tz).date():
-        return local.strftime("%H:%M")
-    return local.strftime("%a %d %b, %H:%M").replace(" 0", " ")
-
-
-# ----------------------------------------------------------------------------- rooms
-
-
-@dataclass(frozen=True)
-class RoomLinks:
-    """Aliases of the conference's rooms by desired-room key (``track/forum``, ``talk/x``...)."""
-
-    aliases: Mapping[str, str]
-    server_name: str
-
-    def link(self, key: str) -> str | None:
-        alias = self.aliases.get(key)
-        return None if alias is None else matrix_to(alias, self.server_name)
-
-    def alias(self, key: str) -> str | None:
-        alias = self.aliases.get(key)
-        return None if alias is None else f"#{alias}:{self.server_name}"
 
 
 # ----------------------------------------------------------------------------- talks and tracks

@@ -1,0 +1,69 @@
+"""How the conference is shown to people: links to its rooms, and times in its time zone.
+
+The web pages and the bot's replies (``!now``, ``!next``) show the same rooms and the same
+times, so they share these. Pure: nothing here talks to the homeserver or reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from .schedule import Schedule
+
+# ----------------------------------------------------------------------------- rooms
+
+
+def matrix_to(alias: str, server_name: str) -> str:
+    """A matrix.to link that opens the room with alias localpart ``alias`` in any client."""
+    return f"https://matrix.to/#/#{alias}:{server_name}"
+
+
+class _Provisioned(Protocol):
+    key: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class RoomLinks:
+    """Aliases of the conference's rooms by desired-room key (``track/forum``, ``talk/x``...)."""
+
+    aliases: Mapping[str, str]
+    server_name: str
+
+    @classmethod
+    def of(cls, rooms: Iterable[_Provisioned], server_name: str) -> RoomLinks:
+        """The links to ``rooms`` as provisioning makes them (``desired_rooms``)."""
+        return cls({room.key: room.alias for room in rooms}, server_name)
+
+    def link(self, key: str) -> str | None:
+        alias = self.aliases.get(key)
+        return None if alias is None else matrix_to(alias, self.server_name)
+
+    def alias(self, key: str) -> str | None:
+        alias = self.aliases.get(key)
+        return None if alias is None else f"#{alias}:{self.server_name}"
+
+
+# ----------------------------------------------------------------------------- times
+
+
+def clock_time(moment: datetime, schedule: Schedule) -> str:
+    return moment.astimezone(schedule.conference.tz).strftime("%H:%M")
+
+
+def same_day(moment: datetime, now: datetime, schedule: Schedule) -> bool:
+    """Whether ``moment`` falls on the conference day of ``now`` (in the conference's time zone)."""
+    tz = schedule.conference.tz
+    return moment.astimezone(tz).date() == now.astimezone(tz).date()
+
+
+def when(moment: datetime, now: datetime, schedule: Schedule) -> str:
+    """``HH:MM`` when ``moment`` is on the same conference day as ``now``, else with the day."""
+    if same_day(moment, now, schedule):
+        return clock_time(moment, schedule)
+    local = moment.astimezone(schedule.conference.tz)
+    # The day of the month without its leading zero ("Tue 7 Jul"); the time keeps its own (09:30).
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
