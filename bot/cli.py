@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Sequence
 
 from . import SAMPLE_SCHEDULE, __version__
+from .conference.clock import shifted_clock, utc_now
 from .conference.schedule import ScheduleInvalid
+from .conference.transitions import REHEARSAL_LEAD, rehearsal_moment
 from .conference.userinput import UsageError, read_number
 from .config import ConfigProblem, connection_from
 from .matrix import MatrixError
@@ -192,6 +194,10 @@ def _parser() -> argparse.ArgumentParser:
     data_dir_option(p, "questions, polls, where the bot got to")
     listen_option(p)
     public_url_option(p, None)
+    p.add_argument("--rehearse", action="store_true",
+                   help="dry-run the day: shift the conference so its first talk starts two minutes from now")
+    p.add_argument("--rehearse-at", type=_moment, metavar="TIME",
+                   help="dry-run the day with the first talk at TIME (HH:MM today, or YYYY-MM-DD HH:MM; UTC)")
     p.set_defaults(run=_run)
 
     p = commands.add_parser("transitions", help="print what the bot will do during the day, and when",
@@ -420,9 +426,16 @@ def _run(args: argparse.Namespace) -> int:
         print(f"Podium is answering in {conference.schedule.conference.name} as {connection.user_id}; widget pages "
               f"on {public_url}/ (listening on {args.listen}). Ctrl-C stops it.", flush=True)
 
+    clock = utc_now
+    if args.rehearse or args.rehearse_at:
+        moment = rehearsal_moment(conference.schedule, utc_now(), args.rehearse_at)
+        if moment is not None:
+            clock = shifted_clock(moment)
+            print(f"Rehearsal: the clock reads {moment:%a %d %b %H:%M} UTC now, so the first talk starts at "
+                  f"{(args.rehearse_at or utc_now() + REHEARSAL_LEAD):%H:%M} UTC.", flush=True)
     asyncio.run(serve(connection, conference.schedule, conference.settings, args.data_dir, listen=args.listen,
-                      templates_dir=args.templates, on_ready=answering, max_streams=args.max_streams,
-                      max_streams_per_client=args.max_streams_per_client))
+                      clock=clock, templates_dir=args.templates, on_ready=answering, max_streams=args.max_streams,
+                      max_streams_per_client=args.max_streams_per_client, day=day_options(conference)))
     return EXIT_OK
 
 
@@ -451,6 +464,30 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.schedule, args.data_dir, port=args.port, public_url=_public_url(args), listen=args.listen,
                     wait=not args.no_wait, max_streams=args.max_streams,
                     max_streams_per_client=args.max_streams_per_client)
+
+
+def _moment(text: str):
+    """``HH:MM`` (today) or ``YYYY-MM-DD HH:MM``, in UTC, for --rehearse-at."""
+    from datetime import datetime, timezone
+
+    for layout in ("%Y-%m-%d %H:%M", "%H:%M"):
+        try:
+            parsed = datetime.strptime(text.strip(), layout)
+        except ValueError:
+            continue
+        if layout == "%H:%M":
+            today = datetime.now(timezone.utc)
+            parsed = today.replace(hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0)
+        return parsed.replace(tzinfo=timezone.utc)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a time: give HH:MM or YYYY-MM-DD HH:MM (UTC)")
+
+
+def day_options(conference):
+    """The conference clock's settings for ``podium run`` and ``podium demo``: the pages' URL for
+    the topics' links, and each room's ``clock:`` switches from its template."""
+    from .day.runner import DayOptions
+
+    return DayOptions(conference.settings.public_url, {room.key: room.clock for room in conference.rooms})
 
 
 def _listen(text: str) -> Listen:

@@ -37,7 +37,7 @@ DEMO_PASSWORD = "podium-demo"
 
 def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, listen: Listen,
              wait: bool = True, max_streams: int | None = None, max_streams_per_client: int | None = None) -> int:
-    from .cli import apply_with_report  # the same apply an organiser runs
+    from .cli import apply_with_report, day_options  # the same apply and clock an organiser runs
 
     bot_id = f"@{BOT}:{SERVER_NAME}"
     settings = Settings(server_name=SERVER_NAME, bot_user_id=bot_id, public_url=public_url)
@@ -86,7 +86,8 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
             _print_where_to_try(conference, clock(), zone)
             asyncio.run(serve(connection, conference.schedule, settings, data_dir, listen=listen, clock=clock,
                               on_ready=lambda: print("The bot is answering. Press Ctrl-C to stop.", flush=True),
-                              max_streams=max_streams, max_streams_per_client=max_streams_per_client))
+                              max_streams=max_streams, max_streams_per_client=max_streams_per_client,
+                              day=day_options(conference)))
         return 0
     finally:
         print("Stopping Synapse …", flush=True)

@@ -32,6 +32,7 @@ from .conference.clock import Clock, utc_now
 from .conference.roles import Role, role_of, track_staff
 from .conference.schedule import Schedule
 from .config import Connection
+from .day.runner import DayOptions, DayRunner
 from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
 from .provisioning.observation import Snapshot, apply_event, claimed_key, conference_rooms, fold
 from .provisioning.planner import creator_has_power
@@ -409,6 +410,14 @@ class Runtime:
             talk_id, track_id = rest, (talk.track if talk else None)
         return Room(room_id, self.conference_id, key, str(locator.get("kind", prefix)), track_id, talk_id)
 
+    def room_id_of(self, key: str) -> str | None:
+        """The room of the conference object ``key`` (``track/forum``), among the bot's own rooms."""
+        for room_id in self.rooms:
+            room = self.room(room_id)
+            if room is not None and room.key == key:
+                return room_id
+        return None
+
     def context(self, room: Room, event: dict[str, Any]) -> Context:
         state = self.rooms.get(room.room_id, {})
         levels = state.get(POWER_LEVELS, {}).get("", {})
@@ -458,9 +467,10 @@ def answering_adapter(homeserver: str, user_id: str, access_token: str) -> Matri
 
 
 async def run_bot(connection: Connection, schedule: Schedule, data_dir: Path, *, clock: Clock = utc_now,
-                  ready: asyncio.Event | None = None) -> None:
+                  ready: asyncio.Event | None = None, day: DayOptions | None = None) -> None:
     """Run the bot for ``schedule`` until cancelled: log in (access token, or password on a fixed
-    device), open the store in ``data_dir``, sync and answer. ``ready`` is set once it listens."""
+    device), open the store in ``data_dir``, sync and answer. ``ready`` is set once it listens.
+    With ``day``, the conference clock runs the transitions too (``bot.day``)."""
     adapter = answering_adapter(connection.homeserver, connection.user_id, connection.access_token or "")
     store = Store(data_dir)
     try:
@@ -470,9 +480,23 @@ async def run_bot(connection: Connection, schedule: Schedule, data_dir: Path, *,
         runtime = Runtime(adapter, schedule, store, clock=clock)
         if ready is not None:
             waiter = asyncio.create_task(_forward(runtime.ready, ready))
+        clockwork = asyncio.create_task(DayRunner(runtime, day).run(), name="clock") if day is not None else None
         try:
-            await runtime.run()
+            if clockwork is None:
+                await runtime.run()
+            else:
+                # Either ending (an error) ends both: the clock without the sync loop would act on
+                # stale rooms, the bot without the clock would skip the day's transitions.
+                answering = asyncio.create_task(runtime.run(), name="answering")
+                done, _ = await asyncio.wait([answering, clockwork], return_when=asyncio.FIRST_COMPLETED)
+                for task in (answering, clockwork):
+                    task.cancel()
+                await asyncio.gather(answering, clockwork, return_exceptions=True)
+                for task in done:
+                    task.result()
         finally:
+            if clockwork is not None:
+                clockwork.cancel()
             if ready is not None:
                 waiter.cancel()
     finally:

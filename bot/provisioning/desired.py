@@ -230,6 +230,7 @@ class _Builder:
             invites=_unique_invites(_as_ids(spec.get("invite"), where, "invite"), settings.bot_user_id),
             suggested=bool(spec.get("suggested", True)),
             order=_space_order(spec.get("order")),
+            clock=_switches(spec.get("clock"), where),
         )
 
     def _join_rules(self, rule: Any, key: str, where: str) -> dict[str, Any]:
@@ -277,6 +278,15 @@ class _Builder:
         except KeyError as missing:
             raise TemplateProblem(f"{where}: widgets[{index}] needs {missing}") from None
         return wid, content, widget.get("layout")
+
+
+def _switches(value: Any, where: str) -> dict[str, bool]:
+    """The template's ``clock:`` mapping: which of the conference clock's messages a room gets."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, bool) for v in value.values()):
+        raise TemplateProblem(f"{where}: clock must map message kinds to true or false, not {value!r}")
+    return {str(k): v for k, v in value.items()}
 
 
 def _space_order(value: Any) -> str | None:

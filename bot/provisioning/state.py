@@ -63,6 +63,7 @@ class DesiredRoom:
     suggested: bool = True  # shown to attendees first in the parent space
     order: str | None = None  # sort key in the parent space; None: schedule position
     category: int = 0  # the place of its category in the space's listing
+    clock: dict[str, bool] = field(default_factory=dict)  # the conference clock's messages here, on or off
 
 
 @dataclass

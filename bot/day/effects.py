@@ -1,0 +1,138 @@
+"""What each transition does, as plain data: messages to say, topics to set, power to grant.
+
+Pure: given the transition, the schedule (delays applied) and what the store knows (who checked
+in, the open questions), the effects in order; the runner carries them out. Each effect names
+its room by conference key (``track/forum``, ``backstage/forum``, ``talk/t1``,
+``lobby/announcements``) and its switch: the room template's ``clock:`` setting that mutes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from zoneinfo import ZoneInfo
+
+from ..commands.message import Message, bold, code, message, user
+from ..conference.clock import next_talk, talk_end, talks_in_track
+from ..conference.qa import Question
+from ..conference.schedule import Schedule, Talk
+from ..conference.transitions import CHECK_IN, END, REMIND, START, Transition
+
+#: Power a talk's speakers get in the track room while it runs: enough to present (calls,
+#: widgets, pinning), as a moderator has.
+PRESENTER_POWER = 50
+#: How many open questions are handed to the breakout room at the end.
+HANDED_OVER = 5
+
+
+@dataclass(frozen=True)
+class Say:
+    room: str
+    switch: str
+    message: Message
+    mentions: tuple[str, ...] = ()  # Matrix IDs this message means to notify
+
+
+@dataclass(frozen=True)
+class SetTopic:
+    room: str
+    switch: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class SetPower:
+    room: str
+    switch: str
+    users: tuple[str, ...]
+    level: int | None  # None: back to the room's default
+
+
+Effect = Say | SetTopic | SetPower
+
+
+def effects(transition: Transition, schedule: Schedule, *, public_url: str, checked_in: set[str] = frozenset(),
+            questions: Sequence[Question] = (), chairs: Sequence[str] = ()) -> list[Effect]:
+    """The effects of ``transition`` in ``schedule`` (with the track's delay applied)."""
+    talk = next((t for t in schedule.talks if t.id == transition.talk_id), None)
+    if talk is None:
+        return []
+    zone = ZoneInfo(schedule.conference.timezone)
+    track, backstage = f"track/{talk.track}", f"backstage/{talk.track}"
+    speakers = tuple(p.matrix_id for p in talk.speakers if p.matrix_id)
+    if transition.kind == REMIND:
+        return [Say(backstage, "reminder", message(
+            "Starting at ", _time(talk, zone), ": “", user(talk.title), "”", *_by(talk),
+            ". Speakers, please check in here with ", code("!here"), "."), speakers)]
+    if transition.kind == CHECK_IN:
+        missing = [p for p in talk.speakers if p.matrix_id and p.matrix_id not in checked_in]
+        if not missing:
+            return []
+        names = ", ".join(f"{p.name} ({p.matrix_id})" for p in missing)
+        return [Say(backstage, "check_in_alert", message(
+            "Not checked in for “", user(talk.title), "”, starting now: ", user(names), "."), tuple(chairs))]
+    upcoming = next_talk(talks_in_track(schedule, talk.track), talk.start)
+    page = track_page(schedule, talk.track, public_url)
+    if transition.kind == START:
+        made: list[Effect] = [
+            SetTopic(track, "topic", now_next_topic(talk, upcoming, zone, page)),
+            Say(track, "now_notice", message("Now: ", bold(user(talk.title)), *_by(talk),
+                                             ". Ask with ", code("!ask <question>"), ", upvote with 👍.")),
+        ]
+        if speakers:
+            made.append(SetPower(track, "speaker_power", speakers, PRESENTER_POWER))
+        if transition.plenary:
+            made.append(Say("lobby/announcements", "plenary_announcement",
+                            message("Now in the plenary: ", bold(user(talk.title)), *_by(talk), ".")))
+        return made
+    if transition.kind == END:
+        made = []
+        if speakers:
+            made.append(SetPower(track, "speaker_power", speakers, None))
+        open_questions = [q for q in questions if q.state == "open"][:HANDED_OVER]
+        if open_questions:
+            made.append(Say(f"talk/{talk.id}", "questions_handed_over", message(
+                "Questions still open for “", user(talk.title), "”:").items(
+                    (bold(q.label), f" · {q.votes} 👍 · ", user(q.asker_name), ": ", user(q.text))
+                    for q in open_questions), speakers))
+        after = message("“", user(talk.title), "” has ended. Meet the speakers in its breakout room.")
+        if upcoming is not None:
+            after = after.line("Up next at ", _time(upcoming, zone), ": ", bold(user(upcoming.title)), *_by(upcoming),
+                               ".")
+        made.append(Say(track, "handoff", after))
+        following = next_talk(talks_in_track(schedule, talk.track), talk_end(talk))
+        made.append(SetTopic(track, "topic", now_next_topic(None, following, zone, page)))
+        return made
+    return []
+
+
+def track_page(schedule: Schedule, track_id: str, public_url: str) -> tuple[str, str]:
+    """(what, URL) of the page a track room pins: its stream page, or now/next without a stream."""
+    base = public_url.rstrip("/")
+    track = next(t for t in schedule.tracks if t.id == track_id)
+    if track.stream is not None:
+        return "Stream", f"{base}/widgets/stream/{track_id}"
+    return "Now and next", f"{base}/widgets/now-next?track={track_id}"
+
+
+def now_next_topic(now: Talk | None, upcoming: Talk | None, zone: tzinfo, page: tuple[str, str]) -> str:
+    """The track room's topic while the clock runs: what is on, what is next, and the link to
+    its page (for clients without widgets)."""
+    parts = [f"Now: {now.title}{_names(now)}" if now else "Now: nothing on"]
+    if upcoming is not None:
+        parts.append(f"Next at {upcoming.start.astimezone(zone):%H:%M}: {upcoming.title}{_names(upcoming)}")
+    parts.append(f"{page[0]}: {page[1]}")
+    return " · ".join(parts)
+
+
+def _time(talk: Talk, zone: tzinfo) -> str:
+    return f"{talk.start.astimezone(zone):%H:%M}"
+
+
+def _names(talk: Talk) -> str:
+    return f" — {', '.join(p.name for p in talk.speakers)}" if talk.speakers else ""
+
+
+def _by(talk: Talk) -> tuple:
+    return (" — ", user(", ".join(p.name for p in talk.speakers))) if talk.speakers else ()

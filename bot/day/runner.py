@@ -1,0 +1,181 @@
+"""The conference clock's loop inside ``podium run``: each transition on time, exactly once.
+
+Every pass recomputes the plan from the schedule and the tracks' current ``!delay``s, asks
+``due`` what to run, carries out each transition's effects and records its key in the store
+(``bot.store.transitions``) once done. A crash between an effect and the record runs the
+transition again after the restart, with the same transaction ids, so the homeserver keeps one
+copy of each message. Transitions missed by more than the grace window are not run late: the
+moderators get one summary per backstage instead.
+
+The loop sleeps until the next transition is due, and never longer than ``PASS_AT_MOST``, so a
+``!delay`` that moves a talk is noticed within that time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from ..commands.message import message, user
+from ..conference.clock import apply_delays
+from ..conference.roles import track_staff
+from ..conference.transitions import GRACE, REMIND_BEFORE, Transition, due, transitions
+from ..matrix import MatrixError
+from ..provisioning.state import POWER_LEVELS
+from ..store.delays import DelayStore
+from ..store.questions import QuestionStore
+from ..store.transitions import SKIPPED, TransitionStore
+from .effects import Say, SetPower, SetTopic, effects
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+PASS_AT_MOST = 15.0  # seconds between passes when nothing is due sooner
+
+
+@dataclass(frozen=True)
+class DayOptions:
+    """How the clock runs: the pages' public URL (for the topics' links), the rooms' ``clock:``
+    switches from their templates (room key -> switch -> on), the lead time and the grace window."""
+
+    public_url: str
+    switches: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+    remind_before: timedelta = REMIND_BEFORE
+    grace: timedelta = GRACE
+    pass_at_most: float = PASS_AT_MOST  # real seconds between passes at the longest
+
+
+class DayRunner:
+    def __init__(self, runtime: Runtime, options: DayOptions):
+        self.runtime = runtime
+        self.options = options
+        self.conference = runtime.conference_id
+        self.done = TransitionStore(runtime.store.db)
+        self.delays = DelayStore(runtime.store.db)
+        self.questions = QuestionStore(runtime.store.db)
+        self.passes = 0
+
+    async def run(self) -> None:
+        await self.runtime.ready.wait()
+        while True:
+            next_at = await self.run_due()
+            wait = self.options.pass_at_most
+            if next_at is not None:
+                wait = min(wait, max(0.0, (next_at - self.runtime.clock()).total_seconds()))
+            await asyncio.sleep(wait)
+
+    async def run_due(self):
+        """One pass: run what is due, summarise what was missed; returns when the next is due."""
+        self.passes += 1
+        schedule = apply_delays(self.runtime.schedule, self.delays.all(self.conference))
+        planned = transitions(schedule, remind_before=self.options.remind_before)
+        now = self.runtime.clock()
+        done = self.done.done(self.conference)
+        result = due(planned, now, done, grace=self.options.grace)
+        if result.skipped and not done:
+            # The clock's first run for this conference: what is past was never the bot's to do,
+            # so there is nothing to report (a bot first started on day two stays quiet about day one).
+            log.info("clock: first run; %d past transitions left as they are", len(result.skipped))
+            for transition in result.skipped:
+                self._record(transition, SKIPPED)
+        elif result.skipped:
+            await self._summarise(result.skipped, schedule)
+        for transition in result.run:
+            await self._carry_out(transition, schedule)
+            self._record(transition)
+        return result.waiting[0].at if result.waiting else None
+
+    def _record(self, transition: Transition, outcome: str = "ran") -> None:
+        self.done.record(self.conference, transition.key, kind=transition.kind, talk_id=transition.talk_id,
+                         due_at=transition.at.timestamp(), done_at=time.time(), outcome=outcome)
+
+    async def _carry_out(self, transition: Transition, schedule) -> None:
+        talk = next((t for t in schedule.talks if t.id == transition.talk_id), None)
+        moderators, _speakers = track_staff(schedule, transition.track_id, None)
+        made = effects(
+            transition, schedule, public_url=self.options.public_url,
+            checked_in=self.done.checked_in(self.conference, transition.talk_id),
+            questions=self.questions.for_talk(self.conference, transition.track_id, transition.talk_id)
+            if talk else (),
+            chairs=[*moderators],
+        )
+        for index, effect in enumerate(made):
+            if not self._switched_on(effect.room, effect.switch):
+                continue
+            room_id = self.runtime.room_id_of(effect.room)
+            if room_id is None:
+                log.warning("clock: %s for %s: no room %s", transition.kind, transition.talk_id, effect.room)
+                continue
+            try:
+                await self._apply(effect, room_id, f"{transition.key}|{index}")
+            except MatrixError as exc:  # one room failing must not stop the others, nor the clock
+                log.warning("clock: %s for %s in %s failed: %s", transition.kind, transition.talk_id,
+                            effect.room, exc)
+
+    def _switched_on(self, room_key: str, switch: str) -> bool:
+        return bool(self.options.switches.get(room_key, {}).get(switch, True))
+
+    async def _apply(self, effect, room_id: str, txn_seed: str) -> None:
+        adapter = self.runtime.adapter
+        if isinstance(effect, Say):
+            content = effect.message.content(notice=True)
+            if effect.mentions:
+                content["m.mentions"] = {"user_ids": list(effect.mentions)}
+            # Derived from the transition: run again after a crash, it is the same message.
+            txn = "podium.clock." + hashlib.sha256(txn_seed.encode()).hexdigest()[:32]
+            await self.runtime.send(room_id, "m.room.message", content, txn)
+        elif isinstance(effect, SetTopic):
+            await adapter.put_state(room_id, "m.room.topic", "", {"topic": effect.topic},
+                                    what=f"set the topic of {effect.room}")
+        elif isinstance(effect, SetPower):
+            levels = self._power_levels(room_id)
+            users = dict(levels.get("users", {}))
+            staff = set(self.runtime.schedule.staff.organisers) | set(self.runtime.schedule.staff.moderators)
+            for speaker in effect.users:
+                if effect.level is not None and users.get(speaker, 0) < effect.level:
+                    users[speaker] = effect.level
+                elif effect.level is None and users.get(speaker) is not None and speaker not in staff \
+                        and speaker not in self._chairs(effect.room):
+                    users.pop(speaker)  # only the power the clock gave: chairs and staff keep theirs
+            if users != levels.get("users", {}):
+                await adapter.put_state(room_id, POWER_LEVELS, "", {**levels, "users": users},
+                                        what=f"set who may present in {effect.room}")
+
+    def _power_levels(self, room_id: str) -> dict[str, Any]:
+        return dict(self.runtime.rooms.get(room_id, {}).get(POWER_LEVELS, {}).get("", {}))
+
+    def _chairs(self, room_key: str) -> set[str]:
+        track_id = room_key.partition("/")[2]
+        track = next((t for t in self.runtime.schedule.tracks if t.id == track_id), None)
+        return set(track.chairs) if track else set()
+
+    async def _summarise(self, skipped: list[Transition], schedule) -> None:
+        """One message per backstage for what the clock missed while it was down, then record it."""
+        zone = ZoneInfo(schedule.conference.timezone)
+        titles = {t.id: t.title for t in schedule.talks}
+        by_track: dict[str, list[Transition]] = defaultdict(list)
+        for transition in skipped:
+            by_track[transition.track_id].append(transition)
+        for track_id, missed in by_track.items():
+            room_id = self.runtime.room_id_of(f"backstage/{track_id}")
+            if room_id is not None and self._switched_on(f"backstage/{track_id}", "missed_summary"):
+                summary = message(f"The bot was away: {len(missed)} of this track's transitions were not run "
+                                  "and will not be, as they are past:").items(
+                    (f"{t.at.astimezone(zone):%a %H:%M} {t.kind}: ", user(titles.get(t.talk_id, t.talk_id)))
+                    for t in missed)
+                seed = "summary|" + "|".join(t.key for t in missed)
+                try:
+                    await self._apply(Say(f"backstage/{track_id}", "missed_summary", summary), room_id, seed)
+                except MatrixError as exc:
+                    log.warning("clock: summary of missed transitions in backstage/%s failed: %s", track_id, exc)
+            for transition in missed:
+                self._record(transition, SKIPPED)
