@@ -320,7 +320,7 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
     hallway_alias = next(room.alias for room in conference.rooms if room.key == "lobby/hallway")
     moderator = conference.schedule.staff.moderators[0]
 
-    put_state(bot, track_room.room_id, "m.room.topic", "", {"topic": "vandalised"})
+    put_state(bot, hallway.room_id, "m.room.topic", "", {"topic": "vandalised"})
     put_state(bot, track_room.room_id, WIDGET, "podium-stream", {})
     levels = dict(hallway.state[(POWER_LEVELS, "")])
     levels["users"] = {**levels["users"], moderator: 0, "@someone-else:localhost": 20}
@@ -343,7 +343,7 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
     assert code == 0
     assert [line.strip() for line in out.splitlines() if "end-to-end encrypted" in line] == [e.strip() for e in encrypted]
     after = observe_now(bot, conference)
-    assert after.rooms[f"track/{track.id}"].state[("m.room.topic", "")] == before.rooms[f"track/{track.id}"].state[("m.room.topic", "")]
+    assert after.rooms["lobby/hallway"].state[("m.room.topic", "")] == before.rooms["lobby/hallway"].state[("m.room.topic", "")]
     assert after.rooms[f"track/{track.id}"].state[(WIDGET, "podium-stream")] == track_room.state[(WIDGET, "podium-stream")]
     repaired = after.rooms["lobby/hallway"].state[(POWER_LEVELS, "")]
     assert repaired["users"][moderator] == 50 and repaired["events_default"] == 0

@@ -105,3 +105,20 @@ def test_a_conference_set_up_with_sub_spaces_moves_its_rooms_into_the_space():
     assert not [a for a in the_plan.actions if isinstance(a, Invite)]
     assert [o.key for o in the_plan.orphans] == ["space/tracks"]
     assert plan(rooms, play(the_plan, observed), bot_user_id=BOT, room_version="12").actions == []
+
+
+def test_a_track_topic_the_clock_keeps_is_not_drift_but_a_missing_one_is_set():
+    """The conference clock writes a track room's topic (now, next, the stream link) as talks
+    start and end; apply must not put the template's topic back, yet sets one that is missing."""
+    rooms = sample_rooms()
+    observed = play(fresh_plan(rooms), Observed())
+    forum = observed.rooms["track/forum"]
+    forum.state[("m.room.topic", "")] = {"topic": "Now: Gradual typing · Next at 10:45: asyncio patterns"}
+    assert plan(rooms, observed, bot_user_id=BOT, room_version="12").actions == []
+    del forum.state[("m.room.topic", "")]
+    [action] = plan(rooms, observed, bot_user_id=BOT, room_version="12").actions
+    assert (action.key, action.event_type) == ("track/forum", "m.room.topic")
+    # Rooms whose template hands nothing to the clock are repaired as ever.
+    observed.rooms["lobby/hallway"].state[("m.room.topic", "")] = {"topic": "changed by hand"}
+    assert {(a.key, a.event_type) for a in plan(rooms, observed, bot_user_id=BOT, room_version="12").actions} == {
+        ("track/forum", "m.room.topic"), ("lobby/hallway", "m.room.topic")}

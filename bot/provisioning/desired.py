@@ -231,6 +231,7 @@ class _Builder:
             suggested=bool(spec.get("suggested", True)),
             order=_space_order(spec.get("order")),
             clock=_switches(spec.get("clock"), where),
+            live_state=frozenset(_as_ids(spec.get("live_state"), where, "live_state")),
         )
 
     def _join_rules(self, rule: Any, key: str, where: str) -> dict[str, Any]:

@@ -231,6 +231,8 @@ def _repairs(
 ) -> list[SetState]:
     actions: list[SetState] = []
     for (event_type, state_key), content in room.state.items():
+        if event_type in room.live_state and current.state.get((event_type, state_key)) is not None:
+            continue  # the running bot keeps it up to date (the clock's now/next topic): not drift
         pending = [r for r in refs_in((state_key, content)) if r.key not in ids]
         if pending:
             # It points at a room this plan creates: set it once that room exists.

@@ -64,6 +64,7 @@ class DesiredRoom:
     order: str | None = None  # sort key in the parent space; None: schedule position
     category: int = 0  # the place of its category in the space's listing
     clock: dict[str, bool] = field(default_factory=dict)  # the conference clock's messages here, on or off
+    live_state: frozenset[str] = frozenset()  # event types set at creation, then kept up by the running bot
 
 
 @dataclass
