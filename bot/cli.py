@@ -18,6 +18,7 @@ from .conference.schedule import ScheduleInvalid
 from .conference.transitions import REHEARSAL_LEAD, rehearsal_moment
 from .conference.userinput import UsageError, read_number
 from .config import ConfigProblem, connection_from
+from .day.reload import ReloadOptions
 from .matrix import MatrixError
 from .provisioning.apply import ApplyReport
 from .provisioning.desired import Settings
@@ -381,7 +382,13 @@ async def apply_with_report(conference, connection, store: Store | None = None, 
     """What :func:`apply_conference` does, returning the report; ``rerun`` is the command the
     summary tells organisers to run again after a failure."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from .provisioning.apply import converge
 
@@ -435,7 +442,8 @@ def _run(args: argparse.Namespace) -> int:
                   f"{(args.rehearse_at or utc_now() + REHEARSAL_LEAD):%H:%M} UTC.", flush=True)
     asyncio.run(serve(connection, conference.schedule, conference.settings, args.data_dir, listen=args.listen,
                       clock=clock, templates_dir=args.templates, on_ready=answering, max_streams=args.max_streams,
-                      max_streams_per_client=args.max_streams_per_client, day=day_options(conference)))
+                      max_streams_per_client=args.max_streams_per_client, day=day_options(conference),
+                      reload=ReloadOptions(args.schedule, conference.settings, connection, args.templates)))
     return EXIT_OK
 
 

@@ -32,9 +32,16 @@ from .conference.clock import Clock, utc_now
 from .conference.roles import Role, role_of, track_staff
 from .conference.schedule import Schedule
 from .config import Connection
+from .day.reload import ReloadOptions, ScheduleReloader
 from .day.runner import DayOptions, DayRunner
 from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
-from .provisioning.observation import Snapshot, apply_event, claimed_key, conference_rooms, fold
+from .provisioning.observation import (
+    Snapshot,
+    apply_event,
+    claimed_key,
+    conference_rooms,
+    fold,
+)
 from .provisioning.planner import creator_has_power
 from .provisioning.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
@@ -138,6 +145,7 @@ class Runtime:
         self._failure: asyncio.Future | None = None  # set to what a batch failed with
         #: Set once the bot has its starting point: anything sent after that gets an answer.
         self.ready = asyncio.Event()
+        self.reloader = None  # a bot.day.reload.ScheduleReloader when schedule edits are followed
         self.filter = {
             "presence": {"types": []},
             "account_data": {"types": []},
@@ -435,6 +443,7 @@ class Runtime:
             event=event, room=room, sender=sender, sender_name=name or sender[1:].split(":")[0],
             role=role(sender), db=self.store.db, schedule=self.schedule, now=self.clock(),
             bot_user_id=self.user_id, transport=self, role_of=role, power_levels=levels,
+            reload=self.reloader.reload if self.reloader is not None else None,
         )
 
     def _additional_creators(self, room_id: str) -> list[str]:
@@ -467,10 +476,12 @@ def answering_adapter(homeserver: str, user_id: str, access_token: str) -> Matri
 
 
 async def run_bot(connection: Connection, schedule: Schedule, data_dir: Path, *, clock: Clock = utc_now,
-                  ready: asyncio.Event | None = None, day: DayOptions | None = None) -> None:
+                  ready: asyncio.Event | None = None, day: DayOptions | None = None,
+                  reload: ReloadOptions | None = None) -> None:
     """Run the bot for ``schedule`` until cancelled: log in (access token, or password on a fixed
     device), open the store in ``data_dir``, sync and answer. ``ready`` is set once it listens.
-    With ``day``, the conference clock runs the transitions too (``bot.day``)."""
+    With ``day``, the conference clock runs the transitions too (``bot.day``); with ``reload``,
+    edits to schedule.yaml (and ``!reload``) are put in force while it runs."""
     adapter = answering_adapter(connection.homeserver, connection.user_id, connection.access_token or "")
     store = Store(data_dir)
     try:
@@ -480,23 +491,22 @@ async def run_bot(connection: Connection, schedule: Schedule, data_dir: Path, *,
         runtime = Runtime(adapter, schedule, store, clock=clock)
         if ready is not None:
             waiter = asyncio.create_task(_forward(runtime.ready, ready))
-        clockwork = asyncio.create_task(DayRunner(runtime, day).run(), name="clock") if day is not None else None
+        tasks = [asyncio.create_task(runtime.run(), name="answering")]
+        if day is not None:
+            tasks.append(asyncio.create_task(DayRunner(runtime, day).run(), name="clock"))
+        if reload is not None:
+            runtime.reloader = ScheduleReloader(runtime, reload)
+            tasks.append(asyncio.create_task(runtime.reloader.watch(), name="reload"))
         try:
-            if clockwork is None:
-                await runtime.run()
-            else:
-                # Either ending (an error) ends both: the clock without the sync loop would act on
-                # stale rooms, the bot without the clock would skip the day's transitions.
-                answering = asyncio.create_task(runtime.run(), name="answering")
-                done, _ = await asyncio.wait([answering, clockwork], return_when=asyncio.FIRST_COMPLETED)
-                for task in (answering, clockwork):
-                    task.cancel()
-                await asyncio.gather(answering, clockwork, return_exceptions=True)
-                for task in done:
-                    task.result()
+            # Any of them ending (an error) ends all: the clock without the sync loop would act
+            # on stale rooms, the bot without the clock would skip the day's transitions.
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
         finally:
-            if clockwork is not None:
-                clockwork.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             if ready is not None:
                 waiter.cancel()
     finally:

@@ -17,6 +17,7 @@ from .conference.clock import Clock, utc_now
 from .conference.schedule import Schedule
 from .conference.userinput import UsageError, read_number
 from .config import Connection
+from .day.reload import ReloadOptions
 from .day.runner import DayOptions
 from .ports import free_port_near
 from .provisioning.desired import Settings
@@ -65,6 +66,7 @@ async def serve(
     max_streams: int | None = None,
     max_streams_per_client: int | None = None,
     day: DayOptions | None = None,
+    reload: ReloadOptions | None = None,
 ) -> None:
     """Run the bot and the web server until SIGINT/SIGTERM (or cancellation). ``on_ready`` is
     called once both are up: the web server listens and the bot has caught up with its rooms.
@@ -98,7 +100,8 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     ready = asyncio.Event()
-    bot = asyncio.create_task(run_bot(connection, schedule, data_dir, clock=clock, ready=ready, day=day), name="bot")
+    bot = asyncio.create_task(run_bot(connection, schedule, data_dir, clock=clock, ready=ready, day=day, reload=reload),
+                              name="bot")
     stopping = asyncio.create_task(stop.wait(), name="stop")
     caught_up = asyncio.create_task(ready.wait(), name="ready")
     try:

@@ -226,3 +226,55 @@ async def test_downtime_past_the_grace_window_is_summarised_once_and_a_first_run
     finally:
         await fresh.stop()
     assert len([e for e in mod.timeline[backstage] if by_bot(bot.user_id, "The bot was away")(e)]) == 1
+
+
+async def test_a_schedule_edit_while_running_is_put_in_force_and_a_broken_one_is_reported(day):
+    from bot.day.reload import ReloadOptions, ScheduleReloader
+
+    bot, conf_id, people, ids = day["bot"], day["conf_id"], day["people"], day["ids"]
+    mod, ann = people["mod"], people["ann"]
+    track = await ann.join(f"#{conf_id}-track-forum:localhost")
+    backstage = await mod.join(f"#{conf_id}-backstage-forum:localhost")
+    path = day["work"] / "schedule.yaml"
+    options = ReloadOptions(path, day["conference"].settings, bot, every=0.2,
+                            remind_before=day["options"].remind_before)
+    runner = ClockBot(day["synapse"].base_url, bot, day["conference"], day["work"] / "edits",
+                      clock=FastClock(DAY + timedelta(minutes=3)), day=day["options"])
+    await runner.start()
+    watcher = asyncio.create_task(ScheduleReloader(runner.runtime, options).watch())
+    started = int(time.time() * 1000)
+    try:
+        # A talk added at 10:04, a minute from now on the conference's clock.
+        data = yaml.safe_load(path.read_text())
+        data["talks"].append({"id": "t3", "track": "forum", "title": "Talk three", "start": "2026-07-13 10:04",
+                              "duration": 1})
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        reloaded = await mod.wait_for(backstage, lambda e: by_bot(bot.user_id, "schedule.yaml reloaded")(e)
+                                      and e["origin_server_ts"] >= started, timeout=30)
+        assert reloaded["content"]["body"] == "schedule.yaml reloaded: 4 talks in 2 tracks; rooms up to date."
+        await ann.join(f"#{conf_id}-talk-t3:localhost")  # its breakout room was made
+        await ann.wait_for(track, lambda e: by_bot(bot.user_id, "Now: Talk three.")(e)
+                           and e["origin_server_ts"] >= started, timeout=30)
+
+        # A broken edit: reported with where, and the schedule in force stays.
+        data["talks"][-1]["duration"] = "soon"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        refused = await mod.wait_for(backstage, lambda e: by_bot(bot.user_id, "changed but was not loaded")(e)
+                                     and e["origin_server_ts"] >= started, timeout=30)
+        body = refused["content"]["body"]
+        assert body.startswith("schedule.yaml changed but was not loaded: 1 problem; the schedule in force stays.")
+        assert f"{path}:" in body and "talks[3].duration" in body
+        assert [t.id for t in runner.runtime.schedule.talks] == ["t1", "t2", "k1", "t3"]
+        assert runner.runtime.schedule.talks[-1].duration == timedelta(minutes=1)
+
+        # !reload is the organisers': a moderator is told so.
+        await mod.say(backstage, "!reload")
+        await mod.wait_for(backstage, by_bot(bot.user_id, "!reload is for organisers"))
+    finally:
+        if watcher.done() and not watcher.cancelled() and watcher.exception():
+            raise watcher.exception()
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await runner.stop()
+        path.write_text(yaml.safe_dump(schedule_data(conf_id, moderator=ids["moderator"], speaker=ids["speaker"],
+                                                     absent=ids["absent"])))

@@ -157,6 +157,8 @@ class Context:
     power_levels: dict[str, Any] = field(default_factory=dict, repr=False)  # the room's, as last seen
     registry: "Registry | None" = field(default=None, repr=False)  # the one dispatching this event
     command: Command | None = None
+    #: Puts schedule.yaml in force again and says how it went (None where edits are not followed).
+    reload: Callable[..., Awaitable[Message]] | None = field(default=None, repr=False)
     name: str = ""  # the command name as typed (an alias, maybe)
     args: str = ""  # everything after the command name, stripped
     _sends: int = field(default=0, repr=False)

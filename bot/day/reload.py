@@ -1,0 +1,138 @@
+"""Schedule edits while ``podium run`` runs: noticed, checked, put in force, rooms reconciled.
+
+The running bot looks at schedule.yaml every few seconds (and when an organiser sends
+``!reload``). A changed file is loaded exactly as ``podium validate`` loads it: a broken one is
+reported to the organisers with its located errors and the schedule in force stays. A good one
+replaces the schedule the commands and the clock read; transitions the edit moved into the past
+are recorded as skipped, so nothing already past fires again; and the rooms are reconciled
+through the same planner and apply as ``podium apply``.
+
+A ``!reload`` is answered in its room; a change noticed in the file is reported in the first
+track's backstage, where the organisers are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..commands.message import Message, message, user
+from ..conference.clock import apply_delays
+from ..conference.schedule import Schedule, ScheduleInvalid
+from ..conference.transitions import REMIND_BEFORE, transitions
+from ..config import Connection
+from ..provisioning.desired import Settings
+from ..provisioning.pipeline import DEFAULT_TEMPLATES, build
+from ..provisioning.templates import TemplateProblem
+from ..store.delays import DelayStore
+from ..store.transitions import SKIPPED, TransitionStore
+from ..wording import counted
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+#: Errors listed in one report; the rest are counted.
+SHOWN_ERRORS = 10
+
+
+@dataclass(frozen=True)
+class ReloadOptions:
+    schedule: Path
+    settings: Settings
+    connection: Connection
+    templates: Path | None = None
+    every: float = 2.0  # seconds between looks at the file
+    remind_before: timedelta = REMIND_BEFORE  # the clock's, to know which transitions an edit moved
+    on_schedule: Callable[[Schedule], None] | None = None  # also tell others (the web pages)
+
+
+def fingerprint(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+class ScheduleReloader:
+    def __init__(self, runtime: Runtime, options: ReloadOptions):
+        self.runtime = runtime
+        self.options = options
+        self.seen = fingerprint(options.schedule)
+        self.lock = asyncio.Lock()
+
+    async def watch(self) -> None:
+        await self.runtime.ready.wait()
+        while True:
+            await asyncio.sleep(self.options.every)
+            now = fingerprint(self.options.schedule)
+            if now is not None and now != self.seen:
+                try:
+                    await self.reload()
+                except Exception:
+                    log.exception("reloading %s failed; the schedule in force stays", self.options.schedule)
+
+    async def reload(self, *, announce: bool = True) -> Message:
+        """Load schedule.yaml again and return the report; with ``announce`` (a change noticed in
+        the file, not a ``!reload``, which answers in its own room) also tell the organisers."""
+        async with self.lock:
+            self.seen = fingerprint(self.options.schedule)
+            report = await self._reload()
+        room_id = self.runtime.room_id_of(f"backstage/{self.runtime.schedule.tracks[0].id}") if announce else None
+        if room_id is not None:
+            txn = "podium.reload." + hashlib.sha256(f"{self.seen}|{time.time()}".encode()).hexdigest()[:32]
+            try:
+                await self.runtime.send(room_id, "m.room.message", report.content(notice=True), txn)
+            except Exception as exc:
+                log.warning("reload report to %s failed: %s", room_id, exc)
+        return report
+
+    async def _reload(self) -> Message:
+        path = self.options.schedule
+        try:
+            conference = build(path, self.options.settings, self.options.templates or DEFAULT_TEMPLATES)
+        except ScheduleInvalid as exc:
+            shown = exc.errors[:SHOWN_ERRORS]
+            more = len(exc.errors) - len(shown)
+            report = message(f"{path.name} changed but was not loaded: {counted(len(exc.errors), 'problem')}; "
+                             "the schedule in force stays. Fix the file and it is read again:").items(
+                user(str(error)) for error in shown)
+            return report.line(f"… and {counted(more, 'more problem')}.") if more else report
+        except TemplateProblem as exc:
+            return message(f"{path.name} changed but was not loaded; the schedule in force stays: ", user(str(exc)))
+        old, new = self.runtime.schedule, conference.schedule
+        moved = self._skip_what_moved_into_the_past(old, new)
+        self.runtime.schedule = new
+        if self.options.on_schedule is not None:
+            self.options.on_schedule(new)
+        from ..cli import apply_with_report  # the same reconcile an organiser runs
+
+        applied = await apply_with_report(conference, self.options.connection, quiet=True, rerun="!reload")
+        problems = len(applied.failed) + len(applied.skipped) + len(applied.remaining)
+        rooms = "rooms up to date" if applied.ok else f"{counted(problems, 'room change')} could not be made"
+        report = message(f"{path.name} reloaded: {counted(len(new.talks), 'talk')} in "
+                         f"{counted(len(new.tracks), 'track')}; {rooms}.")
+        if moved:
+            report = report.line(f"{counted(moved, 'transition')} the edit moved into the past will not run.")
+        return report
+
+    def _skip_what_moved_into_the_past(self, old: Schedule, new: Schedule) -> int:
+        conference = self.runtime.conference_id
+        store = TransitionStore(self.runtime.store.db)
+        delays = DelayStore(self.runtime.store.db).all(conference)
+        before = {t.key for t in transitions(apply_delays(old, delays), remind_before=self.options.remind_before)}
+        done = store.done(conference)
+        now = self.runtime.clock()
+        moved = [t for t in transitions(apply_delays(new, delays), remind_before=self.options.remind_before)
+                 if t.at <= now and t.key not in before and t.key not in done]
+        for transition in moved:
+            store.record(conference, transition.key, kind=transition.kind, talk_id=transition.talk_id,
+                         due_at=transition.at.timestamp(), done_at=time.time(), outcome=SKIPPED)
+        return len(moved)
