@@ -278,3 +278,25 @@ async def test_a_schedule_edit_while_running_is_put_in_force_and_a_broken_one_is
         await runner.stop()
         path.write_text(yaml.safe_dump(schedule_data(conf_id, moderator=ids["moderator"], speaker=ids["speaker"],
                                                      absent=ids["absent"])))
+
+
+async def test_a_delay_moves_the_tracks_remaining_transitions(day):
+    bot, conf_id, people = day["bot"], day["conf_id"], day["people"]
+    mod = people["mod"]
+    track = await mod.join(f"#{conf_id}-track-forum:localhost")
+    runner = ClockBot(day["synapse"].base_url, bot, day["conference"], day["work"] / "delayed",
+                      clock=FastClock(DAY - timedelta(seconds=50)), day=day["options"])
+    await runner.start()
+    try:
+        await mod.say(track, "!delay 1")
+        await mod.wait_for(track, by_bot(bot.user_id, "runs 1 minute late"))
+        store = TransitionStore(runner.store.db)
+        wanted = {"t1|start|2026-07-13T10:01:00Z", "k1|start|2026-07-13T10:01:00Z"}
+        outcomes = await eventually(lambda: wanted <= set(dict(store.outcomes(conf_id)))
+                                    and dict(store.outcomes(conf_id)), timeout=20)
+        assert outcomes["t1|start|2026-07-13T10:01:00Z"] == "ran"
+        assert "t1|start|2026-07-13T10:00:00Z" not in outcomes, "the old time is not run"
+        assert "t1|remind|2026-07-13T10:00:30Z" in outcomes  # reminded again, for the new time
+        assert "k1|start|2026-07-13T10:01:00Z" in outcomes  # the plenary track keeps its time
+    finally:
+        await runner.stop()
