@@ -173,6 +173,8 @@ class Figures:
     post_received: dict[str, int] = field(default_factory=dict)  # the homeserver took the bot's post (ms)
     post_seen: dict[str, float] = field(default_factory=dict)  # the observer sees the post (wall, s)
     answer_received: dict[str, int] = field(default_factory=dict)  # the homeserver took the responder's answer (ms)
+    started_at: float = 0.0  # when the attendees and the probe started (wall, s)
+    stopped_at: float = 0.0  # ... and when the last of them stopped
 
     def breakdown(self) -> dict[str, list[float]]:
         """Seconds spent in each stretch of an echo and of a reply, for the tags where every
@@ -358,6 +360,64 @@ async def echo_probe(c: AsyncClient, room_id: str, figures: Figures, stop: async
 # ----------------------------------------------------------------------------- the run
 
 
+@dataclass
+class Audience:
+    """The load's clients, each joined to the room: one observer, one probe, one responder and
+    the attendees."""
+
+    observer: AsyncClient
+    probe: AsyncClient
+    responder: AsyncClient
+    attendees: list[AsyncClient]
+
+    async def close(self) -> None:
+        for c in (self.observer, self.probe, self.responder, *self.attendees):
+            await c.close()
+
+
+async def join_audience(server: EmbeddedSynapse, room_id: str, attendees: int) -> Audience:
+    """Register ``attendees`` attendees, a probe, a responder and an observer, and join them to ``room_id``."""
+    users = [server.register_user(f"bench-{n:03d}-{uuid.uuid4().hex[:4]}", PASSWORD) for n in range(attendees + 3)]
+    clients = [client(server, user_id, token) for user_id, token in users]
+    for c in clients:
+        joined = await c.join(room_id)
+        if not hasattr(joined, "room_id"):
+            raise RuntimeError(f"{c.user_id} could not join the room: {joined}")
+    return Audience(clients[0], clients[1], clients[2], clients[3:])
+
+
+async def load(audience: Audience, room_id: str, bot_user: str, figures: Figures, *, seconds: float,
+               ask_every: float = MIN_ASK_EVERY) -> None:
+    """The load, measured into ``figures``: the observer and the responder follow the room, the
+    attendees ask and vote and the probe sends for ``seconds``; then up to ``DRAIN_SECONDS`` for
+    the outstanding replies. ``figures.started_at`` and ``stopped_at`` say when the attendees and
+    the probe started and stopped (wall clock)."""
+    stop, observing_ready, answering_ready = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    answers: set[asyncio.Task] = set()
+    on_observed = observing(room_id, bot_user, audience.responder.user_id, figures)
+    on_probe = answering(audience.responder, room_id, audience.probe.user_id, figures, answers)
+    watchers = [asyncio.create_task(follow(audience.observer, room_id, on_observed, figures, stop, observing_ready)),
+                asyncio.create_task(follow(audience.responder, room_id, on_probe, figures, stop, answering_ready))]
+    await asyncio.wait_for(asyncio.gather(observing_ready.wait(), answering_ready.wait()), 30)
+    rng = random.Random(2026)
+    load_stop = asyncio.Event()
+    figures.started_at = time.time()
+    tasks = [asyncio.create_task(attendee(c, room_id, figures, load_stop, ask_every, random.Random(rng.random())))
+             for c in audience.attendees]
+    tasks.append(asyncio.create_task(echo_probe(audience.probe, room_id, figures, load_stop)))
+    await asyncio.sleep(seconds)
+    load_stop.set()
+    await asyncio.gather(*tasks)
+    figures.stopped_at = time.time()
+    log(f"load stopped; waiting up to {DRAIN_SECONDS:.0f} s for outstanding replies")
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while figures.outstanding() and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)  # a late duplicate would arrive now
+    stop.set()
+    await asyncio.gather(*watchers, *answers)
+
+
 async def setup_room(server: EmbeddedSynapse, schedule_path: Path, bot_user: str, bot_token: str) -> str:
     """Apply the conference as ``podium apply`` would; return the track room's id."""
     from bot.matrix import MatrixAdapter
@@ -420,43 +480,15 @@ async def run(server: EmbeddedSynapse, args: argparse.Namespace, work: Path) -> 
     room_id = await setup_room(server, schedule_path, bot_user, bot_token)
     log(f"conference applied; track room {room_id}")
 
-    users = [server.register_user(f"bench-{n:03d}-{uuid.uuid4().hex[:4]}", PASSWORD)
-             for n in range(args.clients + 3)]
-    clients = [client(server, user_id, token) for user_id, token in users]
-    observer, probe, responder, attendees = clients[0], clients[1], clients[2], clients[3:]
-    for c in clients:
-        joined = await c.join(room_id)
-        if not hasattr(joined, "room_id"):
-            raise RuntimeError(f"{c.user_id} could not join the track room: {joined}")
-    log(f"{len(attendees)} attendees, a probe, a responder and an observer joined")
+    audience = await join_audience(server, room_id, args.clients)
+    log(f"{len(audience.attendees)} attendees, a probe, a responder and an observer joined")
 
     bot = start_bot(server, schedule_path, work / "bot", bot_user, bot_token, work / "bot.log")
     figures = Figures()
     try:
-        await wait_bot_ready(probe, room_id, bot_user)
+        await wait_bot_ready(audience.probe, room_id, bot_user)
         log("the bot is answering; load starts")
-        stop, observing_ready, answering_ready = asyncio.Event(), asyncio.Event(), asyncio.Event()
-        answers: set[asyncio.Task] = set()
-        on_observed = observing(room_id, bot_user, responder.user_id, figures)
-        on_probe = answering(responder, room_id, probe.user_id, figures, answers)
-        watchers = [asyncio.create_task(follow(observer, room_id, on_observed, figures, stop, observing_ready)),
-                    asyncio.create_task(follow(responder, room_id, on_probe, figures, stop, answering_ready))]
-        await asyncio.wait_for(asyncio.gather(observing_ready.wait(), answering_ready.wait()), 30)
-        rng = random.Random(2026)
-        load_stop = asyncio.Event()
-        tasks = [asyncio.create_task(attendee(c, room_id, figures, load_stop, args.ask_every,
-                                              random.Random(rng.random()))) for c in attendees]
-        tasks.append(asyncio.create_task(echo_probe(probe, room_id, figures, load_stop)))
-        await asyncio.sleep(args.seconds)
-        load_stop.set()
-        await asyncio.gather(*tasks)
-        log(f"load stopped; waiting up to {DRAIN_SECONDS:.0f} s for outstanding replies")
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while figures.outstanding() and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(1.0)  # a late duplicate would arrive now
-        stop.set()
-        await asyncio.gather(*watchers, *answers)
+        await load(audience, room_id, bot_user, figures, seconds=args.seconds, ask_every=args.ask_every)
         if bot.poll() is not None:
             figures.send_errors.append(f"the bot exited with status {bot.returncode}")
     finally:
@@ -467,8 +499,7 @@ async def run(server: EmbeddedSynapse, args: argparse.Namespace, work: Path) -> 
             except subprocess.TimeoutExpired:
                 os.killpg(bot.pid, signal.SIGKILL)
                 bot.wait()
-        for c in clients:
-            await c.close()
+        await audience.close()
     return figures
 
 
