@@ -166,10 +166,12 @@ async def test_every_moderator_command_is_refused_for_an_attendee(live):
     attempts += [f"!qa {action} {victim.number}" for action in ("answered", "hide", "pin", "unpin")]
     attempts += [f"!{c.name} " + ('"Q?" "A" "B"' if c.name == "poll" else "") for c in guarded if c.name != "qa"]
     sent = [(command, await live.dave.say(live.track, command)) for command in attempts]
+    roles = {f"!{c.name}": c.role for c in guarded}
     for command, event_id in sent:
         name = command.split()[0]
         reply = (await live.dave.reply_to(live.track, event_id, live.bot, why=command))["content"]
-        assert reply["body"] == f"Sorry, {name} is for moderators; here you are an attendee.", command
+        needed = roles[name].label + "s"  # moderators, organisers
+        assert reply["body"] == f"Sorry, {name} is for {needed}; here you are an attendee.", command
     after = live.store.get(live.conf.conf_id, victim.number)
     assert (after.state, after.pinned) == ("open", False)
     assert live.store.session(live.conf.conf_id, "forum") is None, "Q&A was neither opened nor closed"
