@@ -139,24 +139,20 @@ class DayRunner:
         elif isinstance(effect, SetPower):
             levels = self._power_levels(room_id)
             users = dict(levels.get("users", {}))
-            staff = set(self.runtime.schedule.staff.organisers) | set(self.runtime.schedule.staff.moderators)
+            schedule = self.runtime.schedule
+            moderators, _ = track_staff(schedule, effect.room.partition("/")[2])
+            keeps = moderators | set(schedule.staff.organisers)  # chairs and staff keep their power
             for speaker in effect.users:
                 if effect.level is not None and users.get(speaker, 0) < effect.level:
                     users[speaker] = effect.level
-                elif effect.level is None and users.get(speaker) is not None and speaker not in staff \
-                        and speaker not in self._chairs(effect.room):
-                    users.pop(speaker)  # only the power the clock gave: chairs and staff keep theirs
+                elif effect.level is None and users.get(speaker) is not None and speaker not in keeps:
+                    users.pop(speaker)  # only the power the clock gave
             if users != levels.get("users", {}):
                 await adapter.put_state(room_id, POWER_LEVELS, "", {**levels, "users": users},
                                         what=f"set who may present in {effect.room}")
 
     def _power_levels(self, room_id: str) -> dict[str, Any]:
         return dict(self.runtime.rooms.get(room_id, {}).get(POWER_LEVELS, {}).get("", {}))
-
-    def _chairs(self, room_key: str) -> set[str]:
-        track_id = room_key.partition("/")[2]
-        track = next((t for t in self.runtime.schedule.tracks if t.id == track_id), None)
-        return set(track.chairs) if track else set()
 
     async def _summarise(self, skipped: list[Transition], schedule) -> None:
         """One message per backstage for what the clock missed while it was down, then record it."""
