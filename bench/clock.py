@@ -141,33 +141,34 @@ async def _serve(config: dict) -> int:
     from bot.day.runner import DayOptions, DayRunner
     from bot.provisioning.desired import Settings
     from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
+    from bot.provisioning.programme import Programme
     from bot.runtime import Runtime, answering_adapter
     from bot.store.database import Store
 
     conf = build(Path(config["schedule"]), Settings(SERVER_NAME, config["user_id"], DEFAULT_PUBLIC_URL))
-    options = DayOptions(DEFAULT_PUBLIC_URL, {room.key: room.clock for room in conf.rooms},
-                         remind_before=timedelta(seconds=config["remind_before"]),
+    options = DayOptions(remind_before=timedelta(seconds=config["remind_before"]),
                          pass_at_most=config["pass_at_most"])
     out = Path(config["out"])
     stamps: dict = {"passes": [], "transitions": [], "sleep_floor": [], "send_floor": []}
     carrying: contextvars.ContextVar[list] = contextvars.ContextVar("carrying")
 
     class Timed(DayRunner):
-        """The runner as it is, with stamps: when each pass began, when each transition's effects
-        began and ended, and how long each effect's request took."""
+        """The runner as it is, with stamps: when each pass began, when each track's batch of
+        transitions began and ended, and how long each effect's request took."""
 
         async def run_due(self):
             self._pass_began = time.time()
             stamps["passes"].append(self._pass_began)
             return await super().run_due()
 
-        async def _carry_out(self, transition, schedule):
+        async def _run_track(self, batch, schedule):
             applied: list = []
-            carrying.set(applied)  # per task: a runner may carry out several transitions at once
+            carrying.set(applied)  # per task: the runner carries out several tracks at once
             began = time.time()
-            await super()._carry_out(transition, schedule)
-            stamps["transitions"].append({"key": transition.key, "pass": self._pass_began, "began": began,
-                                          "ended": time.time(), "effects": applied})
+            await super()._run_track(batch, schedule)
+            for transition in batch:  # a track's due transitions are carried out as one batch
+                stamps["transitions"].append({"key": transition.key, "pass": self._pass_began, "began": began,
+                                              "ended": time.time(), "effects": applied})
 
         async def _apply(self, effect, room_id, txn_seed):
             began = time.time()
@@ -179,7 +180,7 @@ async def _serve(config: dict) -> int:
     adapter = answering_adapter(config["homeserver"], config["user_id"], config["token"])
     store = Store(Path(config["data_dir"]))
     shifted = [utc_now]
-    runtime = Runtime(adapter, conf.schedule, store, clock=lambda: shifted[0]())
+    runtime = Runtime(adapter, Programme(conf), store, clock=lambda: shifted[0]())
     tasks: list[asyncio.Task] = []
     me = asyncio.current_task()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, me.cancel)
@@ -389,15 +390,15 @@ def report(result: Result, args: argparse.Namespace) -> list[str]:
         timed = [by_key[r["key"]] | {"due": r["due"]} for r in ran if r["key"] in by_key]
         log("  where a transition's time goes:")
         log(_row("  the pass woke, after the due time", [t["pass"] - t["due"] for t in timed]))
-        log(_row("  behind earlier ones of its pass", [t["began"] - t["pass"] for t in timed]))
-        log(_row("  its own effects, one after another", [t["ended"] - t["began"] for t in timed]))
+        log(_row("  its track's batch began, after the pass", [t["began"] - t["pass"] for t in timed]))
+        log(_row("  its track's batch, effects in order", [t["ended"] - t["began"] for t in timed]))
         log(_row("  one effect's request", [d for t in timed for _kind, d in t["effects"]]))
         effects = [len(t["effects"]) for t in timed]
         passes = defaultdict(int)
         for t in timed:
             passes[t["pass"]] += 1
         if effects:
-            log(f"    effects per transition: mean {sum(effects) / len(effects):.2f}, most {max(effects)}; "
+            log(f"    effects in its track's batch: mean {sum(effects) / len(effects):.2f}, most {max(effects)}; "
                 f"transitions per pass: mean {len(timed) / len(passes):.2f}, most {max(passes.values())}")
         deadlines = [due for due, _late in stamps.get("sleep_floor", []) if window.holds(due)]
         if len(deadlines) > len(ran):

@@ -19,6 +19,7 @@ from .conference.transitions import REHEARSAL_LEAD, rehearsal_moment
 from .conference.userinput import UsageError, read_number
 from .config import ConfigProblem, connection_from
 from .day.reload import ReloadOptions
+from .day.runner import DayOptions
 from .matrix import MatrixError
 from .provisioning.apply import ApplyReport
 from .provisioning.desired import Settings
@@ -440,9 +441,9 @@ def _run(args: argparse.Namespace) -> int:
             clock = shifted_clock(moment)
             print(f"Rehearsal: the clock reads {moment:%a %d %b %H:%M} UTC now, so the first talk starts at "
                   f"{(args.rehearse_at or utc_now() + REHEARSAL_LEAD):%H:%M} UTC.", flush=True)
-    asyncio.run(serve(connection, conference.schedule, conference.settings, args.data_dir, listen=args.listen,
-                      clock=clock, templates_dir=args.templates, on_ready=answering, max_streams=args.max_streams,
-                      max_streams_per_client=args.max_streams_per_client, day=day_options(conference),
+    asyncio.run(serve(connection, conference, args.data_dir, listen=args.listen,
+                      clock=clock, on_ready=answering, max_streams=args.max_streams,
+                      max_streams_per_client=args.max_streams_per_client, day=DayOptions(),
                       reload=ReloadOptions(args.schedule, conference.settings, connection, args.templates)))
     return EXIT_OK
 
@@ -488,14 +489,6 @@ def _moment(text: str):
             parsed = today.replace(hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0)
         return parsed.replace(tzinfo=timezone.utc)
     raise argparse.ArgumentTypeError(f"{text!r} is not a time: give HH:MM or YYYY-MM-DD HH:MM (UTC)")
-
-
-def day_options(conference):
-    """The conference clock's settings for ``podium run`` and ``podium demo``: the pages' URL for
-    the topics' links, and each room's ``clock:`` switches from its template."""
-    from .day.runner import DayOptions
-
-    return DayOptions(conference.settings.public_url, {room.key: room.clock for room in conference.rooms})
 
 
 def _listen(text: str) -> Listen:

@@ -37,7 +37,8 @@ DEMO_PASSWORD = "podium-demo"
 
 def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, listen: Listen,
              wait: bool = True, max_streams: int | None = None, max_streams_per_client: int | None = None) -> int:
-    from .cli import apply_with_report, day_options  # the same apply and clock an organiser runs
+    from .cli import apply_with_report  # the same apply an organiser runs
+    from .day.runner import DayOptions
 
     bot_id = f"@{BOT}:{SERVER_NAME}"
     settings = Settings(server_name=SERVER_NAME, bot_user_id=bot_id, public_url=public_url)
@@ -84,10 +85,10 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
             print(f"  Clock:       the demo plays {clock().astimezone(ZoneInfo(zone)):%A %d %B %H:%M} ({zone})"
                   " onwards, in real time, so talks are live.")
             _print_where_to_try(conference, clock(), zone)
-            asyncio.run(serve(connection, conference.schedule, settings, data_dir, listen=listen, clock=clock,
+            asyncio.run(serve(connection, conference, data_dir, listen=listen, clock=clock,
                               on_ready=lambda: print("The bot is answering. Press Ctrl-C to stop.", flush=True),
                               max_streams=max_streams, max_streams_per_client=max_streams_per_client,
-                              day=day_options(conference)))
+                              day=DayOptions()))  # the clock an organiser runs
         return 0
     finally:
         print("Stopping Synapse …", flush=True)

@@ -35,6 +35,7 @@ from .config import Connection
 from .day.reload import ReloadOptions, ScheduleReloader
 from .day.runner import DayOptions, DayRunner
 from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
+from .provisioning.desired import Settings
 from .provisioning.observation import (
     Snapshot,
     apply_event,
@@ -42,7 +43,9 @@ from .provisioning.observation import (
     conference_rooms,
     fold,
 )
+from .provisioning.pipeline import DEFAULT_PUBLIC_URL
 from .provisioning.planner import creator_has_power
+from .provisioning.programme import Programme
 from .provisioning.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
 
@@ -117,7 +120,7 @@ class Runtime:
     def __init__(
         self,
         adapter: MatrixAdapter,
-        schedule: Schedule,
+        schedule: Schedule | Programme,
         store: Store,
         *,
         clock: Clock = utc_now,
@@ -128,8 +131,11 @@ class Runtime:
         max_backoff: float = 30.0,
     ):
         self.adapter = adapter
-        self.schedule = schedule
-        self.conference_id = schedule.conference.id
+        #: The schedule and rooms in force; ``podium run`` shares it with the clock and the pages.
+        #: Given a schedule alone, its rooms are the ones the bundled templates make.
+        self.programme = schedule if isinstance(schedule, Programme) else Programme.bundled(
+            schedule, Settings(adapter.user_id.split(":", 1)[1], adapter.user_id, DEFAULT_PUBLIC_URL))
+        self.conference_id = self.programme.schedule.conference.id
         self.store = store
         self.clock = clock
         self.registry = registry or load_all()
@@ -146,6 +152,7 @@ class Runtime:
         #: Set once the bot has its starting point: anything sent after that gets an answer.
         self.ready = asyncio.Event()
         self.reloader = None  # a bot.day.reload.ScheduleReloader when schedule edits are followed
+        self.wake_clock: Callable[[], None] | None = None  # set by the conference clock, when it runs
         self.filter = {
             "presence": {"types": []},
             "account_data": {"types": []},
@@ -159,6 +166,10 @@ class Runtime:
                 "account_data": {"types": []},
             },
         }
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.programme.schedule
 
     # ---- the loop ----------------------------------------------------------------------
     #
@@ -444,6 +455,7 @@ class Runtime:
             role=role(sender), db=self.store.db, schedule=self.schedule, now=self.clock(),
             bot_user_id=self.user_id, transport=self, role_of=role, power_levels=levels,
             reload=self.reloader.reload if self.reloader is not None else None,
+            links=self.programme.links, wake_clock=self.wake_clock,
         )
 
     def _additional_creators(self, room_id: str) -> list[str]:
@@ -475,10 +487,10 @@ def answering_adapter(homeserver: str, user_id: str, access_token: str) -> Matri
     return MatrixAdapter(homeserver, user_id, access_token, max_in_flight=REQUESTS_IN_FLIGHT)
 
 
-async def run_bot(connection: Connection, schedule: Schedule, data_dir: Path, *, clock: Clock = utc_now,
-                  ready: asyncio.Event | None = None, day: DayOptions | None = None,
+async def run_bot(connection: Connection, schedule: Schedule | Programme, data_dir: Path, *,
+                  clock: Clock = utc_now, ready: asyncio.Event | None = None, day: DayOptions | None = None,
                   reload: ReloadOptions | None = None) -> None:
-    """Run the bot for ``schedule`` until cancelled: log in (access token, or password on a fixed
+    """Run the bot for ``schedule`` (or a programme shared with the web pages) until cancelled: log in (access token, or password on a fixed
     device), open the store in ``data_dir``, sync and answer. ``ready`` is set once it listens.
     With ``day``, the conference clock runs the transitions too (``bot.day``); with ``reload``,
     edits to schedule.yaml (and ``!reload``) are put in force while it runs."""

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .conference.clock import Clock, utc_now
-from .conference.schedule import Schedule
 from .conference.userinput import UsageError, read_number
 from .config import Connection
 from .day.reload import ReloadOptions
 from .day.runner import DayOptions
 from .ports import free_port_near
-from .provisioning.desired import Settings
+from .provisioning.pipeline import Conference
+from .provisioning.programme import Programme
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,11 @@ class Listen:
 
 async def serve(
     connection: Connection,
-    schedule: Schedule,
-    settings: Settings,
+    conference: Conference,
     data_dir: Path,
     *,
     listen: Listen,
     clock: Clock = utc_now,
-    templates_dir: Path | None = None,
     on_ready: Callable[[], None] | None = None,
     max_streams: int | None = None,
     max_streams_per_client: int | None = None,
@@ -86,8 +84,10 @@ async def serve(
         raise ListenProblem(str(exc)) from None
     log.info("web server: at most %d connections, %d of them live pages (%d per client address); "
              "%d files may be open", limits.connections, limits.streams, limits.streams_per_client, open_files)
-    web_options = {"templates_dir": templates_dir} if templates_dir else {}
-    app = create_app(schedule, settings, data_dir=data_dir, now=clock, limits=limits, **web_options)
+    # One programme for the bot, its clock and the pages: a reloaded schedule reaches all three.
+    programme = Programme(conference)
+    app = create_app(conference.schedule, conference.settings, data_dir=data_dir, now=clock, limits=limits,
+                     programme=programme)
     try:
         runner = await start_web(app, listen.host, listen.port)
     except OSError as exc:
@@ -100,7 +100,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     ready = asyncio.Event()
-    bot = asyncio.create_task(run_bot(connection, schedule, data_dir, clock=clock, ready=ready, day=day, reload=reload),
+    bot = asyncio.create_task(run_bot(connection, programme, data_dir, clock=clock, ready=ready, day=day, reload=reload),
                               name="bot")
     stopping = asyncio.create_task(stop.wait(), name="stop")
     caught_up = asyncio.create_task(ready.wait(), name="ready")

@@ -22,6 +22,7 @@ from nio import AsyncClient, JoinResponse, RoomRedactResponse, RoomSendResponse,
 from bot.config import Connection
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
+from bot.provisioning.programme import Programme
 from bot.runtime import Runtime, answering_adapter
 from bot.store.database import Store
 
@@ -176,7 +177,7 @@ class BotRunner:
     async def start(self, **options: Any) -> Runtime:
         self.adapter = answering_adapter(self.homeserver, self.bot.user_id, self.bot.access_token or "")
         self.store = Store(self.data_dir)
-        self.runtime = Runtime(self.adapter, self.conference.schedule, self.store, clock=self.clock,
+        self.runtime = Runtime(self.adapter, Programme(self.conference), self.store, clock=self.clock,
                                poll_timeout_ms=5000, **{**self.options, **options})
         self.task = asyncio.create_task(self.runtime.run())
         ready = asyncio.create_task(self.runtime.ready.wait())

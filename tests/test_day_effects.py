@@ -82,3 +82,20 @@ def test_a_talk_no_longer_in_the_schedule_does_nothing():
     emptied = SCHEDULE.model_copy(update={"talks": [t for t in SCHEDULE.talks if t.id != "a"]})
     assert effects(gone, emptied, public_url=URL) == []
     assert datetime(2026, 7, 13, 8, 0, tzinfo=timezone.utc) == gone.at  # 10:00 in Prague
+
+
+def test_a_training_says_until_when_it_runs():
+    schedule = validate_schedule_data({
+        "conference": {"id": "fx", "name": "Effects", "timezone": "Europe/Prague", "start": "2026-07-13",
+                       "end": "2026-07-13"},
+        "tracks": [{"id": "lab", "name": "Lab", "kind": "training"}],
+        "talks": [{"id": "t", "track": "lab", "title": "FastAPI <hands-on>", "start": "2026-07-13 09:30",
+                   "duration": "3h", "speakers": [{"name": "Jo", "matrix_id": "@jo:x"}]}],
+    }, "<test>")
+    start = next(t for t in transitions(schedule) if t.kind == START)
+    topic, notice, power = effects(start, schedule, public_url=URL)
+    assert notice.message.body == ("Now: the training FastAPI <hands-on> — Jo, until 12:30. "
+                                   "Questions for the trainer: !ask <question>.")
+    assert "&lt;hands-on&gt;" in notice.message.html
+    assert topic.topic.endswith(f"Now and next: {URL}/widgets/now-next?track=lab")
+    assert power.users == ("@jo:x",)

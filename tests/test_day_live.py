@@ -97,8 +97,7 @@ async def day(synapse, make_user, tmp_path_factory):
     assert await apply_conference(conference, bot, None, quiet=True) == 0
     people = {name: await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
               for name, user_id in (("mod", moderator), ("sam", speaker), ("ann", attendee))}
-    options = DayOptions(DEFAULT_PUBLIC_URL, {room.key: room.clock for room in conference.rooms},
-                         remind_before=timedelta(seconds=30), pass_at_most=0.2)
+    options = DayOptions(remind_before=timedelta(seconds=30), pass_at_most=0.2)
     yield {"bot": bot, "conference": conference, "conf_id": conf_id, "people": people, "work": work,
            "ids": {"speaker": speaker, "absent": absent, "moderator": moderator}, "options": options,
            "synapse": synapse}
@@ -156,6 +155,17 @@ async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(day):
         assert "Will the slides be online?" in handed["content"]["body"]
         ended = await ann.wait_for(track, by_bot(bot.user_id, "“Talk <one>” has ended"))
         assert "Up next at 10:01: Talk two — Absent Al." in ended["content"]["body"]
+        # At the change of talks one power write hands over (Sam's power goes, Al's comes: two
+        # writes would each start from the levels last synced), and the topic goes from the first
+        # talk to the second with no "nothing on" written in between.
+        handover = await ann.wait_for(track, lambda e: e.get("type") == POWER_LEVELS
+                                      and e["content"].get("users", {}).get(ids["absent"]) == 50)
+        assert ids["speaker"] not in handover["content"]["users"]
+        await ann.wait_for(track, lambda e: e.get("type") == "m.room.topic"
+                           and e["content"].get("topic", "").startswith("Now: Talk two"))
+        topics = [e["content"].get("topic", "") for e in ann.timeline[track] if e.get("type") == "m.room.topic"]
+        first = max(i for i, topic in enumerate(topics) if topic.startswith("Now: Talk <one>"))
+        assert topics[first + 1].startswith("Now: Talk two"), topics[first:]
         await ann.wait_for(announcements, by_bot(bot.user_id, "Now in the plenary: Keynote."))
         await ann.wait_for(track, by_bot(bot.user_id, "“Talk two” has ended"), timeout=20)
         await ann.wait_for(track, lambda e: e.get("type") == POWER_LEVELS and e["origin_server_ts"] > ended[
@@ -298,5 +308,28 @@ async def test_a_delay_moves_the_tracks_remaining_transitions(day):
         assert "t1|start|2026-07-13T10:00:00Z" not in outcomes, "the old time is not run"
         assert "t1|remind|2026-07-13T10:00:30Z" in outcomes  # reminded again, for the new time
         assert "k1|start|2026-07-13T10:01:00Z" in outcomes  # the plenary track keeps its time
+    finally:
+        await runner.stop()
+
+
+async def test_a_delay_is_acted_on_at_once_not_at_the_clocks_next_look(day):
+    """The clock sleeps until its next transition; a ``!delay`` that brings a talk forward wakes it.
+    Here its next look would be a minute away (the reminder, on its old time): the talk, ten minutes
+    early, starts within seconds."""
+    bot, conf_id, people = day["bot"], day["conf_id"], day["people"]
+    mod = people["mod"]
+    track = await mod.join(f"#{conf_id}-track-forum:localhost")
+    sleepy = DayOptions(remind_before=day["options"].remind_before, pass_at_most=120)
+    runner = ClockBot(day["synapse"].base_url, bot, day["conference"], day["work"] / "woken",
+                      clock=FastClock(DAY - timedelta(minutes=10)), day=sleepy)
+    await runner.start()
+    try:
+        await asyncio.sleep(1)  # the clock's first pass is done: it sleeps towards 09:59:30
+        asked = int(time.time() * 1000)
+        await mod.say(track, "!delay -9")
+        await mod.wait_for(track, by_bot(bot.user_id, "runs 9 minutes early"))
+        started = await mod.wait_for(track, lambda e: by_bot(bot.user_id, "Now: Talk <one>")(e)
+                                     and e["origin_server_ts"] >= asked, timeout=20)
+        assert (started["origin_server_ts"] - asked) / 1000 < 20
     finally:
         await runner.stop()

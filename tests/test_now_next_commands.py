@@ -11,15 +11,10 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from bot import SAMPLE_SCHEDULE
-from bot.commands.now import Asked, next_reply, now_reply, room_links
+from bot.commands.now import Asked, next_reply, now_reply
 from bot.conference.clock import apply_delays
 from bot.conference.display import RoomLinks
-from bot.conference.schedule import load_schedule, parse_schedule
-from bot.provisioning.desired import Settings, desired_rooms
-from bot.provisioning.pipeline import DEFAULT_TEMPLATES
-from bot.provisioning.templates import RoomTemplates
-from bot.web import views
+from bot.conference.schedule import parse_schedule
 from tests.conftest import TEST_PASSWORD
 from tests.live import BETWEEN_TALKS, FIRST_TALK_TITLE, BotRunner, Person, live_bot, live_conference
 
@@ -113,18 +108,6 @@ def test_a_track_without_a_known_room_is_answered_without_a_link():
     assert now_reply(bare).body.splitlines() == [
         "On now in Forum <Hall> (Europe/Prague time): “Typing <b>in</b> practice” by Ann, Bo & Co and Cy, 10:00–10:45."]
     assert "<a " not in next_reply(replace(bare, track_id=None)).html
-
-
-def test_the_links_are_the_ones_provisioning_and_the_web_pages_use():
-    sample = load_schedule(SAMPLE_SCHEDULE)
-    settings = Settings("example.org", "@podium:example.org", "https://podium.example.org")
-    web = views.RoomLinks.of(desired_rooms(sample, RoomTemplates.load(DEFAULT_TEMPLATES), settings), "example.org")
-    links = room_links(sample, "@podium:example.org")
-    for track in sample.tracks:
-        key = f"track/{track.id}"
-        assert links.link(key) == web.link(key) is not None
-    assert room_links(sample, "@podium:example.org") is links, "rendered once per schedule"
-    assert room_links(sample, "@podium:other.example").link("track/forum").endswith(":other.example")
 
 
 # ---- live ----------------------------------------------------------------------------------

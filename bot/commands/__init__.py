@@ -59,6 +59,7 @@ from typing import Any, Protocol, TypeVar
 
 import sqlite_utils
 
+from ..conference.display import RoomLinks
 from ..conference.roles import Role
 from ..conference.schedule import Schedule
 from ..conference.userinput import UsageError
@@ -159,6 +160,10 @@ class Context:
     command: Command | None = None
     #: Puts schedule.yaml in force again and says how it went (None where edits are not followed).
     reload: Callable[..., Awaitable[Message]] | None = field(default=None, repr=False)
+    #: Links to the conference's rooms, as provisioning names them (None: no links to give).
+    links: RoomLinks | None = field(default=None, repr=False)
+    #: Tells the conference clock the timetable moved (a ``!delay``), so it looks again at once.
+    wake_clock: Callable[[], None] | None = field(default=None, repr=False)
     name: str = ""  # the command name as typed (an alias, maybe)
     args: str = ""  # everything after the command name, stripped
     _sends: int = field(default=0, repr=False)

@@ -23,9 +23,6 @@ from ..conference.clock import (
 from ..conference.display import RoomLinks, clock_time, same_day, when
 from ..conference.schedule import Schedule, Talk, Track
 from ..conference.userinput import quoted
-from ..provisioning.desired import Settings, all_sources, render_room
-from ..provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES
-from ..provisioning.templates import RoomTemplates
 from ..store.delays import DelayStore
 from . import Context, UsageError, command
 from .message import Message, Part, bold, link, message, user
@@ -145,8 +142,8 @@ async def next_(ctx: Context) -> None:
 
 def _asked(ctx: Context) -> Asked:
     delays = ctx.store(DelayStore).all(ctx.room.conference)
-    return Asked(apply_delays(ctx.schedule, delays), _track_asked(ctx), ctx.now,
-                 room_links(ctx.schedule, ctx.bot_user_id), delays)
+    links = ctx.links or RoomLinks({}, ctx.bot_user_id.partition(":")[2])  # a bare context: no links
+    return Asked(apply_delays(ctx.schedule, delays), _track_asked(ctx), ctx.now, links, delays)
 
 
 def _track_asked(ctx: Context) -> str | None:
@@ -163,24 +160,3 @@ def _track_asked(ctx: Context) -> str | None:
         known = ", ".join(t.id for t in ctx.schedule.tracks)
         raise UsageError(f"there is no track {quoted(argv[0])}; the tracks are {known}")
     return track.id
-
-
-_LINKS: tuple[Schedule, str, RoomLinks] | None = None
-
-
-def room_links(schedule: Schedule, bot_user_id: str) -> RoomLinks:
-    """Links to the track rooms, with the aliases provisioning gives them.
-
-    The rooms are on the bot's homeserver, which is what ``podium apply`` names them after. The
-    runtime is not told which room templates the conference was applied with, so these are the
-    bundled templates' aliases. Rendered once per schedule: a reply needs no template work.
-    """
-    global _LINKS
-    server_name = bot_user_id.split(":", 1)[1]
-    if _LINKS is None or _LINKS[0] is not schedule or _LINKS[1] != server_name:
-        settings = Settings(server_name, bot_user_id, DEFAULT_PUBLIC_URL)  # the URL only shapes widgets
-        templates = RoomTemplates.load(DEFAULT_TEMPLATES)
-        sources = all_sources(schedule)
-        rooms = [render_room(schedule, templates, settings, sources[f"track/{t.id}"]) for t in schedule.tracks]
-        _LINKS = (schedule, server_name, RoomLinks.of(rooms, server_name))
-    return _LINKS[2]

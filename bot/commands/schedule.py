@@ -48,6 +48,8 @@ async def delay(ctx: Context) -> None:
         return
     minutes = parse_minutes(ctx.args)
     store.set(ctx.room.conference, track.id, minutes, by=ctx.sender, at=ctx.origin_server_ts)
+    if ctx.wake_clock is not None:
+        ctx.wake_clock()  # the track's transitions move now, not at the clock's next look
     talk = ctx.live_talk
     now = (" On now: ", user(talk.title), ".") if talk else ()
     await ctx.reply(message(bold(*describe(track.name, minutes)), "; the schedule, the widgets and !ask follow.", *now))

@@ -75,11 +75,16 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
     upcoming = next_talk(talks_in_track(schedule, talk.track), talk.start)
     page = track_page(schedule, talk.track, public_url)
     if transition.kind == START:
-        made: list[Effect] = [
-            SetTopic(track, "topic", now_next_topic(talk, upcoming, zone, page)),
-            Say(track, "now_notice", message("Now: ", bold(user(talk.title)), *_by(talk),
-                                             ". Ask with ", code("!ask <question>"), ", upvote with 👍.")),
-        ]
+        training = any(t.id == talk.track and t.kind == "training" for t in schedule.tracks)
+        # A training runs for hours and people join it late: its notice says until when, and
+        # questions wait for the trainer rather than a Q&A at the end.
+        until = f"{talk_end(talk).astimezone(zone):%H:%M}"
+        notice = (message("Now: the training ", bold(user(talk.title)), *_by(talk), f", until {until}. "
+                          "Questions for the trainer: ", code("!ask <question>"), ".") if training else
+                  message("Now: ", bold(user(talk.title)), *_by(talk), ". Ask with ", code("!ask <question>"),
+                          ", upvote with 👍."))
+        made: list[Effect] = [SetTopic(track, "topic", now_next_topic(talk, upcoming, zone, page)),
+                              Say(track, "now_notice", notice)]
         if speakers:
             made.append(SetPower(track, "speaker_power", speakers, PRESENTER_POWER))
         if transition.plenary:

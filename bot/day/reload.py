@@ -3,7 +3,8 @@
 The running bot looks at schedule.yaml every few seconds (and when an organiser sends
 ``!reload``). A changed file is loaded exactly as ``podium validate`` loads it: a broken one is
 reported to the organisers with its located errors and the schedule in force stays. A good one
-replaces the schedule the commands and the clock read; transitions the edit moved into the past
+replaces the schedule the commands, the clock and the widget pages read (the runtime's
+``Programme``); transitions the edit moved into the past
 are recorded as skipped, so nothing already past fires again; and the rooms are reconciled
 through the same planner and apply as ``podium apply``.
 
@@ -17,7 +18,6 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -51,7 +51,6 @@ class ReloadOptions:
     templates: Path | None = None
     every: float = 2.0  # seconds between looks at the file
     remind_before: timedelta = REMIND_BEFORE  # the clock's, to know which transitions an edit moved
-    on_schedule: Callable[[Schedule], None] | None = None  # also tell others (the web pages)
 
 
 def fingerprint(path: Path) -> str | None:
@@ -109,9 +108,9 @@ class ScheduleReloader:
             return message(f"{path.name} changed but was not loaded; the schedule in force stays: ", user(str(exc)))
         old, new = self.runtime.schedule, conference.schedule
         moved = self._skip_what_moved_into_the_past(old, new)
-        self.runtime.schedule = new
-        if self.options.on_schedule is not None:
-            self.options.on_schedule(new)
+        self.runtime.programme.put(conference)  # the commands, the clock and the pages, at once
+        if self.runtime.wake_clock is not None:
+            self.runtime.wake_clock()  # a talk the edit moved earlier starts on time
         from ..cli import apply_with_report  # the same reconcile an organiser runs
 
         applied = await apply_with_report(conference, self.options.connection, quiet=True, rerun="!reload")

@@ -7,8 +7,9 @@ transition again after the restart, with the same transaction ids, so the homese
 copy of each message. Transitions missed by more than the grace window are not run late: the
 moderators get one summary per backstage instead.
 
-The loop sleeps until the next transition is due, and never longer than ``PASS_AT_MOST``, so a
-``!delay`` that moves a talk is noticed within that time.
+The loop sleeps until the next transition is due, or until woken (``wake``: a ``!delay`` or a
+reload moved the timetable), and never longer than ``PASS_AT_MOST``, so a clock that jumps (a
+rehearsal's, a suspended machine's) is noticed within that time.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -44,11 +44,11 @@ PASS_AT_MOST = 15.0  # seconds between passes when nothing is due sooner
 
 @dataclass(frozen=True)
 class DayOptions:
-    """How the clock runs: the pages' public URL (for the topics' links), the rooms' ``clock:``
-    switches from their templates (room key -> switch -> on), the lead time and the grace window."""
+    """How the clock runs: the lead time of the speakers' reminder, the grace window for late
+    transitions, and the longest real time between passes. What each room gets (its template's
+    ``clock:`` switches) and the pages' URL come from the runtime's programme, so a reloaded
+    schedule's new rooms get theirs."""
 
-    public_url: str
-    switches: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
     remind_before: timedelta = REMIND_BEFORE
     grace: timedelta = GRACE
     pass_at_most: float = PASS_AT_MOST  # real seconds between passes at the longest
@@ -63,15 +63,25 @@ class DayRunner:
         self.delays = DelayStore(runtime.store.db)
         self.questions = QuestionStore(runtime.store.db)
         self.passes = 0
+        self._woken = asyncio.Event()
+        runtime.wake_clock = self.wake  # a !delay (through its Context) and a reload call it
+
+    def wake(self) -> None:
+        """Look at the timetable again now: a ``!delay`` or a reload moved it."""
+        self._woken.set()
 
     async def run(self) -> None:
         await self.runtime.ready.wait()
         while True:
+            self._woken.clear()  # before the pass: a wake during it brings the next one forward
             next_at = await self.run_due()
             wait = self.options.pass_at_most
             if next_at is not None:
                 wait = min(wait, max(0.0, (next_at - self.runtime.clock()).total_seconds()))
-            await asyncio.sleep(wait)
+            try:
+                await asyncio.wait_for(self._woken.wait(), wait)
+            except TimeoutError:
+                pass
 
     async def run_due(self):
         """One pass: run what is due, summarise what was missed; returns when the next is due."""
@@ -89,42 +99,67 @@ class DayRunner:
                 self._record(transition, SKIPPED)
         elif result.skipped:
             await self._summarise(result.skipped, schedule)
+        by_track: dict[str, list[Transition]] = defaultdict(list)
         for transition in result.run:
-            await self._carry_out(transition, schedule)
-            self._record(transition)
+            by_track[transition.track_id].append(transition)
+        # Tracks side by side: at the top of the hour every track changes talks at once, and one
+        # track's requests need not wait for another's. Within a track, in order.
+        await asyncio.gather(*(self._run_track(batch, schedule) for batch in by_track.values()))
         return result.waiting[0].at if result.waiting else None
 
     def _record(self, transition: Transition, outcome: str = "ran") -> None:
         self.done.record(self.conference, transition.key, kind=transition.kind, talk_id=transition.talk_id,
                          due_at=transition.at.timestamp(), done_at=time.time(), outcome=outcome)
 
-    async def _carry_out(self, transition: Transition, schedule) -> None:
+    async def _run_track(self, batch: list[Transition], schedule) -> None:
+        """One track's due transitions, as few writes as they need: a topic a later transition of
+        the batch sets again is written once, and each room's power changes go in one write (two
+        writes in a row would each start from the levels last synced, and the second undo the
+        first). Recorded once all are done: a crash in between runs the batch again, with the
+        same transaction ids, so no message is repeated."""
+        steps = [(transition, index, effect) for transition in batch
+                 for index, effect in enumerate(self._effects(transition, schedule))
+                 if self._switched_on(effect.room, effect.switch)]
+        for position, (transition, index, effect) in enumerate(steps):
+            later = steps[position + 1:]
+            if isinstance(effect, SetTopic) and any(isinstance(e, SetTopic) and e.room == effect.room
+                                                   for _, _, e in later):
+                continue
+            if isinstance(effect, SetPower):
+                if any(isinstance(e, SetPower) and e.room == effect.room for _, _, e in later):
+                    continue
+                effect = [e for _, _, e in steps if isinstance(e, SetPower) and e.room == effect.room]
+            await self._carry_out(transition, effect, f"{transition.key}|{index}")
+        for transition in batch:
+            self._record(transition)
+
+    def _effects(self, transition: Transition, schedule):
         talk = next((t for t in schedule.talks if t.id == transition.talk_id), None)
         moderators, _speakers = track_staff(schedule, transition.track_id, None)
-        made = effects(
-            transition, schedule, public_url=self.options.public_url,
+        return effects(
+            transition, schedule, public_url=self.runtime.programme.settings.public_url,
             checked_in=self.done.checked_in(self.conference, transition.talk_id),
             questions=self.questions.for_talk(self.conference, transition.track_id, transition.talk_id)
             if talk else (),
             chairs=[*moderators],
         )
-        for index, effect in enumerate(made):
-            if not self._switched_on(effect.room, effect.switch):
-                continue
-            room_id = self.runtime.room_id_of(effect.room)
-            if room_id is None:
-                log.warning("clock: %s for %s: no room %s", transition.kind, transition.talk_id, effect.room)
-                continue
-            try:
-                await self._apply(effect, room_id, f"{transition.key}|{index}")
-            except MatrixError as exc:  # one room failing must not stop the others, nor the clock
-                log.warning("clock: %s for %s in %s failed: %s", transition.kind, transition.talk_id,
-                            effect.room, exc)
+
+    async def _carry_out(self, transition: Transition, effect, txn_seed: str) -> None:
+        room = effect[0].room if isinstance(effect, list) else effect.room
+        room_id = self.runtime.room_id_of(room)
+        if room_id is None:
+            log.warning("clock: %s for %s: no room %s", transition.kind, transition.talk_id, room)
+            return
+        try:
+            await self._apply(effect, room_id, txn_seed)
+        except MatrixError as exc:  # one room failing must not stop the others, nor the clock
+            log.warning("clock: %s for %s in %s failed: %s", transition.kind, transition.talk_id, room, exc)
 
     def _switched_on(self, room_key: str, switch: str) -> bool:
-        return bool(self.options.switches.get(room_key, {}).get(switch, True))
+        return bool(self.runtime.programme.switches.get(room_key, {}).get(switch, True))
 
     async def _apply(self, effect, room_id: str, txn_seed: str) -> None:
+        """Carry out one effect, or a room's power changes in order (a list of SetPower)."""
         adapter = self.runtime.adapter
         if isinstance(effect, Say):
             content = effect.message.content(notice=True)
@@ -136,20 +171,21 @@ class DayRunner:
         elif isinstance(effect, SetTopic):
             await adapter.put_state(room_id, "m.room.topic", "", {"topic": effect.topic},
                                     what=f"set the topic of {effect.room}")
-        elif isinstance(effect, SetPower):
+        elif isinstance(effect, list):
             levels = self._power_levels(room_id)
             users = dict(levels.get("users", {}))
             schedule = self.runtime.schedule
-            moderators, _ = track_staff(schedule, effect.room.partition("/")[2])
+            moderators, _ = track_staff(schedule, effect[0].room.partition("/")[2])
             keeps = moderators | set(schedule.staff.organisers)  # chairs and staff keep their power
-            for speaker in effect.users:
-                if effect.level is not None and users.get(speaker, 0) < effect.level:
-                    users[speaker] = effect.level
-                elif effect.level is None and users.get(speaker) is not None and speaker not in keeps:
-                    users.pop(speaker)  # only the power the clock gave
+            for change in effect:
+                for speaker in change.users:
+                    if change.level is not None and users.get(speaker, 0) < change.level:
+                        users[speaker] = change.level
+                    elif change.level is None and users.get(speaker) is not None and speaker not in keeps:
+                        users.pop(speaker)  # only the power the clock gave
             if users != levels.get("users", {}):
                 await adapter.put_state(room_id, POWER_LEVELS, "", {**levels, "users": users},
-                                        what=f"set who may present in {effect.room}")
+                                        what=f"set who may present in {effect[0].room}")
 
     def _power_levels(self, room_id: str) -> dict[str, Any]:
         return dict(self.runtime.rooms.get(room_id, {}).get(POWER_LEVELS, {}).get("", {}))

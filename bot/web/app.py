@@ -16,10 +16,18 @@ from aiohttp import web
 from ..conference.clock import Clock, apply_delays, utc_now
 from ..conference.schedule import Poster, Schedule
 from ..provisioning.desired import Settings, desired_rooms
+from ..provisioning.pipeline import Conference
+from ..provisioning.programme import Programme
 from ..provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
 from ..store.database import DATABASE
 from . import views
-from .limits import RETRY_AFTER_SECONDS, StreamSlots, WebLimits, client_address, open_file_limit
+from .limits import (
+    RETRY_AFTER_SECONDS,
+    StreamSlots,
+    WebLimits,
+    client_address,
+    open_file_limit,
+)
 from .listener import CappedSite
 from .live import LiveData
 from .posters import CACHE_FOLDER, PosterFiles, PosterUnavailable
@@ -37,9 +45,7 @@ IDLE_CONNECTION_SECONDS = 15.0
 mimetypes.add_type("text/javascript", ".mjs")
 
 
-K_SCHEDULE = web.AppKey("schedule", Schedule)
-K_SETTINGS = web.AppKey("settings", Settings)
-K_ROOMS = web.AppKey("rooms", views.RoomLinks)
+K_PROGRAMME = web.AppKey("programme", Programme)  # the schedule and rooms in force, swapped on reload
 K_DELAYS = web.AppKey("delays", object)  # a fixed mapping, or None: the store's
 K_NOW = web.AppKey("now", object)
 K_JINJA = web.AppKey("jinja", jinja2.Environment)
@@ -60,16 +66,18 @@ def create_app(
     now: Clock | None = None,
     templates_dir: Path = BUNDLED_TEMPLATES,
     limits: WebLimits | None = None,
+    programme: Programme | None = None,
 ) -> web.Application:
-    """The web application for one conference (see the package docstring)."""
+    """The web application for one conference (see the package docstring). Given ``programme``
+    (what ``podium run`` shares with the bot), the pages follow it when the schedule is reloaded;
+    else they show ``schedule`` with the rooms ``templates_dir`` makes."""
     app = web.Application()
     app[K_LIMITS] = limits or WebLimits.within(open_file_limit())
     app[K_STREAMS] = StreamSlots(app[K_LIMITS])
-    app[K_SCHEDULE] = schedule
-    app[K_SETTINGS] = settings
-    templates = RoomTemplates.load(templates_dir)
-    rooms = desired_rooms(schedule, templates, settings)
-    app[K_ROOMS] = views.RoomLinks.of(rooms, settings.server_name)
+    if programme is None:
+        rooms = desired_rooms(schedule, RoomTemplates.load(templates_dir), settings)
+        programme = Programme(Conference(schedule, rooms, settings))
+    app[K_PROGRAMME] = programme
     # Kept by reference: whoever passed the mapping may change it and the pages follow.
     app[K_DELAYS] = delays
     app[K_NOW] = now or utc_now
@@ -189,19 +197,25 @@ def _state(request: web.Request) -> tuple[Schedule, datetime, views.RoomLinks, M
     """The delayed schedule, the moment, room links and delays for this request."""
     app = request.app
     delays = _delays(app)
-    return apply_delays(app[K_SCHEDULE], delays), app[K_NOW](), app[K_ROOMS], delays
+    programme = app[K_PROGRAMME]
+    return apply_delays(programme.schedule, delays), app[K_NOW](), programme.links, delays
+
+
+def _schedule(app: web.Application) -> Schedule:
+    """The schedule in force: read per request, as ``podium run`` may have reloaded it."""
+    return app[K_PROGRAMME].schedule
 
 
 def _delays(app: web.Application) -> Mapping[str, int]:
     """How late each track runs: the mapping given to create_app, else what moderators set
     with ``!delay`` (read from the store once per change)."""
     fixed = app[K_DELAYS]
-    return fixed if fixed is not None else app[K_LIVE].delays(app[K_SCHEDULE].conference.id)
+    return fixed if fixed is not None else app[K_LIVE].delays(_schedule(app).conference.id)
 
 
 def _render(request: web.Request, template: str, **context: Any) -> web.Response:
     app = request.app
-    schedule = app[K_SCHEDULE]
+    schedule = _schedule(app)
     theme = request.query.get("theme", "")
     html = app[K_JINJA].get_template(template).render(
         conference=schedule.conference,
@@ -219,7 +233,7 @@ def _not_found(request: web.Request, what: str) -> web.Response:
 
 def _track(request: web.Request) -> str | None:
     track_id = request.match_info["track"]
-    known = {t.id for t in request.app[K_SCHEDULE].tracks}
+    known = {t.id for t in _schedule(request.app).tracks}
     return track_id if track_id in known else None
 
 
@@ -379,7 +393,7 @@ async def qa_events(request: web.Request) -> web.StreamResponse:
 
 def _polls_builder(request: web.Request, track_id: str) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
-        schedule = request.app[K_SCHEDULE]
+        schedule = _schedule(request.app)
         return views.polls_view(schedule, track_id, request.app[K_LIVE].polls(schedule.conference.id, track_id))
 
     return build
@@ -401,7 +415,7 @@ async def polls_events(request: web.Request) -> web.StreamResponse:
 
 def _poster(request: web.Request) -> Poster | None:
     wanted = request.match_info["poster"]
-    return next((p for p in request.app[K_SCHEDULE].posters if p.id == wanted), None)
+    return next((p for p in _schedule(request.app).posters if p.id == wanted), None)
 
 
 def _pdf_path(poster: Poster) -> str | None:
