@@ -127,9 +127,12 @@ def open_store(data_dir: Path) -> sqlite_utils.Database:
         raise ExportProblem(f"--data-dir {data_dir}: there is no such directory; give the data directory "
                             "`podium run` used (its --data-dir, or PODIUM_DATA_DIR; default ./.podium)")
     if not path.is_file():
+        # `podium demo` keeps its bot's store one folder down (.podium/demo), beside the default.
+        below = sorted(str(found.parent) for found in data_dir.glob(f"*/{DATABASE}"))
+        hint = f" ({' or '.join(below)} holds one)" if below else ""
         raise ExportProblem(f"--data-dir {data_dir}: it holds no {DATABASE}, so no bot kept its questions and "
                             "polls there; give the data directory `podium run` used (its --data-dir, or "
-                            "PODIUM_DATA_DIR)")
+                            f"PODIUM_DATA_DIR){hint}")
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -200,6 +200,9 @@ def test_a_data_directory_without_a_store_is_a_clear_error(tmp_path, capsys):
     assert archive(tmp_path / "out", tmp_path / "empty") == 1
     err = capsys.readouterr().err
     assert f"holds no {DATABASE}" in err and "Traceback" not in err
+    Store(tmp_path / "empty" / "demo").close()
+    assert archive(tmp_path / "out", tmp_path / "empty") == 1
+    assert f"({tmp_path / 'empty' / 'demo'} holds one)" in capsys.readouterr().err
     (tmp_path / "empty" / DATABASE).write_text("not a database")
     assert archive(tmp_path / "out", tmp_path / "empty") == 1
     err = capsys.readouterr().err
