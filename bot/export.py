@@ -111,10 +111,12 @@ def export_archive(schedule: Schedule, data_dir: Path, directory: Path, *, with_
         raise ExportProblem(f"{', '.join(existing)} already {'exists' if one else 'exist'}; nothing was written. "
                             "Choose another directory, or pass --force to replace "
                             f"{'it' if one else 'them'}.")
+    if directory.exists() and not directory.is_dir():
+        raise ExportProblem(f"{directory} is a file, not a directory; choose another DIR")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportProblem(f"cannot create {directory}: {exc.strerror or exc}") from None
+        raise ExportProblem(f"cannot create {directory}: {exc.strerror or exc}; nothing was written") from None
     write_all(targets, replace=force)
     return ArchiveReport(len(questions), len(polls), list(targets))
 
@@ -150,6 +152,7 @@ def write_all(files: Mapping[Path, bytes], *, replace: bool) -> None:
     target exists; should a rename fail, the targets placed before it are taken away again."""
     partial: dict[Path, Path] = {}
     placed: list[Path] = []
+    target = next(iter(files))
     try:
         for target, data in files.items():
             temporary = target.with_name(f".{target.name}.partial")
@@ -167,5 +170,4 @@ def write_all(files: Mapping[Path, bytes], *, replace: bool) -> None:
                 target.unlink(missing_ok=True)
             placed = []
         done = f"only {', '.join(map(str, placed))} replaced" if placed else "nothing was written"
-        raise ExportProblem(f"cannot write {exc.filename or next(iter(files))}: {exc.strerror or exc}; {done}") \
-            from None
+        raise ExportProblem(f"cannot write {target}: {exc.strerror or exc}; {done}") from None

@@ -215,3 +215,23 @@ def test_a_store_of_a_bot_that_took_no_questions_exports_empty_files(tmp_path, c
     assert "0 questions, 0 polls" in capsys.readouterr().out
     assert read_csv(tmp_path / "out" / "questions.csv") == []
     assert json.loads((tmp_path / "out" / "polls.json").read_text())["polls"] == []
+
+
+def test_a_file_where_the_directory_should_be_is_a_clear_error(tmp_path, data_dir, capsys):
+    (tmp_path / "report").write_text("notes")
+    assert archive(tmp_path / "report", data_dir) == 1
+    assert f"{tmp_path / 'report'} is a file, not a directory" in capsys.readouterr().err
+    assert (tmp_path / "report").read_text() == "notes"
+
+
+def test_the_archive_reads_a_store_the_running_bot_holds_open(tmp_path, data_dir):
+    store = Store(data_dir)  # as `podium run` holds it: WAL mode, the newest writes not yet in podium.db
+    try:
+        QuestionStore(store.db).add(conference=CONF, room_id="!r:example.org", track_id="south", talk_id=None,
+                                    asker="@eve:example.org", asker_name="Eve", text="Asked just now",
+                                    asked_at=ASKED_AT + 99, source_event_id="$now")
+        assert (data_dir / f"{DATABASE}-wal").stat().st_size > 0
+        assert archive(tmp_path / "out", data_dir) == 0
+    finally:
+        store.close()
+    assert "Asked just now" in [r["text"] for r in read_csv(tmp_path / "out" / "questions.csv")]

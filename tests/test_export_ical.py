@@ -181,6 +181,9 @@ def test_export_ical_track_and_its_errors(tmp_path, monkeypatch, capsys):
     assert export(tmp_path, "--track", "nope")[0] == 1
     err = capsys.readouterr().err
     assert "--track nope: no such track" in err and "the tracks are plenary, forum" in err and "Traceback" not in err
+    assert main(["export", "ical", "--schedule", str(SAMPLE_SCHEDULE), "--user-id", BOT,
+                 "-o", str(tmp_path / "missing" / "x.ics")]) == 1
+    assert f"cannot write {tmp_path / 'missing' / 'x.ics'}: No such file or directory" in capsys.readouterr().err
     out.unlink()
     assert export(tmp_path, user_id=None)[0] == 1
     assert "pass --user-id @podium:example.org or set PODIUM_USER_ID" in capsys.readouterr().err
