@@ -1,4 +1,4 @@
-"""The ``podium`` command line: init, validate, plan, apply, run, demo."""
+"""The ``podium`` command line: init, validate, plan, apply, run, transitions, export, demo."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ DESCRIPTION = """\
 Run an online conference inside Matrix. `podium init` writes the sample schedule.yaml to start
 from; check it with `podium validate`, see what would change with `podium plan`, make it so with
 `podium apply`, and keep the bot answering during the event with `podium run`. `podium demo`
-brings up the sample conference on an embedded Synapse, with no settings at all.
+brings up the sample conference on an embedded Synapse, with no settings at all. `podium export
+ical` writes the programme as a calendar file; `podium export archive DIR` the questions and polls.
 
 Connection settings (plan, apply, run): --homeserver / PODIUM_HOMESERVER, --user-id /
 PODIUM_USER_ID, and a secret from the environment only: PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD
@@ -213,6 +214,46 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--track", action="append", metavar="ID",
                    help="only this track (repeat for more); default: every track")
     p.set_defaults(run=_transitions)
+
+    p = commands.add_parser("export", help="the programme as an iCalendar file; the questions and polls as files",
+                            description="Export the conference for other systems: `podium export ical` writes the "
+                                        "programme as an iCalendar file, `podium export archive DIR` the questions "
+                                        "and poll results as JSON and CSV. Both read only; neither needs a "
+                                        "homeserver.")
+    exports = p.add_subparsers(title="exports", metavar="EXPORT", required=True)
+    p = exports.add_parser("ical", help="the programme as an iCalendar file, one event per talk",
+                           description="Write the programme as an iCalendar (.ics) file: one event per talk, in UTC, "
+                                       "with its speakers, abstract, stream page and links to its track and breakout "
+                                       "rooms, at its time with the delays set with !delay (kept in --data-dir) "
+                                       "applied. Each event keeps its UID from export to export, so importing the "
+                                       "file again updates the events rather than adding them twice. `podium run` "
+                                       "serves the same file at <public URL>/schedule.ics, to subscribe to.")
+    schedule_options(p)
+    templates_option(p)
+    public_url_option(p, DEFAULT_PUBLIC_URL)
+    p.add_argument("--user-id", metavar="MXID",
+                   help="the bot's Matrix ID, whose homeserver the room links point to (PODIUM_USER_ID)")
+    data_dir_option(p, "the delays set with !delay")
+    p.add_argument("--track", action="append", metavar="ID",
+                   help="only this track's talks (repeat for more); default: every track")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE",
+                   help="write the calendar to FILE, replacing it (default: standard output)")
+    p.set_defaults(run=_export_ical)
+    p = exports.add_parser("archive", help="every talk's questions and the poll results, as JSON and CSV",
+                           description="Write the organisers' record of the event into DIR: questions.json and "
+                                       "questions.csv (each talk's questions: text, votes, answered, hidden, when "
+                                       "asked), polls.json and polls.csv (each poll's question, options, votes, and "
+                                       "whether it closed), from the data directory of the bot that ran the "
+                                       "conference. Who asked is left out unless --with-askers. Reads only; "
+                                       "creates DIR; replaces no file unless --force.")
+    p.add_argument("directory", type=Path, metavar="DIR", help="where to write the files (created if missing)")
+    schedule_options(p)
+    data_dir_option(p, "the questions and polls the bot kept")
+    p.add_argument("--with-askers", action="store_true",
+                   help="also each question's asker (Matrix ID and display name): personal data, so only "
+                        "when your privacy policy allows it")
+    p.add_argument("--force", action="store_true", help="replace the files if DIR already holds an archive")
+    p.set_defaults(run=_export_archive)
 
     p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
                             description="Start an embedded Synapse on this machine, create demo accounts, apply "
@@ -450,20 +491,51 @@ def _run(args: argparse.Namespace) -> int:
 
 def _transitions(args: argparse.Namespace) -> int:
     from .conference.schedule import load_schedule
+    from .export import unknown_track
     from .store.database import DATABASE
     from .store.delays import delays_in
     from .timetable import timetable_lines
 
     schedule = load_schedule(args.schedule)
-    known = [track.id for track in schedule.tracks]
-    unknown = [track for track in args.track or [] if track not in known]
-    if unknown:
-        print(f"podium: error: --track {unknown[0]}: no such track in {args.schedule}; "
-              f"the tracks are {', '.join(known)}", file=sys.stderr)
+    problem = unknown_track(schedule, args.track, args.schedule)
+    if problem:
+        print(f"podium: error: {problem}", file=sys.stderr)
         return EXIT_ERROR
     delays = delays_in(args.data_dir / DATABASE, schedule.conference.id)
     for line in timetable_lines(schedule, delays, args.track):
         print(line)
+    return EXIT_OK
+
+
+def _export_ical(args: argparse.Namespace) -> int:
+    from .export import (
+        ExportProblem,
+        calendar_of,
+        export_settings,
+        unknown_track,
+        write_calendar,
+    )
+
+    settings = export_settings(args.user_id or os.environ.get("PODIUM_USER_ID"), args.public_url)
+    conference = build(args.schedule, settings, args.templates)
+    problem = unknown_track(conference.schedule, args.track, args.schedule)
+    if problem:
+        raise ExportProblem(problem)
+    write_calendar(calendar_of(conference, args.data_dir, args.track), args.output)
+    return EXIT_OK
+
+
+def _export_archive(args: argparse.Namespace) -> int:
+    from .conference.schedule import load_schedule
+    from .export import export_archive
+
+    schedule = load_schedule(args.schedule)
+    report = export_archive(schedule, args.data_dir, args.directory, with_askers=args.with_askers, force=args.force)
+    print(f"Wrote the archive of {schedule.conference.name} into {args.directory}: "
+          f"{counted(report.questions, 'question')}, {counted(report.polls, 'poll')}"
+          f"{' (with who asked)' if args.with_askers else ''}.")
+    for path in report.written:
+        print(f"  {path}")
     return EXIT_OK
 
 

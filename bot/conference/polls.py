@@ -311,7 +311,9 @@ class PollView:
     disclosed: bool
     closed: bool
     max_selections: int
-    started_at: float
+    started_at: float  # unix seconds
+    talk_id: str | None = None  # the talk on in the track when the poll started
+    ended_at: float | None = None  # unix seconds; None while open
 
     def visible_counts(self) -> dict[str, int] | None:
         """The counts a page may show: None while an undisclosed poll is still open."""

@@ -156,6 +156,11 @@ class PollStore:
                                          order_by="started_at desc, rowid desc")
         return [self._view(row) for row in rows]
 
+    def in_conference(self, conference: str) -> list[PollView]:
+        """Every poll of one conference, oldest first, with its counts so far (final once closed)."""
+        rows = self.db[POLLS].rows_where("conference = ?", [conference], order_by="started_at, rowid")
+        return [self._view(row) for row in rows]
+
     def export(self) -> list[dict]:
         """Every poll with its question, answers and (for closed polls) stored results, oldest first."""
         out = []
@@ -226,6 +231,8 @@ class PollStore:
             closed=row["ended_at"] is not None,
             max_selections=poll.max_selections,
             started_at=row["started_at"] / 1000,
+            talk_id=row["talk_id"],
+            ended_at=None if row["ended_at"] is None else row["ended_at"] / 1000,
         )
 
 

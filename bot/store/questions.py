@@ -66,6 +66,10 @@ class QuestionStore:
         return rank(self._select("WHERE q.conference = ? AND q.track_id IS ? AND q.talk_id IS ?",
                                  [conference, track_id, talk_id], include_hidden))
 
+    def in_conference(self, conference: str) -> list[Question]:
+        """Every question of one conference, hidden ones too, by number (the order they were asked in)."""
+        return sorted(self._select("WHERE q.conference = ?", [conference], True), key=lambda q: q.number)
+
     def get(self, conference: str, number: int) -> Question | None:
         found = self._select("WHERE q.conference = ? AND q.number = ?", [conference, number], True)
         return found[0] if found else None

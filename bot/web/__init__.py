@@ -52,6 +52,8 @@ Pages (all GET; no cookies, no forms, only public schedule data):
 ``/widgets/poster/<id>``    one poster, drawn page by page by the bundled pdf.js
 ``/widgets/sponsor/<id>``   a sponsor's booth page
 ``/api/now-next``           the navigator's data as JSON
+``/schedule.ics``           the programme as iCalendar (``bridges/ical.py``), delays applied
+``/tracks/<id>.ics``        one track's talks as iCalendar
 =========================== ===============================================================
 
 Every response carries a Content-Security-Policy allowing only Podium's own scripts and styles

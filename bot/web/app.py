@@ -13,6 +13,9 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bridges.ical import CONTENT_TYPE as ICAL_TYPE
+from bridges.ical import calendar_bytes
+
 from ..conference.clock import Clock, apply_delays, utc_now
 from ..conference.schedule import Poster, Schedule
 from ..provisioning.desired import Settings, desired_rooms
@@ -109,6 +112,8 @@ def create_app(
     app.router.add_get("/widgets/poster/{poster}", poster_widget)
     app.router.add_get("/widgets/sponsor/{sponsor}", sponsor_widget)
     app.router.add_get("/api/now-next", now_next_json)
+    app.router.add_get("/schedule.ics", calendar_file)
+    app.router.add_get("/tracks/{track}.ics", calendar_file)
     app.router.add_static("/static", WIDGETS / "static", follow_symlinks=False)
     return app
 
@@ -362,6 +367,21 @@ async def now_next_widget(request: web.Request) -> web.Response:
 async def now_next_json(request: web.Request) -> web.Response:
     schedule, now, rooms, delays = _state(request)
     return web.json_response(views.now_next_view(schedule, now, rooms, delays), headers={"Cache-Control": "no-store"})
+
+
+async def calendar_file(request: web.Request) -> web.Response:
+    """The programme as iCalendar, every track's or one track's, at the times the pages show."""
+    track_id = None
+    if "track" in request.match_info:
+        track_id = _track(request)
+        if track_id is None:
+            return _not_found(request, "track")
+    schedule, now, rooms, _delays = _state(request)
+    body = calendar_bytes(schedule, rooms, request.app[K_SETTINGS].public_url.rstrip("/"), stamp=now,
+                          tracks=None if track_id is None else [track_id])
+    name = f"{schedule.conference.id}{'' if track_id is None else '-' + track_id}.ics"
+    return web.Response(body=body, content_type=ICAL_TYPE, charset="utf-8", headers={
+        "Cache-Control": "no-store", "Content-Disposition": f'inline; filename="{name}"'})
 
 
 def _qa_builder(request: web.Request, track_id: str, moderator: bool) -> Callable[[], dict[str, Any]]:

@@ -1,0 +1,106 @@
+"""The conference programme as an iCalendar file (RFC 5545): one event per talk.
+
+Pure: the schedule, the links to its rooms and the web server's public URL in, the calendar's
+bytes out. ``podium export ical`` writes them to a file, and the web server serves them at
+``/schedule.ics`` and ``/tracks/<id>.ics`` for calendar apps to subscribe to.
+
+Every time is written in UTC, so a calendar app needs no time zone definition and shows each
+talk in its reader's own zone. Each event's UID is made of the conference id and the talk id
+alone, so re-importing the file (or the next refresh of a subscription) updates the events,
+never duplicates them, however the talk's title, time or room changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from icalendar import Calendar, Event, vDuration
+
+from bot import __version__
+from bot.conference.display import RoomLinks
+from bot.conference.schedule import Schedule, Talk
+from bot.day.effects import track_page
+
+#: Who made the file (RFC 5545 PRODID: a unique text naming the product).
+PRODID = f"-//Podium//Podium {__version__}//EN"
+#: How often a subscribed calendar should fetch the file again: delays announced with ``!delay``
+#: and schedule edits show within this (RFC 7986 REFRESH-INTERVAL; X-PUBLISHED-TTL for the
+#: clients that read only the older property).
+REFRESH = timedelta(minutes=15)
+#: The media type the web server sends with the file.
+CONTENT_TYPE = "text/calendar"
+
+
+def talk_uid(conference_id: str, talk_id: str) -> str:
+    """The talk's stable event UID. Conference ids hold no "/", so the two parts never run into
+    each other, whatever the talk id looks like."""
+    return f"{conference_id}/{talk_id}@podium"
+
+
+def utc_times(talk: Talk) -> tuple[datetime, datetime]:
+    """When the talk starts and ends, in UTC. The end is the start plus the duration in elapsed
+    time: a talk across the night the clocks go back lasts as long as it says, not an hour more."""
+    start = talk.start.astimezone(UTC)
+    return start, start + talk.duration
+
+
+def calendar_bytes(schedule: Schedule, rooms: RoomLinks, public_url: str, *, stamp: datetime,
+                   tracks: Iterable[str] | None = None) -> bytes:
+    """The calendar of the conference's talks (only those of ``tracks`` when given), in start
+    order. ``stamp`` is when the file is made (each event's DTSTAMP, which RFC 5545 requires);
+    ``rooms`` are the links provisioning gives the rooms, ``public_url`` where the stream pages are."""
+    wanted = None if tracks is None else set(tracks)
+    conference = schedule.conference
+    names = {track.id: track.name for track in schedule.tracks}
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    title = conference.name if wanted is None else f"{conference.name} · {', '.join(names[t] for t in sorted(wanted))}"
+    calendar.add("name", title)
+    calendar.add("x-wr-calname", title)
+    if conference.description:
+        calendar.add("x-wr-caldesc", conference.description)
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(REFRESH))
+    for talk in sorted(schedule.talks, key=lambda t: (t.start, t.track, t.id)):
+        if wanted is None or talk.track in wanted:
+            calendar.add_component(_event(schedule, talk, names[talk.track], rooms, public_url, stamp))
+    return calendar.to_ical()
+
+
+def _event(schedule: Schedule, talk: Talk, track_name: str, rooms: RoomLinks, public_url: str,
+           stamp: datetime) -> Event:
+    start, end = utc_times(talk)
+    page_name, page = track_page(schedule, talk.track, public_url)
+    event = Event()
+    event.add("uid", talk_uid(schedule.conference.id, talk.id))
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", talk.title)
+    event.add("description", _description(talk, track_name, rooms, (page_name, page)))
+    event.add("location", track_name)
+    event.add("url", page)
+    event.add("categories", [talk.kind])
+    return event
+
+
+def _description(talk: Talk, track_name: str, rooms: RoomLinks, page: tuple[str, str]) -> str:
+    """Who speaks, the abstract, and where to follow the talk: its stream page and its rooms,
+    as links any calendar app shows (it has no Matrix client of its own)."""
+    parts = []
+    if talk.speakers:
+        parts.append("With " + ", ".join(person.name for person in talk.speakers))
+    if talk.abstract:
+        parts.append(talk.abstract)
+    links = [f"{page[0]}: {page[1]}"]
+    track_room = rooms.link(f"track/{talk.track}")
+    if track_room:
+        links.append(f"Track room ({track_name}): {track_room}")
+    breakout = rooms.link(f"talk/{talk.id}")
+    if breakout:
+        links.append(f"Meet the speakers: {breakout}")
+    parts.append("\n".join(links))
+    return "\n\n".join(parts)
