@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from bot.conference.clock import apply_delays
 from bot.conference.schedule import validate_schedule_data
 from bot.conference.transitions import (
     CHECK_IN,
@@ -114,6 +115,18 @@ def test_a_daylight_saving_change_costs_nobody_an_hour():
     assert by[("t1", START)] == utc("2026-03-29 01:05")  # 03:05 CEST
     assert by[("t1", REMIND)] == utc("2026-03-29 00:55")  # ten minutes before, 01:55 CET on the wall
     assert [t.at for t in planned] == sorted(t.at for t in planned)
+
+
+def test_a_talk_across_the_night_the_clocks_go_back_lasts_its_real_duration():
+    # Prague falls back on 2026-10-25: 03:00 CEST is 02:00 CET. A two-hour talk from 01:30 CEST
+    # (23:30 UTC) ends two real hours later, at 02:30 CET on the wall, not 03:30.
+    planned = transitions(schedule([("a", "01:30", 120)], zone="Europe/Prague", day="2026-10-25"))
+    by = {(t.talk_id, t.kind): t.at for t in planned}
+    assert by[("t0", START)] == utc("2026-10-24 23:30")
+    assert by[("t0", END)] == utc("2026-10-25 01:30")
+    delayed = transitions(apply_delays(schedule([("a", "01:30", 120)], zone="Europe/Prague", day="2026-10-25"),
+                                       {"a": 60}))
+    assert {(t.talk_id, t.kind): t.at for t in delayed}[("t0", START)] == utc("2026-10-25 00:30")  # real minutes
 
 
 def test_plenary_talks_are_marked_for_the_conference_wide_announcement():

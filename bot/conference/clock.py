@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .schedule import Schedule, Talk
+from .schedule import Schedule, Talk, later_by
 
 
 def apply_delays(schedule: Schedule, delays: Mapping[str, int] | None) -> Schedule:
@@ -24,14 +24,14 @@ def apply_delays(schedule: Schedule, delays: Mapping[str, int] | None) -> Schedu
     if not shifts:
         return schedule
     talks = [
-        t.model_copy(update={"start": t.start + timedelta(minutes=shifts[t.track])}) if t.track in shifts else t
+        t.model_copy(update={"start": later_by(t.start, timedelta(minutes=shifts[t.track]))}) if t.track in shifts else t
         for t in schedule.talks
     ]
     return schedule.model_copy(update={"talks": talks})
 
 
 def talk_end(talk: Talk) -> datetime:
-    return talk.start + talk.duration
+    return talk.end
 
 
 def talks_in_track(schedule: Schedule, track_id: str) -> list[Talk]:

@@ -676,6 +676,13 @@ class Person(_Model):
 People = Annotated[list[Person], BeforeValidator(_listify), FREE_FORM]
 
 
+def later_by(moment: datetime, duration: timedelta) -> datetime:
+    """``moment`` plus ``duration`` of real time, in ``moment``'s zone. Python adds to an aware
+    datetime by its wall clock, so a two-hour talk at 01:30 on the night the clocks go back
+    would otherwise end at 03:30 local, three hours later; counted in UTC it ends at 02:30."""
+    return (moment.astimezone(timezone.utc) + duration).astimezone(moment.tzinfo)
+
+
 class Talk(_Model):
     id: Id
     track: Id
@@ -689,7 +696,7 @@ class Talk(_Model):
 
     @property
     def end(self) -> datetime:
-        return self.start + self.duration
+        return later_by(self.start, self.duration)
 
 
 #: The largest poster PDF Podium reads or fetches: a few pages of vector graphics and photos.
@@ -831,7 +838,7 @@ class Slot(_Model):
 
     @property
     def end(self) -> datetime:
-        return self.start + self.duration
+        return later_by(self.start, self.duration)
 
 
 class OpenSpace(_Model):
