@@ -112,24 +112,33 @@ class DayRunner:
                          due_at=transition.at.timestamp(), done_at=time.time(), outcome=outcome)
 
     async def _run_track(self, batch: list[Transition], schedule) -> None:
-        """One track's due transitions, as few writes as they need: a topic a later transition of
-        the batch sets again is written once, and each room's power changes go in one write (two
-        writes in a row would each start from the levels last synced, and the second undo the
-        first). Recorded once all are done: a crash in between runs the batch again, with the
-        same transaction ids, so no message is repeated."""
+        """One track's due transitions, as few writes as they need and side by side where order
+        does not matter. A topic a later transition of the batch sets again is written once, and
+        each room's power changes go in one write (two writes in a row would each start from the
+        levels last synced, and the second undo the first). Messages keep their order within a
+        room ("has ended" before "Now:"); rooms, and the state writes beside the messages, go at
+        once. Recorded once all are done: a crash in between runs the batch again, with the same
+        transaction ids, so no message is repeated."""
         steps = [(transition, index, effect) for transition in batch
                  for index, effect in enumerate(self._effects(transition, schedule))
                  if self._switched_on(effect.room, effect.switch)]
+        says: dict[str, list] = defaultdict(list)  # room -> its messages, in order
+        writes = []
         for position, (transition, index, effect) in enumerate(steps):
-            later = steps[position + 1:]
-            if isinstance(effect, SetTopic) and any(isinstance(e, SetTopic) and e.room == effect.room
-                                                   for _, _, e in later):
-                continue
-            if isinstance(effect, SetPower):
-                if any(isinstance(e, SetPower) and e.room == effect.room for _, _, e in later):
-                    continue
-                effect = [e for _, _, e in steps if isinstance(e, SetPower) and e.room == effect.room]
-            await self._carry_out(transition, effect, f"{transition.key}|{index}")
+            later = [e for _, _, e in steps[position + 1:] if type(e) is type(effect) and e.room == effect.room]
+            seed = f"{transition.key}|{index}"
+            if isinstance(effect, Say):
+                says[effect.room].append((transition, effect, seed))
+            elif not later:  # the last topic, or the last power change with all before it
+                merged = [e for _, _, e in steps if isinstance(e, SetPower) and e.room == effect.room] \
+                    if isinstance(effect, SetPower) else effect
+                writes.append(self._carry_out(transition, merged, seed))
+
+        async def in_order(messages) -> None:
+            for transition, effect, seed in messages:
+                await self._carry_out(transition, effect, seed)
+
+        await asyncio.gather(*writes, *(in_order(messages) for messages in says.values()))
         for transition in batch:
             self._record(transition)
 
