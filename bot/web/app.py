@@ -377,7 +377,7 @@ async def calendar_file(request: web.Request) -> web.Response:
         if track_id is None:
             return _not_found(request, "track")
     schedule, now, rooms, _delays = _state(request)
-    body = calendar_bytes(schedule, rooms, request.app[K_SETTINGS].public_url.rstrip("/"), stamp=now,
+    body = calendar_bytes(schedule, rooms, request.app[K_PROGRAMME].settings.public_url.rstrip("/"), stamp=now,
                           tracks=None if track_id is None else [track_id])
     name = f"{schedule.conference.id}{'' if track_id is None else '-' + track_id}.ics"
     return web.Response(body=body, content_type=ICAL_TYPE, charset="utf-8", headers={
