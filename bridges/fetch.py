@@ -29,6 +29,21 @@ MAX_PAGES = 1000
 USER_AGENT = f"podium/{__version__} (podium import)"
 
 
+class _KeepTokenAtHome(urllib.request.HTTPRedirectHandler):
+    """Redirects as urllib follows them, but the token stays behind when one leads to another host
+    (urllib would send every header on)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            new.headers.pop("Authorization", None)
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+_OPENER = urllib.request.build_opener(_KeepTokenAtHome)
+
+
 class FetchProblem(Exception):
     """The source cannot be read; the message names it and says what to do."""
 
@@ -57,7 +72,7 @@ def get(url: str, token: str | None = None) -> bytes:
         headers["Authorization"] = f"Token {token}"
     request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+        with _OPENER.open(request, timeout=TIMEOUT) as answer:
             data = answer.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise FetchProblem(f"{url}: {exc.code} {exc.reason}; {_advice(exc.code, token)}") from None

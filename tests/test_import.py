@@ -390,3 +390,43 @@ def test_an_unreachable_api_and_a_missing_token_file_say_what_to_do(tmp_path, ca
     assert f"{url}: cannot connect" in err and "secret-token-value" not in err
     assert main(["import", url, "--token-file", str(tmp_path / "nope")]) == 1
     assert "--token-file" in capsys.readouterr().err
+
+
+def test_the_token_follows_redirects_on_its_host_only():
+    import http.server
+    import threading
+
+    from bridges.fetch import get
+
+    seen: dict[str, str | None] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen[f"{self.server.server_port}{self.path}"] = self.headers.get("Authorization")
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", self.server.next_url)
+                self.end_headers()
+            else:
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    home, elsewhere = (s.server_port for s in servers)
+    try:
+        servers[0].next_url = f"http://127.0.0.1:{home}/same"
+        get(f"http://127.0.0.1:{home}/moved", "tok")
+        assert seen[f"{home}/same"] == "Token tok"
+        servers[0].next_url = f"http://127.0.0.1:{elsewhere}/other"
+        get(f"http://127.0.0.1:{home}/moved", "tok")
+        assert seen[f"{elsewhere}/other"] is None
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
