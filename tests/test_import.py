@@ -262,6 +262,28 @@ def test_a_reimport_updates_the_programme_and_keeps_the_organisers_additions():
                              "(talk | keynote | lightning | panel | workshop | tutorial)")]
 
 
+def test_a_talk_moved_to_a_new_room_gets_a_new_track_and_keeps_its_id():
+    text, result = imported(export(talk("AAA111", "Opening", room="Side Room / Upstairs")), ORGANISED)
+    assert parse_schedule(text).talk("opening").track == "side-room-upstairs"
+    assert result.changes[:2] == ['+ track side-room-upstairs: "Side Room / Upstairs"',
+                                  ("~ talk opening (AAA111): moved from Mon 13 Jul 10:00 in main-hall to Mon 13 Jul "
+                                  "10:00 in side-room-upstairs")]
+
+
+def test_answers_that_are_no_matrix_id_are_left_out_and_named():
+    event = {"slug": "tiny", "name": "Tiny", "date_from": "2026-07-13", "date_to": "2026-07-13",
+             "timezone": "UTC"}
+    slot = {"room": {"name": "Main Hall"}, "start": "2026-07-13T10:00:00Z", "end": "2026-07-13T10:30:00Z",
+            "submission": {"code": "AAA111", "title": "Opening", "state": "confirmed",
+                           "speakers": [{"code": "S1", "name": "Ada"}, {"code": "S2", "name": "Bo"}]}}
+    programme = parse_pretalx_api(event, {}, [slot], "api", {"S1": "ada on matrix", "S2": "@Bo:Example.org"})
+    result = merge(programme, None, "schedule.yaml")
+    assert [(p.name, p.matrix_id) for p in result.schedule.talks[0].speakers] == [("Ada", None),
+                                                                                 ("Bo", "@bo:example.org")]
+    assert result.notes == [("1 answer to the Matrix-ID question is no Matrix ID (like @alice:example.org), left "
+                            "out: Ada ('ada on matrix')")]
+
+
 def test_the_same_programme_again_changes_nothing_and_leaves_the_text_as_it_was():
     data = export(talk("AAA111", "Opening"))
     text, result = imported(data, ORGANISED)
