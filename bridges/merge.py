@@ -36,7 +36,9 @@ from bot.conference.schedule import (
     ScheduleInvalid,
     Talk,
     parse_schedule,
+    validate_schedule_data,
 )
+from bot.conference.yamlsource import load_yaml
 from bot.wording import counted
 
 from .programme import ImportedTalk, Programme, kind_of
@@ -370,7 +372,9 @@ def _validated(text: str, filename: str, programme: Programme, wanted: list[_Wan
     """The merged schedule, checked as `podium validate` would; each problem with an imported
     talk names where that talk came from, since that is where to fix it."""
     try:
-        return parse_schedule(text, filename)
+        # Without line numbers: the lines of a file not written yet would only mislead.
+        data, _ = load_yaml(text, filename)
+        return validate_schedule_data(data, filename)
     except ScheduleInvalid as exc:
         origin = {w.talk.ref: w.talk for w in wanted}
         errors = []
