@@ -1,4 +1,4 @@
-"""The ``podium`` command line: init, validate, plan, apply, run, transitions, export, demo."""
+"""The ``podium`` command line: init, import, validate, plan, apply, run, transitions, export, demo."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from bridges.fetch import FetchProblem
+
 from . import SAMPLE_SCHEDULE, __version__
 from .conference.clock import shifted_clock, utc_now
 from .conference.schedule import ScheduleInvalid
 from .conference.transitions import REHEARSAL_LEAD, rehearsal_moment
 from .conference.userinput import UsageError, read_number
-from .config import ConfigProblem, connection_from
+from .config import ConfigProblem, connection_from, secret
 from .day.reload import ReloadOptions
 from .day.runner import DayOptions
 from .matrix import MatrixError
@@ -35,7 +37,7 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 DESCRIPTION = """\
 Run an online conference inside Matrix. `podium init` writes the sample schedule.yaml to start
-from; check it with `podium validate`, see what would change with `podium plan`, make it so with
+from (or `podium import SOURCE` takes the programme from pretalx or a frab schedule); check it with `podium validate`, see what would change with `podium plan`, make it so with
 `podium apply`, and keep the bot answering during the event with `podium run`. `podium demo`
 brings up the sample conference on an embedded Synapse, with no settings at all. `podium export
 ical` writes the programme as a calendar file; `podium export archive DIR` the questions and polls.
@@ -65,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         _note_nothing_changed(args)
         return EXIT_ERROR
-    except (ConfigProblem, TemplateProblem) as exc:
+    except (ConfigProblem, TemplateProblem, FetchProblem) as exc:
         print(f"podium: error: {exc}", file=sys.stderr)
         _note_nothing_changed(args)
         return EXIT_ERROR
@@ -155,6 +157,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--templates", action="store_true",
                    help="also copy the room templates, to change what the rooms look like")
     p.set_defaults(run=_init)
+
+    p = commands.add_parser("import", help="take the programme from pretalx or a frab schedule into schedule.yaml",
+                            description="Read the programme from SOURCE and merge it into schedule.yaml: rooms become "
+                                        "tracks, talks keep the ids (and so the rooms) they were first given, and "
+                                        "everything the file adds (streams, chairs, Matrix IDs, posters, sponsors, "
+                                        "staff, comments) stays. SOURCE is a file or URL of pretalx's schedule JSON "
+                                        "export (/<event>/schedule/export/schedule.json), of frab schedule XML "
+                                        "(schedule.xml), or pretalx's API (https://…/api/events/<event>/); the "
+                                        "format is recognised from the content. The API token comes from "
+                                        "PODIUM_PRETALX_TOKEN (or PODIUM_PRETALX_TOKEN_FILE) or --token-file, never "
+                                        "a flag. The file is written only when the result is valid, in one rename. "
+                                        "Exit 0 when written (or nothing changed), 1 on errors; with --dry-run 2 "
+                                        "when something would change.")
+    p.add_argument("source", metavar="SOURCE", help="a file path or URL: schedule.json, schedule.xml or "
+                                                    "https://…/api/events/<event>/")
+    p.add_argument("--into", type=Path, default=DEFAULT_SCHEDULE, metavar="FILE",
+                   help="the schedule to merge into, created when missing (default: ./schedule.yaml)")
+    p.add_argument("--token-file", type=Path, metavar="FILE",
+                   help="a file holding the pretalx API token (default: PODIUM_PRETALX_TOKEN, or the file "
+                        "PODIUM_PRETALX_TOKEN_FILE names); without one, the API shows what the public sees")
+    p.add_argument("--matrix-question", metavar="QUESTION",
+                   help="the pretalx speaker question whose answers are Matrix IDs (its text, like \"Your Matrix "
+                        "ID\", or its id); API only, needs a token")
+    p.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
+    p.add_argument("--prune", action="store_true",
+                   help="remove the talks the programme no longer has (default: report them and keep them)")
+    p.set_defaults(run=_import, checks_before_writing=True)
 
     p = commands.add_parser("validate", help="check schedule.yaml and report every mistake",
                             description="Check schedule.yaml; every mistake is reported with file, line and field. "
@@ -338,6 +367,39 @@ def _init_lines(directory: Path, templates: bool) -> list[str]:
     ]
     lines += [f"  {command:<{width}}  {why}" for command, why in running]
     return lines
+
+
+def _import(args: argparse.Namespace) -> int:
+    from bridges.importer import ImportOptions, import_into, read_programme
+
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigProblem(f"--token-file {args.token_file}: cannot read it ({exc.strerror or exc})") from None
+        if token is None:
+            raise ConfigProblem(f"--token-file {args.token_file}: the file is empty; put the pretalx API token in it")
+    else:
+        token = secret("PODIUM_PRETALX_TOKEN", dict(os.environ))
+    programme, notes = read_programme(args.source, ImportOptions(token=token, matrix_question=args.matrix_question))
+    result = import_into(programme, args.into, prune=args.prune, dry_run=args.dry_run)
+    for line in result.changes:
+        print(line)
+    for note in notes + result.notes:
+        print(f"note: {note}")
+    version = f" {programme.version}" if programme.version else ""
+    counts = (f"{counted(result.added, 'talk')} added, {result.changed} changed, {result.withdrawn} no longer in "
+              f"the programme" + (f" ({result.removed} removed)" if result.removed else ""))
+    if args.dry_run:
+        print(f"Dry run: {programme.format}{version} from {args.source}: {counts}; {args.into} "
+              f"{'would change' if result.changes else 'is up to date'}. Nothing was written.")
+        return EXIT_CHANGES if result.changes else EXIT_OK
+    if not result.changes:
+        print(f"{args.into} is up to date with {programme.format}{version} ({counted(len(programme.talks), 'talk')}).")
+        return EXIT_OK
+    print(f"Wrote {args.into}: {programme.format}{version} from {args.source}: {counts}. "
+          f"Next: `podium validate --schedule {args.into}`, then `podium plan`.")
+    return EXIT_OK
 
 
 #: The bot validate measures rooms for when PODIUM_USER_ID does not name the real one.

@@ -27,7 +27,7 @@ class Connection:
         return self.user_id.split(":", 1)[1]
 
 
-def _secret(name: str, env: dict[str, str]) -> str | None:
+def secret(name: str, env: dict[str, str]) -> str | None:
     """``NAME`` itself, or the contents of the file named by ``NAME_FILE``."""
     if env.get(name):
         return env[name]
@@ -49,8 +49,8 @@ def connection_from(homeserver: str | None, user_id: str | None, env: dict[str, 
         missing.append("the homeserver URL (--homeserver or PODIUM_HOMESERVER)")
     if not user_id:
         missing.append("the bot's Matrix ID (--user-id or PODIUM_USER_ID)")
-    token = _secret("PODIUM_ACCESS_TOKEN", env)
-    password = _secret("PODIUM_PASSWORD", env)
+    token = secret("PODIUM_ACCESS_TOKEN", env)
+    password = secret("PODIUM_PASSWORD", env)
     if not token and not password:
         missing.append("a secret: PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD (or *_FILE naming a file that holds it)")
     if missing:

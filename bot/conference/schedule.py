@@ -683,6 +683,17 @@ def later_by(moment: datetime, duration: timedelta) -> datetime:
     return (moment.astimezone(timezone.utc) + duration).astimezone(moment.tzinfo)
 
 
+def _check_ref(value: Any) -> str | None:
+    text = _text_value(value)
+    if text is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", text):
+        raise _err("ref", f"{_show(value)} is not a reference Podium writes; `podium import` sets it to the "
+                          "talk's pretalx code or frab guid (1-64 letters, digits, '.', '_', ':' or '-'): "
+                          "restore it, or remove the line to make the talk your own")
+    return text
+
+
 class Talk(_Model):
     id: Id
     track: Id
@@ -693,6 +704,9 @@ class Talk(_Model):
     duration: Duration
     speakers: People = Field(default_factory=list)
     abstract: OptText = ""
+    #: The talk's identity in the system it was imported from (pretalx's submission code, a frab
+    #: guid): how a re-import finds it again after its title or slot changed.
+    ref: Annotated[str | None, BeforeValidator(_check_ref)] = None
 
     @property
     def end(self) -> datetime:
@@ -1202,6 +1216,18 @@ def _semantic_errors(parts: _Parts, filename: str, lines: LineMap | None) -> lis
                     "entry its own id")
             else:
                 seen[key] = i
+
+    # A re-import finds each talk by its ref, so no two talks may share one.
+    refs: dict[str, int] = {}
+    for i, talk in parts.talks:
+        if talk.ref is None:
+            continue
+        if talk.ref in refs:
+            add(("talks", i, "ref"),
+                f"duplicate ref '{talk.ref}': {at(('talks', refs[talk.ref], 'ref'))} already has it; a "
+                "re-import could not tell the two talks apart, so remove the copy")
+        else:
+            refs[talk.ref] = i
 
     # Every talk names a track.
     known = parts.track_ids

@@ -1,0 +1,166 @@
+"""``podium import``: read a programme from a file or URL, recognising its format from the content,
+merge it into schedule.yaml and write the result atomically.
+
+Sources: pretalx's schedule JSON export, frab/pentabarf schedule XML (as a file or a URL), and
+pretalx's REST API (a URL whose answer is a pretalx event, like ``https://…/api/events/<e>/``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.conference.schedule import ScheduleError, ScheduleInvalid, load_schedule
+
+from . import fetch
+from .frab_json import is_frab_json, parse_frab_json
+from .frab_xml import parse_frab_xml
+from .merge import MergeResult, merge
+from .pretalx_api import (
+    SLOT_EXPAND,
+    find_question,
+    is_pretalx_event,
+    matrix_ids_from_answers,
+    parse_pretalx_api,
+)
+from .programme import Programme
+
+#: ``…/api/events/<slug>`` with anything after it: the event's API root is what is read.
+_API_EVENT = re.compile(r"^(?P<root>.*/api/events/[^/]+)(?:/.*)?$")
+KINDS_OF_SOURCE = ("pretalx's schedule JSON export (/<event>/schedule/export/schedule.json), frab schedule XML "
+                   "(schedule.xml), or pretalx's API (https://…/api/events/<event>/)")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    token: str | None = None
+    #: The speaker question whose answers are Matrix IDs (its text, identifier or id); API only.
+    matrix_question: str | None = None
+
+
+def read_programme(source: str, options: ImportOptions) -> tuple[Programme, list[str]]:
+    """The programme at ``source`` and notes about reading it; FetchProblem or ScheduleInvalid."""
+    notes: list[str] = []
+    if fetch.is_url(source):
+        api = _API_EVENT.match(urllib.parse.urlsplit(source).path)
+        if api:
+            parts = urllib.parse.urlsplit(source)
+            root = urllib.parse.urlunsplit(parts._replace(path=api["root"] + "/", query="", fragment=""))
+            return _from_api(root, options, notes), notes
+        data = fetch.get(source)
+    else:
+        data = fetch.read_file(Path(source))
+    programme = _from_content(data, source)
+    if programme is None:
+        event = _json_or_none(data)
+        if is_pretalx_event(event) and fetch.is_url(source):
+            return _from_api(source.rstrip("/") + "/", options, notes), notes
+        raise fetch.FetchProblem(f"{source}: not a format Podium reads; give {KINDS_OF_SOURCE}")
+    if options.matrix_question:
+        notes.append(f"--matrix-question: {programme.format} carries no answers to questions, so speakers' Matrix "
+                     "IDs come from schedule.yaml only; import from pretalx's API (/api/events/<event>/) with a "
+                     "token to read them")
+    return programme, notes
+
+
+def _json_or_none(data: bytes):
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _from_content(data: bytes, source: str) -> Programme | None:
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if head == b"<":
+        return parse_frab_xml(data, source)
+    if head == b"{":
+        parsed = _json_or_none(data)
+        if parsed is None:
+            try:
+                json.loads(data.decode("utf-8-sig"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                line = getattr(exc, "lineno", None)
+                raise ScheduleInvalid([ScheduleError(source, line, "", f"not valid JSON ({exc}); export it again")]) \
+                    from None
+        if is_frab_json(parsed):
+            return parse_frab_json(parsed, source)
+    return None
+
+
+def _from_api(root: str, options: ImportOptions, notes: list[str]) -> Programme:
+    token = options.token
+    event = fetch.get_json(root, token)
+    if not is_pretalx_event(event):
+        raise fetch.FetchProblem(f"{root}: this is not a pretalx event; give https://…/api/events/<event>/")
+    latest = fetch.get_json(root + "schedules/latest/", token)
+    if not isinstance(latest, dict) or "id" not in latest:
+        raise fetch.FetchProblem(f"{root}schedules/latest/: no released schedule; release one in pretalx first")
+    slots = fetch.get_all(fetch.with_query(root + "slots/", schedule=latest["id"], expand=SLOT_EXPAND), token)
+    matrix_ids: dict[str, str] = {}
+    if options.matrix_question:
+        if not token:
+            raise fetch.FetchProblem("--matrix-question: pretalx shows answers only with an API token; set "
+                                     "PODIUM_PRETALX_TOKEN or pass --token-file FILE")
+        questions = fetch.get_all(root + "questions/", token)
+        question = find_question(questions, options.matrix_question)
+        if question is None:
+            texts = ", ".join(repr(_first_text(q.get("question"))) for q in questions if isinstance(q, dict))
+            raise fetch.FetchProblem(f"{root}questions/: no question {options.matrix_question!r}; the event's "
+                                     f"questions are: {texts or 'none'}")
+        answers = fetch.get_all(fetch.with_query(root + "answers/", question=question["id"]), token)
+        matrix_ids = matrix_ids_from_answers(answers)
+    elif not token:
+        notes.append("no API token (PODIUM_PRETALX_TOKEN or --token-file): read what pretalx shows the public")
+    return parse_pretalx_api(event, latest, slots, root, matrix_ids)
+
+
+def _first_text(value) -> str:
+    if isinstance(value, dict):
+        return next((v for v in value.values() if isinstance(v, str)), "")
+    return value if isinstance(value, str) else ""
+
+
+def import_into(programme: Programme, into: Path, *, prune: bool = False, dry_run: bool = False) -> MergeResult:
+    """Merge ``programme`` into the file ``into`` (created when missing) and write it, unless
+    ``dry_run``; the file is replaced in one rename, only once the result is valid."""
+    try:
+        existing = into.read_text(encoding="utf-8-sig") if into.exists() else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fetch.FetchProblem(f"{into}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    if existing is not None:
+        load_schedule(into)  # its own mistakes, located in it, come first (and posters are checked in place)
+    result = merge(programme, existing, str(into), prune=prune)
+    if not dry_run:
+        write_atomically(into, result.text)
+    return result
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file beside it and a rename: readers (and a
+    running ``podium run``) see the old file or the new one, never half of one."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise fetch.FetchProblem(f"{path}: cannot write beside it ({exc.strerror or exc}); nothing was written") \
+            from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if path.exists():
+            os.chmod(temporary, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise fetch.FetchProblem(f"{path}: cannot write it ({exc.strerror or exc}); nothing was written") from None

@@ -1,0 +1,389 @@
+"""An imported programme merged into ``schedule.yaml``: the programme updated, the organisers'
+additions and the file's comments kept. Pure: the programme and the file's text in, the new text
+and what changed out.
+
+What the import owns, and rewrites on every run: for each imported talk (found again by its
+``ref``, the pretalx code or frab guid) its track, title, kind, start, duration, speakers and
+abstract. Everything else is the organisers': the conference section (only widened when the
+programme outgrows its days), staff, lobby, the tracks' names, streams, chairs and topics,
+posters, sponsors, helpdesks, open space, talks without a ref, and the speakers' Matrix IDs the
+programme does not give. A talk's ``id`` names its rooms, so it is chosen once, from the title,
+and never changed after. A talk the programme no longer has is reported, and removed only when
+asked (``prune``).
+
+The text is edited with ruamel.yaml's round-trip loader, which keeps comments, key order and
+quoting of everything the import does not touch.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from bot.conference.schedule import (
+    CONFERENCE_ID_RE,
+    MATRIX_ID_RE,
+    Schedule,
+    ScheduleError,
+    ScheduleInvalid,
+    Talk,
+    parse_schedule,
+    validate_schedule_data,
+)
+from bot.conference.yamlsource import load_yaml
+from bot.wording import counted
+
+from .programme import ImportedTalk, Programme, kind_of
+
+HEADER = """\
+# schedule.yaml - imported by `podium import` from {source}
+#
+# Run the same import again to take in changes to the programme: talks are found again by their
+# `ref`, and what you add here (streams, chairs, speakers' Matrix IDs, posters, sponsors, staff,
+# comments) is kept. See `podium init` for a commented sample of every section.
+"""
+
+
+@dataclass
+class MergeResult:
+    text: str
+    changes: list[str] = field(default_factory=list)
+    #: What the import noticed but did not stop for: event types read as talks, answers that are no Matrix IDs.
+    notes: list[str] = field(default_factory=list)
+    added: int = 0
+    changed: int = 0
+    withdrawn: int = 0
+    removed: int = 0
+    schedule: Schedule | None = None
+
+
+# ------------------------------------------------------------------------- ids
+
+
+def _ascii_words(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+
+
+def _cut(slug: str, limit: int) -> str:
+    """``slug`` at most ``limit`` long, cut at a hyphen where one is near the end."""
+    if len(slug) <= limit:
+        return slug
+    head = slug[:limit]
+    return (head.rsplit("-", 1)[0] if "-" in head[limit // 2:] else head).strip("-")
+
+
+def conference_id_for(acronym: str) -> str:
+    """A valid conference id from an acronym (``"DemoCon 2026!"`` → ``democon-2026``)."""
+    slug = _cut(_ascii_words(acronym), 24) or "conference"
+    return slug if CONFERENCE_ID_RE.fullmatch(slug) else "conference"
+
+
+def unique_id(text: str, taken: set[str], fallback: str, limit: int = 40) -> str:
+    """A valid, new id from ``text`` (lowercase words joined by '-'); ``taken`` holds the ids
+    in use, lowercased, and gets the new one."""
+    base = _cut(_ascii_words(text), limit) or fallback
+    candidate, n = base, 2
+    while candidate.lower() in taken:
+        candidate = f"{base}-{n}"
+        n += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+# ------------------------------------------------------------------------- values
+
+
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    """A start as schedule.yaml writes it: in the conference's time zone without an offset,
+    unless that wall-clock time is ambiguous (the hour clocks go back), then with its offset."""
+    local = moment.astimezone(tz)
+    naive = local.replace(tzinfo=None)
+    if naive.replace(tzinfo=tz).astimezone(tz).utcoffset() != local.utcoffset():
+        return local.isoformat(timespec="minutes")
+    return f"{naive:%Y-%m-%d %H:%M}"
+
+
+def _minutes(duration: timedelta) -> int:
+    return int(duration.total_seconds() // 60)
+
+
+def _when(moment: datetime, tz: tzinfo) -> str:
+    return f"{moment.astimezone(tz):%a %d %b %H:%M}"
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """One imported talk as the schedule should hold it."""
+
+    talk: ImportedTalk
+    track: str
+    kind: str
+    speakers: tuple[tuple[str, str | None], ...]
+
+
+def _speakers_value(speakers: tuple[tuple[str, str | None], ...]) -> CommentedSeq:
+    seq = CommentedSeq()
+    for name, matrix_id in speakers:
+        if matrix_id:
+            person = CommentedMap(name=name, matrix_id=matrix_id)
+            person.fa.set_flow_style()
+            seq.append(person)
+        else:
+            seq.append(name)
+    return seq
+
+
+def _text_value(text: str) -> Any:
+    return LiteralScalarString(text) if "\n" in text else text
+
+
+# ------------------------------------------------------------------------- the merge
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip: comments, order and quotes stay
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long title onto a second line
+    yaml.indent(mapping=2, sequence=4, offset=2)  # the sample's style: "  - id: ..."
+    return yaml
+
+
+def merge(programme: Programme, existing: str | None, filename: str, *, prune: bool = False) -> MergeResult:
+    """``programme`` merged into the text of ``filename`` (None: there is none yet).
+
+    The existing file must be valid (ScheduleInvalid otherwise: fix it first, nothing is merged).
+    The result is validated too; ScheduleInvalid names the imported talk behind each problem."""
+    yaml = _yaml()
+    notes: list[str] = []
+    if existing is None:
+        old: Schedule | None = None
+        doc = _new_document(programme)
+    else:
+        old = parse_schedule(existing, filename)
+        doc = yaml.load(existing)
+    tz = old.conference.tz if old is not None else programme.tz
+    result = MergeResult(text="", notes=notes)
+
+    tracks = doc.setdefault("tracks", CommentedSeq())
+    if tracks is None:
+        tracks = doc["tracks"] = CommentedSeq()
+    talks = doc.setdefault("talks", CommentedSeq())
+    if talks is None:
+        talks = doc["talks"] = CommentedSeq()
+
+    room_tracks = _room_tracks(programme, tracks, result)
+    wanted = _wanted(programme, room_tracks, notes)
+
+    old_talks: list[Talk] = list(old.talks) if old is not None else []
+    by_ref = {talk.ref: i for i, talk in enumerate(old_talks) if talk.ref}
+    taken = {str(entry.get("id", "")).lower() for entry in talks if isinstance(entry, dict)}
+    seen: set[str] = set()
+    for want in wanted:
+        talk = want.talk
+        seen.add(talk.ref)
+        if talk.ref in by_ref:
+            i = by_ref[talk.ref]
+            lines = _update(talks[i], old_talks[i], want, tz)
+            if lines:
+                result.changed += 1
+                result.changes += [f"~ talk {old_talks[i].id} ({talk.ref}): {line}" for line in lines]
+        else:
+            entry = _new_talk(want, unique_id(talk.title, taken, f"talk-{talk.ref.lower()}"), tz)
+            talks.append(entry)
+            result.added += 1
+            result.changes.append(f"+ talk {entry['id']} ({talk.ref}): \"{talk.title}\", {_when(talk.start, tz)}, "
+                                  f"{_minutes(talk.duration)} min, in {want.track}")
+    for i in sorted((i for ref, i in by_ref.items() if ref not in seen), reverse=True):
+        gone = old_talks[i]
+        result.withdrawn += 1
+        if prune:
+            del talks[i]
+            result.removed += 1
+            result.changes.append(f"- talk {gone.id} ({gone.ref}): \"{gone.title}\" is no longer in the programme; "
+                                  "removed (`podium apply --prune` archives its rooms)")
+        else:
+            result.changes.append(f"! talk {gone.id} ({gone.ref}): \"{gone.title}\" is no longer in the programme; "
+                                  "kept (pass --prune to remove it)")
+    result.changes.sort(key=lambda line: line[0] == "!")  # withdrawn last, after what changed
+    _widen_days(doc, [w.talk for w in wanted], tz, result)
+
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    text = out.getvalue()
+    if existing is None:
+        text = HEADER.format(source=programme.source) + "\n" + text
+    result.text = text
+    result.schedule = _validated(text, filename, programme, wanted, talks)
+    return result
+
+
+def _new_document(programme: Programme) -> CommentedMap:
+    conf = programme.conference
+    days = sorted({t.start.astimezone(programme.tz).date() for t in programme.talks})
+    start = conf.start or (days[0] if days else date.today())
+    end = conf.end or (days[-1] if days else start)
+    conference = CommentedMap(id=conference_id_for(conf.acronym or conf.title), name=conf.title or conf.acronym,
+                              timezone=conf.timezone, start=start.isoformat(), end=max(start, end).isoformat())
+    return CommentedMap(conference=conference, tracks=CommentedSeq(), talks=CommentedSeq())
+
+
+def _room_tracks(programme: Programme, tracks: CommentedSeq, result: MergeResult) -> dict[str, str]:
+    """Room name → track id: the track of that name (or of that id) if the file has one, else a new one."""
+    used = [room for room in programme.rooms if any(t.room == room for t in programme.talks)]
+    used += [t.room for t in programme.talks if t.room not in used]
+    by_name = {str(t.get("name", "")).casefold(): str(t.get("id")) for t in tracks if isinstance(t, dict)}
+    taken = {str(t.get("id", "")).lower() for t in tracks if isinstance(t, dict)}
+    out: dict[str, str] = {}
+    for room in dict.fromkeys(used):
+        slug = _cut(_ascii_words(room), 40)
+        if room.casefold() in by_name:
+            out[room] = by_name[room.casefold()]
+        elif slug and slug in taken:
+            out[room] = next(str(t.get("id")) for t in tracks if isinstance(t, dict) and str(t.get("id")).lower() == slug)
+        else:
+            track_id = unique_id(room, taken, f"room-{len(taken) + 1}")
+            tracks.append(CommentedMap(id=track_id, name=room))
+            out[room] = track_id
+            result.changes.append(f"+ track {track_id}: \"{room}\"")
+    return out
+
+
+def _wanted(programme: Programme, room_tracks: dict[str, str], notes: list[str]) -> list[_Wanted]:
+    unknown: dict[str, int] = {}
+    bad_ids: list[str] = []
+    out = []
+    for talk in sorted(programme.talks, key=lambda t: (t.start, t.room, t.ref)):
+        kind = kind_of(talk.type) if talk.type else "talk"
+        if kind is None:
+            unknown[talk.type] = unknown.get(talk.type, 0) + 1
+            kind = "talk"
+        speakers = []
+        for person in talk.speakers:
+            matrix_id = None
+            if person.matrix_id:
+                candidate = person.matrix_id.strip()
+                if MATRIX_ID_RE.fullmatch(candidate.lower()) and len(candidate.encode()) <= 255:
+                    matrix_id = candidate.lower()
+                else:
+                    bad_ids.append(f"{person.name} ({candidate!r})")
+            speakers.append((person.name, matrix_id))
+        out.append(_Wanted(talk, room_tracks[talk.room], kind, tuple(speakers)))
+    for event_type, n in sorted(unknown.items()):
+        notes.append(f"event type \"{event_type}\" ({counted(n, 'talk')}) is none of Podium's kinds; imported as "
+                     "kind talk (talk | keynote | lightning | panel | workshop | tutorial)")
+    if bad_ids:
+        notes.append(f"{counted(len(bad_ids), 'answer')} to the Matrix-ID question {'is' if len(bad_ids) == 1 else 'are'} "
+                     f"no Matrix ID (like @alice:example.org), left out: {', '.join(bad_ids)}")
+    return out
+
+
+def _new_talk(want: _Wanted, talk_id: str, tz: tzinfo) -> CommentedMap:
+    talk = want.talk
+    entry = CommentedMap()
+    entry["id"] = talk_id
+    entry["ref"] = talk.ref
+    entry["track"] = want.track
+    entry["title"] = talk.title
+    if want.kind != "talk":
+        entry["kind"] = want.kind
+    entry["start"] = local_time(talk.start, tz)
+    entry["duration"] = _minutes(talk.duration)
+    if want.speakers:
+        entry["speakers"] = _speakers_value(want.speakers)
+    if talk.abstract:
+        entry["abstract"] = _text_value(talk.abstract)
+    return entry
+
+
+def _update(entry: CommentedMap, old: Talk, want: _Wanted, tz: tzinfo) -> list[str]:
+    """Rewrite in ``entry`` what the programme changed; what changed, in words."""
+    talk = want.talk
+    lines = []
+    if old.start != talk.start or old.track != want.track:
+        where = f" in {want.track}" if old.track != want.track else ""
+        was = f" in {old.track}" if old.track != want.track else ""
+        lines.append(f"moved from {_when(old.start, tz)}{was} to {_when(talk.start, tz)}{where}")
+        entry["start"] = local_time(talk.start, tz)
+        entry["track"] = want.track
+    if old.duration != talk.duration:
+        lines.append(f"{_minutes(old.duration)} → {_minutes(talk.duration)} min")
+        entry["duration"] = _minutes(talk.duration)
+    if old.title != talk.title:
+        lines.append(f"renamed from \"{old.title}\" to \"{talk.title}\"")
+        entry["title"] = talk.title
+    if old.kind != want.kind:
+        lines.append(f"kind {old.kind} → {want.kind}")
+        if want.kind == "talk" and "kind" in entry:
+            del entry["kind"]
+        else:
+            entry["kind"] = want.kind
+    # The organisers' Matrix IDs stay where the programme gives none.
+    known = {person.name: person.matrix_id for person in old.speakers if person.matrix_id}
+    speakers = tuple((name, matrix_id or known.get(name)) for name, matrix_id in want.speakers)
+    # The same people in another order is no change: pretalx's API and its exports list
+    # co-speakers in different orders.
+    if sorted((p.name, p.matrix_id or "") for p in old.speakers) != sorted((n, m or "") for n, m in speakers):
+        names = [name for name, _ in speakers]
+        lines.append(f"speakers: {', '.join(names) or 'none'}")
+        if speakers:
+            entry["speakers"] = _speakers_value(speakers)
+        elif "speakers" in entry:
+            del entry["speakers"]
+    if old.abstract != talk.abstract:
+        lines.append("abstract updated")
+        if talk.abstract:
+            entry["abstract"] = _text_value(talk.abstract)
+        elif "abstract" in entry:
+            del entry["abstract"]
+    return lines
+
+
+def _widen_days(doc: CommentedMap, talks: list[ImportedTalk], tz: tzinfo, result: MergeResult) -> None:
+    """Stretch the conference's start and end to the programme's days (never shrink them)."""
+    if not talks:
+        return
+    conference = doc.get("conference")
+    if not isinstance(conference, dict):
+        return
+    first = min(t.start.astimezone(tz).date() for t in talks)
+    last = max((t.start + t.duration - timedelta(microseconds=1)).astimezone(tz).date() for t in talks)
+    for key, day, earlier in (("start", first, True), ("end", last, False)):
+        try:
+            current = date.fromisoformat(str(conference.get(key)))
+        except ValueError:
+            continue
+        if (day < current) if earlier else (day > current):
+            conference[key] = day.isoformat()
+            result.changes.append(f"~ conference {key}: {current} → {day} (the programme's "
+                                  f"{'first' if earlier else 'last'} day)")
+
+
+def _validated(text: str, filename: str, programme: Programme, wanted: list[_Wanted],
+               talks: CommentedSeq) -> Schedule:
+    """The merged schedule, checked as `podium validate` would; each problem with an imported
+    talk names where that talk came from, since that is where to fix it."""
+    try:
+        # Without line numbers: the lines of a file not written yet would only mislead.
+        data, _ = load_yaml(text, filename)
+        return validate_schedule_data(data, filename)
+    except ScheduleInvalid as exc:
+        origin = {w.talk.ref: w.talk for w in wanted}
+        errors = []
+        for error in exc.errors:
+            match = re.match(r"talks\[(\d+)\]", error.path)
+            entry = talks[int(match[1])] if match and int(match[1]) < len(talks) else None
+            talk = origin.get(str(entry.get("ref"))) if isinstance(entry, dict) else None
+            message = error.message
+            if talk is not None:
+                message += f" [from {programme.source}: {talk.where}, talk {talk.ref}: fix it there]"
+            errors.append(ScheduleError(f"{filename} (as imported)", None, error.path, message))
+        raise ScheduleInvalid(errors) from None

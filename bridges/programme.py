@@ -1,0 +1,232 @@
+"""The programme an outside system publishes, as Podium reads it: pure data, whatever the source.
+
+Every reader (pretalx's JSON export, frab XML, pretalx's REST API) turns its input into one
+:class:`Programme`; :mod:`bridges.merge` then writes that into ``schedule.yaml``. The helpers
+here are what the readers share: located problems, lenient durations and times, HTML to text,
+event types to Podium's talk kinds.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from bot.conference.schedule import (
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    DurationError,
+    ScheduleError,
+    ScheduleInvalid,
+    parse_duration,
+)
+from bot.conference.userinput import one_line
+
+__all__ = ["ImportedConference", "ImportedPerson", "ImportedTalk", "Problems", "Programme",
+           "abstract_text", "kind_of", "lenient_duration", "title_text"]
+
+
+@dataclass(frozen=True)
+class ImportedPerson:
+    name: str
+    #: The person's code in pretalx (or id in frab), when the source gives one.
+    ref: str = ""
+    matrix_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportedTalk:
+    #: The talk's identity in its system: pretalx's submission code, else frab's guid.
+    ref: str
+    title: str
+    room: str
+    start: datetime  # aware
+    duration: timedelta
+    #: The source's event type as written ("Talk", "Lightning talk", "Meetup").
+    type: str = ""
+    speakers: tuple[ImportedPerson, ...] = ()
+    abstract: str = ""
+    #: Where the talk was read, for messages: "days[0].rooms['Gray Room'][3]" or "line 42".
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class ImportedConference:
+    acronym: str
+    title: str
+    timezone: str
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class Programme:
+    source: str  # the file or URL it was read from
+    format: str  # "pretalx JSON export", "frab XML", "pretalx API"
+    conference: ImportedConference
+    talks: tuple[ImportedTalk, ...]
+    #: Every room, in the source's order, including rooms without talks.
+    rooms: tuple[str, ...] = ()
+    version: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.conference.timezone)
+
+
+@dataclass
+class Problems:
+    """Collects what a source gets wrong, each located in it, to raise all at once."""
+
+    source: str
+    errors: list[ScheduleError] = field(default_factory=list)
+
+    def add(self, where: str, message: str, line: int | None = None) -> None:
+        self.errors.append(ScheduleError(self.source, line, where, message))
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ScheduleInvalid(self.errors)
+
+
+def path_of(*parts: Any) -> str:
+    """A JSON path as people read it: ``schedule.conference.days[0].rooms['Gray Room'][3]``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+# ------------------------------------------------------------------------- lenient values
+
+
+_DAYS_CLOCK = re.compile(r"^(\d+):(\d{1,2}):(\d{2})$")  # frab's D:HH:MM
+
+
+def lenient_duration(value: Any) -> timedelta:
+    """A duration as exports write it: ``"00:30"`` (HH:MM), ``"0:01:30"`` (D:HH:MM, frab), minutes,
+    or anything :func:`parse_duration` takes. Raises DurationError."""
+    if isinstance(value, str):
+        days = _DAYS_CLOCK.match(value.strip())
+        if days:
+            return parse_duration(timedelta(days=int(days[1]), hours=int(days[2]), minutes=int(days[3])))
+    return parse_duration(value)
+
+
+def duration_or_problem(value: Any, problems: Problems, where: str, line: int | None = None) -> timedelta | None:
+    if value is None or value == "":
+        problems.add(where, "the talk has no duration; give it one in the source (Podium needs "
+                            "each talk's length)", line)
+        return None
+    try:
+        return lenient_duration(value)
+    except DurationError as exc:
+        problems.add(where, f"{exc} (in the source; fix it there)", line)
+        return None
+
+
+def parse_moment(text: Any, tz: tzinfo) -> datetime | None:
+    """An ISO date and time; one without an offset is in ``tz``. None if unreadable."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+class _TextOnly(HTMLParser):
+    """HTML to its text: block elements become line breaks, everything else is dropped."""
+
+    BLOCKS: ClassVar[frozenset[str]] = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "pre"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("script", "style"):
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+_TAG = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def abstract_text(*values: Any) -> str:
+    """The first non-empty of ``values`` as plain text: HTML tags stripped, entities decoded,
+    paragraphs kept, control characters dropped, cut to what a schedule takes."""
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        text = value.replace("\r\n", "\n").replace("\r", "\n")
+        if _TAG.search(text):
+            parser = _TextOnly()
+            parser.feed(text)
+            parser.close()
+            text = "".join(parser.parts)
+        else:
+            text = html.unescape(text)
+        text = _CONTROL_BUT_LINES.sub("", text)
+        lines = [" ".join(line.split()) for line in text.split("\n")]
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        if len(text) > MAX_TEXT_LENGTH:
+            text = text[:MAX_TEXT_LENGTH - 1].rstrip() + "…"
+        if text:
+            return text
+    return ""
+
+
+def title_text(value: Any) -> str:
+    """A title or name as one line of plain text (HTML and entities removed), cut to fit a room name."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return ""
+    text = html.unescape(_TAG.sub("", value))
+    return one_line(text, MAX_NAME_LENGTH)
+
+
+#: Words in an event type that say which of Podium's talk kinds it is, checked in this order
+#: (a "Keynote talk" is a keynote, a "Lightning talk" lightning).
+_KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("keynote", ("keynote", "plenary")),
+    ("lightning", ("lightning", "blitz", "flash")),
+    ("panel", ("panel", "podium discussion", "discussion", "roundtable", "round table")),
+    ("workshop", ("workshop", "hands-on", "hackathon", "sprint", "training")),
+    ("tutorial", ("tutorial", "course", "class")),
+    ("talk", ("talk", "vortrag", "lecture", "presentation", "session", "short", "long")),
+)
+
+
+def kind_of(event_type: str) -> str | None:
+    """Podium's kind for an event type (``"Lightning Talk"`` → ``lightning``); None when no word says."""
+    lowered = event_type.lower()
+    for kind, words in _KIND_WORDS:
+        if any(word in lowered for word in words):
+            return kind
+    return None
