@@ -262,3 +262,21 @@ def test_the_asker_is_mentioned_where_they_asked(schedule):
     assert bodies(other) == ["#1 is taken: H has it (claimed 5 min ago)."]
     assert bodies(dispatch(schedule, db, "!claim 1", role=Role.MODERATOR, key="helpdesk/desk", event_id="$c3",
                            sender="@hana:x")) == ["#1 is yours already."]
+
+
+def test_a_person_may_call_three_times_in_ten_minutes_and_a_replay_is_the_same_call(schedule):
+    db, at = sqlite_utils.Database(memory=True), 1_800_000_000_000
+    where = []
+    for n, key in enumerate(("lobby/hallway", "lobby/info-desk", "track/forum")):
+        sent = dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key=key, event_id=f"$m{n}", at_ms=at + n * 1000)
+        assert bodies(sent)[-1] == "A moderator has been called to this room."
+        where.append(sent[0][0])
+    assert where == ["!helpdesk-staff-desk:x", "!helpdesk-staff-desk:x", "!backstage-forum:x"]
+    assert bodies(dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key="helpdesk/desk", event_id="$m3",
+                           at_ms=at + 3000)) == [
+        "You have called a moderator 3 times in the last 10 minutes; please wait 10 min before calling again."]
+    replay = dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key="lobby/hallway", event_id="$m0", at_ms=at)
+    assert bodies(replay)[0].startswith("🚨 Moderator wanted in Hallway"), "handled again: sent again, not refused"
+    assert bodies(dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key="lobby/hallway", event_id="$m4",
+                           sender="@b:x", at_ms=at + 299_000)) == [
+        "A moderator was already called to this room 4 min ago and is on the way; no need to call again."]
