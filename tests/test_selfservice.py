@@ -17,6 +17,7 @@ from bot.conference.display import place_name
 from bot.conference.roles import Role
 from bot.conference.schedule import load_schedule
 from bot.conference.userinput import UsageError
+from bot.matrix import MatrixError
 from bot.store.announcements import SENDING, SENT, AnnouncementStore
 from bot.store.modcalls import ModCallStore
 from bot.store.tickets import TicketStore
@@ -167,14 +168,14 @@ ROOMS = [Room(f"!{key.replace('/', '-')}:x", CONF, key, key.split("/")[0], "foru
 
 
 def dispatch(schedule, db, body: str, *, role: Role, key: str, event_id: str = "$cmd", sender: str = "@a:x",
-             at_ms: int = 1_800_000_000_000) -> list[tuple[str, dict]]:
+             at_ms: int = 1_800_000_000_000, transport: Recorder | None = None) -> list[tuple[str, dict]]:
     """Dispatch ``body`` as ``sender`` in the room of ``key``; (room id, content) of what was sent."""
     room = next(r for r in ROOMS if r.key == key)
     ctx = Context(event={"event_id": event_id, "type": "m.room.message", "sender": sender, "origin_server_ts": at_ms,
                          "content": {"msgtype": "m.text", "body": body}},
                   room=room, sender=sender, sender_name=sender[1:2].upper(), role=role, db=db, schedule=schedule,
                   now=datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc), bot_user_id="@bot:x",
-                  transport=Recorder(), role_of=lambda user: Role.ATTENDEE, rooms=lambda: ROOMS)
+                  transport=transport or Recorder(), role_of=lambda user: Role.ATTENDEE, rooms=lambda: ROOMS)
     load_all()
     asyncio.run(REGISTRY.dispatch(ctx))
     return [(room_id, content) for room_id, _, content, _ in ctx.transport.sent]
@@ -280,3 +281,46 @@ def test_a_person_may_call_three_times_in_ten_minutes_and_a_replay_is_the_same_c
     assert bodies(dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key="lobby/hallway", event_id="$m4",
                            sender="@b:x", at_ms=at + 299_000)) == [
         "A moderator was already called to this room 4 min ago and is on the way; no need to call again."]
+
+
+class RefusingRoom(Recorder):
+    """A homeserver that refuses posts in one room, for good (403) or for now (502)."""
+
+    def __init__(self, room_id: str, status: int):
+        super().__init__()
+        self.room_id, self.status, self.tried = room_id, status, []
+
+    async def send(self, room_id, event_type, content, txn_id):
+        if room_id == self.room_id:
+            self.tried.append(txn_id)
+            raise MatrixError(f"send to {room_id}", self.status, "M_FORBIDDEN" if self.status < 500 else "M_UNKNOWN",
+                              "no")
+        return await super().send(room_id, event_type, content, txn_id)
+
+
+def announce(schedule, db, transport: Recorder, body: str) -> None:
+    dispatch(schedule, db, body, role=Role.ORGANISER, key="lobby/announcements", event_id="$ann", sender="@o:x",
+             transport=transport)
+
+
+def test_an_announcement_a_room_refuses_is_reported_and_one_that_fails_is_sent_again(schedule):
+    db = sqlite_utils.Database(memory=True)
+    refused = RefusingRoom("!lobby-hallway:x", 403)
+    announce(schedule, db, refused, "!announce --lobby Doors open")
+    *posts, (_, _, summary, _) = refused.sent
+    assert [room for room, *_ in posts] == ["!lobby-announcements:x", "!lobby-info-desk:x"]
+    assert summary["body"].startswith("📣 Announced in 2 rooms: Announcements, Info desk.\nCould not post in 1 room: "
+                                      "send to !lobby-hallway:x: HTTP 403 M_FORBIDDEN: no")
+
+    db = sqlite_utils.Database(memory=True)
+    failing = RefusingRoom("!track-forum:x", 502)
+    with pytest.raises(MatrixError):
+        announce(schedule, db, failing, "!announce Doors open")
+    assert len(failing.sent) == 3, "the three lobby rooms, and no summary yet"
+    again = Recorder()
+    announce(schedule, db, again, "!announce Doors open")
+    (room, _, post, txn), (_, _, summary, _) = again.sent
+    assert room == "!track-forum:x" and post["body"] == "📣 Announcement\nDoors open"
+    assert failing.tried == [txn], "sent again with the transaction id it was first sent with"
+    assert len({txn, *(t for *_, t in failing.sent)}) == 4, "one transaction id per room"
+    assert summary["body"] == "📣 Announced in 4 rooms: Announcements, Hallway, Info desk, Forum Hall."

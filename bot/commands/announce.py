@@ -44,11 +44,10 @@ async def announce(ctx: Context) -> None:
     post = _post(said).content(notice=False)
     outcomes = await asyncio.gather(*(_deliver(ctx, store, delivery, post) for delivery in deliveries
                                       if delivery.state != SENT), return_exceptions=True)
-    transient = next((o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, MatrixError)
-                      or isinstance(o, MatrixError) and o.transient), None)
-    if transient is not None:
-        raise transient  # not handled: the rest go out once the homeserver is back
-    failed = [o for o in outcomes if isinstance(o, MatrixError)]
+    failed = [o for o in outcomes if _refusal(o)]
+    retry = next((o for o in outcomes if isinstance(o, BaseException) and not _refusal(o)), None)
+    if retry is not None:
+        raise retry  # not handled: the rooms not reached yet get it once the homeserver is back
     reached = [d for d in store.deliveries(ctx.event_id) if d.state == SENT]
     if not deliveries:
         await ctx.reply(message("There is no room to announce in yet."))
@@ -81,6 +80,11 @@ async def _deliver(ctx: Context, store: AnnouncementStore, delivery: Delivery, c
         return exc
     store.sent(ctx.event_id, delivery.room_key, posted)
     return None
+
+
+def _refusal(outcome: object) -> bool:
+    """The homeserver said no for good (no power there, a room the bot left): nothing to retry."""
+    return isinstance(outcome, MatrixError) and not outcome.transient
 
 
 def _txn_id(event_id: str, room_key: str) -> str:
