@@ -90,6 +90,12 @@ class MatrixError(Exception):
         self.hint = hint if hint is not None else HINTS.get(errcode)
         super().__init__(str(self))
 
+    @property
+    def transient(self) -> bool:
+        """Worth retrying: the server is away, failing or busy, rather than refusing."""
+        return isinstance(self, Unreachable) or self.status is None or self.status >= 500 \
+            or self.errcode == "M_LIMIT_EXCEEDED"
+
     def __str__(self) -> str:
         status = f"HTTP {self.status} " if self.status else ""
         text = f"{self.what}: {status}{self.errcode}: {self.error}"

@@ -34,7 +34,7 @@ from .conference.schedule import Schedule
 from .config import Connection
 from .day.reload import ReloadOptions, ScheduleReloader
 from .day.runner import DayOptions, DayRunner
-from .matrix import CLIENT, MatrixAdapter, MatrixError, Unreachable
+from .matrix import CLIENT, MatrixAdapter, MatrixError
 from .provisioning.desired import Settings
 from .provisioning.observation import (
     Snapshot,
@@ -92,7 +92,7 @@ def _points_elsewhere(event: dict[str, Any]) -> bool:
 
 def _transient(exc: MatrixError) -> bool:
     """Worth retrying: the server is away, failing or busy, rather than refusing."""
-    return isinstance(exc, Unreachable) or exc.status is None or exc.status >= 500 or exc.errcode == "M_LIMIT_EXCEEDED"
+    return exc.transient
 
 
 class Backoff:
@@ -431,11 +431,11 @@ class Runtime:
 
     def room_id_of(self, key: str) -> str | None:
         """The room of the conference object ``key`` (``track/forum``), among the bot's own rooms."""
-        for room_id in self.rooms:
-            room = self.room(room_id)
-            if room is not None and room.key == key:
-                return room_id
-        return None
+        return next((room.room_id for room in self.own_rooms() if room.key == key), None)
+
+    def own_rooms(self) -> list[Room]:
+        """Every room of the conference the bot is in (its own, by their locators)."""
+        return [room for room_id in list(self.rooms) if (room := self.room(room_id)) is not None]
 
     def context(self, room: Room, event: dict[str, Any]) -> Context:
         state = self.rooms.get(room.room_id, {})
@@ -454,7 +454,7 @@ class Runtime:
             event=event, room=room, sender=sender, sender_name=name or sender[1:].split(":")[0],
             role=role(sender), db=self.store.db, schedule=self.schedule, now=self.clock(),
             bot_user_id=self.user_id, transport=self, role_of=role, power_levels=levels,
-            reload=self.reloader.reload if self.reloader is not None else None,
+            reload=self.reloader.reload if self.reloader is not None else None, rooms=self.own_rooms,
             links=self.programme.links, wake_clock=self.wake_clock,
         )
 

@@ -43,7 +43,10 @@ class LiveConference:
     speaker: str  # Matrix ID of the first talk's speaker (display name "Sam")
 
 
-def write_live_schedule(directory: Path, *, moderator: str, speaker: str) -> tuple[Path, str]:
+def write_live_schedule(directory: Path, *, moderator: str, speaker: str,
+                        extra: dict[str, Any] | None = None) -> tuple[Path, str]:
+    """The schedule of ``live_conference``; ``extra`` adds top-level sections (a mapping is merged
+    into the one there, like more ``staff``; a list replaces it)."""
     conf_id = f"live{uuid.uuid4().hex[:8]}"
     data = {
         "conference": {"id": conf_id, "name": "Live <Test>", "timezone": "UTC", "start": "2026-07-13",
@@ -56,6 +59,9 @@ def write_live_schedule(directory: Path, *, moderator: str, speaker: str) -> tup
             {"id": "t2", "track": "forum", "title": "Second talk", "start": "2026-07-13 11:00", "duration": 30},
         ],
     }
+    for section, value in (extra or {}).items():
+        merge = isinstance(value, dict) and isinstance(data.get(section), dict)
+        data[section] = {**data[section], **value} if merge else value
     path = directory / f"{conf_id}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path, conf_id
@@ -69,14 +75,16 @@ def live_bot(synapse, make_user) -> Connection:
     return Connection(synapse.base_url, user_id, token)
 
 
-async def live_conference(directory: Path, bot: Connection, make_user) -> LiveConference:
-    """The conference applied, with a moderator and a speaker registered for it."""
+async def live_conference(directory: Path, bot: Connection, make_user,
+                          extra: dict[str, Any] | None = None) -> LiveConference:
+    """The conference applied, with a moderator and a speaker registered for it (``extra``: more
+    schedule sections, as ``write_live_schedule`` takes them)."""
     from bot.cli import apply_conference
 
     moderator, _ = make_user("mod", displayname="Mo")
     speaker, _ = make_user("sam", displayname="Sam")
 
-    path, conf_id = write_live_schedule(directory, moderator=moderator, speaker=speaker)
+    path, conf_id = write_live_schedule(directory, moderator=moderator, speaker=speaker, extra=extra)
     conference = build(path, Settings(server_name="localhost", bot_user_id=bot.user_id, public_url=DEFAULT_PUBLIC_URL))
     assert await apply_conference(conference, bot, None, quiet=True) == 0
     return LiveConference(conference, conf_id, f"#{conf_id}-track-forum:localhost", f"#{conf_id}-talk-t1:localhost",

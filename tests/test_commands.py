@@ -225,14 +225,16 @@ def test_a_number_typed_any_way_is_answered_with_the_usage(schedule, commands, c
 
 SUBCOMMANDS = {"ask": [""], "questions": [""], "help": ["", "qa", "!ask"], "delay": ["", "+"],
                "qa": ["open", "close", "top", "answered", "hide", "pin", "unpin", "frob"],
-               "poll": ["list", "close", '"Q?" "A" "B" --multi', '"Q?" "A"', "--secret", '"']}
+               "poll": ["list", "close", '"Q?" "A" "B" --multi', '"Q?" "A"', "--secret", '"'],
+               "helpdesk": [""], "claim": ["", "#"], "done": [""], "tickets": [""], "mod": [""],
+               "announce": ["", "--tracks", "--lobby"]}
 WORDS = st.one_of(st.sampled_from([*HOSTILE_NUMBERS, "1", "Q1", "\n", "\u202e", "\u200b", '"', "--multi"]),
                   st.text(max_size=30))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(command=st.sampled_from([(name, sub) for name, subs in SUBCOMMANDS.items() for sub in subs]),
-       words=st.lists(WORDS, max_size=3), kind=st.sampled_from(("track", "breakout", "backstage", "lobby")))
+       words=st.lists(WORDS, max_size=3), kind=st.sampled_from(("track", "breakout", "backstage", "lobby", "helpdesk", "helpdesk-staff")))
 def test_no_command_raises_on_any_arguments(schedule, commands, command, words, kind):
     """Every command, as an organiser (so every handler runs) in every kind of room: whatever the
     arguments, the handler answers (a UsageError becomes a reply) and never raises."""

@@ -67,3 +67,12 @@ def test_each_command_help_says_where_its_secret_comes_from():
 def test_help_runs():
     out = subprocess.run([sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True, check=True)
     assert "PODIUM_ACCESS_TOKEN" in out.stdout
+
+
+def test_the_bot_command_table_lists_every_command():
+    from bot.commands import load_all
+
+    during = README[README.index("## During the conference"):README.index("## Widgets")]
+    documented = set(re.findall(r"^\| `!([a-z-]+)", during, re.M))
+    documented |= set(re.findall(r"^\| `![a-z-]+[^|]*`, `!([a-z-]+)", during, re.M))  # "`!claim <n>`, `!done <n>`"
+    assert documented == {command.name for command in load_all().commands()}

@@ -46,7 +46,7 @@ def test_every_room_is_a_child_of_the_conference_space_listed_by_category():
     orders = {sk.key: c["order"] for (t, sk), c in space.state.items() if t == SPACE_CHILD}
     listed = sorted(inside, key=lambda room: orders[room.key])
     category_of = {"lobby": "lobby", "track": "tracks", "backstage": "tracks", "poster": "posters",
-                   "sponsor": "sponsors", "helpdesk": "help", "open-space": "open-space"}
+                   "sponsor": "sponsors", "helpdesk": "help", "helpdesk-staff": "help", "open-space": "open-space"}
     names = [c for c, _ in CATEGORIES]
     places = [names.index(category_of.get(room.kind) or ("breakouts" if room.key.startswith("talk/") else "posters"))
               for room in listed]

@@ -164,6 +164,9 @@ class Context:
     links: RoomLinks | None = field(default=None, repr=False)
     #: Tells the conference clock the timetable moved (a ``!delay``), so it looks again at once.
     wake_clock: Callable[[], None] | None = field(default=None, repr=False)
+    #: The conference's rooms the bot is in, for commands that post elsewhere (a ticket to the
+    #: helpdesk's staff room, an announcement to every public room).
+    rooms: Callable[[], list[Room]] = field(default=list, repr=False)
     name: str = ""  # the command name as typed (an alias, maybe)
     args: str = ""  # everything after the command name, stripped
     _sends: int = field(default=0, repr=False)
@@ -193,6 +196,10 @@ class Context:
             return shlex.split(self.args)
         except ValueError as exc:
             raise UsageError(f"cannot read the arguments ({exc})") from None
+
+    def room_of(self, key: str) -> Room | None:
+        """The conference room of ``key`` (``backstage/forum``, ``helpdesk-staff/desk``), if the bot is in it."""
+        return next((room for room in self.rooms() if room.key == key), None)
 
     def store(self, kind: Callable[[sqlite_utils.Database], StoreT]) -> StoreT:
         """The ``kind`` store over the bot's database, e.g. ``ctx.store(QuestionStore)``."""

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import quote
 
 from .schedule import Schedule
 
@@ -45,6 +46,32 @@ class RoomLinks:
     def alias(self, key: str) -> str | None:
         alias = self.aliases.get(key)
         return None if alias is None else f"#{alias}:{self.server_name}"
+
+
+def place_name(schedule: Schedule, key: str) -> str:
+    """What people call the room of ``key`` (``lobby/info-desk`` is "Info desk"), as its room
+    template names it; the key itself for a room the schedule no longer has."""
+    kind, _, item = key.partition("/")
+    sections = {"lobby": schedule.lobby, "track": schedule.tracks, "backstage": schedule.tracks,
+                "talk": schedule.talks, "poster": schedule.posters, "poster-breakout": schedule.posters,
+                "sponsor": schedule.sponsors, "helpdesk": schedule.helpdesks, "helpdesk-staff": schedule.helpdesks,
+                "open-space": schedule.open_space.rooms}
+    entry = next((e for e in sections.get(kind, ()) if e.id == item), None)
+    if entry is None:
+        return schedule.conference.name if key == "space" else key
+    name = getattr(entry, "name", None) or getattr(entry, "title", key)
+    prefix = {"backstage": "Backstage · ", "poster": "Poster · ", "helpdesk-staff": "Staff · "}.get(kind, "")
+    return prefix + name
+
+
+def room_link(room_id: str) -> str:
+    """A matrix.to link that opens the room ``room_id`` (Element shows it as the room's pill)."""
+    return f"https://matrix.to/#/{quote(room_id, safe='!:')}"
+
+
+def user_link(user_id: str) -> str:
+    """A matrix.to link to ``user_id``: in a message's HTML, Element shows it as a mention pill."""
+    return f"https://matrix.to/#/{quote(user_id, safe='@:')}"
 
 
 # ----------------------------------------------------------------------------- times

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .userinput import one_line, visible_length
+from .userinput import text_problem
 
 OPEN, ANSWERED, HIDDEN = "open", "answered", "hidden"
 STATES = (OPEN, ANSWERED, HIDDEN)
@@ -163,12 +163,8 @@ def check_text(text: str) -> str | None:
     """Why ``text`` cannot be a question, or None when it can. The minimum counts what a reader
     sees (zero-width and control characters are not a question); the maximum counts the text as
     the bot stores and shows it, on one line."""
-    if visible_length(text) < MIN_LENGTH:
-        return "write the question after !ask"
-    length = len(one_line(text))
-    if length > MAX_LENGTH:
-        return f"questions can be at most {MAX_LENGTH} characters; this one has {length}"
-    return None
+    return text_problem(text, least=MIN_LENGTH, most=MAX_LENGTH, missing="write the question after !ask",
+                        what="questions")
 
 
 def rate_limited(previous: Sequence[float], now: float, count: int = RATE_COUNT, window: float = RATE_WINDOW) -> float:

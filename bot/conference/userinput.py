@@ -75,6 +75,19 @@ def visible_length(text: str) -> int:
                if char != " " and char not in JOINERS and unicodedata.category(char) not in _NO_WIDTH)
 
 
+def text_problem(text: str, *, least: int, most: int, missing: str, what: str) -> str | None:
+    """Why ``text`` (a question, a request for help) cannot be used, or None when it can. The
+    minimum counts what a reader sees (zero-width and control characters say nothing); the
+    maximum counts the text as the bot stores and shows it, on one line. ``missing`` is the
+    answer to too little; ``what`` names such texts ("questions")."""
+    if visible_length(text) < least:
+        return missing
+    length = len(one_line(text))
+    if length > most:
+        return f"{what} can be at most {most} characters; this one has {length}"
+    return None
+
+
 def quoted(word: str) -> str:
     """A word someone typed, quoted back to them in a refusal: one line, and short."""
     return f"“{one_line(word, QUOTE_LIMIT)}”"

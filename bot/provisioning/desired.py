@@ -101,6 +101,9 @@ def room_sources(schedule: Schedule) -> list[RoomSource]:
         sources.append(RoomSource(f"sponsor/{sponsor.id}", "sponsor", ("sponsors", i), {"sponsor": sponsor}))
     for i, helpdesk in enumerate(schedule.helpdesks):
         sources.append(RoomSource(f"helpdesk/{helpdesk.id}", "helpdesk", ("helpdesks", i), {"helpdesk": helpdesk}))
+        # Its staff's own room, as a track has its backstage: where tickets reach them.
+        sources.append(RoomSource(f"helpdesk-staff/{helpdesk.id}", "helpdesk-staff", ("helpdesks", i),
+                                  {"helpdesk": helpdesk}))
     for i, room in enumerate(schedule.open_space.rooms):
         sources.append(RoomSource(f"open-space/{room.id}", "open-space", ("open_space", "rooms", i),
                                   {"room": room, "slots": schedule.open_space.slots}))

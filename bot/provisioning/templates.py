@@ -28,6 +28,7 @@ KINDS = (
     "poster",
     "sponsor",
     "helpdesk",
+    "helpdesk-staff",
     "open-space",
 )
 BASE = "_base"

@@ -1,0 +1,90 @@
+"""Helpdesk tickets in SQLite (podium.db).
+
+Idempotence is in the keys, because after a crash the bot may handle an event again: a ticket is
+keyed by the ``!helpdesk`` event that opened it, and a claim or a close records the event that
+made it, so handling any of them twice changes nothing and finds its own outcome again.
+
+Numbers are per conference and never given twice: a ticket is never deleted, and the next
+number is taken in the same statement that stores the ticket. A claim succeeds only while the
+ticket is waiting, in one UPDATE: of two staff claiming at once, exactly one gets it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import sqlite_utils
+
+from ..conference.helpdesk import CLAIMED, DONE, WAITING, Ticket
+
+TICKETS = "helpdesk_tickets"
+_COLUMNS = [f.name for f in fields(Ticket)]
+
+
+class TicketStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        with db.conn:
+            db.execute(f"""CREATE TABLE IF NOT EXISTS {TICKETS} (
+                conference TEXT NOT NULL, number INTEGER NOT NULL, desk TEXT NOT NULL,
+                room_id TEXT NOT NULL, room_key TEXT NOT NULL, asker TEXT NOT NULL, asker_name TEXT NOT NULL,
+                text TEXT NOT NULL, asked_at REAL NOT NULL, source_event_id TEXT NOT NULL UNIQUE,
+                state TEXT NOT NULL DEFAULT '{WAITING}', claimer TEXT, claimer_name TEXT, claimed_at REAL,
+                claim_event_id TEXT, closer_name TEXT, done_at REAL, done_event_id TEXT,
+                PRIMARY KEY (conference, number))""")
+            db.execute(f"CREATE INDEX IF NOT EXISTS {TICKETS}_desk ON {TICKETS} (conference, desk, state)")
+
+    def open(self, conference: str, *, desk: str, room_id: str, room_key: str, asker: str, asker_name: str,
+             text: str, asked_at: float, source_event_id: str) -> Ticket:
+        """The ticket ``source_event_id`` opens: a new one with the next number, or the one it
+        opened already."""
+        with self.db.conn:
+            self.db.execute(
+                f"""INSERT OR IGNORE INTO {TICKETS} (conference, number, desk, room_id, room_key, asker,
+                        asker_name, text, asked_at, source_event_id)
+                    SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM {TICKETS}
+                    WHERE conference = ?""",
+                [conference, desk, room_id, room_key, asker, asker_name, text, asked_at, source_event_id, conference])
+        found = self.by_source(source_event_id)
+        assert found is not None
+        return found
+
+    def claim(self, conference: str, number: int, *, claimer: str, claimer_name: str, at: float,
+              event_id: str) -> Ticket | None:
+        """Ticket ``number`` after ``event_id`` tried to claim it (None: there is no such ticket).
+        The claim is ``event_id``'s when the ticket's ``claim_event_id`` says so afterwards."""
+        with self.db.conn:
+            self.db.execute(f"""UPDATE {TICKETS} SET state = ?, claimer = ?, claimer_name = ?, claimed_at = ?,
+                                    claim_event_id = ?
+                                WHERE conference = ? AND number = ? AND state = ?""",
+                            [CLAIMED, claimer, claimer_name, at, event_id, conference, number, WAITING])
+        return self.get(conference, number)
+
+    def close(self, conference: str, number: int, *, closer_name: str, at: float, event_id: str) -> Ticket | None:
+        """Ticket ``number`` after ``event_id`` tried to close it (waiting or claimed); it closed it
+        when the ticket's ``done_event_id`` says so afterwards."""
+        with self.db.conn:
+            self.db.execute(f"""UPDATE {TICKETS} SET state = ?, closer_name = ?, done_at = ?, done_event_id = ?
+                                WHERE conference = ? AND number = ? AND state != ?""",
+                            [DONE, closer_name, at, event_id, conference, number, DONE])
+        return self.get(conference, number)
+
+    def get(self, conference: str, number: int) -> Ticket | None:
+        return self._one("WHERE conference = ? AND number = ?", [conference, number])
+
+    def by_source(self, source_event_id: str) -> Ticket | None:
+        return self._one("WHERE source_event_id = ?", [source_event_id])
+
+    def open_at(self, conference: str, desk: str) -> list[Ticket]:
+        """The desk's waiting and claimed tickets, oldest first."""
+        return self._many("WHERE conference = ? AND desk = ? AND state != ? ORDER BY number",
+                          [conference, desk, DONE])
+
+    def _one(self, where: str, params: list[Any]) -> Ticket | None:
+        found = self._many(where, params)
+        return found[0] if found else None
+
+    def _many(self, where: str, params: list[Any]) -> list[Ticket]:
+        rows = self.db.execute(f"SELECT {', '.join(_COLUMNS)} FROM {TICKETS} {where}", params).fetchall()
+        return [Ticket(**dict(zip(_COLUMNS, row))) for row in rows]
