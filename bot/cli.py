@@ -617,7 +617,9 @@ def _invite(args: argparse.Namespace) -> int:
     _not_public(load_schedule(args.schedule), args.schedule, "no one to invite")
     attendees = read_attendees(_read_list(args.file), str(args.file), args.column)
     connection = connection_from(args.homeserver, args.user_id)
-    conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
+    # Only the space's alias is wanted from the rooms, which no widget URL changes.
+    settings = Settings(connection.server_name, connection.user_id, DEFAULT_PUBLIC_URL)
+    conference = build(args.schedule, settings, args.templates)
     for line, user_id, first in attendees.duplicates:
         print(f"note: {args.file}:{line}: {user_id} is on line {first} too; invited once")
     if attendees.blank:

@@ -164,3 +164,33 @@ async def last_join(live, user_id: str) -> str:
                                        event_filter={"types": ["m.room.member"]})
     return next(e["event_id"] for e in page["chunk"]
                 if e["state_key"] == user_id and e["content"].get("membership") == "join")
+
+
+def test_podium_invite_reports_who_could_not_be_invited_and_a_rerun_sends_only_the_rest(
+        tmp_path, synapse, make_user, monkeypatch, capsys):
+    import asyncio
+
+    from bot.cli import main
+
+    bot = live_bot(synapse, make_user)
+    conf = asyncio.run(live_conference(tmp_path, bot, make_user, extra={"conference": {"access": "invite"}}))
+    schedule = next(tmp_path.glob(f"{conf.conf_id}.yaml"))
+    ada, _ = make_user("ada")
+    people = tmp_path / "orders.csv"
+    people.write_text(f'Order code,Matrix ID\nA1,{ada}\nA2,\nA3,@nobody-else:localhost\nA4,{ada}\n')
+    monkeypatch.setenv("PODIUM_HOMESERVER", synapse.base_url)
+    monkeypatch.setenv("PODIUM_USER_ID", bot.user_id)
+    monkeypatch.setenv("PODIUM_ACCESS_TOKEN", bot.access_token or "")
+    argv = ["invite", str(people), "--column", "Matrix ID", "--schedule", str(schedule),
+            "--data-dir", str(tmp_path / "data")]
+    capsys.readouterr()
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert f"note: {people}:5: {ada} is on line 2 too; invited once" in out
+    assert f"note: {people}: 1 row without a Matrix ID, skipped" in out
+    assert f"1 attendee invited to #{conf.conf_id}:localhost, 1 could not be invited (" in out
+    assert f"  ! @nobody-else:localhost: {UNKNOWN_USER}" in out
+    assert bot.access_token not in out
+    assert main(argv) == 1
+    assert f"0 attendees invited to #{conf.conf_id}:localhost, 1 invited by an earlier run, 1 could not be" \
+        in capsys.readouterr().out
