@@ -366,7 +366,34 @@ class MatrixAdapter:
                                   what=f"read the members of {room_id}")
         return data.get("joined", {})
 
+    async def profile(self, user_id: str) -> dict[str, Any] | None:
+        """``user_id``'s profile (display name, avatar); None when the homeserver knows no such user."""
+        try:
+            return await self.request("GET", f"{CLIENT}/profile/{quote(user_id)}", what=f"look up {user_id}")
+        except MatrixError as exc:
+            # Synapse answers an unknown local user with 404 and M_UNKNOWN ("No row found"), not M_NOT_FOUND.
+            if exc.errcode == "M_NOT_FOUND" or (exc.status == 404 and not isinstance(exc, NotAHomeserver)):
+                return None
+            raise
+
+    async def account_data(self, event_type: str) -> dict[str, Any]:
+        """The bot's own account data of ``event_type`` (empty when it has none)."""
+        try:
+            return await self.request("GET", f"{CLIENT}/user/{quote(self.user_id)}/account_data/{quote(event_type)}",
+                                      what=f"read the bot's {event_type}")
+        except MatrixError as exc:
+            if exc.errcode == "M_NOT_FOUND":
+                return {}
+            raise
+
     # ---- writes ----------------------------------------------------------------------
+
+    async def put_account_data(self, event_type: str, content: dict[str, Any]) -> None:
+        await self.request("PUT", f"{CLIENT}/user/{quote(self.user_id)}/account_data/{quote(event_type)}", content,
+                           what=f"write the bot's {event_type}")
+
+    async def leave(self, room_id: str, *, what: str) -> None:
+        await self.request("POST", f"{CLIENT}/rooms/{quote(room_id)}/leave", {}, what=what)
 
     async def create_room(self, body: dict[str, Any], *, what: str) -> str:
         data = await self.request("POST", f"{CLIENT}/createRoom", body, what=what)

@@ -34,6 +34,7 @@ from .conference.schedule import Schedule
 from .config import Connection
 from .day.reload import ReloadOptions, ScheduleReloader
 from .day.runner import DayOptions, DayRunner
+from .direct import accept_direct, direct_inviter, direct_room
 from .matrix import CLIENT, MatrixAdapter, MatrixError
 from .provisioning.desired import Settings
 from .provisioning.observation import (
@@ -48,6 +49,7 @@ from .provisioning.planner import creator_has_power
 from .provisioning.programme import Programme
 from .provisioning.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
+from .store.direct import DirectRoomStore
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ MAX_BATCHES_IN_FLIGHT = 16
 #: room kept later replies waiting for a free slot first (up to 0.7 s measured with the bound at
 #: 4). Still bounded, so a backlog after a restart does not arrive all at once.
 REQUESTS_IN_FLIGHT = 32
+#: The key and kind of a direct chat with the bot, as a room its commands see.
+DIRECT = "direct"
 
 
 
@@ -153,6 +157,7 @@ class Runtime:
         self.ready = asyncio.Event()
         self.reloader = None  # a bot.day.reload.ScheduleReloader when schedule edits are followed
         self.wake_clock: Callable[[], None] | None = None  # set by the conference clock, when it runs
+        self.direct_rooms = DirectRoomStore(store.db)
         self.filter = {
             "presence": {"types": []},
             "account_data": {"types": []},
@@ -273,6 +278,8 @@ class Runtime:
                 ctx = self.prepare(room_id, event) if index >= history else None
                 if ctx is not None:
                     handlers.append(ctx)
+        for room_id, room in (rooms.get("invite") or {}).items():
+            await self._invited(room_id, room)
         for room_id in rooms.get("leave") or {}:
             self.rooms.pop(room_id, None)
             self.creators.pop(room_id, None)
@@ -342,6 +349,19 @@ class Runtime:
             start = page.get("end")
         return list(reversed(missed))
 
+    async def _invited(self, room_id: str, room: dict[str, Any]) -> None:
+        """Accept an invitation to a direct chat, from anyone: attendees write to the bot there
+        (a ticket code). Invitations to any other room are left alone."""
+        inviter = direct_inviter(self.user_id, ((room.get("invite_state") or {}).get("events") or []))
+        if inviter is None or self.direct_rooms.user_of(room_id) == inviter:
+            return
+        try:
+            await accept_direct(self.adapter, self.store.db, room_id, inviter)
+        except MatrixError as exc:
+            if _transient(exc):
+                raise
+            log.warning("could not accept %s's direct chat %s: %s", inviter, room_id, exc)
+
     def _since_own_join(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The events after the bot joined, when it joined in this batch (else all of them)."""
         for index in range(len(events) - 1, -1, -1):
@@ -360,7 +380,7 @@ class Runtime:
         event_id = event.get("event_id")
         if not event_id or event.get("sender") == self.user_id:
             return None
-        room = self.room(room_id)
+        room = self.room(room_id) or self._direct(room_id, event)
         if room is None or self.store.is_handled(event_id):
             return None
         if "redacted_because" in (event.get("unsigned") or {}):
@@ -429,6 +449,14 @@ class Runtime:
             talk_id, track_id = rest, (talk.track if talk else None)
         return Room(room_id, self.conference_id, key, str(locator.get("kind", prefix)), track_id, talk_id)
 
+    def _direct(self, room_id: str, event: dict[str, Any]) -> Room | None:
+        """A direct chat with the event's sender, as a room of kind ``direct``: what its person
+        says there is handled, what anyone else says is not."""
+        sender = event.get("sender")
+        if not sender or self.direct_rooms.user_of(room_id) != sender:
+            return None
+        return Room(room_id, self.conference_id, DIRECT, DIRECT)
+
     def room_id_of(self, key: str) -> str | None:
         """The room of the conference object ``key`` (``track/forum``), among the bot's own rooms."""
         return next((room.room_id for room in self.own_rooms() if room.key == key), None)
@@ -439,8 +467,11 @@ class Runtime:
 
     def context(self, room: Room, event: dict[str, Any]) -> Context:
         state = self.rooms.get(room.room_id, {})
-        levels = state.get(POWER_LEVELS, {}).get("", {})
-        creators = {self.user_id, *self._additional_creators(room.room_id)}
+        # In a direct chat its person may hold all the power (they made the room): there, roles
+        # come from the schedule's staff lists alone.
+        direct = room.kind == DIRECT
+        levels = {} if direct else state.get(POWER_LEVELS, {}).get("", {})
+        creators = {self.user_id} if direct else {self.user_id, *self._additional_creators(room.room_id)}
         moderators, speakers = track_staff(self.schedule, room.track_id, room.talk_id)
         staff = self.schedule.staff
 
@@ -456,6 +487,7 @@ class Runtime:
             bot_user_id=self.user_id, transport=self, role_of=role, power_levels=levels,
             reload=self.reloader.reload if self.reloader is not None else None, rooms=self.own_rooms,
             links=self.programme.links, wake_clock=self.wake_clock,
+            public_url=self.programme.settings.public_url, welcome=self.programme.welcome,
         )
 
     def _additional_creators(self, room_id: str) -> list[str]:
@@ -474,6 +506,16 @@ class Runtime:
 
     async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> str:
         return await self.adapter.redact(room_id, event_id, reason, txn_id, what=f"redact {event_id} in {room_id}")
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        await self.adapter.invite(room_id, user_id, what=f"invite {user_id} to {room_id}")
+
+    async def membership(self, room_id: str, user_id: str) -> str | None:
+        return await self.adapter.membership(room_id, user_id)
+
+    async def direct_room(self, user_id: str) -> str:
+        """The bot's direct chat with ``user_id`` (made when there is none): see ``bot.direct``."""
+        return await direct_room(self.adapter, self.store.db, user_id)
 
     async def event(self, room_id: str, event_id: str) -> dict[str, Any]:
         """One event as the homeserver has it. The bot's own events never come back through the

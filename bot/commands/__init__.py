@@ -139,6 +139,12 @@ class Sender(Protocol):
 
     async def event(self, room_id: str, event_id: str) -> dict[str, Any]: ...
 
+    async def invite(self, room_id: str, user_id: str) -> None: ...
+
+    async def membership(self, room_id: str, user_id: str) -> str | None: ...
+
+    async def direct_room(self, user_id: str) -> str: ...
+
 
 @dataclass
 class Context:
@@ -167,6 +173,10 @@ class Context:
     #: The conference's rooms the bot is in, for commands that post elsewhere (a ticket to the
     #: helpdesk's staff room, an announcement to every public room).
     rooms: Callable[[], list[Room]] = field(default=list, repr=False)
+    #: Where browsers reach Podium's web pages ("" where there are none to link to).
+    public_url: str = field(default="", repr=False)
+    #: Whether new members of the conference space get the bot's welcome (the space template's switch).
+    welcome: bool = field(default=False, repr=False)
     name: str = ""  # the command name as typed (an alias, maybe)
     args: str = ""  # everything after the command name, stripped
     _sends: int = field(default=0, repr=False)

@@ -462,6 +462,16 @@ def _check_matrix_id(value: Any) -> str:
     raise _err("matrix_id", f"{_show(value)} is not a valid Matrix ID{hint}; {example}")
 
 
+def matrix_id_problem(value: Any) -> str | None:
+    """Why ``value`` is not a Matrix ID, in the words the schedule uses (None: it is one). For
+    other files that name people, such as the attendee lists ``podium invite`` reads."""
+    try:
+        _check_matrix_id(value)
+    except PydanticCustomError as exc:
+        return exc.message()
+    return None
+
+
 def _check_url(value: Any) -> str | None:
     if value is None or value == "":
         return None

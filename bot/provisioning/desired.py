@@ -235,6 +235,7 @@ class _Builder:
             order=_space_order(spec.get("order")),
             clock=_switches(spec.get("clock"), where),
             live_state=frozenset(_as_ids(spec.get("live_state"), where, "live_state")),
+            welcome=_switch(spec.get("welcome", False), where, "welcome"),
         )
 
     def _join_rules(self, rule: Any, key: str, where: str) -> dict[str, Any]:
@@ -291,6 +292,12 @@ def _switches(value: Any, where: str) -> dict[str, bool]:
     if not isinstance(value, dict) or not all(isinstance(v, bool) for v in value.values()):
         raise TemplateProblem(f"{where}: clock must map message kinds to true or false, not {value!r}")
     return {str(k): v for k, v in value.items()}
+
+
+def _switch(value: Any, where: str, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TemplateProblem(f"{where}: {name} must be true or false, not {value!r}")
+    return value
 
 
 def _space_order(value: Any) -> str | None:

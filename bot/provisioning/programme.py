@@ -34,7 +34,8 @@ class Programme:
         between sees the old programme or the new one, never half of each."""
         links = RoomLinks.of(conference.rooms, conference.settings.server_name)
         switches = {room.key: room.clock for room in conference.rooms}
-        self._current = (conference, links, switches)
+        welcome = any(room.welcome for room in conference.rooms if room.key == "space")
+        self._current = (conference, links, switches, welcome)
 
     @property
     def conference(self) -> Conference:
@@ -57,3 +58,8 @@ class Programme:
     def switches(self) -> Mapping[str, Mapping[str, bool]]:
         """Each room's ``clock:`` switches from its template: room key -> message kind -> on."""
         return self._current[2]
+
+    @property
+    def welcome(self) -> bool:
+        """Whether new members of the conference space get the bot's welcome (the space template's ``welcome:``)."""
+        return self._current[3]

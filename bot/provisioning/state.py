@@ -65,6 +65,7 @@ class DesiredRoom:
     category: int = 0  # the place of its category in the space's listing
     clock: dict[str, bool] = field(default_factory=dict)  # the conference clock's messages here, on or off
     live_state: frozenset[str] = frozenset()  # event types set at creation, then kept up by the running bot
+    welcome: bool = False  # (the conference space) new members get the bot's welcome in a direct chat
 
 
 @dataclass

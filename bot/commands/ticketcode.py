@@ -1,0 +1,92 @@
+"""Ticket codes sent to the bot in a direct chat: a code ``podium tickets`` loaded admits its
+holder to the conference space.
+
+Each code admits one account once (``bot.store.ticketcodes``): a second use, by anyone, is
+refused and its sender told the code was used already. Wrong codes are limited per sender
+(``WRONG_CODES`` an hour, then they are told how long to wait), so codes cannot be guessed. No
+code is ever written to the log, nor echoed back. Someone already in the space, or invited to
+it, is told so and no code is used.
+"""
+
+from __future__ import annotations
+
+from ..conference.attendees import (
+    WRONG_CODES,
+    WRONG_WINDOW,
+    code_key,
+    looks_like_code,
+    wait_for_next_code,
+)
+from ..matrix import MatrixError
+from ..store.ticketcodes import TicketCodeStore
+from ..wording import counted
+from . import Context, _charge, budget, listener, parse_command
+from .message import code, link, message, user
+
+DIRECT = "direct"
+
+
+@listener("m.room.message")
+async def ticket_code(ctx: Context) -> None:
+    if ctx.room.kind != DIRECT or parse_command(ctx.content) is not None:
+        return  # commands in a direct chat are the registry's
+    body = ctx.content.get("body")
+    if ctx.content.get("msgtype") != "m.text" or not isinstance(body, str):
+        return
+    if _charge(ctx)[0] is not budget.Verdict.ANSWER:
+        return  # the same budget as commands: chatting to the bot cannot make it flood
+    conference = ctx.schedule.conference
+    space = ctx.room_of("space")
+    space_link = ctx.links.link("space") if ctx.links else None
+    where = link(space_link, user(conference.name)) if space_link else user(conference.name)
+    if conference.access == "public" or space is None:
+        await ctx.reply(message("No code is needed: anyone on the homeserver may join ", where, "."))
+        return
+    membership = await ctx.transport.membership(space.room_id, ctx.sender)
+    if membership == "join":
+        await ctx.reply(message("You are in ", where, " already. Send ", code("!help"), " in any of its rooms "
+                                "to see what you can do there."))
+        return
+    if membership == "invite":
+        await ctx.reply(message("You are invited to ", where, " already: accept the invitation (listed with "
+                                "your rooms) and you are in."))
+        return
+    await _admit(ctx, body.strip(), space.room_id, where)
+
+
+async def _admit(ctx: Context, text: str, space_id: str, where) -> None:
+    codes = ctx.store(TicketCodeStore)
+    conference = ctx.schedule.conference.id
+    at = ctx.origin_server_ts
+    wrong = codes.wrong_since(conference, ctx.sender, at - WRONG_WINDOW, ctx.event_id)
+    wait = wait_for_next_code(wrong, at)
+    if wait > 0:
+        await ctx.reply(message(f"That makes {WRONG_CODES} wrong codes within an hour: please wait "
+                                f"{max(1, round(wait / 60))} min, then send your code again."))
+        return
+    key = code_key(text) if looks_like_code(text) else None
+    use = None if key is None else codes.use(conference, key, ctx.sender, ctx.event_id, at)
+    if use is None:
+        codes.note_wrong(conference, ctx.sender, ctx.event_id, at)
+        left = WRONG_CODES - len(wrong) - 1
+        tries = f"{counted(left, 'more try', 'more tries')} this hour" if left else "no more tries this hour"
+        await ctx.reply(message("That is not a ticket code of ", user(ctx.schedule.conference.name),
+                                f". Send the code from your ticket, as it is written there ({tries})."))
+        return
+    if use.event_id != ctx.event_id:
+        whose = "by you" if use.used_by == ctx.sender else "by another account"
+        await ctx.reply(message(f"This code was used already, {whose}: each ticket admits one account once. If it "
+                                "is your ticket, ask the organisers."))
+        return
+    try:
+        await ctx.transport.invite(space_id, ctx.sender)
+    except MatrixError as exc:
+        if exc.transient:
+            raise  # handled again once the homeserver is back, finding this use as its own
+        codes.give_back(conference, key, ctx.event_id)
+        reason = "you are banned from it" if exc.errcode == "M_BAD_STATE" else "the homeserver refused"
+        await ctx.reply(message("I could not invite you to ", where, f": {reason}. Your code stays unused; "
+                                "ask the organisers."))
+        return
+    await ctx.reply(message("Thank you! I invited you to ", where, ": accept the invitation and every room of "
+                            "the conference is open to you."))
