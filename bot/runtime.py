@@ -29,11 +29,12 @@ from urllib.parse import quote
 
 from .commands import Context, Registry, Room, load_all, parse_command
 from .conference.clock import Clock, utc_now
-from .conference.roles import Role, role_of, track_staff
+from .conference.roles import Role, role_of, sponsor_staff, track_staff
 from .conference.schedule import Schedule
 from .config import Connection
 from .day.reload import ReloadOptions, ScheduleReloader
 from .day.runner import DayOptions, DayRunner
+from .direct import direct_room
 from .matrix import CLIENT, MatrixAdapter, MatrixError
 from .provisioning.desired import Settings
 from .provisioning.observation import (
@@ -442,6 +443,7 @@ class Runtime:
         levels = state.get(POWER_LEVELS, {}).get("", {})
         creators = {self.user_id, *self._additional_creators(room.room_id)}
         moderators, speakers = track_staff(self.schedule, room.track_id, room.talk_id)
+        moderators |= sponsor_staff(self.schedule, room.key)
         staff = self.schedule.staff
 
         def role(user_id: str) -> Role:
@@ -455,8 +457,12 @@ class Runtime:
             role=role(sender), db=self.store.db, schedule=self.schedule, now=self.clock(),
             bot_user_id=self.user_id, transport=self, role_of=role, power_levels=levels,
             reload=self.reloader.reload if self.reloader is not None else None, rooms=self.own_rooms,
-            links=self.programme.links, wake_clock=self.wake_clock,
+            links=self.programme.links, wake_clock=self.wake_clock, direct_chat=self.direct_chat,
         )
+
+    async def direct_chat(self, user_id: str) -> str:
+        """The room of the bot's direct chat with ``user_id`` (see bot.direct)."""
+        return await direct_room(self.adapter, self.store.db, user_id)
 
     def _additional_creators(self, room_id: str) -> list[str]:
         """Who else created one of the bot's rooms. From room version 12 the homeserver gives every
