@@ -1,4 +1,4 @@
-"""The ``podium`` command line: init, import, validate, plan, apply, run, transitions, export, demo."""
+"""The ``podium`` command line: init, import, validate, plan, apply, run, transitions, export, swag, demo."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ invites the attendees of a list to the conference space; `podium tickets FILE` l
 that admit attendees who send one to the bot. `podium demo`
 brings up the sample conference on an embedded Synapse, with no settings at all. `podium export
 ical` writes the programme as a calendar file; `podium export archive DIR` the questions and polls.
+`podium swag load SPONSOR FILE` adds a sponsor's digital swag codes for `!swag`.
 
 Connection settings (plan, apply, run, invite): --homeserver / PODIUM_HOMESERVER, --user-id /
 PODIUM_USER_ID, and a secret from the environment only: PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD
@@ -321,6 +322,26 @@ def _parser() -> argparse.ArgumentParser:
                         "when your privacy policy allows it")
     p.add_argument("--force", action="store_true", help="replace the files if DIR already holds an archive")
     p.set_defaults(run=_export_archive)
+
+    p = commands.add_parser("swag", help="load a sponsor's digital swag codes, which attendees get with !swag",
+                            description="Sponsors' digital swag: `podium swag load SPONSOR FILE` adds the codes in "
+                                        "FILE to what the bot gives out in the sponsor's room (`!swag`: one code "
+                                        "per attendee, by direct message). Works on the data directory alone; "
+                                        "needs no homeserver, and may run while `podium run` does.")
+    swags = p.add_subparsers(title="actions", metavar="ACTION", required=True)
+    p = swags.add_parser("load", help="add a file of codes for one sponsor",
+                         description="Add the swag codes in FILE for SPONSOR (its id under 'sponsors:' in the "
+                                     "schedule). FILE is plain text with one code per line, or, when its name ends "
+                                     "in .csv, a CSV file with a 'code' column. Blank lines and codes repeated in "
+                                     "the file are skipped and listed; codes loaded before are not added again, so "
+                                     "loading the same file twice adds nothing. Every line is checked first: a bad "
+                                     "one is reported with its line number and nothing is loaded. Prints how many "
+                                     "codes were added and how many are left.")
+    p.add_argument("sponsor", metavar="SPONSOR", help="the sponsor's id in the schedule, like snakeworks")
+    p.add_argument("file", type=Path, metavar="FILE", help="the codes: one per line, or a .csv file with a 'code' column")
+    schedule_options(p)
+    data_dir_option(p, "where the bot keeps the codes and who got which")
+    p.set_defaults(run=_swag_load, checks_before_writing=True)
 
     p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
                             description="Start an embedded Synapse on this machine, create demo accounts, apply "
@@ -745,6 +766,16 @@ def _export_archive(args: argparse.Namespace) -> int:
           f"{' (with who asked)' if args.with_askers else ''}.")
     for path in report.written:
         print(f"  {path}")
+    return EXIT_OK
+
+
+def _swag_load(args: argparse.Namespace) -> int:
+    from .conference.schedule import load_schedule
+    from .swagload import load_swag, report_lines
+
+    schedule = load_schedule(args.schedule)
+    for line in report_lines(load_swag(schedule, args.schedule, args.sponsor, args.file, args.data_dir), args.file):
+        print(line)
     return EXIT_OK
 
 

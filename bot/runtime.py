@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from .commands import Context, Registry, Room, load_all, parse_command
 from .conference.clock import Clock, utc_now
-from .conference.roles import Role, role_of, track_staff
+from .conference.roles import Role, role_of, sponsor_staff, track_staff
 from .conference.schedule import Schedule
 from .config import Connection
 from .day.reload import ReloadOptions, ScheduleReloader
@@ -473,6 +473,7 @@ class Runtime:
         levels = {} if direct else state.get(POWER_LEVELS, {}).get("", {})
         creators = {self.user_id} if direct else {self.user_id, *self._additional_creators(room.room_id)}
         moderators, speakers = track_staff(self.schedule, room.track_id, room.talk_id)
+        moderators |= sponsor_staff(self.schedule, room.key)
         staff = self.schedule.staff
 
         def role(user_id: str) -> Role:
@@ -486,9 +487,13 @@ class Runtime:
             role=role(sender), db=self.store.db, schedule=self.schedule, now=self.clock(),
             bot_user_id=self.user_id, transport=self, role_of=role, power_levels=levels,
             reload=self.reloader.reload if self.reloader is not None else None, rooms=self.own_rooms,
-            links=self.programme.links, wake_clock=self.wake_clock,
+            links=self.programme.links, wake_clock=self.wake_clock, direct_chat=self.direct_chat,
             public_url=self.programme.settings.public_url, welcome=self.programme.welcome,
         )
+
+    async def direct_chat(self, user_id: str) -> str:
+        """The room of the bot's direct chat with ``user_id`` (see bot.direct)."""
+        return await direct_room(self.adapter, self.store.db, user_id)
 
     def _additional_creators(self, room_id: str) -> list[str]:
         """Who else created one of the bot's rooms. From room version 12 the homeserver gives every
@@ -512,10 +517,6 @@ class Runtime:
 
     async def membership(self, room_id: str, user_id: str) -> str | None:
         return await self.adapter.membership(room_id, user_id)
-
-    async def direct_room(self, user_id: str) -> str:
-        """The bot's direct chat with ``user_id`` (made when there is none): see ``bot.direct``."""
-        return await direct_room(self.adapter, self.store.db, user_id)
 
     async def event(self, room_id: str, event_id: str) -> dict[str, Any]:
         """One event as the homeserver has it. The bot's own events never come back through the

@@ -168,14 +168,17 @@ ROOMS = [Room(f"!{key.replace('/', '-')}:x", CONF, key, key.split("/")[0], "foru
 
 
 def dispatch(schedule, db, body: str, *, role: Role, key: str, event_id: str = "$cmd", sender: str = "@a:x",
-             at_ms: int = 1_800_000_000_000, transport: Recorder | None = None) -> list[tuple[str, dict]]:
-    """Dispatch ``body`` as ``sender`` in the room of ``key``; (room id, content) of what was sent."""
-    room = next(r for r in ROOMS if r.key == key)
+             at_ms: int = 1_800_000_000_000, transport: Recorder | None = None, rooms: list[Room] = ROOMS,
+             direct_chat=None) -> list[tuple[str, dict]]:
+    """Dispatch ``body`` as ``sender`` in the room of ``key`` (one of ``rooms``); (room id, content)
+    of what was sent. ``direct_chat``: what ``Context.direct_chat`` is."""
+    room = next(r for r in rooms if r.key == key)
     ctx = Context(event={"event_id": event_id, "type": "m.room.message", "sender": sender, "origin_server_ts": at_ms,
                          "content": {"msgtype": "m.text", "body": body}},
                   room=room, sender=sender, sender_name=sender[1:2].upper(), role=role, db=db, schedule=schedule,
                   now=datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc), bot_user_id="@bot:x",
-                  transport=transport or Recorder(), role_of=lambda user: Role.ATTENDEE, rooms=lambda: ROOMS)
+                  transport=transport or Recorder(), role_of=lambda user: Role.ATTENDEE, rooms=lambda: rooms,
+                  direct_chat=direct_chat)
     load_all()
     asyncio.run(REGISTRY.dispatch(ctx))
     return [(room_id, content) for room_id, _, content, _ in ctx.transport.sent]

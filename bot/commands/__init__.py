@@ -143,8 +143,6 @@ class Sender(Protocol):
 
     async def membership(self, room_id: str, user_id: str) -> str | None: ...
 
-    async def direct_room(self, user_id: str) -> str: ...
-
 
 @dataclass
 class Context:
@@ -177,6 +175,9 @@ class Context:
     public_url: str = field(default="", repr=False)
     #: Whether new members of the conference space get the bot's welcome (the space template's switch).
     welcome: bool = field(default=False, repr=False)
+    #: The room of the bot's direct chat with someone, made if need be (None where the bot has
+    #: no homeserver to make one on): for what only that person may read, like a swag code.
+    direct_chat: Callable[[str], Awaitable[str]] | None = field(default=None, repr=False)
     name: str = ""  # the command name as typed (an alias, maybe)
     args: str = ""  # everything after the command name, stripped
     _sends: int = field(default=0, repr=False)
@@ -259,10 +260,16 @@ class Context:
     async def remove_command(self, reason: str) -> None:
         """Redact the triggering message once what it asked for is posted (a ``!poll`` line above
         the poll it made is noise). Best effort: where the bot may not redact, the line stays."""
+        await self.remove(self.event_id, reason)
+
+    async def remove(self, event_id: str, reason: str, room_id: str | None = None) -> None:
+        """Redact ``event_id`` (in this room by default), best effort: where the bot may not
+        redact, the event stays and a warning is logged."""
+        room_id = room_id or self.room.room_id
         try:
-            await self.transport.redact(self.room.room_id, self.event_id, reason, self._txn_id())
+            await self.transport.redact(room_id, event_id, reason, self._txn_id())
         except MatrixError as exc:
-            log.warning("could not remove %s in %s: %s", self.event_id, self.room.room_id, exc)
+            log.warning("could not remove %s in %s: %s", event_id, room_id, exc)
 
     async def reply(self, reply: Message, *, notice: bool = True, thread: bool = True,
                     extra: dict[str, Any] | None = None) -> str:

@@ -27,7 +27,9 @@ async def welcome(ctx: Context) -> None:
     if not ctx.store(DirectRoomStore).welcome(ctx.schedule.conference.id, ctx.sender, ctx.event_id,
                                               ctx.origin_server_ts):
         return
-    room_id = await ctx.transport.direct_room(ctx.sender)
+    if ctx.direct_chat is None:
+        return  # no homeserver to make the chat on
+    room_id = await ctx.direct_chat(ctx.sender)
     await ctx.send("m.room.message", welcome_message(ctx).content(), room_id=room_id)
 
 

@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import Any
 
 from .schedule import Schedule
+from .sponsors import sponsor_of
 
 #: Power at which Matrix clients (and Podium's templates) treat someone as a moderator / admin.
 MODERATOR_POWER = 50
@@ -76,3 +77,10 @@ def track_staff(schedule: Schedule, track_id: str | None, talk_id: str | None = 
         if (talk_id is not None and talk.id == talk_id) or (talk_id is None and talk.track == track_id):
             speakers |= {p.matrix_id for p in talk.speakers if p.matrix_id}
     return moderators, speakers
+
+
+def sponsor_staff(schedule: Schedule, room_key: str) -> set[str]:
+    """The staff the schedule names for a sponsor's booth room (``sponsor/<id>``): they moderate
+    it, even before its power levels say so, and no other room."""
+    sponsor = sponsor_of(schedule, room_key)
+    return set() if sponsor is None else set(sponsor.staff)

@@ -11,15 +11,14 @@ ticket is waiting, in one UPDATE: of two staff claiming at once, exactly one get
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import sqlite_utils
 
 from ..conference.helpdesk import CLAIMED, DONE, WAITING, Ticket
+from .database import records
 
 TICKETS = "helpdesk_tickets"
-_COLUMNS = [f.name for f in fields(Ticket)]
 
 
 class TicketStore:
@@ -86,5 +85,4 @@ class TicketStore:
         return found[0] if found else None
 
     def _many(self, where: str, params: list[Any]) -> list[Ticket]:
-        rows = self.db.execute(f"SELECT {', '.join(_COLUMNS)} FROM {TICKETS} {where}", params).fetchall()
-        return [Ticket(**dict(zip(_COLUMNS, row))) for row in rows]
+        return records(self.db, TICKETS, Ticket, where, params)

@@ -483,7 +483,9 @@ async def sponsor_widget(request: web.Request) -> web.Response:
     sponsor = next((s for s in schedule.sponsors if s.id == request.match_info["sponsor"]), None)
     if sponsor is None:
         return _not_found(request, "sponsor")
-    jobs = [{"title": j.title, "url": views.http_url(j.url)} for j in sponsor.jobs]
+    # The schedule's jobs first, then those the sponsor's staff posted in their room with !job.
+    posted = request.app[K_LIVE].jobs(schedule.conference.id, sponsor.id)
+    jobs = [{"title": j.title, "url": views.http_url(j.url)} for j in [*sponsor.jobs, *posted]]
     return _render(
         request,
         "sponsor.html",

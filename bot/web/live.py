@@ -18,7 +18,9 @@ import sqlite_utils
 
 from ..conference.polls import PollView
 from ..conference.qa import Question
+from ..conference.sponsors import Job
 from ..store.delays import DelayStore
+from ..store.jobs import JobStore
 from ..store.polls import PollStore
 from ..store.questions import QuestionStore
 
@@ -28,7 +30,7 @@ POLL_INTERVAL = 0.5
 
 
 class LiveData:
-    """Reads questions, polls and delays for the pages; wakes waiting pages when the store changes."""
+    """Reads questions, polls, delays and posted jobs for the pages; wakes waiting pages when the store changes."""
 
     def __init__(self, path: Path, *, interval: float = POLL_INTERVAL):
         self.path = path
@@ -40,6 +42,7 @@ class LiveData:
         self._questions: QuestionStore | None = None
         self._polls: PollStore | None = None
         self._delays: DelayStore | None = None
+        self._jobs: JobStore | None = None
         self._delays_read: tuple[int, str, dict[str, int]] | None = None  # (version, conference, delays)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -51,6 +54,7 @@ class LiveData:
         self._db.execute("PRAGMA busy_timeout = 2000")
         # Each store makes its tables if the bot has not yet, so reads never meet a missing one.
         self._questions, self._polls, self._delays = QuestionStore(self._db), PollStore(self._db), DelayStore(self._db)
+        self._jobs = JobStore(self._db)
         self._task = asyncio.create_task(self._watch(), name="podium-web-data-version")
 
     async def stop(self) -> None:
@@ -59,7 +63,7 @@ class LiveData:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._db is not None:
-            self._questions = self._polls = self._delays = None
+            self._questions = self._polls = self._delays = self._jobs = None
             self._db.close()
             self._db = None
 
@@ -102,6 +106,10 @@ class LiveData:
     def polls(self, conference: str, track_id: str) -> list[PollView]:
         """The track's polls, newest first."""
         return self._polls.for_track(conference, track_id) if self._polls else []
+
+    def jobs(self, conference: str, sponsor: str) -> list[Job]:
+        """The jobs the sponsor's staff posted with ``!job`` and have not taken down, oldest first."""
+        return self._jobs.listed(conference, sponsor) if self._jobs else []
 
     def delays(self, conference: str) -> dict[str, int]:
         """Track id -> minutes late, as moderators set them; read again only after a change."""

@@ -1,0 +1,71 @@
+"""Jobs sponsors' staff post with ``!job``, in SQLite (podium.db).
+
+A job is keyed by the ``!job`` event that posted it, so the event handled again after a crash
+finds its job instead of posting another. Numbers are per conference and sponsor and never given
+twice: a job taken down stays, marked with the command that took it down, and the next number is taken in the same statement
+that stores the job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from ..conference.sponsors import Job
+from .database import records
+
+JOBS = "sponsor_jobs"
+
+
+class JobStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        with db.conn:
+            db.execute(f"""CREATE TABLE IF NOT EXISTS {JOBS} (
+                conference TEXT NOT NULL, sponsor TEXT NOT NULL, number INTEGER NOT NULL,
+                title TEXT NOT NULL, url TEXT NOT NULL, posted_by TEXT NOT NULL, posted_at REAL NOT NULL,
+                source_event_id TEXT NOT NULL UNIQUE, announced_event_id TEXT, removal_event_id TEXT,
+                PRIMARY KEY (conference, sponsor, number))""")
+
+    def post(self, conference: str, sponsor: str, *, title: str, url: str, posted_by: str, posted_at: float,
+             source_event_id: str) -> Job:
+        """The job ``source_event_id`` posts: a new one with the sponsor's next number, or the one
+        it posted already."""
+        with self.db.conn:
+            self.db.execute(
+                f"""INSERT OR IGNORE INTO {JOBS} (conference, sponsor, number, title, url, posted_by, posted_at,
+                        source_event_id)
+                    SELECT ?, ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ? FROM {JOBS}
+                    WHERE conference = ? AND sponsor = ?""",
+                [conference, sponsor, title, url, posted_by, posted_at, source_event_id, conference, sponsor])
+        found = self._one("WHERE source_event_id = ?", [source_event_id])
+        assert found is not None
+        return found
+
+    def announced(self, source_event_id: str, event_id: str) -> None:
+        """Note the job's post in the jobs room, so that removing the job can take the post down."""
+        with self.db.conn:
+            self.db.execute(f"UPDATE {JOBS} SET announced_event_id = ? WHERE source_event_id = ?",
+                            [event_id, source_event_id])
+
+    def remove(self, conference: str, sponsor: str, number: int, *, event_id: str) -> Job | None:
+        """Job ``number`` after ``event_id`` tried to take it down (None: the sponsor has no such
+        job); it did when the job's ``removal_event_id`` says so afterwards."""
+        with self.db.conn:
+            self.db.execute(f"""UPDATE {JOBS} SET removal_event_id = ?
+                                WHERE conference = ? AND sponsor = ? AND number = ? AND removal_event_id IS NULL""",
+                            [event_id, conference, sponsor, number])
+        return self._one("WHERE conference = ? AND sponsor = ? AND number = ?", [conference, sponsor, number])
+
+    def listed(self, conference: str, sponsor: str) -> list[Job]:
+        """The sponsor's jobs that were not removed, oldest first."""
+        return self._many("WHERE conference = ? AND sponsor = ? AND removal_event_id IS NULL ORDER BY number",
+                          [conference, sponsor])
+
+    def _one(self, where: str, params: list[Any]) -> Job | None:
+        found = self._many(where, params)
+        return found[0] if found else None
+
+    def _many(self, where: str, params: list[Any]) -> list[Job]:
+        return records(self.db, JOBS, Job, where, params)
