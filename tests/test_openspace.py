@@ -25,6 +25,7 @@ from bot.conference.transitions import (
 )
 from bot.conference.userinput import UsageError
 from bot.day.effects import Say, SetName, SetTopic, session_effects
+from bot.provisioning.state import Observed
 from bot.store.bookings import BookingStore
 from tests.live import write_live_schedule
 from tests.test_commands import Recorder
@@ -289,3 +290,15 @@ def test_only_in_open_space_rooms_and_in_help(schedule):
     assert command.applies_in(rooms_of(schedule)[0])
     assert not command.applies_in(Room("!t:x", "c", "track/forum", "track", "forum"))
     assert "!openspace" in said(schedule, sqlite_utils.Database(memory=True), "!help")
+
+
+def test_apply_leaves_a_running_sessions_name_and_topic_alone():
+    from bot.provisioning.planner import plan
+    from tests.test_planner import BOT, fresh_plan, play, sample_rooms
+
+    rooms = sample_rooms()
+    observed = play(fresh_plan(rooms), Observed())
+    room = observed.rooms["open-space/open-space-1"]
+    room.state[("m.room.name", "")] = {"name": "Rust and Matrix · Open space 1"}
+    room.state[("m.room.topic", "")] = {"topic": "Open space: Rust and Matrix — by Ann, until 13:30"}
+    assert plan(rooms, observed, bot_user_id=BOT, room_version="12").actions == []

@@ -207,3 +207,26 @@ def session_topic(booking: Booking, end: datetime, zone: tzinfo, video: str | No
     """The room's topic while the session runs, with the call's address for clients without widgets."""
     topic = f"Open space: {booking.title} — by {booking.booker_name}, until {end.astimezone(zone):%H:%M}"
     return f"{topic} · Video call: {video}" if video else topic
+
+
+# ----------------------------------------------------------------------------- what the pages show
+
+
+@dataclass(frozen=True)
+class Session:
+    """A booking in force with its slot and room, as the pages and the calendar show it."""
+
+    booking: Booking
+    slot: NumberedSlot
+    room: OpenSpaceRoom
+
+
+def sessions(schedule: Schedule, bookings: Iterable[Booking]) -> list[Session]:
+    """The sessions of the active bookings the schedule still has a slot and a room for, by slot
+    then room order."""
+    made = []
+    for booking in in_force(bookings, schedule):
+        slot, room = booking_slot(booking, schedule), session_room(schedule, booking.room)
+        if slot is not None and room is not None:
+            made.append(Session(booking, slot, room))
+    return made

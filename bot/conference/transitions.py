@@ -46,6 +46,8 @@ SESSION_END = "session-end"
 #: the next one starting at 11:00 opens, and the next one's check-in is judged as it starts; an
 #: open-space session ending at 13:30 gives the room back before the next one takes it.
 KINDS = (END, SESSION_END, REMIND, SESSION_REMIND, CHECK_IN, START, SESSION_START)
+#: The kinds a talk has (an open-space booking has the ``session-`` ones).
+TALK_KINDS = (REMIND, CHECK_IN, START, END)
 #: Default lead time of the speakers' reminder.
 REMIND_BEFORE = timedelta(minutes=10)
 #: Lead time of an open-space booker's reminder.

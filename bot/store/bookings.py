@@ -15,13 +15,21 @@ UIDs) are never given twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlite_utils
 
 from ..conference.openspace import Booking
-from .records import Records
+from .records import Records, read_only
 
 BOOKINGS = "open_space_bookings"
+_ACTIVE = "WHERE conference = ? AND cancelled_at IS NULL ORDER BY slot_start, id"
+
+
+def bookings_in(database: Path, conference: str) -> list[Booking]:
+    """The active bookings kept in ``database`` (a bot's podium.db), read without writing anything."""
+    with read_only(database, BOOKINGS) as db:
+        return [] if db is None else Records(db, BOOKINGS, Booking).many(_ACTIVE, [conference])
 
 
 class BookingStore:
@@ -83,4 +91,4 @@ class BookingStore:
         return self._rows.many("WHERE conference = ? ORDER BY id", [conference])
 
     def active(self, conference: str) -> list[Booking]:
-        return self._rows.many("WHERE conference = ? AND cancelled_at IS NULL ORDER BY slot_start, id", [conference])
+        return self._rows.many(_ACTIVE, [conference])
