@@ -302,3 +302,44 @@ def test_apply_leaves_a_running_sessions_name_and_topic_alone():
     room.state[("m.room.name", "")] = {"name": "Rust and Matrix · Open space 1"}
     room.state[("m.room.topic", "")] = {"topic": "Open space: Rust and Matrix — by Ann, until 13:30"}
     assert plan(rooms, observed, bot_user_id=BOT, room_version="12").actions == []
+
+
+# ----------------------------------------------------------------------------- pages and calendar
+
+
+def test_sessions_on_the_schedule_the_navigator_and_in_the_calendar(schedule):
+    from icalendar import Calendar
+
+    from bot.conference.display import RoomLinks
+    from bridges.ical import calendar_bytes, session_uid
+    from bot.web import views
+
+    links = RoomLinks({"open-space/os1": "c-open-os1"}, "example.org")
+    booked = [booking(schedule), booking(schedule, 2, room="os2", id=8),
+              booking(schedule, 3, cancelled=BEFORE, id=9), booking(schedule, room="gone", id=10)]
+    found = openspace.sessions(schedule, booked)
+    assert [s.booking.id for s in found] == [7, 8]
+    day, = views.programme_view(schedule, ONE + timedelta(minutes=5), links, {}, found)
+    first, second, third = day["open_space"]
+    assert first["live"] and first["free"] == ["Open <space> 2"]
+    assert first["sessions"] == [{"id": "open-space-7", "title": "Rust <and> Matrix", "kind": "open-space",
+                                  "speakers": ["Ann"], "room": "Open space 1", "start": "13:00", "end": "13:30",
+                                  "when": "13:00", "live": True, "link": "https://matrix.to/#/#c-open-os1:example.org"}]
+    assert second["free"] == ["Open space 1"] and third["sessions"] == [] and len(third["free"]) == 2
+    now_next = views.now_next_view(schedule, ONE + timedelta(minutes=5), links, {}, found)["open_space"]
+    assert [s["id"] for s in now_next["now"]] == ["open-space-7"]
+    assert [s["id"] for s in now_next["next"]] == ["open-space-8"]
+    assert views.now_next_view(schedule.model_copy(update={"open_space": type(schedule.open_space)()}), ONE,
+                               links, {})["open_space"] is None
+
+    stamp = datetime(2026, 7, 1, tzinfo=UTC)
+    events = {str(e["uid"]): e for e in Calendar.from_ical(calendar_bytes(
+        schedule, links, "https://p.example.org", stamp=stamp, sessions=found)).walk("VEVENT")}
+    event = events[session_uid(schedule.conference.id, 7)]
+    assert (event.decoded("dtstart"), event.decoded("dtend")) == (ONE, ONE + timedelta(minutes=30))
+    assert str(event["summary"]) == "Rust <and> Matrix" and str(event["location"]) == "Open space 1"
+    assert "by Ann" in str(event["description"]) and "#c-open-os1:example.org" in str(event["description"])
+    assert session_uid(schedule.conference.id, 8) in events and len(events) == len(schedule.talks) + 2
+    per_track = Calendar.from_ical(calendar_bytes(schedule, links, "https://p.example.org", stamp=stamp,
+                                                  tracks=["forum"], sessions=found)).walk("VEVENT")
+    assert len(per_track) == len(schedule.talks), "a track's calendar has its talks only"
