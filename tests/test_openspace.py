@@ -311,8 +311,8 @@ def test_sessions_on_the_schedule_the_navigator_and_in_the_calendar(schedule):
     from icalendar import Calendar
 
     from bot.conference.display import RoomLinks
-    from bridges.ical import calendar_bytes, session_uid
     from bot.web import views
+    from bridges.ical import calendar_bytes, session_uid
 
     links = RoomLinks({"open-space/os1": "c-open-os1"}, "example.org")
     booked = [booking(schedule), booking(schedule, 2, room="os2", id=8),

@@ -10,7 +10,7 @@ to the room given back.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -23,24 +23,14 @@ from bot.provisioning.programme import Programme
 from bot.store.bookings import BookingStore
 from bot.web.app import create_app
 from tests.conftest import TEST_PASSWORD
-from tests.live import Person, live_bot, live_conference
+from tests.live import Person, SetClock, body, live_bot, live_conference, stop_all
 from tests.test_day_live import ClockBot
 
-NOON = datetime(2026, 7, 13, 12, 0, tzinfo=timezone.utc)  # the talks are over; the slots to come
-SLOT_ONE = datetime(2026, 7, 13, 13, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 7, 13, 12, 0, tzinfo=UTC)  # the talks are over; the slots to come
+SLOT_ONE = datetime(2026, 7, 13, 13, 0, tzinfo=UTC)
 OPEN_SPACE = {"rooms": [{"id": "os1", "name": "Open space 1", "video": True}, {"id": "os2", "name": "Open space 2"}],
               "slots": [{"start": "2026-07-13 13:00", "duration": 30}, {"start": "2026-07-13 13:30", "duration": 30}]}
 PEOPLE = (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"))
-
-
-class SetClock:
-    """The conference's time, as the test sets it."""
-
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +53,7 @@ async def live(tmp_path_factory, synapse, make_user):
         yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, clock=clock, bookings=BookingStore(db),
                               directory=directory, **rooms, **people)
     finally:
-        await runner.stop()
-        for person in people.values():
-            await person.close()
-
-
-def body(event: dict) -> str:
-    return event["content"].get("body", "")
+        await stop_all(runner, people.values())
 
 
 async def test_one_booking_each_and_one_winner_for_the_last_room(live):
@@ -119,7 +103,7 @@ async def test_bookings_survive_a_restart_and_are_on_the_pages(live):
     assert "Rust and Matrix" in page and "!openspace book 2 &lt;title&gt;" in page
     booking = live.bookings.active(live.conf.conf_id)[0]
     assert f"UID:{live.conf.conf_id}/open-space/{booking.id}@podium" in calendar
-    assert [s["title"] for s in now_next["open_space"]["next"]][0] == "Rust and Matrix"
+    assert [s["title"] for s in now_next["open_space"]["next"]] == ["Rust and Matrix"]
 
 
 def named(name: str, since: dict | None = None):
