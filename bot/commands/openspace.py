@@ -152,11 +152,12 @@ async def _book(ctx: Context, words: list[str]) -> None:
 
 def _refusal(ctx: Context, slot: NumberedSlot) -> Message:
     """Why a booking the store would not make was refused: the sender holds one, or the slot is full."""
-    active = in_force(bookings(ctx).active(ctx.room.conference), ctx.schedule)
-    held = held_by(active, ctx.sender, ctx.now)
+    stored = bookings(ctx).active(ctx.room.conference)
+    # Held as the store counts it (a booking whose slot an edit removed still counts until it ends).
+    held = held_by(stored, ctx.sender, ctx.now)
     if held is not None:
         return message("You have a booking already (one at a time).").line(*_yours(ctx, held))
-    taken = in_slot(active, slot)
+    taken = in_slot(in_force(stored, ctx.schedule), slot)
     if not taken:  # cancelled in between: the next try gets it
         return message(f"{_slot(ctx, slot, 'Slot')} could not be booked just now; try again.")
     parts: list[Part] = [f"{_slot(ctx, slot, 'Slot')} is taken: "]
