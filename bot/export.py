@@ -22,10 +22,12 @@ from bridges.ical import calendar_bytes
 
 from .conference.clock import apply_delays, utc_now
 from .conference.display import RoomLinks
+from .conference.openspace import sessions
 from .conference.schedule import Schedule
 from .config import ConfigProblem
 from .provisioning.desired import Settings
 from .provisioning.pipeline import Conference
+from .store.bookings import bookings_in
 from .store.database import DATABASE
 from .store.delays import delays_in
 from .store.polls import POLLS, PollStore
@@ -51,12 +53,14 @@ def unknown_track(schedule: Schedule, tracks: Sequence[str] | None, schedule_fil
 
 def calendar_of(conference: Conference, data_dir: Path, tracks: Sequence[str] | None) -> bytes:
     """The conference's calendar as the web server serves it: the talks at their times with the
-    delays moderators set (kept in ``data_dir``) applied, linked to the rooms ``podium apply`` made."""
+    delays moderators set (kept in ``data_dir``) applied, and the open-space sessions booked
+    there, linked to the rooms ``podium apply`` made."""
     schedule = conference.schedule
     delays = delays_in(data_dir / DATABASE, schedule.conference.id)
+    booked = sessions(schedule, bookings_in(data_dir / DATABASE, schedule.conference.id))
     rooms = RoomLinks.of(conference.rooms, conference.settings.server_name)
     return calendar_bytes(apply_delays(schedule, delays), rooms, conference.settings.public_url, stamp=utc_now(),
-                          tracks=tracks)
+                          tracks=tracks, sessions=booked)
 
 
 def export_settings(user_id: str | None, public_url: str) -> Settings:
@@ -77,7 +81,11 @@ def write_calendar(data: bytes, output: Path | None) -> None:
         sys.stdout.flush()
         return
     write_all({output: data}, replace=True)
-    print(f"Wrote {output}: {counted(data.count(b'BEGIN:VEVENT'), 'talk')}.", file=sys.stderr)
+    sessions = data.count(b"\r\nCATEGORIES:open-space\r\n")
+    events = counted(data.count(b"BEGIN:VEVENT") - sessions, "talk")
+    if sessions:
+        events += f", {counted(sessions, 'open-space session')}"
+    print(f"Wrote {output}: {events}.", file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- archive

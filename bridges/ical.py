@@ -1,4 +1,5 @@
-"""The conference programme as an iCalendar file (RFC 5545): one event per talk.
+"""The conference programme as an iCalendar file (RFC 5545): one event per talk, and one per
+open-space session booked with ``!openspace``.
 
 Pure: the schedule, the links to its rooms and the web server's public URL in, the calendar's
 bytes out. ``podium export ical`` writes them to a file, and the web server serves them at
@@ -7,7 +8,8 @@ bytes out. ``podium export ical`` writes them to a file, and the web server serv
 Every time is written in UTC, so a calendar app needs no time zone definition and shows each
 talk in its reader's own zone. Each event's UID is made of the conference id and the talk id
 alone, so re-importing the file (or the next refresh of a subscription) updates the events,
-never duplicates them, however the talk's title, time or room changed.
+never duplicates them, however the talk's title, time or room changed; a session's UID is made
+of the conference id and its booking's number, which is never given twice.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from icalendar import Calendar, Event, vDuration
 
 from bot import __version__
 from bot.conference.display import RoomLinks
+from bot.conference.openspace import Session
 from bot.conference.schedule import Schedule, Talk
 from bot.day.effects import track_page
 
@@ -38,6 +41,11 @@ def talk_uid(conference_id: str, talk_id: str) -> str:
     return f"{conference_id}/{talk_id}@podium"
 
 
+def session_uid(conference_id: str, booking_id: int) -> str:
+    """An open-space session's stable event UID ("open-space/" is no talk id: ids hold no "/")."""
+    return f"{conference_id}/open-space/{booking_id}@podium"
+
+
 def utc_times(talk: Talk) -> tuple[datetime, datetime]:
     """When the talk starts and ends, in UTC. The end is the start plus the duration in elapsed
     time: a talk across the night the clocks go back lasts as long as it says, not an hour more."""
@@ -46,9 +54,9 @@ def utc_times(talk: Talk) -> tuple[datetime, datetime]:
 
 
 def calendar_bytes(schedule: Schedule, rooms: RoomLinks, public_url: str, *, stamp: datetime,
-                   tracks: Iterable[str] | None = None) -> bytes:
+                   tracks: Iterable[str] | None = None, sessions: Iterable[Session] = ()) -> bytes:
     """The calendar of the conference's talks (only those of ``tracks`` when given), in start
-    order. ``stamp`` is when the file is made (each event's DTSTAMP, which RFC 5545 requires);
+    order, then its open-space ``sessions`` (in the whole conference's calendar, not a track's). ``stamp`` is when the file is made (each event's DTSTAMP, which RFC 5545 requires);
     ``rooms`` are the links provisioning gives the rooms, ``public_url`` where the stream pages are."""
     wanted = None if tracks is None else set(tracks)
     conference = schedule.conference
@@ -67,7 +75,26 @@ def calendar_bytes(schedule: Schedule, rooms: RoomLinks, public_url: str, *, sta
     for talk in sorted(schedule.talks, key=lambda t: (t.start, t.track, t.id)):
         if wanted is None or talk.track in wanted:
             calendar.add_component(_event(schedule, talk, names[talk.track], rooms, public_url, stamp))
+    for session in sessions if wanted is None else ():
+        calendar.add_component(_session_event(schedule, session, rooms, stamp))
     return calendar.to_ical()
+
+
+def _session_event(schedule: Schedule, session: Session, rooms: RoomLinks, stamp: datetime) -> Event:
+    event = Event()
+    event.add("uid", session_uid(schedule.conference.id, session.booking.id))
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", session.slot.start.astimezone(UTC))
+    event.add("dtend", session.slot.end.astimezone(UTC))
+    event.add("summary", session.booking.title)
+    room_link = rooms.link(f"open-space/{session.room.id}")
+    where = f"\n\n{session.room.name}: {room_link}" if room_link else ""
+    event.add("description", f"Open-space session by {session.booking.booker_name}{where}")
+    event.add("location", session.room.name)
+    if room_link:
+        event.add("url", room_link)
+    event.add("categories", ["open-space"])
+    return event
 
 
 def _event(schedule: Schedule, talk: Talk, track_name: str, rooms: RoomLinks, public_url: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -205,6 +205,28 @@ class BotRunner:
             self.task = None
             await self.adapter.close()
             self.store.close()
+
+
+class SetClock:
+    """A conference clock that reads what the test sets (``clock.at = ...``)."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def body(event: dict[str, Any]) -> str:
+    """A message's plain body."""
+    return event["content"].get("body", "")
+
+
+async def stop_all(runner: BotRunner, people: Iterable[Person]) -> None:
+    """The end of a module's shared bot: the bot stopped, every client logged off."""
+    await runner.stop()
+    for person in people:
+        await person.close()
 
 
 async def eventually(check: Callable[[], Any], *, timeout: float = 10.0) -> Any:

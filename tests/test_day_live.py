@@ -19,7 +19,7 @@ import pytest
 import sqlite_utils
 import yaml
 
-from bot.conference.transitions import KINDS
+from bot.conference.transitions import TALK_KINDS
 from bot.day.runner import DayOptions, DayRunner
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
@@ -172,7 +172,7 @@ async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(day):
             "origin_server_ts"] - 5000 and not {ids["speaker"], ids["absent"]} & set(e["content"].get("users", {})))
         # Every transition of the three talks ran (none skipped), each recorded once.
         store = TransitionStore(sqlite_utils.Database(day["work"] / "data" / "podium.db"))
-        outcomes = await eventually(lambda: len(store.outcomes(conf_id)) == 3 * len(KINDS) and store.outcomes(conf_id))
+        outcomes = await eventually(lambda: len(store.outcomes(conf_id)) == 3 * len(TALK_KINDS) and store.outcomes(conf_id))
         assert {outcome for _, outcome in outcomes} == {"ran"}
     finally:
         await runner.stop()

@@ -18,7 +18,7 @@ import sqlite_utils
 from bot.store.announcements import SENT, AnnouncementStore
 from bot.store.tickets import TicketStore
 from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, eventually, live_bot, live_conference
+from tests.live import BotRunner, Person, body, eventually, live_bot, live_conference, stop_all
 
 PEOPLE = (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("dave", "Dave"), ("hana", "Hana"), ("ivo", "Ivo"),
           ("org", "Olga"))
@@ -52,13 +52,7 @@ async def live(tmp_path_factory, synapse, make_user):
         yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, tickets=TicketStore(db),
                               announcement_store=AnnouncementStore(db), **rooms, **people)
     finally:
-        await runner.stop()
-        for person in people.values():
-            await person.close()
-
-
-def body(event: dict) -> str:
-    return event["content"].get("body", "")
+        await stop_all(runner, people.values())
 
 
 def from_bot(live, text: str):

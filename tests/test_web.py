@@ -28,6 +28,7 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
+from tests.live import SetClock
 from tests.test_posters import with_sample_posters
 from tests.test_provision import conference_for, observe_now, sample_people, write_schedule  # noqa: F401
 
@@ -66,17 +67,9 @@ def conference(tmp_path_factory, synapse, bot, sample_people):  # noqa: F811
     return conference, observe_now(bot, conference)
 
 
-class Clock:
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 @pytest.fixture(scope="module")
 def clock():
-    return Clock(NOW)
+    return SetClock(NOW)
 
 
 @pytest.fixture(scope="module")
@@ -501,7 +494,7 @@ def test_every_response_has_a_strict_policy_and_no_cookies(server):
 
 
 def test_the_clock_moves_the_pages_on(tab, server, clock):
-    clock.moment = NOW + timedelta(minutes=40)  # 10:50: the Forum's second talk is on
+    clock.at = NOW + timedelta(minutes=40)  # 10:50: the Forum's second talk is on
     try:
         tab.open("/widgets/now-next?track=forum")
         forum = tab.page.locator('.nav-track[data-track="forum"]')
@@ -511,7 +504,7 @@ def test_the_clock_moves_the_pages_on(tab, server, clock):
         texts = tab.page.locator("#open .question .text").all_inner_texts()
         assert not any("migration" in t or "type checker" in t for t in texts), "the last talk's questions left"
     finally:
-        clock.moment = NOW
+        clock.at = NOW
 
 
 def test_a_new_delay_shows_at_once(tab, server):

@@ -9,6 +9,14 @@ A talk has four transitions:
 - ``start``: the track room shows it as now, its speakers get power to present, its Q&A opens;
 - ``end``: its Q&A closes, the top questions go to its breakout room, the next talk is up next.
 
+An open-space booking has three (``bot.conference.openspace``):
+
+- ``session-remind``, a few minutes before its slot: the booker is reminded in the room;
+- ``session-start``: the room takes the session's name and topic, and says what is on;
+- ``session-end``, at the slot's end (or when the session is cancelled while it runs): the room
+  gets its template's name and topic back. It runs however late the clock is, as it puts a room
+  right rather than saying something that is past.
+
 Every transition is identified by (talk, kind, when it is due): the store records that key
 once a transition has run, so a restart repeats nothing, and a talk a ``!delay`` or a schedule
 edit moves gets new keys and runs again at its new time. Times are absolute (UTC): a lead time
@@ -21,20 +29,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from .clock import apply_delays, talk_end
+from .openspace import Booking, booking_slot, moment, session_room
 from .schedule import Schedule, Talk
 
 REMIND = "remind"
 CHECK_IN = "check-in"
 START = "start"
 END = "end"
+SESSION_REMIND = "session-remind"
+SESSION_START = "session-start"
+SESSION_END = "session-end"
 #: Kinds in the order they run when due at the same moment: a talk ending at 11:00 closes before
-#: the next one starting at 11:00 opens, and the next one's check-in is judged as it starts.
-KINDS = (END, REMIND, CHECK_IN, START)
+#: the next one starting at 11:00 opens, and the next one's check-in is judged as it starts; an
+#: open-space session ending at 13:30 gives the room back before the next one takes it.
+KINDS = (END, SESSION_END, REMIND, SESSION_REMIND, CHECK_IN, START, SESSION_START)
+#: The kinds a talk has (an open-space booking has the ``session-`` ones).
+TALK_KINDS = (REMIND, CHECK_IN, START, END)
 #: Default lead time of the speakers' reminder.
 REMIND_BEFORE = timedelta(minutes=10)
+#: Lead time of an open-space booker's reminder.
+SESSION_REMIND_BEFORE = timedelta(minutes=5)
 #: Default window within which a transition missed while the bot was down still runs, late.
 GRACE = timedelta(minutes=5)
 #: How soon after a rehearsal starts its first talk does, by default.
@@ -43,13 +60,17 @@ REHEARSAL_LEAD = timedelta(minutes=2)
 
 @dataclass(frozen=True, order=False)
 class Transition:
-    """One thing the conference clock does: ``kind`` for ``talk_id`` (in ``track_id``) at ``at``."""
+    """One thing the conference clock does: ``kind`` for ``talk_id`` (in ``track_id``) at ``at``.
+
+    For an open-space booking ``talk_id`` is ``booking/<id>`` and ``track_id`` the room's key
+    (``open-space/<room>``): the clock runs one room's transitions in order, as one track's."""
 
     at: datetime  # when it is due, timezone-aware UTC
     kind: str
     talk_id: str
     track_id: str
     plenary: bool = False  # a plenary track's talk: also announced conference-wide
+    booking: int | None = None  # the open-space booking's id
 
     @property
     def key(self) -> str:
@@ -82,6 +103,37 @@ def transitions(schedule: Schedule, delays: Mapping[str, int] | None = None, *,
     return sorted(made, key=Transition.sort_key)
 
 
+def booking_transitions(booking: Booking, schedule: Schedule, *,
+                        remind_before: timedelta = SESSION_REMIND_BEFORE) -> list[Transition]:
+    """The transitions of one open-space booking, by its slot as the schedule has it now: none
+    for a booking whose slot or room the schedule no longer has, nor for one cancelled before it
+    began. A booking made once its slot began starts at once; one cancelled while it ran ends then."""
+    slot = booking_slot(booking, schedule)
+    if slot is None or session_room(schedule, booking.room) is None:
+        return []
+    booked = moment(booking.booked_at)
+    start, end = max(slot.start, booked).astimezone(UTC), slot.end.astimezone(UTC)
+    subject, room = f"booking/{booking.id}", f"open-space/{booking.room}"
+    if booking.cancelled_at is not None:
+        cancelled = moment(booking.cancelled_at)
+        if cancelled <= start:
+            return []
+        end = min(end, cancelled)
+    made = [Transition(start, SESSION_START, subject, room, booking=booking.id),
+            Transition(end, SESSION_END, subject, room, booking=booking.id)]
+    if remind_before > timedelta(0) and booking.cancelled_at is None:
+        made.append(Transition(max(slot.start - remind_before, booked).astimezone(UTC), SESSION_REMIND,
+                               subject, room, booking=booking.id))
+    return made
+
+
+def session_transitions(schedule: Schedule, bookings: Iterable[Booking], *,
+                        remind_before: timedelta = SESSION_REMIND_BEFORE) -> list[Transition]:
+    """Every open-space booking's transitions, in the order they run."""
+    made = [t for booking in bookings for t in booking_transitions(booking, schedule, remind_before=remind_before)]
+    return sorted(made, key=Transition.sort_key)
+
+
 @dataclass(frozen=True)
 class Due:
     """What to do with the transitions up to ``now``: run these (``late`` among them by more than
@@ -96,7 +148,8 @@ def due(planned: Iterable[Transition], now: datetime, done: set[str] | frozenset
         grace: timedelta = GRACE) -> Due:
     """Sort ``planned`` by what the clock should do at ``now``, leaving out what has run (keys in
     ``done``). A transition missed within ``grace`` (the bot was down, or busy) still runs, once;
-    an older one is skipped, for the runtime to summarise to the moderators in one message."""
+    an older one is skipped, for the runtime to summarise to the moderators in one message; but
+    an open-space session's end, which gives the room its name back, runs however late."""
     run: list[Transition] = []
     skipped: list[Transition] = []
     waiting: list[Transition] = []
@@ -105,7 +158,7 @@ def due(planned: Iterable[Transition], now: datetime, done: set[str] | frozenset
             continue
         if transition.at > now:
             waiting.append(transition)
-        elif now - transition.at <= grace:
+        elif now - transition.at <= grace or transition.kind == SESSION_END:
             run.append(transition)
         else:
             skipped.append(transition)

@@ -13,11 +13,29 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
-from ..commands.message import Message, bold, code, message, user
+from ..commands.message import Message, bold, code, link, message, user
 from ..conference.clock import next_talk, talk_end, talks_in_track
+from ..conference.display import user_link
+from ..conference.openspace import (
+    Booking,
+    booking_slot,
+    session_name,
+    session_room,
+    session_topic,
+    video_call,
+)
 from ..conference.qa import Question
 from ..conference.schedule import Schedule, Talk
-from ..conference.transitions import CHECK_IN, END, REMIND, START, Transition
+from ..conference.transitions import (
+    CHECK_IN,
+    END,
+    REMIND,
+    SESSION_END,
+    SESSION_REMIND,
+    SESSION_START,
+    START,
+    Transition,
+)
 
 #: Power a talk's speakers get in the track room while it runs: enough to present (calls,
 #: widgets, pinning), as a moderator has.
@@ -32,6 +50,9 @@ class Say:
     switch: str
     message: Message
     mentions: tuple[str, ...] = ()  # Matrix IDs this message means to notify
+    #: A notice, or a text: the homeserver's push rules silence notices before they look at
+    #: mentions, so a message that must reach someone is a text.
+    notice: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,7 +70,14 @@ class SetPower:
     level: int | None  # None: back to the room's default
 
 
-Effect = Say | SetTopic | SetPower
+@dataclass(frozen=True)
+class SetName:
+    room: str
+    switch: str
+    name: str
+
+
+Effect = Say | SetTopic | SetPower | SetName
 
 
 def effects(transition: Transition, schedule: Schedule, *, public_url: str, checked_in: set[str] = frozenset(),
@@ -109,6 +137,31 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
         following = next_talk(talks_in_track(schedule, talk.track), talk_end(talk))
         made.append(SetTopic(track, "topic", now_next_topic(None, following, zone, page)))
         return made
+    return []
+
+
+def session_effects(transition: Transition, booking: Booking, schedule: Schedule, *,
+                    restore: tuple[str, str]) -> list[Effect]:
+    """The effects of an open-space booking's ``transition``; ``restore`` is the (name, topic)
+    the room's template gives it, which it gets back at the end."""
+    slot, room = booking_slot(booking, schedule), session_room(schedule, booking.room)
+    if slot is None or room is None:
+        return []
+    zone = ZoneInfo(schedule.conference.timezone)
+    key, title = f"open-space/{room.id}", bold(user(booking.title))
+    until = f"{slot.end.astimezone(zone):%H:%M}"
+    if transition.kind == SESSION_REMIND:
+        return [Say(key, "session_reminder", message(
+            link(user_link(booking.booker), user(booking.booker_name)), ": your open-space session ", title,
+            f" starts here at {slot.start.astimezone(zone):%H:%M} (until {until}). Cancel it with ",
+            code("!openspace cancel"), " if you cannot make it."), (booking.booker,), notice=False)]
+    if transition.kind == SESSION_START:
+        return [SetName(key, "session_room", session_name(booking, room)),
+                SetTopic(key, "session_room", session_topic(booking, slot.end, zone, video_call(schedule, room))),
+                Say(key, "session_notice", message("Now here: ", title, " — by ", user(booking.booker_name),
+                                                    f", until {until}."))]
+    if transition.kind == SESSION_END:
+        return [SetName(key, "session_room", restore[0]), SetTopic(key, "session_room", restore[1])]
     return []
 
 

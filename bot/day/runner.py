@@ -27,13 +27,21 @@ from zoneinfo import ZoneInfo
 from ..commands.message import message, user
 from ..conference.clock import apply_delays
 from ..conference.roles import track_staff
-from ..conference.transitions import GRACE, REMIND_BEFORE, Transition, due, transitions
+from ..conference.transitions import (
+    GRACE,
+    REMIND_BEFORE,
+    Transition,
+    due,
+    session_transitions,
+    transitions,
+)
 from ..matrix import MatrixError
 from ..provisioning.state import POWER_LEVELS
+from ..store.bookings import BookingStore
 from ..store.delays import DelayStore
 from ..store.questions import QuestionStore
 from ..store.transitions import SKIPPED, TransitionStore
-from .effects import Say, SetPower, SetTopic, effects
+from .effects import Say, SetName, SetPower, SetTopic, effects, session_effects
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -62,6 +70,7 @@ class DayRunner:
         self.done = TransitionStore(runtime.store.db)
         self.delays = DelayStore(runtime.store.db)
         self.questions = QuestionStore(runtime.store.db)
+        self.bookings = BookingStore(runtime.store.db)
         self.passes = 0
         self._woken = asyncio.Event()
         runtime.wake_clock = self.wake  # a !delay (through its Context) and a reload call it
@@ -87,7 +96,9 @@ class DayRunner:
         """One pass: run what is due, summarise what was missed; returns when the next is due."""
         self.passes += 1
         schedule = apply_delays(self.runtime.schedule, self.delays.all(self.conference))
-        planned = transitions(schedule, remind_before=self.options.remind_before)
+        # Bookings are read each pass: one made or cancelled a moment ago is in this plan.
+        planned = [*transitions(schedule, remind_before=self.options.remind_before),
+                   *session_transitions(schedule, self.bookings.all(self.conference))]
         now = self.runtime.clock()
         done = self.done.done(self.conference)
         result = due(planned, now, done, grace=self.options.grace)
@@ -143,6 +154,10 @@ class DayRunner:
             self._record(transition)
 
     def _effects(self, transition: Transition, schedule):
+        if transition.booking is not None:
+            booking = self.bookings.get(transition.booking)
+            return [] if booking is None else session_effects(transition, booking, schedule,
+                                                              restore=self._template_name_and_topic(transition.track_id))
         talk = next((t for t in schedule.talks if t.id == transition.talk_id), None)
         moderators, _speakers = track_staff(schedule, transition.track_id, None)
         return effects(
@@ -164,6 +179,12 @@ class DayRunner:
         except MatrixError as exc:  # one room failing must not stop the others, nor the clock
             log.warning("clock: %s for %s in %s failed: %s", transition.kind, transition.talk_id, room, exc)
 
+    def _template_name_and_topic(self, room_key: str) -> tuple[str, str]:
+        """The name and topic the room's template gives it, in the programme in force."""
+        room = next((r for r in self.runtime.programme.conference.rooms if r.key == room_key), None)
+        state = {} if room is None else room.state
+        return (state.get(("m.room.name", ""), {}).get("name", ""), state.get(("m.room.topic", ""), {}).get("topic", ""))
+
     def _switched_on(self, room_key: str, switch: str) -> bool:
         return bool(self.runtime.programme.switches.get(room_key, {}).get(switch, True))
 
@@ -171,7 +192,7 @@ class DayRunner:
         """Carry out one effect, or a room's power changes in order (a list of SetPower)."""
         adapter = self.runtime.adapter
         if isinstance(effect, Say):
-            content = effect.message.content(notice=True)
+            content = effect.message.content(notice=effect.notice)
             if effect.mentions:
                 content["m.mentions"] = {"user_ids": list(effect.mentions)}
             # Derived from the transition: run again after a crash, it is the same message.
@@ -180,6 +201,9 @@ class DayRunner:
         elif isinstance(effect, SetTopic):
             await adapter.put_state(room_id, "m.room.topic", "", {"topic": effect.topic},
                                     what=f"set the topic of {effect.room}")
+        elif isinstance(effect, SetName):
+            await adapter.put_state(room_id, "m.room.name", "", {"name": effect.name},
+                                    what=f"set the name of {effect.room}")
         elif isinstance(effect, list):
             levels = self._power_levels(room_id)
             users = dict(levels.get("users", {}))

@@ -12,26 +12,13 @@ Losing those means old commands are ignored (the bot starts from "now"), never a
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
 
 import sqlite_utils
 
 from ..provisioning.observation import Snapshot
 
 DATABASE = "podium.db"
-
-RecordT = TypeVar("RecordT")
-
-
-def records(db: sqlite_utils.Database, table: str, record: type[RecordT], where: str, params: list[Any]) -> list[RecordT]:
-    """The rows of ``table`` that ``where`` (with ``params``) selects, as ``record`` dataclasses:
-    one column per field, by name."""
-    columns = [f.name for f in fields(record)]  # type: ignore[arg-type]
-    rows = db.execute(f"SELECT {', '.join(columns)} FROM {table} {where}", params).fetchall()
-    return [record(**dict(zip(columns, row))) for row in rows]
-
 
 class Store:
     def __init__(self, data_dir: Path):

@@ -7,10 +7,11 @@ per conference and track, with who set it and when, so a restart keeps the track
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import sqlite_utils
+
+from .records import read_only
 
 DELAYS = "track_delays"
 
@@ -18,10 +19,8 @@ DELAYS = "track_delays"
 def delays_in(database: Path, conference: str) -> dict[str, int]:
     """The delays kept in ``database`` (a bot's podium.db), read without writing anything: none
     when there is no database yet or it has no delays table."""
-    if not database.is_file():
-        return {}
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [DELAYS]).fetchone():
+    with read_only(database, DELAYS) as db:
+        if db is None:
             return {}
         rows = db.execute(f"SELECT track_id, minutes FROM {DELAYS} WHERE conference = ? AND minutes != 0",
                           [conference]).fetchall()

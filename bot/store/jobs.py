@@ -8,12 +8,11 @@ that stores the job.
 
 from __future__ import annotations
 
-from typing import Any
 
 import sqlite_utils
 
 from ..conference.sponsors import Job
-from .database import records
+from .records import Records
 
 JOBS = "sponsor_jobs"
 
@@ -21,6 +20,7 @@ JOBS = "sponsor_jobs"
 class JobStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
+        self._rows = Records(db, JOBS, Job)
         with db.conn:
             db.execute(f"""CREATE TABLE IF NOT EXISTS {JOBS} (
                 conference TEXT NOT NULL, sponsor TEXT NOT NULL, number INTEGER NOT NULL,
@@ -39,7 +39,7 @@ class JobStore:
                     SELECT ?, ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ? FROM {JOBS}
                     WHERE conference = ? AND sponsor = ?""",
                 [conference, sponsor, title, url, posted_by, posted_at, source_event_id, conference, sponsor])
-        found = self._one("WHERE source_event_id = ?", [source_event_id])
+        found = self._rows.one("WHERE source_event_id = ?", [source_event_id])
         assert found is not None
         return found
 
@@ -56,16 +56,9 @@ class JobStore:
             self.db.execute(f"""UPDATE {JOBS} SET removal_event_id = ?
                                 WHERE conference = ? AND sponsor = ? AND number = ? AND removal_event_id IS NULL""",
                             [event_id, conference, sponsor, number])
-        return self._one("WHERE conference = ? AND sponsor = ? AND number = ?", [conference, sponsor, number])
+        return self._rows.one("WHERE conference = ? AND sponsor = ? AND number = ?", [conference, sponsor, number])
 
     def listed(self, conference: str, sponsor: str) -> list[Job]:
         """The sponsor's jobs that were not removed, oldest first."""
-        return self._many("WHERE conference = ? AND sponsor = ? AND removal_event_id IS NULL ORDER BY number",
+        return self._rows.many("WHERE conference = ? AND sponsor = ? AND removal_event_id IS NULL ORDER BY number",
                           [conference, sponsor])
-
-    def _one(self, where: str, params: list[Any]) -> Job | None:
-        found = self._many(where, params)
-        return found[0] if found else None
-
-    def _many(self, where: str, params: list[Any]) -> list[Job]:
-        return records(self.db, JOBS, Job, where, params)

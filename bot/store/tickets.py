@@ -11,12 +11,10 @@ ticket is waiting, in one UPDATE: of two staff claiming at once, exactly one get
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlite_utils
 
 from ..conference.helpdesk import CLAIMED, DONE, WAITING, Ticket
-from .database import records
+from .records import Records
 
 TICKETS = "helpdesk_tickets"
 
@@ -24,6 +22,7 @@ TICKETS = "helpdesk_tickets"
 class TicketStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
+        self._rows = Records(db, TICKETS, Ticket)
         with db.conn:
             db.execute(f"""CREATE TABLE IF NOT EXISTS {TICKETS} (
                 conference TEXT NOT NULL, number INTEGER NOT NULL, desk TEXT NOT NULL,
@@ -70,19 +69,12 @@ class TicketStore:
         return self.get(conference, number)
 
     def get(self, conference: str, number: int) -> Ticket | None:
-        return self._one("WHERE conference = ? AND number = ?", [conference, number])
+        return self._rows.one("WHERE conference = ? AND number = ?", [conference, number])
 
     def by_source(self, source_event_id: str) -> Ticket | None:
-        return self._one("WHERE source_event_id = ?", [source_event_id])
+        return self._rows.one("WHERE source_event_id = ?", [source_event_id])
 
     def open_at(self, conference: str, desk: str) -> list[Ticket]:
         """The desk's waiting and claimed tickets, oldest first."""
-        return self._many("WHERE conference = ? AND desk = ? AND state != ? ORDER BY number",
-                          [conference, desk, DONE])
-
-    def _one(self, where: str, params: list[Any]) -> Ticket | None:
-        found = self._many(where, params)
-        return found[0] if found else None
-
-    def _many(self, where: str, params: list[Any]) -> list[Ticket]:
-        return records(self.db, TICKETS, Ticket, where, params)
+        return self._rows.many("WHERE conference = ? AND desk = ? AND state != ? ORDER BY number",
+                               [conference, desk, DONE])

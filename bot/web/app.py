@@ -17,6 +17,7 @@ from bridges.ical import CONTENT_TYPE as ICAL_TYPE
 from bridges.ical import calendar_bytes
 
 from ..conference.clock import Clock, apply_delays, utc_now
+from ..conference.openspace import Session, sessions
 from ..conference.schedule import Poster, Schedule
 from ..provisioning.desired import Settings, desired_rooms
 from ..provisioning.pipeline import Conference
@@ -198,6 +199,11 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 # ----------------------------------------------------------------------------- helpers
 
 
+def _sessions(request: web.Request, schedule: Schedule) -> list[Session]:
+    """The open-space sessions booked with ``!openspace``, as the store has them now."""
+    return sessions(schedule, request.app[K_LIVE].bookings(schedule.conference.id))
+
+
 def _state(request: web.Request) -> tuple[Schedule, datetime, views.RoomLinks, Mapping[str, int]]:
     """The delayed schedule, the moment, room links and delays for this request."""
     app = request.app
@@ -321,7 +327,8 @@ async def index(request: web.Request) -> web.Response:
 
 async def schedule_page(request: web.Request) -> web.Response:
     schedule, now, rooms, delays = _state(request)
-    return _render(request, "schedule.html", days=views.programme_view(schedule, now, rooms, delays))
+    return _render(request, "schedule.html",
+                   days=views.programme_view(schedule, now, rooms, delays, _sessions(request, schedule)))
 
 
 async def posters_page(request: web.Request) -> web.Response:
@@ -354,19 +361,21 @@ async def stream_widget(request: web.Request) -> web.Response:
         )
     elif source:
         request[K_POLICY] = policy(frame_src=[source])
-    return _render(request, "stream.html", stream=stream, data=views.now_next_view(schedule, now, rooms, delays))
+    data = views.now_next_view(schedule, now, rooms, delays, _sessions(request, schedule))
+    return _render(request, "stream.html", stream=stream, data=data)
 
 
 async def now_next_widget(request: web.Request) -> web.Response:
     schedule, now, rooms, delays = _state(request)
     highlight = request.query.get("track", "")
-    data = views.now_next_view(schedule, now, rooms, delays)
+    data = views.now_next_view(schedule, now, rooms, delays, _sessions(request, schedule))
     return _render(request, "now_next.html", data=data, highlight=highlight)
 
 
 async def now_next_json(request: web.Request) -> web.Response:
     schedule, now, rooms, delays = _state(request)
-    return web.json_response(views.now_next_view(schedule, now, rooms, delays), headers={"Cache-Control": "no-store"})
+    return web.json_response(views.now_next_view(schedule, now, rooms, delays, _sessions(request, schedule)),
+                             headers={"Cache-Control": "no-store"})
 
 
 async def calendar_file(request: web.Request) -> web.Response:
@@ -378,7 +387,7 @@ async def calendar_file(request: web.Request) -> web.Response:
             return _not_found(request, "track")
     schedule, now, rooms, _delays = _state(request)
     body = calendar_bytes(schedule, rooms, request.app[K_PROGRAMME].settings.public_url.rstrip("/"), stamp=now,
-                          tracks=None if track_id is None else [track_id])
+                          tracks=None if track_id is None else [track_id], sessions=_sessions(request, schedule))
     name = f"{schedule.conference.id}{'' if track_id is None else '-' + track_id}.ics"
     return web.Response(body=body, content_type=ICAL_TYPE, charset="utf-8", headers={
         "Cache-Control": "no-store", "Content-Disposition": f'inline; filename="{name}"'})

@@ -12,13 +12,17 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlite_utils
 
+from ..conference.openspace import Booking
 from ..conference.polls import PollView
 from ..conference.qa import Question
 from ..conference.sponsors import Job
+from ..store.bookings import BookingStore
 from ..store.delays import DelayStore
 from ..store.jobs import JobStore
 from ..store.polls import PollStore
@@ -27,6 +31,7 @@ from ..store.questions import QuestionStore
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5
+T = TypeVar("T")
 
 
 class LiveData:
@@ -43,7 +48,8 @@ class LiveData:
         self._polls: PollStore | None = None
         self._delays: DelayStore | None = None
         self._jobs: JobStore | None = None
-        self._delays_read: tuple[int, str, dict[str, int]] | None = None  # (version, conference, delays)
+        self._bookings: BookingStore | None = None
+        self._read: dict[str, tuple[int, str, Any]] = {}  # what -> (version, conference, value)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -55,6 +61,7 @@ class LiveData:
         # Each store makes its tables if the bot has not yet, so reads never meet a missing one.
         self._questions, self._polls, self._delays = QuestionStore(self._db), PollStore(self._db), DelayStore(self._db)
         self._jobs = JobStore(self._db)
+        self._bookings = BookingStore(self._db)
         self._task = asyncio.create_task(self._watch(), name="podium-web-data-version")
 
     async def stop(self) -> None:
@@ -63,7 +70,7 @@ class LiveData:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._db is not None:
-            self._questions = self._polls = self._delays = self._jobs = None
+            self._questions = self._polls = self._delays = self._jobs = self._bookings = None
             self._db.close()
             self._db = None
 
@@ -113,8 +120,19 @@ class LiveData:
 
     def delays(self, conference: str) -> dict[str, int]:
         """Track id -> minutes late, as moderators set them; read again only after a change."""
-        if self._delays_read and self._delays_read[:2] == (self.version, conference):
-            return self._delays_read[2]
-        delays = self._delays.all(conference) if self._delays else {}
-        self._delays_read = (self.version, conference, delays)
-        return delays
+        return self._read_once("delays", conference, lambda: self._delays.all(conference) if self._delays else {})
+
+    def bookings(self, conference: str) -> list[Booking]:
+        """The active open-space bookings; read again only after a change."""
+        return self._read_once("bookings", conference,
+                               lambda: self._bookings.active(conference) if self._bookings else [])
+
+    def _read_once(self, what: str, conference: str, read: Callable[[], T]) -> T:
+        """``read()``, or what it returned for ``conference`` before, when nothing changed since:
+        every page asks for these on every request and tick."""
+        seen = self._read.get(what)
+        if seen is not None and seen[:2] == (self.version, conference):
+            return seen[2]
+        value = read()
+        self._read[what] = (self.version, conference, value)
+        return value

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..conference.clock import live_talk, next_talk, talk_end
 from ..conference.display import RoomLinks, clock_time, when
+from ..conference.openspace import Session, free_rooms, numbered_slots
 from ..conference.schedule import Person, Schedule, Talk
 from ..conference.userinput import one_line
 
@@ -140,26 +141,82 @@ def track_view(
     }
 
 
+def session_view(session: Session, schedule: Schedule, now: datetime, rooms: RoomLinks) -> dict[str, Any]:
+    """An open-space session shaped like a talk (title, speakers, times, link: its room's)."""
+    return {
+        "id": f"open-space-{session.booking.id}",
+        "title": session.booking.title,
+        "kind": "open-space",
+        "speakers": [session.booking.booker_name],
+        "room": session.room.name,
+        "start": clock_time(session.slot.start, schedule),
+        "end": clock_time(session.slot.end, schedule),
+        "when": when(session.slot.start, now, schedule),
+        "live": session.slot.start <= now < session.slot.end,
+        "link": rooms.link(f"open-space/{session.room.id}"),
+    }
+
+
+def open_space_now_next(schedule: Schedule, sessions: Iterable[Session], now: datetime,
+                        rooms: RoomLinks) -> dict[str, Any] | None:
+    """The open-space sessions on now and those of the next booked slot (None: no open space)."""
+    if not schedule.open_space.rooms or not schedule.open_space.slots:
+        return None
+    on = [s for s in sessions if s.slot.start <= now < s.slot.end]
+    later = sorted((s for s in sessions if s.slot.start > now), key=lambda s: s.slot.start)
+    upcoming = [s for s in later if s.slot.start == later[0].slot.start] if later else []
+    return {"now": [session_view(s, schedule, now, rooms) for s in on],
+            "next": [session_view(s, schedule, now, rooms) for s in upcoming]}
+
+
 def now_next_view(
-    schedule: Schedule, now: datetime, rooms: RoomLinks, delays: Mapping[str, int] | None
+    schedule: Schedule, now: datetime, rooms: RoomLinks, delays: Mapping[str, int] | None,
+    sessions: Iterable[Session] = (),
 ) -> dict[str, Any]:
-    """Every track's now and next: the navigator's and the stream page's live data."""
+    """Every track's now and next, and the open space's: the navigator's and the stream page's
+    live data."""
     return {
         "conference": schedule.conference.name,
         "time": clock_time(now, schedule),
         "timezone": schedule.conference.timezone,
         "tracks": [track_view(schedule, t.id, now, rooms, delays) for t in schedule.tracks],
+        "open_space": open_space_now_next(schedule, list(sessions), now, rooms),
     }
 
 
+def open_space_day(schedule: Schedule, day: date, sessions: list[Session], now: datetime,
+                   rooms: RoomLinks) -> list[dict[str, Any]]:
+    """The day's open-space slots: each with its sessions and the rooms still free."""
+    tz, made = schedule.conference.tz, []
+    booked = [s.booking for s in sessions]
+    for slot in numbered_slots(schedule):
+        if slot.start.astimezone(tz).date() != day or not schedule.open_space.rooms:
+            continue
+        made.append({
+            "number": slot.number,
+            "start": clock_time(slot.start, schedule),
+            "end": clock_time(slot.end, schedule),
+            "live": slot.start <= now < slot.end,
+            "sessions": [session_view(s, schedule, now, rooms) for s in sessions if s.slot.key == slot.key],
+            "free": [room.name for room in free_rooms(slot, booked, schedule.open_space.rooms)],
+        })
+    return made
+
+
 def programme_view(
-    schedule: Schedule, now: datetime, rooms: RoomLinks, delays: Mapping[str, int] | None
+    schedule: Schedule, now: datetime, rooms: RoomLinks, delays: Mapping[str, int] | None,
+    sessions: Iterable[Session] = (),
 ) -> list[dict[str, Any]]:
-    """The whole programme by conference day, then by track, talks in start order."""
+    """The whole programme by conference day, then by track, talks in start order; each day's
+    open-space slots with what is booked in them."""
     tz = schedule.conference.tz
+    booked = list(sessions)
     days: dict[date, list[Talk]] = {}
     for talk in sorted(schedule.talks, key=lambda t: (t.start, t.id)):
         days.setdefault(talk.start.astimezone(tz).date(), []).append(talk)
+    if schedule.open_space.rooms:
+        for slot in schedule.open_space.slots:
+            days.setdefault(slot.start.astimezone(tz).date(), [])
     result = []
     for day, talks in sorted(days.items()):
         tracks = []
@@ -175,7 +232,8 @@ def programme_view(
                         {**talk_view(t, schedule, now, rooms), "live": t.start <= now < talk_end(t)} for t in mine
                     ],
                 })
-        result.append({"day": day.isoformat(), "label": day_label(day), "tracks": tracks})
+        result.append({"day": day.isoformat(), "label": day_label(day), "tracks": tracks,
+                       "open_space": open_space_day(schedule, day, booked, now, rooms)})
     return result
 
 

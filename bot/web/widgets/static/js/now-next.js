@@ -35,6 +35,20 @@
     return item;
   }
 
+  // The open space's sessions on now and in the next booked slot, as one more card.
+  function openSpace(sessions) {
+    const item = P.el("li", "nav-track open-space");
+    item.dataset.track = "open-space";
+    const head = P.el("div", "track-head");
+    head.appendChild(P.el("span", "track-name", "Open space"));
+    if (sessions.now.length) head.appendChild(P.el("span", "badge live", "live"));
+    item.appendChild(head);
+    sessions.now.forEach(function (session) { item.appendChild(slot("Now", session)); });
+    sessions.next.forEach(function (session) { item.appendChild(slot("Next", session)); });
+    if (!sessions.now.length && !sessions.next.length) item.appendChild(slot("Now", null, "Nothing booked: !openspace"));
+    return item;
+  }
+
   function render(list, data) {
     const highlight = list.dataset.highlight;
     const clock = document.getElementById("clock");
@@ -43,6 +57,7 @@
     const first = data.tracks.filter(function (t) { return t.id === highlight; });
     const rest = data.tracks.filter(function (t) { return t.id !== highlight; });
     first.concat(rest).forEach(function (track) { list.appendChild(card(track, track.id === highlight)); });
+    if (data.open_space) list.appendChild(openSpace(data.open_space));
   }
 
   // Shows the navigator's data in `list` now and again every 30 seconds (talks start and end,
