@@ -314,8 +314,8 @@ async def test_a_delay_moves_the_tracks_remaining_transitions(day):
 
 async def test_a_delay_is_acted_on_at_once_not_at_the_clocks_next_look(day):
     """The clock sleeps until its next transition; a ``!delay`` that brings a talk forward wakes it.
-    Here its next look would be a minute away (the reminder, on its old time): the talk, ten minutes
-    early, starts within seconds."""
+    Here its next look would be two minutes away (the reminder, on its old time, is further): the
+    talk, moved ten minutes early to start now, starts within seconds."""
     bot, conf_id, people = day["bot"], day["conf_id"], day["people"]
     mod = people["mod"]
     track = await mod.join(f"#{conf_id}-track-forum:localhost")
@@ -324,10 +324,10 @@ async def test_a_delay_is_acted_on_at_once_not_at_the_clocks_next_look(day):
                       clock=FastClock(DAY - timedelta(minutes=10)), day=sleepy)
     await runner.start()
     try:
-        await asyncio.sleep(1)  # the clock's first pass is done: it sleeps towards 09:59:30
+        await asyncio.sleep(1)  # the clock's first pass is done: it sleeps its longest, 120 s
         asked = int(time.time() * 1000)
-        await mod.say(track, "!delay -9")
-        await mod.wait_for(track, by_bot(bot.user_id, "runs 9 minutes early"))
+        await mod.say(track, "!delay -10")
+        await mod.wait_for(track, by_bot(bot.user_id, "runs 10 minutes early"))
         started = await mod.wait_for(track, lambda e: by_bot(bot.user_id, "Now: Talk <one>")(e)
                                      and e["origin_server_ts"] >= asked, timeout=20)
         assert (started["origin_server_ts"] - asked) / 1000 < 20

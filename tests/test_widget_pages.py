@@ -35,7 +35,8 @@ from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
 from tests.test_posters import SETTINGS, PosterHost, with_sample_posters
-from tests.test_web import NOW, STUB_PAGE, Clock, chromium
+from tests.live import SetClock
+from tests.test_web import NOW, STUB_PAGE, chromium
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -53,7 +54,7 @@ def host():
 
 @pytest.fixture(scope="module")
 def clock():
-    return Clock(NOW)
+    return SetClock(NOW)
 
 
 @pytest.fixture(scope="module")
