@@ -351,13 +351,13 @@ def test_the_stream_pages_now_next_keeps_itself_current(browser, server, clock):
         sized.page.evaluate("() => { window.__sameDocument = true; }")
         now = sized.page.locator(".stream-side .nav-track.current .slot").first
         assert "Gradual typing in a million-line codebase" in now.inner_text()
-        clock.moment = NOW + timedelta(minutes=40)  # 10:50: the Forum's second talk is on
+        clock.at = NOW + timedelta(minutes=40)  # 10:50: the Forum's second talk is on
         try:
             sized.page.clock.run_for(31_000)  # the navigator asks again every 30 seconds
             now.filter(has_text="asyncio patterns that survive production").wait_for()
             assert sized.page.locator("#clock").inner_text() == "10:50"
         finally:
-            clock.moment = NOW
+            clock.at = NOW
         assert sized.page.evaluate("() => window.__sameDocument") is True, "updated without a reload"
     finally:
         sized.close()
