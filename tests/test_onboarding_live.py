@@ -14,7 +14,7 @@ import pytest
 from nio import RoomCreateResponse, RoomPreset
 
 from bot.conference.attendees import WRONG_CODES, code_key
-from bot.invite import UNKNOWN_USER, invite_attendees
+from bot.cli.invite import UNKNOWN_USER, invite_attendees
 from bot.matrix import MatrixAdapter
 from bot.store.database import Store
 from bot.store.invitations import InvitationStore

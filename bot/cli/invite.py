@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from .matrix import MatrixAdapter, MatrixError, Unreachable
-from .store.invitations import INVITED, MEMBER, SENDING, InvitationStore
+from ..matrix import MatrixAdapter, MatrixError, Unreachable
+from ..store.invitations import INVITED, MEMBER, SENDING, InvitationStore
 
 FAILED = "failed"
 UNKNOWN_USER = "unknown user: the homeserver has no such account"

@@ -9,12 +9,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conference.schedule import Schedule
-from .conference.sponsors import read_swag_codes
-from .config import ConfigProblem
-from .store.database import DATABASE, Store
-from .store.swag import SwagStore
-from .wording import counted
+from ..conference.schedule import Schedule
+from ..conference.sponsors import read_swag_codes
+from ..config import ConfigProblem
+from ..store.database import DATABASE, Store
+from ..store.swag import SwagStore
+from ..wording import counted
 
 #: Line numbers listed in a note before the rest are only counted.
 SHOWN_LINES = 10

@@ -14,24 +14,24 @@ from typing import Sequence
 
 from bridges.fetch import FetchProblem
 
-from . import SAMPLE_SCHEDULE, __version__
-from .conference.clock import shifted_clock, utc_now
-from .conference.schedule import ScheduleInvalid
-from .conference.transitions import REHEARSAL_LEAD, rehearsal_moment
-from .conference.userinput import UsageError, read_number
-from .config import ConfigProblem, connection_from, secret
-from .day.reload import ReloadOptions
-from .day.runner import DayOptions
-from .matrix import MatrixError
-from .provisioning.apply import ApplyReport
-from .provisioning.desired import Settings
-from .provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
-from .provisioning.planner import Plan
-from .provisioning.report import apply_lines, plan_lines, summary_line
-from .provisioning.templates import TemplateProblem
-from .serve import DEFAULT_LISTEN, Listen, ListenProblem
-from .store.database import Store
-from .wording import counted
+from .. import SAMPLE_SCHEDULE, __version__
+from ..conference.clock import shifted_clock, utc_now
+from ..conference.schedule import ScheduleInvalid
+from ..conference.transitions import REHEARSAL_LEAD, rehearsal_moment
+from ..conference.userinput import UsageError, read_number
+from ..config import ConfigProblem, connection_from, secret
+from ..day.reload import ReloadOptions
+from ..day.runner import DayOptions
+from ..matrix import MatrixError
+from ..provisioning.apply import ApplyReport
+from ..provisioning.desired import Settings
+from ..provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
+from ..provisioning.planner import Plan
+from ..provisioning.report import apply_lines, plan_lines, summary_line
+from ..provisioning.templates import TemplateProblem
+from ..serve import DEFAULT_LISTEN, Listen, ListenProblem
+from ..store.database import Store
+from ..wording import counted
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -494,8 +494,8 @@ def _plan(args: argparse.Namespace) -> int:
     conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
 
     async def run() -> Plan:
-        from .provisioning.apply import observe
-        from .provisioning.planner import plan
+        from ..provisioning.apply import observe
+        from ..provisioning.planner import plan
 
         adapter = await connect(connection)
         store = _store(args, connection)
@@ -561,7 +561,7 @@ async def apply_with_report(conference, connection, store: Store | None = None, 
                             quiet: bool = False, rerun: str = "podium apply") -> ApplyReport:
     """What :func:`apply_conference` does, returning the report; ``rerun`` is the command the
     summary tells organisers to run again after a failure."""
-    from .provisioning.apply import converge
+    from ..provisioning.apply import converge
 
     started = time.monotonic()
     adapter = await connect(connection)
@@ -590,7 +590,7 @@ async def apply_with_report(conference, connection, store: Store | None = None, 
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .serve import serve
+    from ..serve import serve
 
     connection = connection_from(args.homeserver, args.user_id)
     public_url = _public_url(args)
@@ -632,8 +632,8 @@ def _not_public(schedule, path: Path, what: str) -> None:
 
 
 def _invite(args: argparse.Namespace) -> int:
-    from .conference.attendees import read_attendees
-    from .conference.schedule import load_schedule
+    from ..conference.attendees import read_attendees
+    from ..conference.schedule import load_schedule
 
     _not_public(load_schedule(args.schedule), args.schedule, "no one to invite")
     attendees = read_attendees(_read_list(args.file), str(args.file), args.column)
@@ -694,9 +694,9 @@ async def _invite_all(conference, connection, store: Store, matrix_ids: list[str
 
 
 def _tickets(args: argparse.Namespace) -> int:
-    from .conference.attendees import code_key, read_ticket_codes
-    from .conference.schedule import load_schedule
-    from .store.ticketcodes import TicketCodeStore
+    from ..conference.attendees import code_key, read_ticket_codes
+    from ..conference.schedule import load_schedule
+    from ..store.ticketcodes import TicketCodeStore
 
     schedule = load_schedule(args.schedule)
     _not_public(schedule, args.schedule, "nothing a ticket code could admit anyone to")
@@ -720,10 +720,10 @@ def _tickets(args: argparse.Namespace) -> int:
 
 
 def _transitions(args: argparse.Namespace) -> int:
-    from .conference.schedule import load_schedule
+    from ..conference.schedule import load_schedule
     from .export import unknown_track
-    from .store.database import DATABASE
-    from .store.delays import delays_in
+    from ..store.database import DATABASE
+    from ..store.delays import delays_in
     from .timetable import timetable_lines
 
     schedule = load_schedule(args.schedule)
@@ -756,7 +756,7 @@ def _export_ical(args: argparse.Namespace) -> int:
 
 
 def _export_archive(args: argparse.Namespace) -> int:
-    from .conference.schedule import load_schedule
+    from ..conference.schedule import load_schedule
     from .export import export_archive
 
     schedule = load_schedule(args.schedule)
@@ -770,8 +770,8 @@ def _export_archive(args: argparse.Namespace) -> int:
 
 
 def _swag_load(args: argparse.Namespace) -> int:
-    from .conference.schedule import load_schedule
-    from .swagload import load_swag, report_lines
+    from ..conference.schedule import load_schedule
+    from .swag import load_swag, report_lines
 
     schedule = load_schedule(args.schedule)
     for line in report_lines(load_swag(schedule, args.schedule, args.sponsor, args.file, args.data_dir), args.file):
@@ -780,7 +780,7 @@ def _swag_load(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from ..demo import run_demo
 
     return run_demo(args.schedule, args.data_dir, port=args.port, public_url=_public_url(args), listen=args.listen,
                     wait=not args.no_wait, max_streams=args.max_streams,
@@ -832,6 +832,3 @@ def _public_url(args: argparse.Namespace) -> str:
     host = "localhost" if args.listen.host in ("127.0.0.1", "0.0.0.0", "::1", "::", "localhost") else args.listen.host
     return f"http://{host}:{args.listen.port}"
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,19 +20,19 @@ import sqlite_utils
 from bridges.archive import FILES, archive_files
 from bridges.ical import calendar_bytes
 
-from .conference.clock import apply_delays, utc_now
-from .conference.display import RoomLinks
-from .conference.openspace import sessions
-from .conference.schedule import Schedule
-from .config import ConfigProblem
-from .provisioning.desired import Settings
-from .provisioning.pipeline import Conference
-from .store.bookings import bookings_in
-from .store.database import DATABASE
-from .store.delays import delays_in
-from .store.polls import POLLS, PollStore
-from .store.questions import QUESTIONS, QuestionStore
-from .wording import counted
+from ..conference.clock import apply_delays, utc_now
+from ..conference.display import RoomLinks
+from ..conference.openspace import sessions
+from ..conference.schedule import Schedule
+from ..config import ConfigProblem
+from ..provisioning.desired import Settings
+from ..provisioning.pipeline import Conference
+from ..store.bookings import bookings_in
+from ..store.database import DATABASE
+from ..store.delays import delays_in
+from ..store.polls import POLLS, PollStore
+from ..store.questions import QUESTIONS, QuestionStore
+from ..wording import counted
 
 
 class ExportProblem(ConfigProblem):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
-from .conference.schedule import Schedule
-from .conference.transitions import (
+from ..conference.schedule import Schedule
+from ..conference.transitions import (
     CHECK_IN,
     END,
     REMIND,
@@ -18,7 +18,7 @@ from .conference.transitions import (
     Transition,
     transitions,
 )
-from .wording import counted
+from ..wording import counted
 
 #: What the bot does at each kind of transition, as the timetable explains it.
 DOES = {
