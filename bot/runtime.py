@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from .commands import Context, Registry, Room, load_all, parse_command
 from .conference.clock import Clock, utc_now
-from .conference.roles import Role, role_of, sponsor_staff, track_staff
+from .conference.roles import Role, role_of, room_staff, track_staff
 from .conference.schedule import Schedule
 from .config import Connection
 from .day.reload import ReloadOptions, ScheduleReloader
@@ -473,7 +473,7 @@ class Runtime:
         levels = {} if direct else state.get(POWER_LEVELS, {}).get("", {})
         creators = {self.user_id} if direct else {self.user_id, *self._additional_creators(room.room_id)}
         moderators, speakers = track_staff(self.schedule, room.track_id, room.talk_id)
-        moderators |= sponsor_staff(self.schedule, room.key)
+        moderators |= room_staff(self.schedule, room.key)
         staff = self.schedule.staff
 
         def role(user_id: str) -> Role:

@@ -14,7 +14,7 @@ import sqlite_utils
 from bot.commands import REGISTRY, Context, Room, load_all
 from bot.conference import announcements, helpdesk, modcall
 from bot.conference.display import place_name
-from bot.conference.roles import Role
+from bot.conference.roles import Role, role_of, room_staff
 from bot.conference.schedule import load_schedule
 from bot.conference.userinput import UsageError
 from bot.matrix import MatrixError
@@ -327,3 +327,12 @@ def test_an_announcement_a_room_refuses_is_reported_and_one_that_fails_is_sent_a
     assert failing.tried == [txn], "sent again with the transaction id it was first sent with"
     assert len({txn, *(t for *_, t in failing.sent)}) == 4, "one transaction id per room"
     assert summary["body"] == "📣 Announced in 4 rooms: Announcements, Hallway, Info desk, Forum Hall."
+
+
+def test_helpdesk_staff_moderate_their_helpdesk_and_its_staff_room_and_nothing_else(schedule):
+    """Named in the schedule, they can !claim before the room's power levels say so."""
+    assert room_staff(schedule, "helpdesk/desk") == room_staff(schedule, "helpdesk-staff/desk") == {"@hana:x"}
+    assert room_staff(schedule, "helpdesk/av") == set()
+    assert room_staff(schedule, "helpdesk-staff/av") == room_staff(schedule, "track/forum") == set()
+    assert role_of("@hana:x", power_levels={}, moderators=room_staff(schedule, "helpdesk-staff/desk")) is Role.MODERATOR
+    assert role_of("@hana:x", power_levels={}, moderators=room_staff(schedule, "lobby/info-desk")) is Role.ATTENDEE

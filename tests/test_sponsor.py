@@ -14,7 +14,7 @@ import sqlite_utils
 
 from bot.cli import main
 from bot.commands import Room
-from bot.conference.roles import Role, role_of, sponsor_staff
+from bot.conference.roles import Role, role_of, room_staff
 from bot.conference.schedule import ScheduleInvalid, load_schedule
 from bot.conference.sponsors import parse_job, read_swag_codes
 from bot.conference.userinput import UsageError
@@ -42,12 +42,12 @@ def schedule(tmp_path):
 
 
 def test_sponsor_staff_moderate_their_own_booth_and_nothing_else(schedule):
-    assert sponsor_staff(schedule, "sponsor/acme") == {STAFF}
-    assert sponsor_staff(schedule, "sponsor/bare") == set()
-    assert sponsor_staff(schedule, "track/forum") == sponsor_staff(schedule, "sponsor/gone") == set()
+    assert room_staff(schedule, "sponsor/acme") == {STAFF}
+    assert room_staff(schedule, "sponsor/bare") == set()
+    assert room_staff(schedule, "track/forum") == room_staff(schedule, "sponsor/gone") == set()
 
     def role(key: str) -> Role:
-        return role_of(STAFF, power_levels={}, moderators=sponsor_staff(schedule, key))
+        return role_of(STAFF, power_levels={}, moderators=room_staff(schedule, key))
 
     assert (role("sponsor/acme"), role("sponsor/bare"), role("lobby/jobs")) == (Role.MODERATOR, Role.ATTENDEE,
                                                                                 Role.ATTENDEE)

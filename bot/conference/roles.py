@@ -79,8 +79,14 @@ def track_staff(schedule: Schedule, track_id: str | None, talk_id: str | None = 
     return moderators, speakers
 
 
-def sponsor_staff(schedule: Schedule, room_key: str) -> set[str]:
-    """The staff the schedule names for a sponsor's booth room (``sponsor/<id>``): they moderate
-    it, even before its power levels say so, and no other room."""
+def room_staff(schedule: Schedule, room_key: str) -> set[str]:
+    """The staff the schedule names for a room: a sponsor's for its booth room (``sponsor/<id>``),
+    a helpdesk's for the helpdesk and its staff room (``helpdesk/<id>``, ``helpdesk-staff/<id>``).
+    They moderate those rooms, even before the power levels say so, and no other."""
     sponsor = sponsor_of(schedule, room_key)
-    return set() if sponsor is None else set(sponsor.staff)
+    if sponsor is not None:
+        return set(sponsor.staff)
+    kind, _, item = room_key.partition("/")
+    if kind in ("helpdesk", "helpdesk-staff"):
+        return next((set(desk.staff) for desk in schedule.helpdesks if desk.id == item), set())
+    return set()
