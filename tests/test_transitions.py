@@ -175,6 +175,7 @@ def test_podium_transitions_prints_each_tracks_timetable_with_its_delay(tmp_path
     from bot import SAMPLE_SCHEDULE
     from bot.cli import main
     from bot.store.database import DATABASE
+    from bot.store.bookings import BookingStore
     from bot.store.delays import DelayStore
 
     data = tmp_path / "data"
@@ -189,8 +190,23 @@ def test_podium_transitions_prints_each_tracks_timetable_with_its_delay(tmp_path
     assert main(["transitions", "--schedule", str(SAMPLE_SCHEDULE), "--data-dir", str(data)]) == 0
     out = capsys.readouterr().out
     assert "Forum Hall (forum), 15 min late: 28 transitions" in out
-    assert "  Mon 13 Jul 10:15  start     Gradual typing in a million-line codebase" in out
+    assert "  Mon 13 Jul 10:15  start           Gradual typing in a million-line codebase" in out
     assert "Plenary (plenary): " in out  # every track without --track
+
+    # A booked open-space session: its room's name and topic at the slot, and back after.
+    slot = datetime(2026, 7, 14, 11, 0, tzinfo=UTC)  # 13:00 in Prague
+    BookingStore(sqlite_utils.Database(data / DATABASE)).book(
+        "ep2026", slot_start=slot.timestamp(), slot_end=(slot + timedelta(minutes=30)).timestamp(),
+        rooms=["open-space-1"], booker="@ann:x", booker_name="Ann", title="Packaging <clinic>",
+        now=slot.timestamp() - 86400, source_event_id="$book")
+    assert main(["transitions", "--schedule", str(SAMPLE_SCHEDULE), "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "Open space 1 (open space, open-space-1): 3 transitions of booked sessions" in out
+    assert "  Tue 14 Jul 13:00  session-start   Packaging <clinic> (by Ann)" in out
+    assert "  Tue 14 Jul 13:30  session-end     Packaging <clinic> (by Ann)" in out
+    assert "Open space 2 (open space, open-space-2): 0 transitions of booked sessions" in out
+    assert main(["transitions", "--schedule", str(SAMPLE_SCHEDULE), "--data-dir", str(data), "--track", "forum"]) == 0
+    assert "Open space" not in capsys.readouterr().out  # a track's timetable only
 
     assert main(["transitions", "--schedule", str(SAMPLE_SCHEDULE), "--track", "nope"]) == 1
     err = capsys.readouterr().err

@@ -723,6 +723,7 @@ def _transitions(args: argparse.Namespace) -> int:
     from ..conference.schedule import load_schedule
     from .export import unknown_track
     from ..store.database import DATABASE
+    from ..store.bookings import bookings_in
     from ..store.delays import delays_in
     from .timetable import timetable_lines
 
@@ -732,7 +733,8 @@ def _transitions(args: argparse.Namespace) -> int:
         print(f"podium: error: {problem}", file=sys.stderr)
         return EXIT_ERROR
     delays = delays_in(args.data_dir / DATABASE, schedule.conference.id)
-    for line in timetable_lines(schedule, delays, args.track):
+    bookings = bookings_in(args.data_dir / DATABASE, schedule.conference.id)
+    for line in timetable_lines(schedule, delays, args.track, bookings):
         print(line)
     return EXIT_OK
 
