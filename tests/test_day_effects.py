@@ -6,8 +6,18 @@ from datetime import datetime, timezone
 
 from bot.conference.qa import Question
 from bot.conference.schedule import validate_schedule_data
-from bot.conference.transitions import CHECK_IN, END, REMIND, START, transitions
-from bot.day.effects import PRESENTER_POWER, Say, SetPower, SetTopic, effects
+from bot.conference.transitions import (
+    CHECK_IN,
+    END,
+    POSTER_END,
+    POSTER_REMIND,
+    POSTER_START,
+    REMIND,
+    START,
+    poster_transitions,
+    transitions,
+)
+from bot.day.effects import PRESENTER_POWER, Say, SetPower, SetTopic, effects, poster_effects
 
 URL = "https://podium.example.org"
 SCHEDULE = validate_schedule_data({
@@ -99,3 +109,29 @@ def test_a_training_says_until_when_it_runs():
     assert "&lt;hands-on&gt;" in notice.message.html
     assert topic.topic.endswith(f"Now and next: {URL}/widgets/now-next?track=lab")
     assert power.users == ("@jo:x",)
+
+
+def test_a_posters_session_reminds_its_presenters_and_is_announced_in_its_room():
+    schedule = validate_schedule_data({
+        "conference": {"id": "fx", "name": "Effects", "timezone": "Europe/Prague", "start": "2026-07-13",
+                       "end": "2026-07-14"},
+        "posters": [{"id": "p", "title": "Energy <use>", "presenters": [{"name": "Bo", "matrix_id": "@bo:x"},
+                                                                        {"name": "Cy"}],
+                     "sessions": [{"start": "2026-07-13 15:30", "duration": 45},
+                                  {"start": "2026-07-14 11:00", "duration": 30}]}],
+    }, "<test>")
+    planned = poster_transitions(schedule)
+    assert [(t.kind, f"{t.at:%d %H:%M}") for t in planned] == [
+        (POSTER_REMIND, "13 13:20"), (POSTER_START, "13 13:30"), (POSTER_END, "13 14:15"),
+        (POSTER_REMIND, "14 08:50"), (POSTER_START, "14 09:00"), (POSTER_END, "14 09:30")]  # UTC
+    said = [poster_effects(t, schedule) for t in planned]
+    [remind], [start], [end] = said[3:]
+    assert (remind.room, remind.switch, remind.mentions, remind.notice) == ("poster/p", "poster_reminder", ("@bo:x",),
+                                                                            False)
+    assert remind.message.body == ("Presenters: the poster session for Energy <use> starts here at 11:00 "
+                                   "(until 11:30). Join the video call at the top of the room.")
+    assert start.message.body.startswith("Now here: the poster session for Energy <use> — with Bo, Cy, until 11:30.")
+    assert "&lt;use&gt;" in start.message.html and start.notice
+    assert end.message.body.startswith("The poster session for Energy <use> has ended.")
+    gone = schedule.model_copy(update={"posters": []})
+    assert poster_effects(planned[0], gone) == []  # a poster taken off the schedule says nothing

@@ -646,3 +646,15 @@ def test_line_map_points_at_the_source(data: dict, flow: bool) -> None:
         # Lines never go backwards along a path.
         parent = lines.line_for(path[:-1])
         assert parent is not None and parent <= line
+
+
+def test_a_poster_session_outside_the_conference_days_is_located():
+    data = {"conference": {"id": "x", "name": "X", "timezone": "Europe/Prague", "start": "2026-07-13",
+                           "end": "2026-07-14"},
+            "posters": [{"id": "p", "title": "P", "sessions": [{"start": "2026-07-13 15:00", "duration": 60},
+                                                               {"start": "2026-07-15 09:00", "duration": 30}]}]}
+    with pytest.raises(ScheduleInvalid) as raised:
+        validate_schedule_data(data, "s.yaml")
+    [error] = raised.value.errors
+    assert str(error).startswith("s.yaml: posters[0].sessions[1].start: this poster session (Wed 15 Jul 09:00-09:30) "
+                                 "is outside the conference days (2026-07-13 to 2026-07-14, Europe/Prague)")

@@ -205,6 +205,9 @@ def test_podium_transitions_prints_each_tracks_timetable_with_its_delay(tmp_path
     assert "  Tue 14 Jul 13:00  session-start   Packaging <clinic> (by Ann)" in out
     assert "  Tue 14 Jul 13:30  session-end     Packaging <clinic> (by Ann)" in out
     assert "Open space 2 (open space, open-space-2): 0 transitions of booked sessions" in out
+    assert "Poster Measuring the energy use of Python programs (poster-energy): 6 transitions" in out
+    assert "  Mon 13 Jul 15:30  poster-start    Measuring the energy use of Python programs" in out
+    assert "  poster-remind   remind a poster's presenters in its room" in out
     assert main(["transitions", "--schedule", str(SAMPLE_SCHEDULE), "--data-dir", str(data), "--track", "forum"]) == 0
     assert "Open space" not in capsys.readouterr().out  # a track's timetable only
 

@@ -14,12 +14,17 @@ from ..conference.schedule import Schedule
 from ..conference.transitions import (
     CHECK_IN,
     END,
+    POSTER_END,
+    POSTER_KINDS,
+    POSTER_REMIND,
+    POSTER_START,
     REMIND,
     SESSION_END,
     SESSION_REMIND,
     SESSION_START,
     START,
     Transition,
+    poster_transitions,
     session_transitions,
     transitions,
 )
@@ -34,6 +39,9 @@ DOES = {
     SESSION_REMIND: "remind an open-space session's booker in its room",
     SESSION_START: "the open-space room takes the session's name and topic; a notice",
     SESSION_END: "the open-space room's own name and topic come back",
+    POSTER_REMIND: "remind a poster's presenters in its room",
+    POSTER_START: "a notice in the poster's room: the session is on, meet the presenters in its call",
+    POSTER_END: "a notice in the poster's room: the session has ended",
 }
 
 
@@ -49,12 +57,15 @@ def timetable_lines(schedule: Schedule, delays: Mapping[str, int] | None = None,
     tracks = [t for t in schedule.tracks if track_ids is None or t.id in track_ids]
     shown = [t for t in planned if t.track_id in {track.id for track in tracks}]
     sessions = session_transitions(schedule, bookings) if track_ids is None else []
+    posters = [p for p in schedule.posters if p.sessions] if track_ids is None else []
+    poster_sessions = poster_transitions(schedule) if posters else []
     titles = {f"booking/{booking.id}": f"{booking.title} (by {booking.booker_name})" for booking in bookings}
-    lines = [f"{schedule.conference.name}: {counted(len(shown) + len(sessions), 'transition')}, "
+    lines = [f"{schedule.conference.name}: {counted(len(shown) + len(sessions) + len(poster_sessions), 'transition')}, "
              f"times in {schedule.conference.timezone}."]
     open_space = schedule.open_space.rooms if track_ids is None else []
     legend = {kind: does for kind, does in DOES.items()
-              if open_space or kind not in (SESSION_REMIND, SESSION_START, SESSION_END)}
+              if (open_space or kind not in (SESSION_REMIND, SESSION_START, SESSION_END))
+              and (posters or kind not in POSTER_KINDS)}
     width = max(len(kind) for kind in legend)
     lines += [f"  {kind:<{width}}  {does}" for kind, does in legend.items()]
     for track in tracks:
@@ -67,6 +78,10 @@ def timetable_lines(schedule: Schedule, delays: Mapping[str, int] | None = None,
         mine = [t for t in sessions if t.track_id == f"open-space/{room.id}"]
         lines += ["", f"{room.name} (open space, {room.id}): {counted(len(mine), 'transition')} of booked sessions"]
         lines += [_line(t, titles[t.talk_id], zone, width) for t in mine]
+    for poster in posters:
+        mine = [t for t in poster_sessions if t.track_id == f"poster/{poster.id}"]
+        lines += ["", f"Poster {poster.title} ({poster.id}): {counted(len(mine), 'transition')}"]
+        lines += [_line(t, poster.title, zone, width) for t in mine]
     return lines
 
 

@@ -792,10 +792,21 @@ def _check_poster_file(text: str, folder: Path) -> Path:
 PosterPdf = Annotated[str | None, BeforeValidator(_check_poster_pdf), FREE_FORM]
 
 
+class Slot(_Model):
+    start: Moment
+    duration: Duration
+
+    @property
+    def end(self) -> datetime:
+        return later_by(self.start, self.duration)
+
+
 class Poster(_Model):
     id: Id
     title: Text
     presenters: People = Field(default_factory=list)
+    #: When its presenters are in its room's call: the clock says so there as each one starts.
+    sessions: Annotated[list[Slot], BeforeValidator(_empty_list)] = Field(default_factory=list)
     #: An http(s) URL, or a path relative to schedule.yaml (see pdf_file).
     pdf: PosterPdf = None
     abstract: OptText = ""
@@ -854,15 +865,6 @@ class OpenSpaceRoom(_Model):
     name: Text
     video: Flag = False
     topic: OptText = ""
-
-
-class Slot(_Model):
-    start: Moment
-    duration: Duration
-
-    @property
-    def end(self) -> datetime:
-        return later_by(self.start, self.duration)
 
 
 class OpenSpace(_Model):
@@ -1102,6 +1104,8 @@ class _Parts:
     tracks: list[tuple[int, Track]]
     talks: list[tuple[int, Talk]]
     slots: list[tuple[int, Slot]]
+    #: ((poster index, session index), session) of every poster session.
+    poster_sessions: list[tuple[tuple[int, int], Slot]]
     #: (section path, [(index, id)]) for every section whose ids must be unique.
     ids: dict[tuple, list[tuple[int, str]]]
     track_ids: list[str]
@@ -1126,6 +1130,8 @@ def _parts_of(schedule: Schedule) -> _Parts:
         tracks=list(enumerate(schedule.tracks)),
         talks=list(enumerate(schedule.talks)),
         slots=list(enumerate(schedule.open_space.slots)),
+        poster_sessions=[((i, j), session) for i, poster in enumerate(schedule.posters)
+                         for j, session in enumerate(poster.sessions)],
         ids=ids,
         track_ids=[t.id for t in schedule.tracks],
         talk_tracks=[(i, t.track) for i, t in enumerate(schedule.talks)],
@@ -1157,14 +1163,17 @@ def _parts_from_raw(data: dict) -> _Parts:
         timezone_name=tz_name,
     )
 
-    def items(path: tuple, model: type[BaseModel]) -> list:
+    def items_in(container: Any, path: tuple | str, model: type[BaseModel]) -> list:
         out = []
-        for i, raw in enumerate(_raw_list(data, path)):
+        for i, raw in enumerate(_raw_list(container, path if isinstance(path, tuple) else (path,))):
             try:
                 out.append((i, model.model_validate(raw)))
             except ValidationError:
                 pass
         return out
+
+    def items(path: tuple, model: type[BaseModel]) -> list:
+        return items_in(data, path, model)
 
     ids = {}
     for sec in _ID_SECTIONS:
@@ -1176,6 +1185,8 @@ def _parts_from_raw(data: dict) -> _Parts:
         tracks=items(("tracks",), Track),
         talks=items(("talks",), Talk),
         slots=items(("open_space", "slots"), Slot),
+        poster_sessions=[((i, j), session) for i, raw in enumerate(_raw_list(data, ("posters",)))
+                         for j, session in items_in(raw, "sessions", Slot)],
         ids=ids,
         track_ids=[i for _, i in ids[("tracks",)]],
         talk_tracks=[(i, str(raw["track"])) for i, raw in enumerate(_raw_list(data, ("talks",)))
@@ -1266,6 +1277,11 @@ def _semantic_errors(parts: _Parts, filename: str, lines: LineMap | None) -> lis
                     add(path, f"{name} ({_when(item.start, item.end, conf.tz)}) is outside the "
                               f"conference days ({days}); fix its start or duration, or change "
                               "conference start/end")
+        for (i, j), session in parts.poster_sessions:
+            if session.start < opens or session.end > closes:
+                add(("posters", i, "sessions", j, "start"),
+                    f"this poster session ({_when(session.start, session.end, conf.tz)}) is outside the "
+                    f"conference days ({days}); fix its start or duration, or change conference start/end")
 
     # No two talks at the same time in one track.
     by_track: dict[str, list[tuple[int, Talk]]] = {}

@@ -42,12 +42,18 @@ END = "end"
 SESSION_REMIND = "session-remind"
 SESSION_START = "session-start"
 SESSION_END = "session-end"
+POSTER_REMIND = "poster-remind"
+POSTER_START = "poster-start"
+POSTER_END = "poster-end"
 #: Kinds in the order they run when due at the same moment: a talk ending at 11:00 closes before
 #: the next one starting at 11:00 opens, and the next one's check-in is judged as it starts; an
 #: open-space session ending at 13:30 gives the room back before the next one takes it.
-KINDS = (END, SESSION_END, REMIND, SESSION_REMIND, CHECK_IN, START, SESSION_START)
-#: The kinds a talk has (an open-space booking has the ``session-`` ones).
+KINDS = (END, SESSION_END, POSTER_END, REMIND, SESSION_REMIND, POSTER_REMIND, CHECK_IN, START, SESSION_START,
+         POSTER_START)
+#: The kinds a talk has (an open-space booking has the ``session-`` ones, a poster session the
+#: ``poster-`` ones).
 TALK_KINDS = (REMIND, CHECK_IN, START, END)
+POSTER_KINDS = (POSTER_REMIND, POSTER_START, POSTER_END)
 #: Default lead time of the speakers' reminder.
 REMIND_BEFORE = timedelta(minutes=10)
 #: Lead time of an open-space booker's reminder.
@@ -100,6 +106,21 @@ def transitions(schedule: Schedule, delays: Mapping[str, int] | None = None, *,
     plenary = {track.id for track in delayed.tracks if track.kind == "plenary"}
     made = [t for talk in delayed.talks
             for t in talk_transitions(talk, plenary=talk.track in plenary, remind_before=remind_before)]
+    return sorted(made, key=Transition.sort_key)
+
+
+def poster_transitions(schedule: Schedule, *, remind_before: timedelta = REMIND_BEFORE) -> list[Transition]:
+    """Every poster session's transitions, in the order they run: its presenters reminded in the
+    poster's room, then the session's start and end there. ``talk_id`` and ``track_id`` are the
+    poster's room key (``poster/<id>``): the clock runs one poster's sessions in order."""
+    made = []
+    for poster in schedule.posters:
+        room = f"poster/{poster.id}"
+        for session in poster.sessions:
+            start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
+            made += [Transition(start, POSTER_START, room, room), Transition(end, POSTER_END, room, room)]
+            if remind_before > timedelta(0):
+                made.append(Transition(start - remind_before, POSTER_REMIND, room, room))
     return sorted(made, key=Transition.sort_key)
 
 

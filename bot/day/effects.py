@@ -31,6 +31,9 @@ from ..conference.transitions import (
     END,
     REMIND,
     SESSION_END,
+    POSTER_END,
+    POSTER_REMIND,
+    POSTER_START,
     SESSION_REMIND,
     SESSION_START,
     START,
@@ -162,6 +165,38 @@ def session_effects(transition: Transition, booking: Booking, schedule: Schedule
                                                     f", until {until}."))]
     if transition.kind == SESSION_END:
         return [SetName(key, "session_room", restore[0]), SetTopic(key, "session_room", restore[1])]
+    return []
+
+
+def poster_effects(transition: Transition, schedule: Schedule) -> list[Effect]:
+    """The effects of a poster session's ``transition``, all in the poster's room: its presenters
+    reminded (a text that notifies them), then a notice at the start and at the end."""
+    poster_id = transition.track_id.partition("/")[2]
+    poster = next((p for p in schedule.posters if p.id == poster_id), None)
+    if poster is None:
+        return []
+    zone = ZoneInfo(schedule.conference.timezone)
+    room, title = transition.track_id, bold(user(poster.title))
+    presenters = tuple(p.matrix_id for p in poster.presenters if p.matrix_id)
+    names = ", ".join(p.name for p in poster.presenters)
+    with_them = (" — with ", user(names)) if names else ()
+    if transition.kind == POSTER_REMIND:  # for the session that starts next
+        starts = min((s for s in poster.sessions if s.start > transition.at), key=lambda s: s.start, default=None)
+        if starts is None:
+            return []
+        return [Say(room, "poster_reminder", message(
+            "Presenters: the poster session for ", title, f" starts here at {starts.start.astimezone(zone):%H:%M} "
+            f"(until {starts.end.astimezone(zone):%H:%M}). Join the video call at the top of the room."),
+            presenters, notice=False)]
+    if transition.kind == POSTER_START:
+        session = next((s for s in poster.sessions if s.start == transition.at), None)
+        until = f", until {session.end.astimezone(zone):%H:%M}" if session else ""
+        return [Say(room, "poster_session", message(
+            "Now here: the poster session for ", title, *with_them, until,
+            ". Join the video call at the top of this room to meet the presenters."))]
+    if transition.kind == POSTER_END:
+        return [Say(room, "poster_session", message(
+            "The poster session for ", title, " has ended. Leave your questions for the presenters here."))]
     return []
 
 

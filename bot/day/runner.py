@@ -29,9 +29,11 @@ from ..conference.clock import apply_delays
 from ..conference.roles import track_staff
 from ..conference.transitions import (
     GRACE,
+    POSTER_KINDS,
     REMIND_BEFORE,
     Transition,
     due,
+    poster_transitions,
     session_transitions,
     transitions,
 )
@@ -41,7 +43,7 @@ from ..store.bookings import BookingStore
 from ..store.delays import DelayStore
 from ..store.questions import QuestionStore
 from ..store.transitions import SKIPPED, TransitionStore
-from .effects import Say, SetName, SetPower, SetTopic, effects, session_effects
+from .effects import Say, SetName, SetPower, SetTopic, effects, poster_effects, session_effects
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -98,6 +100,7 @@ class DayRunner:
         schedule = apply_delays(self.runtime.schedule, self.delays.all(self.conference))
         # Bookings are read each pass: one made or cancelled a moment ago is in this plan.
         planned = [*transitions(schedule, remind_before=self.options.remind_before),
+                   *poster_transitions(schedule, remind_before=self.options.remind_before),
                    *session_transitions(schedule, self.bookings.all(self.conference))]
         now = self.runtime.clock()
         done = self.done.done(self.conference)
@@ -154,6 +157,8 @@ class DayRunner:
             self._record(transition)
 
     def _effects(self, transition: Transition, schedule):
+        if transition.kind in POSTER_KINDS:
+            return poster_effects(transition, schedule)
         if transition.booking is not None:
             booking = self.bookings.get(transition.booking)
             return [] if booking is None else session_effects(transition, booking, schedule,
