@@ -22,7 +22,7 @@ from icalendar import Calendar, Event, vDuration
 from bot import __version__
 from bot.conference.display import RoomLinks
 from bot.conference.openspace import Session
-from bot.conference.schedule import Schedule, Talk
+from bot.conference.schedule import Poster, Schedule, Slot, Talk
 from bot.day.effects import track_page
 
 #: Who made the file (RFC 5545 PRODID: a unique text naming the product).
@@ -56,7 +56,8 @@ def utc_times(talk: Talk) -> tuple[datetime, datetime]:
 def calendar_bytes(schedule: Schedule, rooms: RoomLinks, public_url: str, *, stamp: datetime,
                    tracks: Iterable[str] | None = None, sessions: Iterable[Session] = ()) -> bytes:
     """The calendar of the conference's talks (only those of ``tracks`` when given), in start
-    order, then its open-space ``sessions`` (in the whole conference's calendar, not a track's). ``stamp`` is when the file is made (each event's DTSTAMP, which RFC 5545 requires);
+    order, then its open-space ``sessions`` and the posters' sessions (in the whole conference's
+    calendar, not a track's). ``stamp`` is when the file is made (each event's DTSTAMP, which RFC 5545 requires);
     ``rooms`` are the links provisioning gives the rooms, ``public_url`` where the stream pages are."""
     wanted = None if tracks is None else set(tracks)
     conference = schedule.conference
@@ -77,7 +78,35 @@ def calendar_bytes(schedule: Schedule, rooms: RoomLinks, public_url: str, *, sta
             calendar.add_component(_event(schedule, talk, names[talk.track], rooms, public_url, stamp))
     for session in sessions if wanted is None else ():
         calendar.add_component(_session_event(schedule, session, rooms, stamp))
+    for poster in schedule.posters if wanted is None else ():
+        for number, slot in enumerate(poster.sessions, start=1):
+            calendar.add_component(_poster_event(schedule, poster, number, slot, rooms, public_url, stamp))
     return calendar.to_ical()
+
+
+def poster_session_uid(conference_id: str, poster_id: str, number: int) -> str:
+    """A poster session's event UID: the poster and the session's place in its list."""
+    return f"{conference_id}/poster/{poster_id}/{number}@podium"
+
+
+def _poster_event(schedule: Schedule, poster: Poster, number: int, slot: Slot, rooms: RoomLinks, public_url: str,
+                  stamp: datetime) -> Event:
+    event = Event()
+    event.add("uid", poster_session_uid(schedule.conference.id, poster.id, number))
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", slot.start.astimezone(UTC))
+    event.add("dtend", slot.end.astimezone(UTC))
+    event.add("summary", f"Poster session: {poster.title}")
+    room_link = rooms.link(f"poster/{poster.id}")
+    parts = [f"With {', '.join(p.name for p in poster.presenters)}" if poster.presenters else "",
+             poster.abstract, f"The poster: {public_url}/widgets/poster/{poster.id}" if poster.pdf else "",
+             f"Its room, with the video call: {room_link}" if room_link else ""]
+    event.add("description", "\n\n".join(part for part in parts if part))
+    event.add("location", f"Poster · {poster.title}")
+    if room_link:
+        event.add("url", room_link)
+    event.add("categories", ["poster"])
+    return event
 
 
 def _session_event(schedule: Schedule, session: Session, rooms: RoomLinks, stamp: datetime) -> Event:

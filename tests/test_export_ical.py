@@ -24,7 +24,7 @@ from bot.store.database import Store
 from bot.store.delays import DelayStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
-from bridges.ical import calendar_bytes, talk_uid
+from bridges.ical import calendar_bytes, poster_session_uid, talk_uid
 
 SAMPLE = load_schedule(SAMPLE_SCHEDULE)
 BOT = "@podium:example.org"
@@ -78,7 +78,14 @@ def without_stamps(data: bytes) -> list[str]:
 
 def test_one_event_per_talk_at_the_schedules_times_in_utc():
     found = events(calendar_bytes(SAMPLE, ROOMS, PUBLIC_URL, stamp=STAMP))
-    assert set(found) == {talk_uid("ep2026", t.id) for t in SAMPLE.talks}
+    poster_sessions = {poster_session_uid("ep2026", p.id, n): (p, slot) for p in SAMPLE.posters
+                       for n, slot in enumerate(p.sessions, start=1)}
+    assert len(poster_sessions) == 2  # the sample's energy poster has two
+    assert set(found) == {talk_uid("ep2026", t.id) for t in SAMPLE.talks} | set(poster_sessions)
+    for uid, (poster, slot) in poster_sessions.items():
+        assert (utc(found[uid], "DTSTART"), utc(found[uid], "DTEND")) == (slot.start, slot.end)
+        assert str(found[uid]["SUMMARY"]) == f"Poster session: {poster.title}"
+        assert f"{PUBLIC_URL}/widgets/poster/{poster.id}" in str(found[uid]["DESCRIPTION"])
     for talk in SAMPLE.talks:
         event = found[talk_uid("ep2026", talk.id)]
         assert utc(event, "DTSTART") == talk.start
@@ -165,7 +172,7 @@ def export(tmp_path: Path, *args: str, user_id: str | None = BOT) -> tuple[int, 
 def test_export_ical_writes_the_calendar_with_the_delays_applied(tmp_path, data_dir, capsys):
     code, out = export(tmp_path, "--data-dir", str(data_dir))
     assert code == 0
-    assert f"Wrote {out}: {len(SAMPLE.talks)} talks." in capsys.readouterr().err
+    assert f"Wrote {out}: {len(SAMPLE.talks)} talks, 2 poster sessions." in capsys.readouterr().err
     found = events(out.read_bytes())
     for talk in SAMPLE.talks:
         late = timedelta(minutes=15 if talk.track == "south" else 0)

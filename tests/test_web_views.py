@@ -131,3 +131,15 @@ def test_programme_is_grouped_by_day_then_track():
     # The keynote given as 07:00Z is listed on its Prague day at 09:00.
     tuesday = {t["id"]: t for t in days[1]["tracks"]}
     assert tuesday["plenary"]["talks"][0]["start"] == "09:00"
+
+
+def test_each_day_lists_its_poster_sessions_with_their_rooms():
+    rooms = views.RoomLinks({"poster/poster-energy": "ep2026-poster-room-poster-energy"}, "example.org")
+    at_1540 = datetime(2026, 7, 13, 13, 40, tzinfo=timezone.utc)  # Monday 15:40 in Prague
+    days = views.programme_view(SCHEDULE, at_1540, rooms, None)
+    [monday], [tuesday] = days[0]["poster_sessions"], days[1]["poster_sessions"]
+    assert monday == {"poster": "poster-energy", "title": "Measuring the energy use of Python programs",
+                      "start": "15:30", "end": "16:15", "presenters": ["Bo Jensen"],
+                      "link": "https://matrix.to/#/#ep2026-poster-room-poster-energy:example.org", "live": True}
+    assert tuesday["start"] == "15:30" and not tuesday["live"]
+    assert days[2]["poster_sessions"] == []

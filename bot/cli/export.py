@@ -82,9 +82,12 @@ def write_calendar(data: bytes, output: Path | None) -> None:
         return
     write_all({output: data}, replace=True)
     sessions = data.count(b"\r\nCATEGORIES:open-space\r\n")
-    events = counted(data.count(b"BEGIN:VEVENT") - sessions, "talk")
+    posters = data.count(b"\r\nCATEGORIES:poster\r\n")
+    events = counted(data.count(b"BEGIN:VEVENT") - sessions - posters, "talk")
     if sessions:
         events += f", {counted(sessions, 'open-space session')}"
+    if posters:
+        events += f", {counted(posters, 'poster session')}"
     print(f"Wrote {output}: {events}.", file=sys.stderr)
 
 

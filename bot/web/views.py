@@ -217,6 +217,9 @@ def programme_view(
     if schedule.open_space.rooms:
         for slot in schedule.open_space.slots:
             days.setdefault(slot.start.astimezone(tz).date(), [])
+    for poster in schedule.posters:
+        for session in poster.sessions:
+            days.setdefault(session.start.astimezone(tz).date(), [])
     result = []
     for day, talks in sorted(days.items()):
         tracks = []
@@ -233,8 +236,20 @@ def programme_view(
                     ],
                 })
         result.append({"day": day.isoformat(), "label": day_label(day), "tracks": tracks,
-                       "open_space": open_space_day(schedule, day, booked, now, rooms)})
+                       "open_space": open_space_day(schedule, day, booked, now, rooms),
+                       "poster_sessions": poster_sessions_day(schedule, day, now, rooms)})
     return result
+
+
+def poster_sessions_day(schedule: Schedule, day: date, now: datetime, rooms: RoomLinks) -> list[dict[str, Any]]:
+    """The day's poster sessions in start order: when each poster's presenters are in its room."""
+    tz = schedule.conference.tz
+    found = sorted(((session, poster) for poster in schedule.posters for session in poster.sessions
+                    if session.start.astimezone(tz).date() == day), key=lambda it: (it[0].start, it[1].id))
+    return [{"poster": poster.id, "title": poster.title, "start": clock_time(session.start, schedule),
+             "end": clock_time(session.end, schedule), "presenters": [p.name for p in poster.presenters],
+             "link": rooms.link(f"poster/{poster.id}"), "live": session.start <= now < session.end}
+            for session, poster in found]
 
 
 def stream_view(
