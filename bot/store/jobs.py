@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from ..conference.sponsors import Job
-from .records import Records
+from .records import Records, insert_numbered
 
 JOBS = "sponsor_jobs"
 
@@ -33,12 +33,9 @@ class JobStore:
         """The job ``source_event_id`` posts: a new one with the sponsor's next number, or the one
         it posted already."""
         with self.db.conn:
-            self.db.execute(
-                f"""INSERT OR IGNORE INTO {JOBS} (conference, sponsor, number, title, url, posted_by, posted_at,
-                        source_event_id)
-                    SELECT ?, ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ? FROM {JOBS}
-                    WHERE conference = ? AND sponsor = ?""",
-                [conference, sponsor, title, url, posted_by, posted_at, source_event_id, conference, sponsor])
+            insert_numbered(self.db, JOBS, {
+                "conference": conference, "sponsor": sponsor, "title": title, "url": url, "posted_by": posted_by,
+                "posted_at": posted_at, "source_event_id": source_event_id}, numbered_within=("conference", "sponsor"))
         found = self._rows.one("WHERE source_event_id = ?", [source_event_id])
         assert found is not None
         return found

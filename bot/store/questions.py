@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from ..conference.qa import HIDDEN, STATES, Question, rank
+from .records import insert_numbered
 
 QUESTIONS, VOTES, SESSIONS = "qa_questions", "qa_votes", "qa_sessions"
 
@@ -113,14 +114,10 @@ class QuestionStore:
         """Store a question under the next number of its conference, with the asker's vote.
         Adding the same ``source_event_id`` again returns the question stored the first time."""
         with self.db.conn:
-            self.db.execute(
-                f"""INSERT OR IGNORE INTO {QUESTIONS}
-                    (conference, number, room_id, track_id, talk_id, asker, asker_name, text, asked_at,
-                     source_event_id)
-                    SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?
-                    FROM {QUESTIONS} WHERE conference = ?""",
-                [conference, room_id, track_id, talk_id, asker, asker_name, text, asked_at, source_event_id,
-                 conference])
+            insert_numbered(self.db, QUESTIONS, {
+                "conference": conference, "room_id": room_id, "track_id": track_id, "talk_id": talk_id,
+                "asker": asker, "asker_name": asker_name, "text": text, "asked_at": asked_at,
+                "source_event_id": source_event_id}, numbered_within=("conference",))
             number = self.db.execute(f"SELECT number FROM {QUESTIONS} WHERE source_event_id = ?",
                                      [source_event_id]).fetchone()[0]
             self._insert_vote(f"ask:{source_event_id}", conference, number, asker, asked_at)

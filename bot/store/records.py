@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
@@ -27,6 +27,21 @@ class Records(Generic[RecordT]):
     def many(self, where: str, params: list[Any]) -> list[RecordT]:
         rows = self.db.execute(f"SELECT {', '.join(self.columns)} FROM {self.table} {where}", params).fetchall()
         return [self.record(**dict(zip(self.columns, row))) for row in rows]
+
+
+def insert_numbered(db: sqlite_utils.Database, table: str, values: Mapping[str, Any], *,
+                    numbered_within: Sequence[str]) -> None:
+    """Insert ``values`` as a new row whose ``number`` is one past the highest among the rows that
+    share its ``numbered_within`` columns (a question's conference, a job's conference and
+    sponsor), in one statement, so two writers never take one number; nothing when the table's
+    unique ``source_event_id`` holds the row already (the same command handled again). Runs in
+    the caller's transaction."""
+    columns = [*values, "number"]
+    within = " AND ".join(f"{column} = ?" for column in numbered_within)
+    db.execute(f"""INSERT OR IGNORE INTO {table} ({', '.join(columns)})
+                   SELECT {', '.join('?' for _ in values)}, COALESCE(MAX(number), 0) + 1 FROM {table}
+                   WHERE {within}""",
+               [*values.values(), *(values[column] for column in numbered_within)])
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from ..conference.helpdesk import CLAIMED, DONE, WAITING, Ticket
-from .records import Records
+from .records import Records, insert_numbered
 
 TICKETS = "helpdesk_tickets"
 
@@ -38,12 +38,10 @@ class TicketStore:
         """The ticket ``source_event_id`` opens: a new one with the next number, or the one it
         opened already."""
         with self.db.conn:
-            self.db.execute(
-                f"""INSERT OR IGNORE INTO {TICKETS} (conference, number, desk, room_id, room_key, asker,
-                        asker_name, text, asked_at, source_event_id)
-                    SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM {TICKETS}
-                    WHERE conference = ?""",
-                [conference, desk, room_id, room_key, asker, asker_name, text, asked_at, source_event_id, conference])
+            insert_numbered(self.db, TICKETS, {
+                "conference": conference, "desk": desk, "room_id": room_id, "room_key": room_key, "asker": asker,
+                "asker_name": asker_name, "text": text, "asked_at": asked_at, "source_event_id": source_event_id},
+                numbered_within=("conference",))
         found = self.by_source(source_event_id)
         assert found is not None
         return found
