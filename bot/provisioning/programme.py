@@ -10,6 +10,7 @@ to rooms of the new one by the old templates.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from ..conference.display import RoomLinks
 from ..conference.schedule import Schedule
@@ -23,10 +24,11 @@ class Programme:
         self.put(conference)
 
     @classmethod
-    def bundled(cls, schedule: Schedule, settings: Settings) -> Programme:
-        """``schedule``'s conference made with the bundled room templates: for a bot started with a
-        schedule alone (``run_bot`` from a script), whose rooms ``podium apply`` made with those."""
-        return cls(Conference(schedule, desired_rooms(schedule, RoomTemplates.load(DEFAULT_TEMPLATES), settings),
+    def bundled(cls, schedule: Schedule, settings: Settings, templates_dir: Path = DEFAULT_TEMPLATES) -> Programme:
+        """``schedule``'s conference made with the room templates in ``templates_dir`` (the bundled
+        ones by default): for a bot or pages started with a schedule alone (``run_bot`` from a
+        script, ``create_app`` in a test), whose rooms ``podium apply`` made with those."""
+        return cls(Conference(schedule, desired_rooms(schedule, RoomTemplates.load(templates_dir), settings),
                               settings))
 
     def put(self, conference: Conference) -> None:

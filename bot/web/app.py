@@ -19,10 +19,9 @@ from bridges.ical import calendar_bytes
 from ..conference.clock import Clock, apply_delays, utc_now
 from ..conference.openspace import Session, sessions
 from ..conference.schedule import Poster, Schedule
-from ..provisioning.desired import Settings, desired_rooms
-from ..provisioning.pipeline import Conference
+from ..provisioning.desired import Settings
 from ..provisioning.programme import Programme
-from ..provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
+from ..provisioning.templates import BUNDLED_TEMPLATES
 from ..store.database import DATABASE
 from . import views
 from .limits import (
@@ -78,10 +77,7 @@ def create_app(
     app = web.Application()
     app[K_LIMITS] = limits or WebLimits.within(open_file_limit())
     app[K_STREAMS] = StreamSlots(app[K_LIMITS])
-    if programme is None:
-        rooms = desired_rooms(schedule, RoomTemplates.load(templates_dir), settings)
-        programme = Programme(Conference(schedule, rooms, settings))
-    app[K_PROGRAMME] = programme
+    app[K_PROGRAMME] = programme or Programme.bundled(schedule, settings, templates_dir)
     # Kept by reference: whoever passed the mapping may change it and the pages follow.
     app[K_DELAYS] = delays
     app[K_NOW] = now or utc_now
