@@ -37,12 +37,18 @@ async function draw() {
     const fit = Math.max(0.05, Math.min(box.width / natural.width, box.height / natural.height));
     const ratio = window.devicePixelRatio || 1;
     const viewport = current.getViewport({scale: fit * ratio});
-    canvas.width = Math.floor(viewport.width);
-    canvas.height = Math.floor(viewport.height);
+    // Drawn aside, then copied in at once: resizing the tile redraws the page, and the canvas
+    // shown must not go blank while pdf.js works (a canvas is cleared when it is resized).
+    const drawing = document.createElement("canvas");
+    drawing.width = Math.floor(viewport.width);
+    drawing.height = Math.floor(viewport.height);
+    task = current.render({canvas: drawing, viewport: viewport});
+    await task.promise;
+    canvas.width = drawing.width;
+    canvas.height = drawing.height;
+    canvas.getContext("2d").drawImage(drawing, 0, 0);
     canvas.style.width = Math.floor(viewport.width / ratio) + "px";  // CSSOM, which the style policy allows
     canvas.style.height = Math.floor(viewport.height / ratio) + "px";
-    task = current.render({canvas: canvas, viewport: viewport});
-    await task.promise;
     document.getElementById("loading").hidden = true;
     canvas.hidden = false;
     canvas.setAttribute("aria-label", "Poster, page " + page + " of " + doc.numPages);
