@@ -68,7 +68,7 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
         # opened, is checked once the walk is over.)
         await tab.join_listed("Forum Hall")
         assert await tab.allow_widgets() == 1
-        await tab.loaded_widget("podium-stream")
+        await tab.loaded_widget("podium-stream", reopen=f"#{rooms['track/forum'].alias}:localhost")
         forum_now = next(t for t in _http_json(f"{element.demo.web_url}/api/now-next")["tracks"] if t["id"] == "forum")
         if forum_now.get("now"):
             await tab.frame_text_containing("podium-stream", forum_now["now"]["title"])
