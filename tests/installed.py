@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-#: What the wheel is built from: the distribution's metadata and its packages.
-SOURCES = ("pyproject.toml", "README.md", "bot", "bridges")
+#: What the wheel is built from: the distribution's metadata, its packages and the files they read
+#: (pyproject.toml's force-include carries those into the package).
+SOURCES = ("pyproject.toml", "README.md", "bot", "bridges", "schedule.yaml", "posters", "room-templates", "widgets")
 
 
 @dataclass(frozen=True)

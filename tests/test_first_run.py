@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -46,24 +47,36 @@ def _set_env(monkeypatch, env: dict[str, str]) -> None:
 # ----------------------------------------------------------------------------- the installed package
 
 
+def _files(top: Path) -> list[Path]:
+    """``top`` if it is a file, else every file under it (not Python's caches)."""
+    paths = [top] if top.is_file() else top.rglob("*")
+    return [path for path in paths if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"]
+
+
 def test_the_wheel_ships_every_file_the_package_reads(installed):
     shipped = installed.files()
-    data = sorted(
-        str(path.relative_to(REPO)) for path in (REPO / "bot").rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
-    )
-    missing = [name for name in data if name not in shipped]
+    data = [str(path.relative_to(REPO)) for path in _files(REPO / "bot")]
+    # The top-level files and folders the code reads, carried into the package where
+    # bot.resources looks for them.
+    carried = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    for source, target in carried["force-include"].items():
+        assert target == f"bot/bundled/{source}", target
+        data += [str(Path(target) / path.relative_to(REPO / source)) for path in _files(REPO / source)]
+    missing = sorted(name for name in data if name not in shipped)
     assert not missing, f"not in the wheel: {missing}"
-    assert "bot/web/widgets/static/vendor/hls.js/hls.min.js" in shipped
+    assert "bot/bundled/widgets/static/vendor/hls.js/hls.min.js" in shipped
+    assert not [name for name in shipped if name.startswith("tests/")]
     assert installed.console_scripts() == ["podium=bot.cli:main"]
 
 
 def test_an_installed_copy_starts_a_conference_from_an_empty_directory(installed, bot, tmp_path):
     here = tmp_path / "new-conference"
     here.mkdir()
-    where = installed.python("import bot, bot.provisioning.pipeline as p; print(bot.__file__); "
-                             "print(bot.SAMPLE_SCHEDULE); print(p.DEFAULT_TEMPLATES)", cwd=here).splitlines()
+    where = installed.python("import bot, bot.provisioning.pipeline as p, bot.web.app as w; print(bot.__file__); "
+                             "print(bot.SAMPLE_SCHEDULE); print(p.DEFAULT_TEMPLATES); print(w.WIDGETS)",
+                             cwd=here).splitlines()
     assert all(Path(path).is_relative_to(installed.site) for path in where), where  # not the checkout
+    assert (Path(where[3]) / "templates" / "index.html").is_file(), where
 
     first = installed.run("validate", cwd=here)
     assert first.returncode == 1

@@ -18,6 +18,8 @@ import yaml
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from ..resources import resource
+
 #: The room kinds a conference is made of; each has ``room-templates/<kind>.yaml``.
 KINDS = (
     "space",
@@ -32,8 +34,8 @@ KINDS = (
     "open-space",
 )
 BASE = "_base"
-#: The templates shipped inside the package; ``--templates DIR`` points elsewhere.
-BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "room-templates"
+#: The templates shipped with Podium; ``--templates DIR`` points elsewhere.
+BUNDLED_TEMPLATES = resource("room-templates")
 
 _WHOLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}).)*)\}\}$", re.S)
 

@@ -22,6 +22,7 @@ from ..conference.schedule import Poster, Schedule
 from ..provisioning.desired import Settings
 from ..provisioning.programme import Programme
 from ..provisioning.templates import BUNDLED_TEMPLATES
+from ..resources import resource
 from ..store.database import DATABASE
 from . import views
 from .limits import (
@@ -35,8 +36,8 @@ from .listener import CappedSite
 from .live import LiveData
 from .posters import CACHE_FOLDER, PosterFiles, PosterUnavailable
 
-#: The pages' Jinja2 templates and static files, shipped inside the package.
-WIDGETS = Path(__file__).resolve().parent / "widgets"
+#: The pages' Jinja2 templates and static files, shipped with Podium.
+WIDGETS = resource("widgets")
 #: How often a live page is re-checked when the store is quiet (talks start and end on the clock).
 TICK_SECONDS = 5.0
 #: A comment line on an idle event stream, so proxies do not time it out.
