@@ -23,7 +23,7 @@ To add a table, a column or an index: append an upgrade to ``UPGRADES`` (the nex
 leave the ones before it exactly as they are: they are what every existing file went through.
 Write its statements out in full, without the stores' names for their tables, so a store that
 renames a constant later does not rewrite history. SQLite changes a column only by copying its
-table (see ``_one_vote_each_person``). Then bump nothing else: ``VERSION`` is the list's length.
+table (see ``_one_vote_each_person``). Nothing else changes: ``VERSION`` is the length of the list.
 """
 
 from __future__ import annotations
