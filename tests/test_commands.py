@@ -11,7 +11,6 @@ import asyncio
 from datetime import datetime, timezone
 
 import pytest
-import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +20,7 @@ from bot.commands.message import message
 from bot.conference.roles import Role, role_of, track_staff
 from bot.conference.schedule import load_schedule
 from bot.conference.userinput import read_number
+from bot.store.schema import open_database
 from tests.live import write_live_schedule
 
 
@@ -104,7 +104,7 @@ def context(schedule, body: str, role: Role, *, kind: str = "track", event_id: s
     room = Room("!r:x", schedule.conference.id, f"{kind}/forum", kind, "forum")
     return Context(event={"event_id": event_id, "type": "m.room.message", "sender": "@a:x",
                           "content": {"msgtype": "m.text", "body": body}},
-                   room=room, sender="@a:x", sender_name="A", role=role, db=sqlite_utils.Database(memory=True),
+                   room=room, sender="@a:x", sender_name="A", role=role, db=open_database(":memory:"),
                    schedule=schedule, now=datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc), bot_user_id="@bot:x",
                    transport=Recorder(), role_of=lambda user: Role.ATTENDEE)
 
@@ -169,7 +169,7 @@ async def test_replies_per_sender_are_bounded_and_a_replay_gets_the_same_verdict
     """CAPACITY commands in a burst are answered, the next is told once when it will be answered
     again, the rest get silence; the verdict on an event handled again is the stored one."""
     registry, calls = registry_with_calls()
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     start = 1_800_000_000_000  # origin_server_ts, milliseconds
 
     async def send(n: int, *, at: int, sender: str = "@a:x") -> list:

@@ -27,6 +27,7 @@ from bot.conference.userinput import UsageError
 from bot.day.effects import Say, SetName, SetTopic, session_effects
 from bot.provisioning.state import Observed
 from bot.store.bookings import BookingStore
+from bot.store.schema import open_database
 from tests.live import write_live_schedule
 from tests.test_commands import Recorder
 
@@ -117,7 +118,7 @@ def book(store, who, slot_start=100.0, *, rooms=("os1", "os2"), now=50.0, event=
 
 
 def test_one_booking_per_slot_and_room_and_per_person_until_it_ends():
-    store = BookingStore(sqlite_utils.Database(memory=True))
+    store = BookingStore(open_database(":memory:"))
     first = book(store, "@ann", rooms=("os2", "os1"))
     assert first.room == "os2", "the room the command was sent in, when free"
     assert book(store, "@ann", 300.0) is None, "Ann holds one that has not ended"
@@ -134,7 +135,7 @@ def test_one_booking_per_slot_and_room_and_per_person_until_it_ends():
 
 
 def test_the_index_keeps_one_active_booking_per_slot_and_room_for_any_writer():
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     store = BookingStore(db)
     book(store, "@ann", rooms=("os1",))
     with pytest.raises(sqlite_utils.db.sqlite3.IntegrityError):
@@ -229,7 +230,7 @@ def said(schedule, db, body, **kwargs) -> str:
 
 
 def test_book_list_and_cancel(schedule):
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     assert said(schedule, db, "!openspace") == (
         "Open-space slots (times in Europe/Prague); book a free one with !openspace book <slot> <title>:\n"
         "1 · Mon 13:00–13:30 · free: Open space 1, Open <space> 2\n"
@@ -280,7 +281,7 @@ HINT = "name the slot by its number as !openspace lists it (2) or its start (14:
     ("!openspace reserve 1", "“reserve” is not something !openspace does: book or cancel, or nothing to list the slots"),
 ])
 def test_bad_arguments(schedule, body, why):
-    reply = said(schedule, sqlite_utils.Database(memory=True), body, role=Role.MODERATOR)
+    reply = said(schedule, open_database(":memory:"), body, role=Role.MODERATOR)
     assert reply == f"{why}. Usage: !openspace [book <slot> <title> | cancel [slot]]"
 
 
@@ -289,7 +290,7 @@ def test_only_in_open_space_rooms_and_in_help(schedule):
     command = REGISTRY.get("openspace")
     assert command.applies_in(rooms_of(schedule)[0])
     assert not command.applies_in(Room("!t:x", "c", "track/forum", "track", "forum"))
-    assert "!openspace" in said(schedule, sqlite_utils.Database(memory=True), "!help")
+    assert "!openspace" in said(schedule, open_database(":memory:"), "!help")
 
 
 def test_apply_leaves_a_running_sessions_name_and_topic_alone():

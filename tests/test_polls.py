@@ -295,11 +295,10 @@ def test_late_responses_change_nothing(responses, end):
 
 @pytest.fixture
 def store():
-    import sqlite_utils
-
     from bot.store.polls import PollStore
+    from bot.store.schema import open_database
 
-    return PollStore(sqlite_utils.Database(memory=True))
+    return PollStore(open_database(":memory:"))
 
 
 def start(question="Q", options=("A", "B", "C"), multi=1, disclosed=True):
@@ -373,11 +372,14 @@ def test_store_from_before_polls_knew_their_conference_gains_the_column(tmp_path
     import sqlite_utils
 
     from bot.store.polls import PollStore
+    from bot.store.schema import open_database
 
-    db = sqlite_utils.Database(tmp_path / "old.db")
-    db["polls"].create({"poll_id": str, "room_id": str, "track_id": str, "talk_id": str, "creator": str,
-                        "content": str, "started_at": int, "ended_at": int, "end_event_id": str, "results": str},
-                       pk="poll_id")
+    old = sqlite_utils.Database(tmp_path / "old.db")
+    old["polls"].create({"poll_id": str, "room_id": str, "track_id": str, "talk_id": str, "creator": str,
+                         "content": str, "started_at": int, "ended_at": int, "end_event_id": str, "results": str},
+                        pk="poll_id")
+    old.close()
+    db = open_database(tmp_path / "old.db")
     store = PollStore(db)
     assert "conference" in db["polls"].columns_dict
     store.add_poll("$p", "!room", "@bot:x", start(), 1000, conference="c", track_id="main")

@@ -4,9 +4,8 @@ before a person could hold two votes migrated with its votes."""
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from bot.store.questions import VOTES, QuestionStore
+from bot.store.schema import open_database
 
 
 def ask(store: QuestionStore, source: str, text: str, *, asker: str = "@alice:x", track: str = "forum",
@@ -16,7 +15,7 @@ def ask(store: QuestionStore, source: str, text: str, *, asker: str = "@alice:x"
 
 
 def test_numbers_per_conference_and_asking_twice_is_one_question(tmp_path):
-    store = QuestionStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    store = QuestionStore(open_database(tmp_path / "podium.db"))
     q1 = ask(store, "$a", "First?")
     q2 = ask(store, "$b", "Second?", asker="@bob:x")
     other = ask(store, "$c", "Elsewhere?", conference="other")
@@ -29,7 +28,7 @@ def test_numbers_per_conference_and_asking_twice_is_one_question(tmp_path):
 
 
 def test_votes_one_per_user_withdrawn_by_their_event(tmp_path):
-    store = QuestionStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    store = QuestionStore(open_database(tmp_path / "podium.db"))
     q = ask(store, "$a", "First?")
     store.set_post("conf", q.number, "$post")
     assert store.by_post("$post")[1].number == q.number
@@ -45,8 +44,8 @@ def test_votes_one_per_user_withdrawn_by_their_event(tmp_path):
 
 def test_ranking_states_pins_and_live_reads_from_a_second_connection(tmp_path):
     path = tmp_path / "podium.db"
-    store = QuestionStore(sqlite_utils.Database(path))
-    web = QuestionStore(sqlite_utils.Database(path))  # the web server's own connection
+    store = QuestionStore(open_database(path))
+    web = QuestionStore(open_database(path))  # the web server's own connection
     version = web.db.execute("PRAGMA data_version").fetchone()[0]
     q1, q2, q3 = (ask(store, f"${n}", f"Question {n}?", at=100 + n) for n in range(3))
     store.vote("$v", "conf", q3.number, "@bob:x", 200)
@@ -65,7 +64,7 @@ def test_ranking_states_pins_and_live_reads_from_a_second_connection(tmp_path):
 
 
 def test_sessions_and_rate_inputs(tmp_path):
-    store = QuestionStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    store = QuestionStore(open_database(tmp_path / "podium.db"))
     assert store.session("conf", "forum") is None
     store.set_session("conf", "forum", "closed", "t1")
     assert store.session("conf", "forum") == ("closed", "t1")
@@ -77,7 +76,7 @@ def test_sessions_and_rate_inputs(tmp_path):
 
 
 def test_a_person_with_two_votes_counts_once_while_either_stays(tmp_path):
-    store = QuestionStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    store = QuestionStore(open_database(tmp_path / "podium.db"))
     q = ask(store, "$a", "First?")
     assert store.vote("$thumb", "conf", q.number, "@bob:x", 101)
     assert not store.vote("$thumb-medium", "conf", q.number, "@bob:x", 102), "bob had voted already"
@@ -94,9 +93,10 @@ def test_a_person_with_two_votes_counts_once_while_either_stays(tmp_path):
 
 def test_a_store_from_before_keeps_its_votes_and_takes_a_second_one(tmp_path):
     path = tmp_path / "podium.db"
-    old = sqlite_utils.Database(path)
+    old = open_database(path)
     ask(QuestionStore(old), "$a", "First?")
     with old.conn:
+        old.execute("PRAGMA user_version = 0")  # as stores left it before the schema had a version
         # The votes table as stores before this one made it: one vote per person, enforced.
         old.execute(f"DROP TABLE {VOTES}")
         old.execute(f"""CREATE TABLE {VOTES} (
@@ -106,8 +106,8 @@ def test_a_store_from_before_keeps_its_votes_and_takes_a_second_one(tmp_path):
                     f"('$bob', 'conf', 1, '@bob:x', 101), ('$carol', 'conf', 1, '@carol:x', 102)")
     old.close()
 
-    store = QuestionStore(sqlite_utils.Database(path))
-    web = QuestionStore(sqlite_utils.Database(path))  # opened again: nothing left to migrate
+    store = QuestionStore(open_database(path))
+    web = QuestionStore(open_database(path))  # opened again: nothing left to migrate
     assert store.get("conf", 1).votes == 3, "the votes from before are kept"
     assert store.vote("$bob-medium", "conf", 1, "@bob:x", 103) is False, "bob had voted already"
     store.withdraw("$bob")

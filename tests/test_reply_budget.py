@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import sqlite_utils
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.commands.budget import CAPACITY, FULL, REFILL_SECONDS, Bucket, Verdict, charge, seconds_until_answer
 from bot.store.budget import KEEP_SECONDS, ReplyBudgetStore
+from bot.store.schema import open_database
 
 
 def run(times: list[float], bucket: Bucket = FULL) -> list[Verdict]:
@@ -70,13 +70,13 @@ def test_answers_never_exceed_the_capacity_plus_the_refill(times):
 
 def test_the_store_keeps_each_verdict_and_each_senders_bucket(tmp_path):
     now = time.time()
-    store = ReplyBudgetStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    store = ReplyBudgetStore(open_database(tmp_path / "podium.db"))
     assert store.bucket("@a:x") is None and store.verdict("$e1") is None
     store.record("$e1", "@a:x", "answer", 11.0, now, False)
     store.record("$e2", "@a:x", "warn", 0.5, now + 1, True)
     store.record("$e1", "@a:x", "quiet", 0.0, now + 2, True)  # the same event again: the first record stays
     store.record("$old", "@c:x", "answer", 11.0, now - KEEP_SECONDS - 60, False)
-    again = ReplyBudgetStore(sqlite_utils.Database(tmp_path / "podium.db"))
+    again = ReplyBudgetStore(open_database(tmp_path / "podium.db"))
     assert again.verdict("$e1") == ("answer", 11.0, now, False)
     assert again.bucket("@a:x") == (0.5, now + 1, True)
     assert again.bucket("@b:x") is None

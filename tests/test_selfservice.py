@@ -9,7 +9,6 @@ import asyncio
 from datetime import datetime, timezone
 
 import pytest
-import sqlite_utils
 
 from bot.commands import REGISTRY, Context, Room, load_all
 from bot.conference import announcements, helpdesk, modcall
@@ -20,6 +19,7 @@ from bot.conference.userinput import UsageError
 from bot.matrix import MatrixError
 from bot.store.announcements import SENDING, SENT, AnnouncementStore
 from bot.store.modcalls import ModCallStore
+from bot.store.schema import open_database
 from bot.store.tickets import TicketStore
 from bot.wording import age, ago
 from tests.live import write_live_schedule
@@ -107,7 +107,7 @@ def _open(store: TicketStore, event: str, conference: str = CONF, desk: str = "d
 
 
 def test_tickets_are_numbered_once_per_event_and_never_again():
-    store = TicketStore(sqlite_utils.Database(memory=True))
+    store = TicketStore(open_database(":memory:"))
     first, second = _open(store, "$1"), _open(store, "$2")
     assert (first.number, second.number, first.state) == (1, 2, helpdesk.WAITING)
     assert _open(store, "$1") == first, "the same event opens the same ticket"
@@ -119,7 +119,7 @@ def test_tickets_are_numbered_once_per_event_and_never_again():
 
 
 def test_one_claim_wins_and_a_replay_finds_its_own_outcome():
-    store = TicketStore(sqlite_utils.Database(memory=True))
+    store = TicketStore(open_database(":memory:"))
     _open(store, "$1")
     won = store.claim(CONF, 1, claimer="@h:x", claimer_name="Hana", at=200.0, event_id="$claim-h")
     lost = store.claim(CONF, 1, claimer="@i:x", claimer_name="Ivo", at=200.5, event_id="$claim-i")
@@ -134,7 +134,7 @@ def test_one_claim_wins_and_a_replay_finds_its_own_outcome():
 
 
 def test_mod_calls_count_only_calls_before_them():
-    store = ModCallStore(sqlite_utils.Database(memory=True))
+    store = ModCallStore(open_database(":memory:"))
     store.record("$1", CONF, "!hall", "@a:x", 100.0)
     store.record("$1", CONF, "!hall", "@a:x", 100.0)
     store.record("$2", CONF, "!track", "@a:x", 150.0)
@@ -146,7 +146,7 @@ def test_mod_calls_count_only_calls_before_them():
 
 
 def test_an_announcement_keeps_its_rooms_and_each_delivery():
-    store = AnnouncementStore(sqlite_utils.Database(memory=True))
+    store = AnnouncementStore(open_database(":memory:"))
     rooms = [("lobby/announcements", "!a"), ("track/forum", "!f")]
     first = store.start("$ann", conference=CONF, sender="@o:x", selector="", text="hi", at=1.0, rooms=rooms)
     assert [(d.room_key, d.state) for d in first] == [("lobby/announcements", "due"), ("track/forum", "due")]
@@ -221,12 +221,12 @@ def bodies(sent: list[tuple[str, dict]]) -> list[str]:
                                                           "Usage: !mod [what is wrong]"),
 ])
 def test_bad_arguments_and_wrong_roles_get_one_clear_reply(schedule, body, role, key, reply):
-    sent = dispatch(schedule, sqlite_utils.Database(memory=True), body, role=role, key=key)
+    sent = dispatch(schedule, open_database(":memory:"), body, role=role, key=key)
     assert bodies(sent) == [reply]
 
 
 def test_help_lists_the_new_commands_by_role_and_room(schedule):
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     staff = bodies(dispatch(schedule, db, "!help", role=Role.MODERATOR, key="helpdesk-staff/desk"))[0]
     assert all(f"!{name}" in staff for name in ("claim <n>", "done <n>", "tickets", "mod [what is wrong]"))
     attendee = bodies(dispatch(schedule, db, "!help", role=Role.ATTENDEE, key="lobby/info-desk", event_id="$2"))[0]
@@ -238,7 +238,7 @@ def test_help_lists_the_new_commands_by_role_and_room(schedule):
 def test_a_ticket_handled_again_sends_the_same_requests(schedule):
     """After a crash the !helpdesk is handled again: the same ticket, the same two sends (the
     staff room's notice, the asker's reply) with the same transaction ids."""
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     first = dispatch(schedule, db, "!helpdesk The <b>sound</b> is gone", role=Role.ATTENDEE, key="lobby/info-desk")
     again = dispatch(schedule, db, "!helpdesk The <b>sound</b> is gone", role=Role.ATTENDEE, key="lobby/info-desk")
     assert first == again and [room for room, _ in first] == ["!helpdesk-staff-desk:x", "!lobby-info-desk:x"]
@@ -250,7 +250,7 @@ def test_a_ticket_handled_again_sends_the_same_requests(schedule):
 
 
 def test_the_asker_is_mentioned_where_they_asked(schedule):
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     dispatch(schedule, db, "!helpdesk no sound", role=Role.ATTENDEE, key="lobby/info-desk", event_id="$ask")
     sent = dispatch(schedule, db, "!claim 1", role=Role.MODERATOR, key="helpdesk-staff/desk", event_id="$c",
                     sender="@hana:x")
@@ -269,7 +269,7 @@ def test_the_asker_is_mentioned_where_they_asked(schedule):
 
 
 def test_a_person_may_call_three_times_in_ten_minutes_and_a_replay_is_the_same_call(schedule):
-    db, at = sqlite_utils.Database(memory=True), 1_800_000_000_000
+    db, at = open_database(":memory:"), 1_800_000_000_000
     where = []
     for n, key in enumerate(("lobby/hallway", "lobby/info-desk", "track/forum")):
         sent = dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key=key, event_id=f"$m{n}", at_ms=at + n * 1000)
@@ -307,7 +307,7 @@ def announce(schedule, db, transport: Recorder, body: str) -> None:
 
 
 def test_an_announcement_a_room_refuses_is_reported_and_one_that_fails_is_sent_again(schedule):
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     refused = RefusingRoom("!lobby-hallway:x", 403)
     announce(schedule, db, refused, "!announce --lobby Doors open")
     *posts, (_, _, summary, _) = refused.sent
@@ -315,7 +315,7 @@ def test_an_announcement_a_room_refuses_is_reported_and_one_that_fails_is_sent_a
     assert summary["body"].startswith("📣 Announced in 2 rooms: Announcements, Info desk.\nCould not post in 1 room: "
                                       "send to !lobby-hallway:x: HTTP 403 M_FORBIDDEN: no")
 
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     failing = RefusingRoom("!track-forum:x", 502)
     with pytest.raises(MatrixError):
         announce(schedule, db, failing, "!announce Doors open")

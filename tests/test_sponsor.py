@@ -21,6 +21,7 @@ from bot.conference.userinput import UsageError
 from bot.matrix import MatrixError
 from bot.store.database import DATABASE
 from bot.store.jobs import JobStore
+from bot.store.schema import open_database
 from bot.store.swag import SwagStore
 from tests.live import write_live_schedule
 from tests.test_selfservice import bodies, dispatch
@@ -101,7 +102,7 @@ def test_a_codes_file_that_cannot_be_loaded_says_where(text, as_csv, problems):
 
 
 def test_jobs_are_numbered_once_per_event_and_taken_down_once():
-    store = JobStore(sqlite_utils.Database(memory=True))
+    store = JobStore(open_database(":memory:"))
 
     def post(event: str, sponsor: str = "acme"):
         return store.post(CONF, sponsor, title=f"Job {event}", url="https://a.example", posted_by=STAFF,
@@ -120,7 +121,7 @@ def test_jobs_are_numbered_once_per_event_and_taken_down_once():
 
 
 def test_swag_is_loaded_once_and_claimed_once_per_person():
-    store = SwagStore(sqlite_utils.Database(memory=True))
+    store = SwagStore(open_database(":memory:"))
     assert store.load(CONF, "acme", ["A", "B"], 1.0) == 2
     assert store.load(CONF, "acme", ["B", "A", "C"], 2.0) == 1, "loading again adds only what is new"
     assert store.load(CONF, "bare", ["A"], 2.0) == 1, "codes are per sponsor"
@@ -138,7 +139,7 @@ def test_swag_is_loaded_once_and_claimed_once_per_person():
 
 def test_concurrent_claims_on_separate_connections_never_share_a_code(tmp_path):
     path = tmp_path / DATABASE
-    SwagStore(sqlite_utils.Database(path)).load(CONF, "acme", [f"CODE-{n}" for n in range(5)], 1.0)
+    SwagStore(open_database(path)).load(CONF, "acme", [f"CODE-{n}" for n in range(5)], 1.0)
     start, results = threading.Barrier(8), {}
 
     def claim(n: int) -> None:
@@ -185,7 +186,7 @@ def run(schedule, db, body: str, *, role: Role = Role.ATTENDEE, key: str = "spon
 
 
 def test_a_job_goes_to_the_jobs_room_once_and_comes_down_again(schedule):
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     first = run(schedule, db, "!job Rust <b>dev</b> https://acme.example/jobs/rust", role=Role.MODERATOR,
                 sender=STAFF)
     again = run(schedule, db, "!job Rust <b>dev</b> https://acme.example/jobs/rust", role=Role.MODERATOR,
@@ -217,7 +218,7 @@ def test_a_job_goes_to_the_jobs_room_once_and_comes_down_again(schedule):
 
 
 def test_without_a_jobs_room_a_job_is_on_the_booth_page_alone(schedule):
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     sent = run(schedule, db, "!job Ops https://acme.example/ops", role=Role.ORGANISER, rooms=ROOMS[:2])
     assert bodies(sent) == ["Posted job #1, “Ops”, on the booth page.\nTake it down with !job remove 1."]
     assert bodies(run(schedule, db, "!job", key="sponsor/bare", event_id="$2", rooms=ROOMS[:2])) == [
@@ -256,12 +257,12 @@ def test_without_a_jobs_room_a_job_is_on_the_booth_page_alone(schedule):
                                                     "with podium swag load bare FILE."),
 ])
 def test_bad_arguments_and_wrong_roles_get_one_clear_reply(schedule, body, role, key, reply):
-    sent = run(schedule, sqlite_utils.Database(memory=True), body, role=role, key=key, direct_chat=DirectChats())
+    sent = run(schedule, open_database(":memory:"), body, role=role, key=key, direct_chat=DirectChats())
     assert bodies(sent) == [reply]
 
 
 def test_swag_comes_by_direct_message_once_per_person(schedule):
-    db, chats = sqlite_utils.Database(memory=True), DirectChats()
+    db, chats = open_database(":memory:"), DirectChats()
     SwagStore(db).load(CONF, "acme", ["GIFT-1", "GIFT-2"], 1.0)
     first = run(schedule, db, "!swag", direct_chat=chats, event_id="$s1")
     (dm, code_message), (room, reply) = first
@@ -282,7 +283,7 @@ def test_swag_comes_by_direct_message_once_per_person(schedule):
 
 
 def test_a_code_whose_message_could_not_be_sent_is_sent_on_the_next_try(schedule):
-    db = sqlite_utils.Database(memory=True)
+    db = open_database(":memory:")
     SwagStore(db).load(CONF, "acme", ["GIFT-1", "GIFT-2"], 1.0)
     refused = bodies(run(schedule, db, "!swag", direct_chat=DirectChats(refuse=True), event_id="$s1"))
     assert refused == ["Your ACME <Corp> swag code is kept for you, but I could not send you a direct message: "
@@ -293,9 +294,9 @@ def test_a_code_whose_message_could_not_be_sent_is_sent_on_the_next_try(schedule
 
 
 def test_help_lists_the_sponsor_commands(schedule):
-    attendee = bodies(run(schedule, sqlite_utils.Database(memory=True), "!help"))[0]
+    attendee = bodies(run(schedule, open_database(":memory:"), "!help"))[0]
     assert "!job [<title> <url> | remove <n>]" in attendee and "!swag [count]" in attendee
-    elsewhere = bodies(run(schedule, sqlite_utils.Database(memory=True), "!help", key="lobby/hallway"))[0]
+    elsewhere = bodies(run(schedule, open_database(":memory:"), "!help", key="lobby/hallway"))[0]
     assert "!job" not in elsewhere and "!swag" not in elsewhere
 
 
@@ -318,7 +319,7 @@ def test_podium_swag_load_adds_each_code_once(tmp_path, capsys):
     assert swag_load(tmp_path, schedule_file, "acme", str(codes)) == 0
     assert capsys.readouterr().out.startswith(f"Added 0 codes for ACME from {codes} (2 codes of the file loaded "
                                               "before): 2 codes left of 2")
-    assert SwagStore(sqlite_utils.Database(tmp_path / "data" / DATABASE)).counts(conf_id, "acme") == (2, 2)
+    assert SwagStore(open_database(tmp_path / "data" / DATABASE)).counts(conf_id, "acme") == (2, 2)
 
 
 def test_podium_swag_load_refuses_what_it_cannot_load_and_writes_nothing(tmp_path, capsys):

@@ -170,13 +170,12 @@ def test_a_rehearsal_clock_puts_the_first_talk_two_minutes_after_the_bot_starts(
 
 
 def test_podium_transitions_prints_each_tracks_timetable_with_its_delay(tmp_path, capsys):
-    import sqlite_utils
-
     from bot import SAMPLE_SCHEDULE
     from bot.cli import main
     from bot.store.database import DATABASE
     from bot.store.bookings import BookingStore
     from bot.store.delays import DelayStore
+    from bot.store.schema import open_database
 
     data = tmp_path / "data"
     assert main(["transitions", "--schedule", str(SAMPLE_SCHEDULE), "--data-dir", str(data), "--track", "forum"]) == 0
@@ -186,7 +185,7 @@ def test_podium_transitions_prints_each_tracks_timetable_with_its_delay(tmp_path
     assert "  Mon 13 Jul 10:00  start     Gradual typing in a million-line codebase" in out
 
     data.mkdir()
-    DelayStore(sqlite_utils.Database(data / DATABASE)).set("ep2026", "forum", 15, by="@mod:x", at=0.0)
+    DelayStore(open_database(data / DATABASE)).set("ep2026", "forum", 15, by="@mod:x", at=0.0)
     assert main(["transitions", "--schedule", str(SAMPLE_SCHEDULE), "--data-dir", str(data)]) == 0
     out = capsys.readouterr().out
     assert "Forum Hall (forum), 15 min late: 28 transitions" in out
@@ -195,7 +194,7 @@ def test_podium_transitions_prints_each_tracks_timetable_with_its_delay(tmp_path
 
     # A booked open-space session: its room's name and topic at the slot, and back after.
     slot = datetime(2026, 7, 14, 11, 0, tzinfo=UTC)  # 13:00 in Prague
-    BookingStore(sqlite_utils.Database(data / DATABASE)).book(
+    BookingStore(open_database(data / DATABASE)).book(
         "ep2026", slot_start=slot.timestamp(), slot_end=(slot + timedelta(minutes=30)).timestamp(),
         rooms=["open-space-1"], booker="@ann:x", booker_name="Ann", title="Packaging <clinic>",
         now=slot.timestamp() - 86400, source_event_id="$book")

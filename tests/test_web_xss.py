@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 import yaml
 
 from bot import SAMPLE_SCHEDULE
@@ -24,6 +23,7 @@ from bot.provisioning.desired import Settings
 from bot.store.database import DATABASE
 from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
+from bot.store.schema import open_database
 from bot.web import create_app
 from bot.web.background import ThreadedServer
 from tests.test_posters import with_sample_posters
@@ -74,7 +74,7 @@ def server(tmp_path_factory):
     schedule = load_schedule(hostile_schedule(with_sample_posters(directory)))
     data_dir = directory / "data"
     data_dir.mkdir()
-    db = sqlite_utils.Database(data_dir / DATABASE)
+    db = open_database(data_dir / DATABASE)
     questions = QuestionStore(db)
     for n, payload in enumerate(PAYLOADS):
         questions.add(conference=schedule.conference.id, room_id="!forum:localhost", track_id="forum",

@@ -23,7 +23,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 import yaml
 
 from bot import SAMPLE_SCHEDULE
@@ -32,6 +31,7 @@ from bot.conference.schedule import load_schedule
 from bot.store.database import DATABASE
 from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
+from bot.store.schema import open_database
 from bot.web import create_app
 from bot.web.background import ThreadedServer
 from tests.test_posters import SETTINGS, PosterHost, with_sample_posters
@@ -76,7 +76,7 @@ def server(tmp_path_factory, host, clock):
     schedule = load_schedule(path)
     data_dir = folder / "data"
     app = create_app(schedule, SETTINGS, data_dir=data_dir, now=clock)
-    with ThreadedServer(app) as running, contextlib.closing(sqlite_utils.Database(data_dir / DATABASE)) as db:
+    with ThreadedServer(app) as running, contextlib.closing(open_database(data_dir / DATABASE)) as db:
         running.schedule = schedule
         questions = QuestionStore(db)
         for n in range(8):  # a busy board: more questions than the tile holds

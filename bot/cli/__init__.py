@@ -31,6 +31,7 @@ from ..provisioning.report import apply_lines, plan_lines, summary_line
 from ..provisioning.templates import TemplateProblem
 from ..serve import DEFAULT_LISTEN, Listen, ListenProblem
 from ..store.database import Store
+from ..store.schema import NewerDatabase
 from ..wording import counted
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         _note_nothing_changed(args)
         return EXIT_ERROR
-    except (ConfigProblem, TemplateProblem, FetchProblem) as exc:
+    except (ConfigProblem, TemplateProblem, FetchProblem, NewerDatabase) as exc:
         print(f"podium: error: {exc}", file=sys.stderr)
         _note_nothing_changed(args)
         return EXIT_ERROR

@@ -32,6 +32,7 @@ from ..store.database import DATABASE
 from ..store.delays import delays_in
 from ..store.polls import POLLS, PollStore
 from ..store.questions import QUESTIONS, QuestionStore
+from ..store.schema import NewerDatabase, check_readable
 from ..wording import counted
 
 
@@ -151,6 +152,11 @@ def open_store(data_dir: Path) -> sqlite_utils.Database:
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         raise ExportProblem(f"{path}: cannot read it as Podium's store ({exc})") from None
+    try:
+        check_readable(connection, path)
+    except NewerDatabase:
+        connection.close()
+        raise
     return sqlite_utils.Database(connection)
 
 

@@ -30,14 +30,6 @@ class Delivery:
 class AnnouncementStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {ANNOUNCEMENTS} (
-                event_id TEXT PRIMARY KEY, conference TEXT NOT NULL, sender TEXT NOT NULL,
-                selector TEXT NOT NULL, text TEXT NOT NULL, made_at REAL NOT NULL)""")
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {DELIVERIES} (
-                event_id TEXT NOT NULL, position INTEGER NOT NULL, room_key TEXT NOT NULL, room_id TEXT NOT NULL,
-                state TEXT NOT NULL DEFAULT '{DUE}', posted_event_id TEXT,
-                PRIMARY KEY (event_id, room_key))""")
 
     def start(self, event_id: str, *, conference: str, sender: str, selector: str, text: str, at: float,
               rooms: list[tuple[str, str]]) -> list[Delivery]:

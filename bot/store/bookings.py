@@ -36,16 +36,6 @@ class BookingStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
         self._rows = Records(db, BOOKINGS, Booking)
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {BOOKINGS} (
-                id INTEGER PRIMARY KEY AUTOINCREMENT, conference TEXT NOT NULL,
-                slot_start REAL NOT NULL, slot_end REAL NOT NULL, room TEXT NOT NULL,
-                booker TEXT NOT NULL, booker_name TEXT NOT NULL, title TEXT NOT NULL, booked_at REAL NOT NULL,
-                source_event_id TEXT NOT NULL UNIQUE,
-                cancelled_at REAL, cancel_event_id TEXT UNIQUE, canceller_name TEXT)""")
-            db.execute(f"""CREATE UNIQUE INDEX IF NOT EXISTS {BOOKINGS}_taken ON {BOOKINGS} (conference, slot_start, room)
-                           WHERE cancelled_at IS NULL""")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {BOOKINGS}_booker ON {BOOKINGS} (conference, booker)")
 
     def book(self, conference: str, *, slot_start: float, slot_end: float, rooms: Sequence[str], booker: str,
              booker_name: str, title: str, now: float, source_event_id: str) -> Booking | None:

@@ -24,11 +24,6 @@ class ReplyBudgetStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
         with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {BUDGET} (
-                event_id TEXT PRIMARY KEY, sender TEXT NOT NULL, verdict TEXT NOT NULL,
-                tokens REAL NOT NULL, at REAL NOT NULL, warned INTEGER NOT NULL)""")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {BUDGET}_sender ON {BUDGET} (sender)")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {BUDGET}_at ON {BUDGET} (at)")
             db.execute(f"DELETE FROM {BUDGET} WHERE at < ?", [time.time() - KEEP_SECONDS])
 
     def verdict(self, event_id: str) -> tuple[str, float, float, bool] | None:

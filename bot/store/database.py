@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from ..provisioning.observation import Snapshot
+from .schema import open_database
 
 DATABASE = "podium.db"
 
@@ -24,7 +25,7 @@ class Store:
     def __init__(self, data_dir: Path):
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DATABASE
-        self.db = sqlite_utils.Database(self.path)
+        self.db = open_database(self.path)
         # The web server reads this file while the bot writes it: in WAL mode readers never
         # block the bot's commits, nor the bot their reads.
         self.db.enable_wal()
@@ -32,11 +33,6 @@ class Store:
         # exactly-once promise is about) and saves an fsync on every commit; only a power cut
         # could lose the last commits.
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db["snapshots"].create({"account": str, "snapshot": str}, pk="account", if_not_exists=True)
-        self.db["sync_tokens"].create({"account": str, "since": str}, pk="account", if_not_exists=True)
-        self.db["handled_events"].create({"event_id": str, "handled_at": float}, pk="event_id", if_not_exists=True)
-        self.db["unanswered_creates"].create({"account": str, "alias": str, "sent_at": float},
-                                             pk=("account", "alias"), if_not_exists=True)
 
     @staticmethod
     def account(user_id: str, homeserver: str) -> str:

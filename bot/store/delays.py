@@ -30,11 +30,6 @@ def delays_in(database: Path, conference: str) -> dict[str, int]:
 class DelayStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {DELAYS} (
-                conference TEXT NOT NULL, track_id TEXT NOT NULL, minutes INTEGER NOT NULL,
-                set_by TEXT NOT NULL, set_at REAL NOT NULL,
-                PRIMARY KEY (conference, track_id))""")
 
     def all(self, conference: str) -> dict[str, int]:
         """Track id -> minutes late (negative: early), for tracks not on time."""

@@ -18,13 +18,6 @@ WELCOMES = "welcomes"
 class DirectRoomStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {DIRECT_ROOMS} (
-                user_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, at REAL NOT NULL)""")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {DIRECT_ROOMS}_room ON {DIRECT_ROOMS} (room_id)")
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {WELCOMES} (
-                conference TEXT NOT NULL, user_id TEXT NOT NULL, event_id TEXT NOT NULL, at REAL NOT NULL,
-                PRIMARY KEY (conference, user_id))""")
 
     def room_of(self, user_id: str) -> str | None:
         row = self.db.execute(f"SELECT room_id FROM {DIRECT_ROOMS} WHERE user_id = ?", [user_id]).fetchone()

@@ -20,10 +20,6 @@ DONE = (INVITED, MEMBER)
 class InvitationStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {INVITATIONS} (
-                conference TEXT NOT NULL, user_id TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
-                at REAL NOT NULL, PRIMARY KEY (conference, user_id))""")
 
     def done(self, conference: str) -> set[str]:
         """Who is invited (or was in the space already) for ``conference``."""

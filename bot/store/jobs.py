@@ -21,12 +21,6 @@ class JobStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
         self._rows = Records(db, JOBS, Job)
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {JOBS} (
-                conference TEXT NOT NULL, sponsor TEXT NOT NULL, number INTEGER NOT NULL,
-                title TEXT NOT NULL, url TEXT NOT NULL, posted_by TEXT NOT NULL, posted_at REAL NOT NULL,
-                source_event_id TEXT NOT NULL UNIQUE, announced_event_id TEXT, removal_event_id TEXT,
-                PRIMARY KEY (conference, sponsor, number))""")
 
     def post(self, conference: str, sponsor: str, *, title: str, url: str, posted_by: str, posted_at: float,
              source_event_id: str) -> Job:

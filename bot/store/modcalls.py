@@ -16,12 +16,6 @@ CALLS = "mod_calls"
 class ModCallStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {CALLS} (
-                event_id TEXT PRIMARY KEY, conference TEXT NOT NULL, room_id TEXT NOT NULL,
-                sender TEXT NOT NULL, at REAL NOT NULL)""")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {CALLS}_room ON {CALLS} (conference, room_id, at)")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {CALLS}_sender ON {CALLS} (conference, sender, at)")
 
     def record(self, event_id: str, conference: str, room_id: str, sender: str, at: float) -> None:
         with self.db.conn:

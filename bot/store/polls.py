@@ -25,37 +25,6 @@ RESPONSES = "poll_responses"
 class PollStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        db[POLLS].create(
-            {
-                "poll_id": str,  # the start event id
-                "room_id": str,
-                "conference": str,  # the conference whose room it is in
-                "track_id": str,
-                "talk_id": str,
-                "creator": str,
-                "content": str,  # the start event content, JSON
-                "started_at": int,
-                "ended_at": int,  # the closing end event's timestamp; NULL while open
-                "end_event_id": str,
-                "results": str,  # JSON, written when the poll closes
-            },
-            pk="poll_id",
-            not_null={"room_id", "creator", "content", "started_at"},
-            if_not_exists=True,
-        )
-        if "conference" not in db[POLLS].columns_dict:  # a store from before polls knew it
-            db[POLLS].add_column("conference", str)
-        db[POLLS].create_index(["room_id", "started_at"], if_not_exists=True)
-        db[POLLS].create_index(["conference", "track_id", "started_at"], if_not_exists=True)
-        # Responses are kept even for polls this store has not seen start (yet): a response can
-        # be read from /sync before the command that sent the poll has recorded it.
-        db[RESPONSES].create(
-            {"event_id": str, "poll_id": str, "sender": str, "ts": int, "answers": str},
-            pk="event_id",
-            not_null={"poll_id", "sender", "ts", "answers"},
-            if_not_exists=True,
-        )
-        db[RESPONSES].create_index(["poll_id"], if_not_exists=True)
 
     # ---- writes ----------------------------------------------------------------------
 

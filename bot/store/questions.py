@@ -28,32 +28,11 @@ _SELECT = f"""
                  WHERE v.conference = q.conference AND v.number = q.number) AS votes
     FROM {QUESTIONS} q
 """
-_CREATE_VOTES = """CREATE TABLE IF NOT EXISTS {table} (
-    key TEXT PRIMARY KEY, conference TEXT NOT NULL, number INTEGER NOT NULL,
-    user TEXT NOT NULL, at REAL NOT NULL)"""
 
 
 class QuestionStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {QUESTIONS} (
-                conference TEXT NOT NULL, number INTEGER NOT NULL,
-                room_id TEXT NOT NULL, track_id TEXT, talk_id TEXT,
-                asker TEXT NOT NULL, asker_name TEXT NOT NULL, text TEXT NOT NULL, asked_at REAL NOT NULL,
-                state TEXT NOT NULL DEFAULT 'open', pinned INTEGER NOT NULL DEFAULT 0,
-                event_id TEXT, source_event_id TEXT NOT NULL UNIQUE,
-                PRIMARY KEY (conference, number))""")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {QUESTIONS}_track ON {QUESTIONS} (track_id, talk_id)")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {QUESTIONS}_post ON {QUESTIONS} (event_id)")
-        _migrate_votes(db)
-        with db.conn:
-            db.execute(_CREATE_VOTES.format(table=VOTES))
-            db.execute(f"CREATE INDEX IF NOT EXISTS {VOTES}_voter ON {VOTES} (conference, number, user)")
-            # A moderator's last open/close per track, and the talk it was meant for.
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {SESSIONS} (
-                conference TEXT NOT NULL, track_id TEXT NOT NULL, state TEXT NOT NULL, talk_id TEXT,
-                PRIMARY KEY (conference, track_id))""")
 
     # ---- reads (the web server uses for_track) -------------------------------------------
 
@@ -175,28 +154,6 @@ class QuestionStore:
         with self.db.conn:
             self.db.execute(f"INSERT OR REPLACE INTO {SESSIONS} (conference, track_id, state, talk_id) VALUES (?, ?, ?, ?)",
                             [conference, track_id, state, talk_id])
-
-
-def _migrate_votes(db: sqlite_utils.Database) -> None:
-    """Stores from before a person could hold two votes had UNIQUE (conference, number, user) on
-    the votes table: a second reaction was not recorded, so withdrawing the first one lost the
-    vote. SQLite cannot drop a constraint; the table is copied into one without it, votes kept."""
-    if not _one_vote_per_user(db):
-        return
-    with db.conn:
-        db.execute("BEGIN IMMEDIATE")
-        if not _one_vote_per_user(db):
-            return  # another connection to the same file migrated it meanwhile
-        db.execute(_CREATE_VOTES.format(table=f"{VOTES}_new"))
-        db.execute(f"INSERT INTO {VOTES}_new (key, conference, number, user, at) "
-                   f"SELECT key, conference, number, user, at FROM {VOTES}")
-        db.execute(f"DROP TABLE {VOTES}")
-        db.execute(f"ALTER TABLE {VOTES}_new RENAME TO {VOTES}")
-
-
-def _one_vote_per_user(db: sqlite_utils.Database) -> bool:
-    """Whether the votes table carries a UNIQUE constraint (the old schema's only one)."""
-    return any(row[3] == "u" for row in db.execute(f"PRAGMA index_list({VOTES})").fetchall())
 
 
 def _question(row: dict[str, Any]) -> Question:

@@ -12,6 +12,8 @@ from typing import Any, Generic, TypeVar
 
 import sqlite_utils
 
+from .schema import check_readable
+
 RecordT = TypeVar("RecordT")
 
 
@@ -47,10 +49,12 @@ def insert_numbered(db: sqlite_utils.Database, table: str, values: Mapping[str, 
 @contextmanager
 def read_only(database: Path, table: str) -> Iterator[sqlite3.Connection | None]:
     """A connection that only reads ``database`` (a bot's podium.db, for an export while the bot
-    runs), or None when there is no database yet or it has no ``table``."""
+    runs), or None when there is no database yet or it has no ``table``. It never upgrades the
+    file (see ``schema``): one a newer Podium wrote is refused with ``NewerDatabase``."""
     if not database.is_file():
         yield None
         return
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        check_readable(db, database)
         known = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()
         yield db if known else None

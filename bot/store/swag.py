@@ -31,14 +31,6 @@ class Claimed:
 class SwagStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {CODES} (
-                conference TEXT NOT NULL, sponsor TEXT NOT NULL, code TEXT NOT NULL, loaded_at REAL NOT NULL,
-                claimed_by TEXT, claim_event_id TEXT, claimed_at REAL, delivered_at REAL,
-                UNIQUE (conference, sponsor, code))""")
-            # The rule the claim's UPDATE keeps, as the database's own guarantee too.
-            db.execute(f"""CREATE UNIQUE INDEX IF NOT EXISTS {CODES}_one_each
-                           ON {CODES} (conference, sponsor, claimed_by) WHERE claimed_by IS NOT NULL""")
 
     def load(self, conference: str, sponsor: str, codes: Iterable[str], at: float) -> int:
         """Add the codes not yet loaded for the sponsor, all in one transaction; how many were new."""

@@ -28,13 +28,6 @@ class CodeUse:
 class TicketCodeStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {CODES} (
-                conference TEXT NOT NULL, code_key TEXT NOT NULL, loaded_at REAL NOT NULL,
-                used_by TEXT, used_event_id TEXT, used_at REAL, PRIMARY KEY (conference, code_key))""")
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {WRONG} (
-                event_id TEXT PRIMARY KEY, conference TEXT NOT NULL, sender TEXT NOT NULL, at REAL NOT NULL)""")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {WRONG}_sender ON {WRONG} (conference, sender, at)")
 
     def load(self, conference: str, keys: list[str], at: float) -> int:
         """Add the codes (by digest) not loaded yet; how many were new."""

@@ -23,15 +23,6 @@ class TicketStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
         self._rows = Records(db, TICKETS, Ticket)
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {TICKETS} (
-                conference TEXT NOT NULL, number INTEGER NOT NULL, desk TEXT NOT NULL,
-                room_id TEXT NOT NULL, room_key TEXT NOT NULL, asker TEXT NOT NULL, asker_name TEXT NOT NULL,
-                text TEXT NOT NULL, asked_at REAL NOT NULL, source_event_id TEXT NOT NULL UNIQUE,
-                state TEXT NOT NULL DEFAULT '{WAITING}', claimer TEXT, claimer_name TEXT, claimed_at REAL,
-                claim_event_id TEXT, closer_name TEXT, done_at REAL, done_event_id TEXT,
-                PRIMARY KEY (conference, number))""")
-            db.execute(f"CREATE INDEX IF NOT EXISTS {TICKETS}_desk ON {TICKETS} (conference, desk, state)")
 
     def open(self, conference: str, *, desk: str, room_id: str, room_key: str, asker: str, asker_name: str,
              text: str, asked_at: float, source_event_id: str) -> Ticket:

@@ -17,14 +17,6 @@ RAN, SKIPPED = "ran", "skipped"
 class TransitionStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.conn:
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {DONE} (
-                conference TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, talk_id TEXT NOT NULL,
-                due_at REAL NOT NULL, done_at REAL NOT NULL, outcome TEXT NOT NULL,
-                PRIMARY KEY (conference, key))""")
-            db.execute(f"""CREATE TABLE IF NOT EXISTS {CHECK_INS} (
-                conference TEXT NOT NULL, talk_id TEXT NOT NULL, user_id TEXT NOT NULL, at REAL NOT NULL,
-                PRIMARY KEY (conference, talk_id, user_id))""")
 
     def done(self, conference: str) -> set[str]:
         """The keys of every transition that ran or was skipped."""

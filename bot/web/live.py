@@ -27,6 +27,7 @@ from ..store.delays import DelayStore
 from ..store.jobs import JobStore
 from ..store.polls import PollStore
 from ..store.questions import QuestionStore
+from ..store.schema import open_database
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,11 @@ class LiveData:
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite_utils.Database(self.path)
+        # Upgraded on opening as the bot's store is, so reads never meet a missing table even
+        # when the web server opens the file first.
+        self._db = open_database(self.path)
         # Readers must not wait behind the bot's writes, nor make it wait.
         self._db.execute("PRAGMA busy_timeout = 2000")
-        # Each store makes its tables if the bot has not yet, so reads never meet a missing one.
         self._questions, self._polls, self._delays = QuestionStore(self._db), PollStore(self._db), DelayStore(self._db)
         self._jobs = JobStore(self._db)
         self._bookings = BookingStore(self._db)
