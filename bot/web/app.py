@@ -18,7 +18,9 @@ from bridges.ical import calendar_bytes
 
 from ..conference.clock import Clock, apply_delays, utc_now
 from ..conference.openspace import Session, sessions
+from ..conference.roomkeys import SPACE, poster_breakout_key, poster_key, sponsor_key
 from ..conference.schedule import Poster, Schedule
+from ..conference.sponsors import JOBS_ROOM
 from ..provisioning.desired import Settings
 from ..provisioning.programme import Programme
 from ..provisioning.templates import BUNDLED_TEMPLATES
@@ -317,7 +319,7 @@ async def index(request: web.Request) -> web.Response:
         tracks=schedule.tracks,
         posters=schedule.posters,
         sponsors=schedule.sponsors,
-        space=rooms.link("space"),
+        space=rooms.link(SPACE),
     )
 
 
@@ -336,7 +338,7 @@ async def posters_page(request: web.Request) -> web.Response:
             "presenters": views.names(p.presenters),
             "abstract": p.abstract,
             "pdf": _pdf_path(p),
-            "room": rooms.link(f"poster/{p.id}"),
+            "room": rooms.link(poster_key(p.id)),
         }
         for p in schedule.posters
     ]
@@ -463,7 +465,7 @@ async def poster_widget(request: web.Request) -> web.Response:
         poster=poster,
         presenters=views.names(poster.presenters),
         pdf=pdf,
-        room=rooms.link(f"poster-breakout/{poster.id}"),
+        room=rooms.link(poster_breakout_key(poster.id)),
     )
 
 
@@ -497,6 +499,6 @@ async def sponsor_widget(request: web.Request) -> web.Response:
         sponsor=sponsor,
         jobs=jobs,
         booth=views.http_url(sponsor.booth_url),
-        room=rooms.link(f"sponsor/{sponsor.id}"),
-        jobs_room=rooms.link("lobby/jobs"),
+        room=rooms.link(sponsor_key(sponsor.id)),
+        jobs_room=rooms.link(JOBS_ROOM),
     )
