@@ -22,9 +22,9 @@ from icalendar import Calendar, Event, vDuration
 from bot import __version__
 from bot.conference.display import RoomLinks
 from bot.conference.openspace import Session
+from bot.conference.pages import poster_page, track_page
 from bot.conference.roomkeys import open_space_key, poster_key, talk_key, track_key
 from bot.conference.schedule import Poster, Schedule, Slot, Talk
-from bot.day.effects import track_page
 
 #: Who made the file (RFC 5545 PRODID: a unique text naming the product).
 PRODID = f"-//Podium//Podium {__version__}//EN"
@@ -100,7 +100,7 @@ def _poster_event(schedule: Schedule, poster: Poster, number: int, slot: Slot, r
     event.add("summary", f"Poster session: {poster.title}")
     room_link = rooms.link(poster_key(poster.id))
     parts = [f"With {', '.join(p.name for p in poster.presenters)}" if poster.presenters else "",
-             poster.abstract, f"The poster: {public_url}/widgets/poster/{poster.id}" if poster.pdf else "",
+             poster.abstract, f"The poster: {poster_page(public_url, poster.id)}" if poster.pdf else "",
              f"Its room, with the video call: {room_link}" if room_link else ""]
     event.add("description", "\n\n".join(part for part in parts if part))
     event.add("location", f"Poster · {poster.title}")

@@ -12,6 +12,7 @@ restarts and across leaving and coming back (``bot.store.direct``); the space te
 from __future__ import annotations
 
 from ..conference.display import place_name
+from ..conference.pages import now_next_page, schedule_page
 from ..conference.roomkeys import SPACE, lobby_key
 from ..store.direct import DirectRoomStore
 from . import Context, listener
@@ -39,8 +40,8 @@ def welcome_message(ctx: Context) -> Message:
     text = message("Welcome to ", user(schedule.conference.name), "! How to find your way:")
     rows: list[tuple] = []
     if ctx.public_url:
-        rows.append(("What is on now, in every track: ", link(f"{ctx.public_url}/widgets/now-next", "the navigator"),
-                     "; the whole programme: ", link(f"{ctx.public_url}/schedule", "the schedule"), "."))
+        rows.append(("What is on now, in every track: ", link(now_next_page(ctx.public_url), "the navigator"),
+                     "; the whole programme: ", link(schedule_page(ctx.public_url), "the schedule"), "."))
     lobby = [(room.id, ctx.links.link(lobby_key(room.id)) if ctx.links else None) for room in schedule.lobby]
     if lobby:
         parts: list = ["Start in the lobby: "]

@@ -25,6 +25,7 @@ from ..conference.openspace import (
     session_topic,
     video_call,
 )
+from ..conference.pages import track_page
 from ..conference.qa import Question
 from ..conference.roomkeys import backstage_key, object_id, open_space_key, talk_key, track_key
 from ..conference.schedule import Schedule, Talk
@@ -200,15 +201,6 @@ def poster_effects(transition: Transition, schedule: Schedule) -> list[Effect]:
         return [Say(room, "poster_session", message(
             "The poster session for ", title, " has ended. Leave your questions for the presenters here."))]
     return []
-
-
-def track_page(schedule: Schedule, track_id: str, public_url: str) -> tuple[str, str]:
-    """(what, URL) of the page a track room pins: its stream page, or now/next without a stream."""
-    base = public_url.rstrip("/")
-    track = next(t for t in schedule.tracks if t.id == track_id)
-    if track.stream is not None:
-        return "Stream", f"{base}/widgets/stream/{track_id}"
-    return "Now and next", f"{base}/widgets/now-next?track={track_id}"
 
 
 def now_next_topic(now: Talk | None, upcoming: Talk | None, zone: tzinfo, page: tuple[str, str]) -> str:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..conference import pages
 from ..conference.roomkeys import (
     SPACE,
     backstage_key,
@@ -165,6 +166,8 @@ def template_context(schedule: Schedule, settings: Settings, source: RoomSource)
         "public_url": settings.public_url.rstrip("/"),
         "jitsi_url": conf.video.jitsi_wrapper_url + JITSI_FRAGMENT,
         "server_name": settings.server_name,
+        # The widget pages' URLs come from the one URL scheme the web server routes.
+        "pages": pages,
         **source.context,
         "key": source.key,
     }
