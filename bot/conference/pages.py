@@ -5,7 +5,7 @@ clock's topics, commands and calendars link to).
 Each ``*_PATH`` is an aiohttp route pattern (``{name}`` stands for an id); each function takes the
 server's public base URL (as browsers reach it, with or without a trailing "/"; "" gives the
 path alone, for links between the server's own pages) and the ids, and returns the page's URL.
-Schedule ids are plain words (see schedule.py), so they go into a URL as they are.
+Schedule ids are letters, digits, ".", "_" and "-" only, so they go into a URL as they are.
 
 Pure: nothing here reads or writes anything.
 """
