@@ -18,7 +18,8 @@ from bot.provisioning.state import WIDGET
 from bot.provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
 from bot.web import create_app
 
-REPO = Path(__file__).resolve().parent.parent
+#: The checkout: found upwards, so the test reads the same files wherever it is filed.
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 BASE = "https://podium.example.org"
 SETTINGS = Settings("example.org", "@podium:example.org", BASE)
 SCHEDULE = load_schedule(SAMPLE_SCHEDULE)

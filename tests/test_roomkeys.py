@@ -15,7 +15,8 @@ from bot.conference.schedule import load_schedule
 from bot.provisioning.desired import Settings, desired_rooms
 from bot.provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
 
-REPO = Path(__file__).resolve().parent.parent
+#: The checkout: found upwards, so the test reads the same files wherever it is filed.
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 SETTINGS = Settings("example.org", "@podium:example.org", "https://podium.example.org")
 MAKERS = {
     roomkeys.LOBBY: roomkeys.lobby_key,
