@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .conference.clock import Clock, busiest_moment, longest_running, shifted_clock, talk_end, utc_now
+from .conference.roomkeys import track_key
 from .config import Connection
 from .homeserver import EmbeddedSynapse, HomeserverError
 from .matrix import MatrixAdapter
@@ -185,7 +186,7 @@ def _print_where_to_try(conference: Conference, now: datetime, zone: str) -> Non
     if entry is None:
         print("  Try:         !help in any track room.")
         return
-    alias = next(room.alias for room in conference.rooms if room.key == f"track/{entry.track_id}")
+    alias = next(room.alias for room in conference.rooms if room.key == track_key(entry.track_id))
     until = talk_end(entry.now).astimezone(ZoneInfo(zone))
     print(f"  Try:         in #{alias}:{SERVER_NAME}, “{entry.now.title}” is on until {until:%H:%M}:")
     print("               send !ask <your question> there, then !questions and !help.")

@@ -30,6 +30,7 @@ from urllib.parse import quote
 from .commands import Context, Registry, Room, load_all, parse_command
 from .conference.clock import Clock, utc_now
 from .conference.roles import Role, role_of, room_staff, track_staff
+from .conference.roomkeys import BACKSTAGE, TALK, TRACK, kind_of, object_id
 from .conference.schedule import Schedule
 from .config import Connection
 from .day.reload import ReloadOptions, ScheduleReloader
@@ -440,11 +441,11 @@ class Runtime:
         locator = state.get(LOCATOR, {}).get("", {})
         if key is None or locator.get("archived") or self.creators.get(room_id) != self.user_id:
             return None
-        prefix, _, rest = key.partition("/")
+        prefix, rest = kind_of(key), object_id(key)
         track_id = talk_id = None
-        if prefix in ("track", "backstage"):
+        if prefix in (TRACK, BACKSTAGE):
             track_id = rest
-        elif prefix == "talk":
+        elif prefix == TALK:
             talk = next((t for t in self.schedule.talks if t.id == rest), None)
             talk_id, track_id = rest, (talk.track if talk else None)
         return Room(room_id, self.conference_id, key, str(locator.get("kind", prefix)), track_id, talk_id)

@@ -22,8 +22,9 @@ from icalendar import Calendar, Event, vDuration
 from bot import __version__
 from bot.conference.display import RoomLinks
 from bot.conference.openspace import Session
+from bot.conference.pages import poster_page, track_page
+from bot.conference.roomkeys import open_space_key, poster_key, talk_key, track_key
 from bot.conference.schedule import Poster, Schedule, Slot, Talk
-from bot.day.effects import track_page
 
 #: Who made the file (RFC 5545 PRODID: a unique text naming the product).
 PRODID = f"-//Podium//Podium {__version__}//EN"
@@ -97,9 +98,9 @@ def _poster_event(schedule: Schedule, poster: Poster, number: int, slot: Slot, r
     event.add("dtstart", slot.start.astimezone(UTC))
     event.add("dtend", slot.end.astimezone(UTC))
     event.add("summary", f"Poster session: {poster.title}")
-    room_link = rooms.link(f"poster/{poster.id}")
+    room_link = rooms.link(poster_key(poster.id))
     parts = [f"With {', '.join(p.name for p in poster.presenters)}" if poster.presenters else "",
-             poster.abstract, f"The poster: {public_url}/widgets/poster/{poster.id}" if poster.pdf else "",
+             poster.abstract, f"The poster: {poster_page(public_url, poster.id)}" if poster.pdf else "",
              f"Its room, with the video call: {room_link}" if room_link else ""]
     event.add("description", "\n\n".join(part for part in parts if part))
     event.add("location", f"Poster · {poster.title}")
@@ -116,7 +117,7 @@ def _session_event(schedule: Schedule, session: Session, rooms: RoomLinks, stamp
     event.add("dtstart", session.slot.start.astimezone(UTC))
     event.add("dtend", session.slot.end.astimezone(UTC))
     event.add("summary", session.booking.title)
-    room_link = rooms.link(f"open-space/{session.room.id}")
+    room_link = rooms.link(open_space_key(session.room.id))
     where = f"\n\n{session.room.name}: {room_link}" if room_link else ""
     event.add("description", f"Open-space session by {session.booking.booker_name}{where}")
     event.add("location", session.room.name)
@@ -152,10 +153,10 @@ def _description(talk: Talk, track_name: str, rooms: RoomLinks, page: tuple[str,
     if talk.abstract:
         parts.append(talk.abstract)
     links = [f"{page[0]}: {page[1]}"]
-    track_room = rooms.link(f"track/{talk.track}")
+    track_room = rooms.link(track_key(talk.track))
     if track_room:
         links.append(f"Track room ({track_name}): {track_room}")
-    breakout = rooms.link(f"talk/{talk.id}")
+    breakout = rooms.link(talk_key(talk.id))
     if breakout:
         links.append(f"Meet the speakers: {breakout}")
     parts.append("\n".join(links))

@@ -12,6 +12,7 @@ import re
 import uuid
 
 from bot import SAMPLE_SCHEDULE
+from bot.conference.roomkeys import backstage_key, track_key
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
 from tests.element import (  # noqa: F401
@@ -118,7 +119,7 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
         await tab.shot("sponsor-room")
 
         # Every room she joined is listed under the conference, and opening one keeps it selected.
-        joined = ["Forum Hall", rooms[f"track/{banner_room.split('-track-')[1].split(':')[0]}"].name,
+        joined = ["Forum Hall", rooms[track_key(banner_room.split('-track-')[1].split(':')[0])].name,
                   poster.name, sponsor.name]
         await tab.select_space(CONFERENCE)
         for name in joined:
@@ -137,7 +138,7 @@ async def test_the_moderator_runs_qa_and_a_poll_and_watches_the_board(element): 
     rooms = _rooms()
     banner_room = _banner_room(element)
     track_id = banner_room.split("-track-")[1].split(":")[0]
-    backstage = rooms[f"backstage/{track_id}"]
+    backstage = rooms[backstage_key(track_id)]
     tab = await element.open(User("moderator"), "moderator")
     try:
         await tab.shot("invitations")

@@ -14,6 +14,7 @@ import sqlite_utils
 from bot.commands import REGISTRY, Context, Room, load_all
 from bot.conference import openspace
 from bot.conference.roles import Role
+from bot.conference.roomkeys import open_space_key
 from bot.conference.schedule import load_schedule
 from bot.conference.transitions import (
     SESSION_END,
@@ -204,13 +205,13 @@ def test_what_a_session_does_to_its_room(schedule):
 
 
 def rooms_of(schedule):
-    return [Room(f"!{room.id}:x", schedule.conference.id, f"open-space/{room.id}", "open-space")
+    return [Room(f"!{room.id}:x", schedule.conference.id, open_space_key(room.id), "open-space")
             for room in schedule.open_space.rooms]
 
 
 def dispatch(schedule, db, body, *, sender="@ann:x", role=Role.ATTENDEE, room="os1", now=BEFORE,
              event_id=None) -> list[dict]:
-    here = next(r for r in rooms_of(schedule) if r.key == f"open-space/{room}")
+    here = next(r for r in rooms_of(schedule) if r.key == open_space_key(room))
     woken = []
     ctx = Context(event={"event_id": event_id or f"${sender}{body}", "type": "m.room.message", "sender": sender,
                          "origin_server_ts": 1_800_000_000_000, "content": {"msgtype": "m.text", "body": body}},

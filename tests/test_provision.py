@@ -17,6 +17,7 @@ import yaml
 
 from bot import SAMPLE_SCHEDULE
 from bot.cli import main
+from bot.conference.roomkeys import backstage_key, poster_breakout_key, poster_key, sponsor_key, talk_key, track_key
 from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter
 from bot.provisioning.apply import create_room_body, observe
@@ -170,7 +171,7 @@ def test_every_room_kind_exists_with_its_settings(applied_sample, bot):
 
     # Rooms inside the space admit its members.
     track = next(t for t in schedule.tracks if t.stream)
-    track_state = observed.rooms[f"track/{track.id}"].state
+    track_state = observed.rooms[track_key(track.id)].state
     assert track_state[("m.room.join_rules", "")] == {
         "join_rule": "restricted",
         "allow": [{"type": "m.room_membership", "room_id": ids["space"]}],
@@ -193,7 +194,7 @@ def test_every_room_kind_exists_with_its_settings(applied_sample, bot):
     for chair in track.chairs:
         assert track_state[(POWER_LEVELS, "")]["users"][chair] == 50
 
-    backstage = observed.rooms[f"backstage/{track.id}"].state
+    backstage = observed.rooms[backstage_key(track.id)].state
     assert backstage[("m.room.join_rules", "")] == {"join_rule": "invite"}
     assert (WIDGET, "podium-qa-board") in backstage
 
@@ -202,19 +203,19 @@ def test_every_room_kind_exists_with_its_settings(applied_sample, bot):
     assert observed.rooms["lobby/hallway"].state[(POWER_LEVELS, "")]["events_default"] == 0
 
     poster = schedule.posters[0]
-    poster_state = observed.rooms[f"poster/{poster.id}"].state
+    poster_state = observed.rooms[poster_key(poster.id)].state
     assert poster_state[(WIDGET, "podium-video")]["type"] == "jitsi"
     assert poster_state[(WIDGET, "podium-video")]["data"]["domain"] == schedule.conference.video.jitsi_domain
-    assert f"poster-breakout/{poster.id}" in observed.rooms
+    assert poster_breakout_key(poster.id) in observed.rooms
 
     sponsor = schedule.sponsors[0]
-    sponsor_state = observed.rooms[f"sponsor/{sponsor.id}"].state
+    sponsor_state = observed.rooms[sponsor_key(sponsor.id)].state
     assert {(WIDGET, "podium-video"), (WIDGET, "podium-booth")} <= set(sponsor_state)
     for staff in sponsor.staff:
         assert sponsor_state[(POWER_LEVELS, "")]["users"][staff] == 50
 
     for talk in schedule.talks:
-        assert observed.rooms[f"talk/{talk.id}"].state[("m.room.name", "")]["name"] == talk.title
+        assert observed.rooms[talk_key(talk.id)].state[("m.room.name", "")]["name"] == talk.title
 
 
 def test_a_room_made_before_its_join_rule_can_be_set_admits_only_invitees(bot):
@@ -237,8 +238,8 @@ def test_speakers_are_invited_to_backstage_and_breakout(applied_sample):
     _path, conference, observed = applied_sample
     talk = next(t for t in conference.schedule.talks if any(p.matrix_id for p in t.speakers))
     speaker = next(p.matrix_id for p in talk.speakers if p.matrix_id)
-    assert observed.memberships[(f"talk/{talk.id}", speaker)] == "invite"
-    assert observed.memberships[(f"backstage/{talk.track}", speaker)] == "invite"
+    assert observed.memberships[(talk_key(talk.id), speaker)] == "invite"
+    assert observed.memberships[(backstage_key(talk.track), speaker)] == "invite"
     assert observed.memberships[("space", speaker)] == "invite"
 
 
@@ -303,9 +304,9 @@ def test_editing_a_title_and_a_stream_changes_exactly_those_rooms(tmp_path, bot,
     ids = {key: room.room_id for key, room in observed.rooms.items()}
     written = {(p.split("/rooms/")[1].split("/")[0].replace("%21", "!").replace("%3A", ":"),
                 p.split("/state/")[1].split("/")[0]) for m, p in proxy.writes()}
-    assert written == {(ids[f"talk/{talk['id']}"], "m.room.name"), (ids[f"track/{track['id']}"], WIDGET)}
-    assert observed.rooms[f"talk/{talk['id']}"].state[("m.room.name", "")]["name"].startswith("A new title")
-    widget = observed.rooms[f"track/{track['id']}"].state[(WIDGET, "podium-stream")]
+    assert written == {(ids[talk_key(talk["id"])], "m.room.name"), (ids[track_key(track["id"])], WIDGET)}
+    assert observed.rooms[talk_key(talk["id"])].state[("m.room.name", "")]["name"].startswith("A new title")
+    widget = observed.rooms[track_key(track["id"])].state[(WIDGET, "podium-stream")]
     assert widget["data"]["kind"] == "iframe"
 
 
@@ -315,7 +316,7 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
     conference = conference_for(path, bot)
     before = observe_now(bot, conference)
     track = next(t for t in conference.schedule.tracks if t.stream)
-    track_room = before.rooms[f"track/{track.id}"]
+    track_room = before.rooms[track_key(track.id)]
     hallway = before.rooms["lobby/hallway"]
     hallway_alias = next(room.alias for room in conference.rooms if room.key == "lobby/hallway")
     moderator = conference.schedule.staff.moderators[0]
@@ -344,7 +345,7 @@ def test_rooms_damaged_by_hand_are_repaired(tmp_path, bot, synapse, sample_peopl
     assert [line.strip() for line in out.splitlines() if "end-to-end encrypted" in line] == [e.strip() for e in encrypted]
     after = observe_now(bot, conference)
     assert after.rooms["lobby/hallway"].state[("m.room.topic", "")] == before.rooms["lobby/hallway"].state[("m.room.topic", "")]
-    assert after.rooms[f"track/{track.id}"].state[(WIDGET, "podium-stream")] == track_room.state[(WIDGET, "podium-stream")]
+    assert after.rooms[track_key(track.id)].state[(WIDGET, "podium-stream")] == track_room.state[(WIDGET, "podium-stream")]
     repaired = after.rooms["lobby/hallway"].state[(POWER_LEVELS, "")]
     assert repaired["users"][moderator] == 50 and repaired["events_default"] == 0
     assert repaired["users"]["@someone-else:localhost"] == 20, "levels Podium does not own are kept"
@@ -364,8 +365,8 @@ def test_removed_talk_is_reported_and_pruned(tmp_path, bot, synapse, sample_peop
     assert code == 0
     conference = conference_for(path, bot)
     observed = observe_now(bot, conference)
-    assert f"talk/{dropped['id']}" in observed.rooms  # archived, not deleted
-    archived = observed.rooms[f"talk/{dropped['id']}"]
+    assert talk_key(dropped["id"]) in observed.rooms  # archived, not deleted
+    archived = observed.rooms[talk_key(dropped["id"])]
     assert archived.locator["archived"] is True
     assert archived.state[("m.room.name", "")]["name"].startswith("[archived] ")
     space = observed.rooms["space"].state

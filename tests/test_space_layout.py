@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.conference.roomkeys import SPACE, track_key
 from bot.conference.schedule import parse_schedule
-from bot.provisioning.desired import CATEGORIES, ROOT, desired_rooms
+from bot.provisioning.desired import CATEGORIES, desired_rooms
 from bot.provisioning.planner import Invite, SetState, plan
 from bot.provisioning.state import (
     SPACE_CHILD,
@@ -37,10 +38,10 @@ from tests.test_planner import (
 def test_every_room_is_a_child_of_the_conference_space_listed_by_category():
     rooms = sample_rooms()
     space, inside = rooms[0], rooms[1:]
-    assert space.key == ROOT and [r for r in rooms if r.is_space] == [space]
-    assert all(room.parent == ROOT for room in inside)
+    assert space.key == SPACE and [r for r in rooms if r.is_space] == [space]
+    assert all(room.parent == SPACE for room in inside)
     assert {sk.key for (t, sk) in space.state if t == SPACE_CHILD} == {room.key for room in inside}
-    assert all(room.state[(SPACE_PARENT, RoomRef(ROOT))]["canonical"] for room in inside)
+    assert all(room.state[(SPACE_PARENT, RoomRef(SPACE))]["canonical"] for room in inside)
 
     # Element sorts a space's children by their order strings: lobby, tracks, breakouts, ...
     orders = {sk.key: c["order"] for (t, sk), c in space.state.items() if t == SPACE_CHILD}
@@ -70,7 +71,7 @@ def test_track_chairs_are_invited_to_their_track_room():
     chaired = [t for t in schedule.tracks if t.chairs]
     assert chaired
     for track in chaired:
-        assert set(track.chairs) <= set(rooms[f"track/{track.id}"].invites)
+        assert set(track.chairs) <= set(rooms[track_key(track.id)].invites)
 
 
 def test_a_template_that_still_names_a_parent_says_what_to_rename(tmp_path: Path):
@@ -87,13 +88,13 @@ def test_a_conference_set_up_with_sub_spaces_moves_its_rooms_into_the_space():
     the sub-space is reported as no longer wanted (``--prune`` archives it)."""
     rooms = sample_rooms()
     observed = play(fresh_plan(rooms), Observed())
-    space_id = observed.rooms[ROOT].room_id
+    space_id = observed.rooms[SPACE].room_id
     tracks = ObservedRoom("!tracks:example.org", {("m.room.create", ""): {"type": "m.space"}}, "12", BOT)
     tracks.state[("org.podium.locator", "")] = {"conference": "ep2026", "key": "space/tracks", "kind": "space"}
     moved = [room for room in rooms if room.kind == "track"]
     for room in moved:
         current = observed.rooms[room.key]
-        del observed.rooms[ROOT].state[(SPACE_CHILD, current.room_id)]
+        del observed.rooms[SPACE].state[(SPACE_CHILD, current.room_id)]
         del current.state[(SPACE_PARENT, space_id)]
         current.state[(SPACE_PARENT, tracks.room_id)] = {"via": ["example.org"], "canonical": True}
         tracks.state[(SPACE_CHILD, current.room_id)] = {"via": ["example.org"]}
@@ -101,7 +102,7 @@ def test_a_conference_set_up_with_sub_spaces_moves_its_rooms_into_the_space():
 
     the_plan = plan(rooms, observed, bot_user_id=BOT, room_version="12")
     links = {(a.key, a.event_type) for a in the_plan.actions if isinstance(a, SetState)}
-    assert links == {(ROOT, SPACE_CHILD)} | {(room.key, SPACE_PARENT) for room in moved}
+    assert links == {(SPACE, SPACE_CHILD)} | {(room.key, SPACE_PARENT) for room in moved}
     assert not [a for a in the_plan.actions if isinstance(a, Invite)]
     assert [o.key for o in the_plan.orphans] == ["space/tracks"]
     assert plan(rooms, play(the_plan, observed), bot_user_id=BOT, room_version="12").actions == []

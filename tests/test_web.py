@@ -23,6 +23,7 @@ import sqlite_utils
 
 from bot.cli import main
 from bot.conference.polls import PollSpec, start_content
+from bot.conference.roomkeys import talk_key, track_key
 from bot.store.database import DATABASE
 from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
@@ -220,7 +221,7 @@ def test_schedule_page_shows_the_programme_with_delays(tab, server, conference, 
     # Every talk of the day is listed; talk links open their breakout rooms.
     assert page.locator("[data-talk]").count() == len(conf.schedule.talks)
     href = forum_talk.locator("a").get_attribute("href")
-    assert resolve_alias(synapse, bot, alias_of(href)) == room_id_of(observed, f"talk/{LIVE_FORUM_TALK}")
+    assert resolve_alias(synapse, bot, alias_of(href)) == room_id_of(observed, talk_key(LIVE_FORUM_TALK))
     tab.shot(shots, "schedule")
 
 
@@ -251,7 +252,7 @@ def test_navigator_links_open_the_right_rooms_in_several_tabs(browser, server, c
             card = cards.nth(i)
             track = card.get_attribute("data-track")
             href = card.locator("a.track-name").get_attribute("href")
-            assert resolve_alias(synapse, bot, alias_of(href)) == room_id_of(observed, f"track/{track}")
+            assert resolve_alias(synapse, bot, alias_of(href)) == room_id_of(observed, track_key(track))
         forum = page.locator('.nav-track[data-track="forum"]')
         assert "Gradual typing in a million-line codebase" in forum.inner_text()
         assert "asyncio patterns that survive production" in forum.inner_text()
@@ -259,7 +260,7 @@ def test_navigator_links_open_the_right_rooms_in_several_tabs(browser, server, c
         assert "Nothing on" in south.inner_text() and "10:15" in south.inner_text()
         assert "+15 min" in south.inner_text()
         talk_href = forum.locator(".slot a.title").first.get_attribute("href")
-        assert resolve_alias(synapse, bot, alias_of(talk_href)) == room_id_of(observed, f"talk/{LIVE_FORUM_TALK}")
+        assert resolve_alias(synapse, bot, alias_of(talk_href)) == room_id_of(observed, talk_key(LIVE_FORUM_TALK))
         assert page.locator("#clock").inner_text() == "10:10"
         tabs[0].shot(shots, "now-next")
         for t in tabs:

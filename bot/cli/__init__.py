@@ -16,6 +16,7 @@ from bridges.fetch import FetchProblem
 
 from .. import SAMPLE_SCHEDULE, __version__
 from ..conference.clock import shifted_clock, utc_now
+from ..conference.roomkeys import SPACE
 from ..conference.schedule import ScheduleInvalid
 from ..conference.transitions import REHEARSAL_LEAD, rehearsal_moment
 from ..conference.userinput import UsageError, read_number
@@ -646,7 +647,7 @@ def _invite(args: argparse.Namespace) -> int:
         print(f"note: {args.file}:{line}: {user_id} is on line {first} too; invited once")
     if attendees.blank:
         print(f"note: {args.file}: {counted(attendees.blank, 'row')} without a Matrix ID, skipped")
-    space = next(room for room in conference.rooms if room.key == "space")
+    space = next(room for room in conference.rooms if room.key == SPACE)
     store = Store(args.data_dir)
     try:
         return asyncio.run(_invite_all(conference, connection, store, attendees.matrix_ids, f"#{space.alias}:"

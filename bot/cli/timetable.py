@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from ..conference.openspace import Booking
+from ..conference.roomkeys import booking_key, open_space_key, poster_key
 from ..conference.schedule import Schedule
 from ..conference.transitions import (
     CHECK_IN,
@@ -59,7 +60,7 @@ def timetable_lines(schedule: Schedule, delays: Mapping[str, int] | None = None,
     sessions = session_transitions(schedule, bookings) if track_ids is None else []
     posters = [p for p in schedule.posters if p.sessions] if track_ids is None else []
     poster_sessions = poster_transitions(schedule) if posters else []
-    titles = {f"booking/{booking.id}": f"{booking.title} (by {booking.booker_name})" for booking in bookings}
+    titles = {booking_key(booking.id): f"{booking.title} (by {booking.booker_name})" for booking in bookings}
     lines = [f"{schedule.conference.name}: {counted(len(shown) + len(sessions) + len(poster_sessions), 'transition')}, "
              f"times in {schedule.conference.timezone}."]
     open_space = schedule.open_space.rooms if track_ids is None else []
@@ -75,11 +76,11 @@ def timetable_lines(schedule: Schedule, delays: Mapping[str, int] | None = None,
         lines += ["", f"{track.name} ({track.id}){late}: {counted(len(mine), 'transition')}"]
         lines += [_line(t, talks[t.talk_id].title, zone, width) for t in mine]
     for room in open_space:
-        mine = [t for t in sessions if t.track_id == f"open-space/{room.id}"]
+        mine = [t for t in sessions if t.track_id == open_space_key(room.id)]
         lines += ["", f"{room.name} (open space, {room.id}): {counted(len(mine), 'transition')} of booked sessions"]
         lines += [_line(t, titles[t.talk_id], zone, width) for t in mine]
     for poster in posters:
-        mine = [t for t in poster_sessions if t.track_id == f"poster/{poster.id}"]
+        mine = [t for t in poster_sessions if t.track_id == poster_key(poster.id)]
         lines += ["", f"Poster {poster.title} ({poster.id}): {counted(len(mine), 'transition')}"]
         lines += [_line(t, poster.title, zone, width) for t in mine]
     return lines

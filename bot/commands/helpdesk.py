@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..conference import helpdesk
 from ..conference.display import place_name, room_link, user_link
 from ..conference.helpdesk import ASK_KINDS, CLAIMED, DONE, STAFF_KINDS, Ticket
+from ..conference.roomkeys import helpdesk_key, helpdesk_staff_key
 from ..conference.userinput import UsageError, one_line, quoted, read_number
 from ..store.tickets import TicketStore
 from ..wording import ago
@@ -31,7 +32,7 @@ def _desks(ctx: Context) -> list[str]:
 
 
 def _desk_name(ctx: Context, desk: str) -> str:
-    return place_name(ctx.schedule, f"helpdesk/{desk}")
+    return place_name(ctx.schedule, helpdesk_key(desk))
 
 
 def _where(ctx: Context, ticket: Ticket) -> Part:
@@ -63,7 +64,7 @@ async def ask_for_help(ctx: Context) -> None:
                             asker=ctx.sender, asker_name=one_line(ctx.sender_name), text=one_line(ctx.args),
                             asked_at=ctx.origin_server_ts, source_event_id=ctx.event_id)
     name = _desk_name(ctx, ticket.desk)
-    staff_room = ctx.room_of(f"helpdesk-staff/{ticket.desk}")
+    staff_room = ctx.room_of(helpdesk_staff_key(ticket.desk))
     if staff_room is not None:
         await ctx.send("m.room.message", message("🎫 ", *_summary(ctx, ticket))
                        .line("Take it with ", code(f"!claim {ticket.number}"), ".").content(notice=False),

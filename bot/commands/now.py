@@ -21,6 +21,7 @@ from ..conference.clock import (
     talks_in_track,
 )
 from ..conference.display import RoomLinks, clock_time, same_day, when
+from ..conference.roomkeys import track_key
 from ..conference.schedule import Schedule, Talk, Track
 from ..conference.userinput import quoted
 from ..store.delays import DelayStore
@@ -73,7 +74,7 @@ def _reply(asked: Asked, what: str, parts: Callable[[Asked, Track], tuple[Part, 
                 .items((bold(user(track.name)), ": ", *parts(asked, track), *_room(asked, track)) for track in tracks))
     track = tracks[0]
     reply = message(what, " in ", bold(user(track.name)), f" ({zone} time): ", *parts(asked, track), ".")
-    url = asked.rooms.link(f"track/{track.id}")
+    url = asked.rooms.link(track_key(track.id))
     return reply if url is None else reply.line("Track room: ", link(url))
 
 
@@ -121,7 +122,7 @@ def _late(asked: Asked, track: Track) -> tuple[Part, ...]:
 
 
 def _room(asked: Asked, track: Track) -> tuple[Part, ...]:
-    url = asked.rooms.link(f"track/{track.id}")
+    url = asked.rooms.link(track_key(track.id))
     return () if url is None else (" · ", link(url))
 
 

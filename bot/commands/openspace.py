@@ -31,6 +31,7 @@ from ..conference.openspace import (
     title_problem,
 )
 from ..conference.userinput import UsageError, one_line, quoted
+from ..conference.roomkeys import object_id, open_space_key
 from ..store.bookings import BookingStore
 from . import Context, Role, _a, command
 from .message import Message, Part, bold, code, link, message, user
@@ -70,7 +71,7 @@ def _slot(ctx: Context, slot: NumberedSlot, word: str = "slot") -> str:
 def _room(ctx: Context, room_id: str) -> Part:
     room = session_room(ctx.schedule, room_id)
     name = user(room.name if room else room_id)
-    url = ctx.links.link(f"open-space/{room_id}") if ctx.links else None
+    url = ctx.links.link(open_space_key(room_id)) if ctx.links else None
     return link(url, name) if url else name
 
 
@@ -135,7 +136,7 @@ async def _book(ctx: Context, words: list[str]) -> None:
             await ctx.reply(message(f"{_slot(ctx, slot, 'Slot')} is over; ", code("!openspace"),
                                     " lists the slots still to come."))
             return
-        here = ctx.room.key.partition("/")[2]
+        here = object_id(ctx.room.key)
         booking = store.book(ctx.room.conference, slot_start=slot.key, slot_end=slot.end.timestamp(),
                              rooms=room_preference(schedule.open_space.rooms, here), booker=ctx.sender,
                              booker_name=one_line(ctx.sender_name), title=one_line(title), now=ctx.now.timestamp(),
@@ -206,7 +207,7 @@ async def _to_cancel(ctx: Context, words: list[str]) -> Booking | None:
     slot, used = read_slot(words, numbered_slots(ctx.schedule), ctx.schedule.conference.tz, ctx.now)
     if used < len(words):
         raise UsageError(f"unexpected {quoted(words[used])}; name one slot")
-    here = ctx.room.key.partition("/")[2]
+    here = object_id(ctx.room.key)
     taken = [b for b in in_slot(active, slot) if not b.ended(ctx.now)]
     target = next((b for b in taken if b.room == here), taken[0] if len(taken) == 1 else None)
     if target is None:

@@ -17,6 +17,7 @@ from ..conference.attendees import (
     looks_like_code,
     wait_for_next_code,
 )
+from ..conference.roomkeys import SPACE
 from ..matrix import MatrixError
 from ..store.ticketcodes import TicketCodeStore
 from ..wording import counted
@@ -36,8 +37,8 @@ async def ticket_code(ctx: Context) -> None:
     if _charge(ctx)[0] is not budget.Verdict.ANSWER:
         return  # the same budget as commands: chatting to the bot cannot make it flood
     conference = ctx.schedule.conference
-    space = ctx.room_of("space")
-    space_link = ctx.links.link("space") if ctx.links else None
+    space = ctx.room_of(SPACE)
+    space_link = ctx.links.link(SPACE) if ctx.links else None
     where = link(space_link, user(conference.name)) if space_link else user(conference.name)
     if conference.access == "public" or space is None:
         await ctx.reply(message("No code is needed: anyone on the homeserver may join ", where, "."))

@@ -12,6 +12,8 @@ restarts and across leaving and coming back (``bot.store.direct``); the space te
 from __future__ import annotations
 
 from ..conference.display import place_name
+from ..conference.pages import now_next_page, schedule_page
+from ..conference.roomkeys import SPACE, lobby_key
 from ..store.direct import DirectRoomStore
 from . import Context, listener
 from .message import Message, code, link, message, user
@@ -19,7 +21,7 @@ from .message import Message, code, link, message, user
 
 @listener("m.room.member")
 async def welcome(ctx: Context) -> None:
-    if ctx.room.key != "space" or not ctx.welcome or ctx.event.get("state_key") != ctx.sender:
+    if ctx.room.key != SPACE or not ctx.welcome or ctx.event.get("state_key") != ctx.sender:
         return
     previous = (ctx.event.get("unsigned") or {}).get("prev_content") or {}
     if ctx.content.get("membership") != "join" or previous.get("membership") == "join":
@@ -38,13 +40,13 @@ def welcome_message(ctx: Context) -> Message:
     text = message("Welcome to ", user(schedule.conference.name), "! How to find your way:")
     rows: list[tuple] = []
     if ctx.public_url:
-        rows.append(("What is on now, in every track: ", link(f"{ctx.public_url}/widgets/now-next", "the navigator"),
-                     "; the whole programme: ", link(f"{ctx.public_url}/schedule", "the schedule"), "."))
-    lobby = [(room.id, ctx.links.link(f"lobby/{room.id}") if ctx.links else None) for room in schedule.lobby]
+        rows.append(("What is on now, in every track: ", link(now_next_page(ctx.public_url), "the navigator"),
+                     "; the whole programme: ", link(schedule_page(ctx.public_url), "the schedule"), "."))
+    lobby = [(room.id, ctx.links.link(lobby_key(room.id)) if ctx.links else None) for room in schedule.lobby]
     if lobby:
         parts: list = ["Start in the lobby: "]
         for i, (room_id, url) in enumerate(lobby):
-            name = user(place_name(schedule, f"lobby/{room_id}"))
+            name = user(place_name(schedule, lobby_key(room_id)))
             parts += [", " if i else "", link(url, name) if url else name]
         rows.append((*parts, "."))
     rows.append(("Every room of the conference is listed in its space; in any of them, send ", code("!help"),

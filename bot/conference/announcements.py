@@ -12,12 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from .roomkeys import lobby_key
 from .userinput import UsageError, one_line, quoted, visible_length
 
 #: Selector -> the room kinds it sends to.
 SELECTORS = {"": ("lobby", "track"), "--tracks": ("track",), "--lobby": ("lobby",)}
 #: Where an announcement is made from.
-ANNOUNCEMENTS_ROOM = "lobby/announcements"
+ANNOUNCEMENTS_ROOM = lobby_key("announcements")
 #: Long enough for a programme change with its details; it is posted in every public room.
 MAX_LENGTH = 2000
 USAGE = "!announce [--tracks | --lobby] <text>"

@@ -12,6 +12,21 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import quote
 
+from .roomkeys import (
+    BACKSTAGE,
+    HELPDESK,
+    HELPDESK_STAFF,
+    LOBBY,
+    OPEN_SPACE,
+    POSTER,
+    POSTER_BREAKOUT,
+    SPACE,
+    SPONSOR,
+    TALK,
+    TRACK,
+    kind_of,
+    object_id,
+)
 from .schedule import Schedule
 
 # ----------------------------------------------------------------------------- rooms
@@ -51,16 +66,16 @@ class RoomLinks:
 def place_name(schedule: Schedule, key: str) -> str:
     """What people call the room of ``key`` (``lobby/info-desk`` is "Info desk"), as its room
     template names it; the key itself for a room the schedule no longer has."""
-    kind, _, item = key.partition("/")
-    sections = {"lobby": schedule.lobby, "track": schedule.tracks, "backstage": schedule.tracks,
-                "talk": schedule.talks, "poster": schedule.posters, "poster-breakout": schedule.posters,
-                "sponsor": schedule.sponsors, "helpdesk": schedule.helpdesks, "helpdesk-staff": schedule.helpdesks,
-                "open-space": schedule.open_space.rooms}
+    kind, item = kind_of(key), object_id(key)
+    sections = {LOBBY: schedule.lobby, TRACK: schedule.tracks, BACKSTAGE: schedule.tracks,
+                TALK: schedule.talks, POSTER: schedule.posters, POSTER_BREAKOUT: schedule.posters,
+                SPONSOR: schedule.sponsors, HELPDESK: schedule.helpdesks, HELPDESK_STAFF: schedule.helpdesks,
+                OPEN_SPACE: schedule.open_space.rooms}
     entry = next((e for e in sections.get(kind, ()) if e.id == item), None)
     if entry is None:
-        return schedule.conference.name if key == "space" else key
+        return schedule.conference.name if key == SPACE else key
     name = getattr(entry, "name", None) or getattr(entry, "title", key)
-    prefix = {"backstage": "Backstage · ", "poster": "Poster · ", "helpdesk-staff": "Staff · "}.get(kind, "")
+    prefix = {BACKSTAGE: "Backstage · ", POSTER: "Poster · ", HELPDESK_STAFF: "Staff · "}.get(kind, "")
     return prefix + name
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .roomkeys import HELPDESK, HELPDESK_STAFF, LOBBY, kind_of, object_id
 from .userinput import text_problem
 
 WAITING, CLAIMED, DONE = "waiting", "claimed", "done"
@@ -56,9 +57,9 @@ def check_text(text: str) -> str | None:
 def desk_of(room_key: str, desks: Sequence[str]) -> str | None:
     """The helpdesk a room's tickets go to: a helpdesk room's (or its staff room's) own, the first
     helpdesk for the lobby's rooms; None where there is none."""
-    kind, _, item = room_key.partition("/")
-    if kind in ("helpdesk", "helpdesk-staff"):
+    kind, item = kind_of(room_key), object_id(room_key)
+    if kind in (HELPDESK, HELPDESK_STAFF):
         return item if item in desks else None
-    if kind == "lobby" and desks:
+    if kind == LOBBY and desks:
         return desks[0]
     return None

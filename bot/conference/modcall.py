@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .qa import rate_limited
+from .roomkeys import HELPDESK, HELPDESK_STAFF, backstage_key, helpdesk_staff_key, kind_of, object_id
 from .userinput import one_line
 
 #: One call per room in five minutes.
@@ -29,14 +30,14 @@ MAX_REASON = 300
 def moderators_room(room_key: str, track_id: str | None, desks: Sequence[str], tracks: Sequence[str]) -> str | None:
     """The key of the room a call from ``room_key`` goes to (None: the conference has no such room)."""
     if track_id is not None and track_id in tracks:
-        return f"backstage/{track_id}"
-    kind, _, item = room_key.partition("/")
-    if kind in ("helpdesk", "helpdesk-staff") and item in desks:
-        return f"helpdesk-staff/{item}"
+        return backstage_key(track_id)
+    kind, item = kind_of(room_key), object_id(room_key)
+    if kind in (HELPDESK, HELPDESK_STAFF) and item in desks:
+        return helpdesk_staff_key(item)
     if desks:
-        return f"helpdesk-staff/{desks[0]}"
+        return helpdesk_staff_key(desks[0])
     if tracks:
-        return f"backstage/{tracks[0]}"
+        return backstage_key(tracks[0])
     return None
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from enum import IntEnum
 from typing import Any
 
+from .roomkeys import HELPDESK, HELPDESK_STAFF, kind_of, object_id
 from .schedule import Schedule
 from .sponsors import sponsor_of
 
@@ -86,7 +87,7 @@ def room_staff(schedule: Schedule, room_key: str) -> set[str]:
     sponsor = sponsor_of(schedule, room_key)
     if sponsor is not None:
         return set(sponsor.staff)
-    kind, _, item = room_key.partition("/")
-    if kind in ("helpdesk", "helpdesk-staff"):
+    kind, item = kind_of(room_key), object_id(room_key)
+    if kind in (HELPDESK, HELPDESK_STAFF):
         return next((set(desk.staff) for desk in schedule.helpdesks if desk.id == item), set())
     return set()

@@ -19,12 +19,13 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .roomkeys import SPONSOR, kind_of, lobby_key, object_id
 from .schedule import Schedule, ScheduleError, ScheduleInvalid, Sponsor
 from .userinput import UsageError, one_line, quoted, visible_length
 
 #: The room kind sponsor rooms are made from, and the lobby room job offers are posted in.
 SPONSOR_KIND = "sponsor"
-JOBS_ROOM = "lobby/jobs"
+JOBS_ROOM = lobby_key("jobs")
 #: A job title is one line the jobs room shows whole.
 MAX_TITLE = 200
 #: Long enough for any careers page, short enough to read in a chat line.
@@ -36,8 +37,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def sponsor_of(schedule: Schedule, room_key: str) -> Sponsor | None:
     """The sponsor whose booth room ``room_key`` is (``sponsor/<id>``), if it is in the schedule."""
-    kind, _, item = room_key.partition("/")
-    if kind != SPONSOR_KIND:
+    kind, item = kind_of(room_key), object_id(room_key)
+    if kind != SPONSOR:
         return None
     return next((s for s in schedule.sponsors if s.id == item), None)
 

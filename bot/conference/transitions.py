@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from .clock import apply_delays, talk_end
 from .openspace import Booking, booking_slot, moment, session_room
+from .roomkeys import booking_key, open_space_key, poster_key
 from .schedule import Schedule, Talk
 
 REMIND = "remind"
@@ -115,7 +116,7 @@ def poster_transitions(schedule: Schedule, *, remind_before: timedelta = REMIND_
     poster's room key (``poster/<id>``): the clock runs one poster's sessions in order."""
     made = []
     for poster in schedule.posters:
-        room = f"poster/{poster.id}"
+        room = poster_key(poster.id)
         for session in poster.sessions:
             start, end = session.start.astimezone(UTC), session.end.astimezone(UTC)
             made += [Transition(start, POSTER_START, room, room), Transition(end, POSTER_END, room, room)]
@@ -134,7 +135,7 @@ def booking_transitions(booking: Booking, schedule: Schedule, *,
         return []
     booked = moment(booking.booked_at)
     start, end = max(slot.start, booked).astimezone(UTC), slot.end.astimezone(UTC)
-    subject, room = f"booking/{booking.id}", f"open-space/{booking.room}"
+    subject, room = booking_key(booking.id), open_space_key(booking.room)
     if booking.cancelled_at is not None:
         cancelled = moment(booking.cancelled_at)
         if cancelled <= start:

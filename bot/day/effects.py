@@ -14,6 +14,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from ..commands.message import Message, bold, code, link, message, user
+from ..conference.announcements import ANNOUNCEMENTS_ROOM
 from ..conference.clock import next_talk, talk_end, talks_in_track
 from ..conference.display import user_link
 from ..conference.openspace import (
@@ -24,7 +25,9 @@ from ..conference.openspace import (
     session_topic,
     video_call,
 )
+from ..conference.pages import track_page
 from ..conference.qa import Question
+from ..conference.roomkeys import backstage_key, object_id, open_space_key, talk_key, track_key
 from ..conference.schedule import Schedule, Talk
 from ..conference.transitions import (
     CHECK_IN,
@@ -90,7 +93,7 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
     if talk is None:
         return []
     zone = ZoneInfo(schedule.conference.timezone)
-    track, backstage = f"track/{talk.track}", f"backstage/{talk.track}"
+    track, backstage = track_key(talk.track), backstage_key(talk.track)
     speakers = tuple(p.matrix_id for p in talk.speakers if p.matrix_id)
     if transition.kind == REMIND:
         return [Say(backstage, "reminder", message(
@@ -119,7 +122,7 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
         if speakers:
             made.append(SetPower(track, "speaker_power", speakers, PRESENTER_POWER))
         if transition.plenary:
-            made.append(Say("lobby/announcements", "plenary_announcement",
+            made.append(Say(ANNOUNCEMENTS_ROOM, "plenary_announcement",
                             message("Now in the plenary: ", bold(user(talk.title)), *_by(talk), ".")))
         return made
     if transition.kind == END:
@@ -128,7 +131,7 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
             made.append(SetPower(track, "speaker_power", speakers, None))
         open_questions = [q for q in questions if q.state == "open"][:HANDED_OVER]
         if open_questions:
-            made.append(Say(f"talk/{talk.id}", "questions_handed_over", message(
+            made.append(Say(talk_key(talk.id), "questions_handed_over", message(
                 "Questions still open for “", user(talk.title), "”:").items(
                     (bold(q.label), f" · {q.votes} 👍 · ", user(q.asker_name), ": ", user(q.text))
                     for q in open_questions), speakers))
@@ -151,7 +154,7 @@ def session_effects(transition: Transition, booking: Booking, schedule: Schedule
     if slot is None or room is None:
         return []
     zone = ZoneInfo(schedule.conference.timezone)
-    key, title = f"open-space/{room.id}", bold(user(booking.title))
+    key, title = open_space_key(room.id), bold(user(booking.title))
     until = f"{slot.end.astimezone(zone):%H:%M}"
     if transition.kind == SESSION_REMIND:
         return [Say(key, "session_reminder", message(
@@ -171,7 +174,7 @@ def session_effects(transition: Transition, booking: Booking, schedule: Schedule
 def poster_effects(transition: Transition, schedule: Schedule) -> list[Effect]:
     """The effects of a poster session's ``transition``, all in the poster's room: its presenters
     reminded (a text that notifies them), then a notice at the start and at the end."""
-    poster_id = transition.track_id.partition("/")[2]
+    poster_id = object_id(transition.track_id)
     poster = next((p for p in schedule.posters if p.id == poster_id), None)
     if poster is None:
         return []
@@ -198,15 +201,6 @@ def poster_effects(transition: Transition, schedule: Schedule) -> list[Effect]:
         return [Say(room, "poster_session", message(
             "The poster session for ", title, " has ended. Leave your questions for the presenters here."))]
     return []
-
-
-def track_page(schedule: Schedule, track_id: str, public_url: str) -> tuple[str, str]:
-    """(what, URL) of the page a track room pins: its stream page, or now/next without a stream."""
-    base = public_url.rstrip("/")
-    track = next(t for t in schedule.tracks if t.id == track_id)
-    if track.stream is not None:
-        return "Stream", f"{base}/widgets/stream/{track_id}"
-    return "Now and next", f"{base}/widgets/now-next?track={track_id}"
 
 
 def now_next_topic(now: Talk | None, upcoming: Talk | None, zone: tzinfo, page: tuple[str, str]) -> str:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..commands.message import Message, message, user
 from ..conference.clock import apply_delays
+from ..conference.roomkeys import backstage_key
 from ..conference.schedule import Schedule, ScheduleInvalid
 from ..conference.transitions import REMIND_BEFORE, transitions
 from ..config import Connection
@@ -84,7 +85,7 @@ class ScheduleReloader:
         async with self.lock:
             self.seen = fingerprint(self.options.schedule)
             report = await self._reload()
-        room_id = self.runtime.room_id_of(f"backstage/{self.runtime.schedule.tracks[0].id}") if announce else None
+        room_id = self.runtime.room_id_of(backstage_key(self.runtime.schedule.tracks[0].id)) if announce else None
         if room_id is not None:
             txn = "podium.reload." + hashlib.sha256(f"{self.seen}|{time.time()}".encode()).hexdigest()[:32]
             try:

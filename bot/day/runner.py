@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from ..commands.message import message, user
 from ..conference.clock import apply_delays
 from ..conference.roles import track_staff
+from ..conference.roomkeys import backstage_key, object_id
 from ..conference.transitions import (
     GRACE,
     POSTER_KINDS,
@@ -213,7 +214,7 @@ class DayRunner:
             levels = self._power_levels(room_id)
             users = dict(levels.get("users", {}))
             schedule = self.runtime.schedule
-            moderators, _ = track_staff(schedule, effect[0].room.partition("/")[2])
+            moderators, _ = track_staff(schedule, object_id(effect[0].room))
             keeps = moderators | set(schedule.staff.organisers)  # chairs and staff keep their power
             for change in effect:
                 for speaker in change.users:
@@ -236,16 +237,17 @@ class DayRunner:
         for transition in skipped:
             by_track[transition.track_id].append(transition)
         for track_id, missed in by_track.items():
-            room_id = self.runtime.room_id_of(f"backstage/{track_id}")
-            if room_id is not None and self._switched_on(f"backstage/{track_id}", "missed_summary"):
+            backstage = backstage_key(track_id)
+            room_id = self.runtime.room_id_of(backstage)
+            if room_id is not None and self._switched_on(backstage, "missed_summary"):
                 summary = message(f"The bot was away: {len(missed)} of this track's transitions were not run "
                                   "and will not be, as they are past:").items(
                     (f"{t.at.astimezone(zone):%a %H:%M} {t.kind}: ", user(titles.get(t.talk_id, t.talk_id)))
                     for t in missed)
                 seed = "summary|" + "|".join(t.key for t in missed)
                 try:
-                    await self._apply(Say(f"backstage/{track_id}", "missed_summary", summary), room_id, seed)
+                    await self._apply(Say(backstage, "missed_summary", summary), room_id, seed)
                 except MatrixError as exc:
-                    log.warning("clock: summary of missed transitions in backstage/%s failed: %s", track_id, exc)
+                    log.warning("clock: summary of missed transitions in %s failed: %s", backstage, exc)
             for transition in missed:
                 self._record(transition, SKIPPED)

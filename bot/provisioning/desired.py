@@ -11,6 +11,20 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..conference import pages
+from ..conference.roomkeys import (
+    SPACE,
+    backstage_key,
+    helpdesk_key,
+    helpdesk_staff_key,
+    lobby_key,
+    open_space_key,
+    poster_breakout_key,
+    poster_key,
+    sponsor_key,
+    talk_key,
+    track_key,
+)
 from ..conference.schedule import Schedule
 from .state import (
     CANONICAL_ALIAS,
@@ -28,7 +42,6 @@ from .state import (
 )
 from .templates import RoomTemplates, TemplateProblem
 
-ROOT = "space"
 #: Categories in the order their rooms are listed in the conference space: (category, display name).
 #: Every room is a direct child of the conference space. Element lists a room under a space only
 #: through spaces the user has joined, and nobody joins a sub-space by accepting the conference's
@@ -79,40 +92,40 @@ def room_sources(schedule: Schedule) -> list[RoomSource]:
     talks_by_track = {t.id: schedule.talks_in(t.id) for t in schedule.tracks}
     track_index = {t.id: i for i, t in enumerate(schedule.tracks)}
     talk_index = {t.id: i for i, t in enumerate(schedule.talks)}
-    sources = [RoomSource(f"lobby/{room.id}", "lobby", ("lobby", i), {"room": room})
+    sources = [RoomSource(lobby_key(room.id), "lobby", ("lobby", i), {"room": room})
                for i, room in enumerate(schedule.lobby)]
     for track in schedule.tracks:
-        sources.append(RoomSource(f"track/{track.id}", "track", ("tracks", track_index[track.id]),
+        sources.append(RoomSource(track_key(track.id), "track", ("tracks", track_index[track.id]),
                                   {"track": track, "talks": talks_by_track[track.id]}))
     for track in schedule.tracks:
         talks = talks_by_track[track.id]
         speakers = [p.matrix_id for t in talks for p in t.speakers if p.matrix_id]
-        sources.append(RoomSource(f"backstage/{track.id}", "backstage", ("tracks", track_index[track.id]),
+        sources.append(RoomSource(backstage_key(track.id), "backstage", ("tracks", track_index[track.id]),
                                   {"track": track, "talks": talks, "speakers": speakers}))
     for track in schedule.tracks:
         for talk in talks_by_track[track.id]:
-            sources.append(RoomSource(f"talk/{talk.id}", "breakout", ("talks", talk_index[talk.id]),
+            sources.append(RoomSource(talk_key(talk.id), "breakout", ("talks", talk_index[talk.id]),
                                       {"subject": "talk", "item": talk, "people": talk.speakers, "track": track}))
     for i, poster in enumerate(schedule.posters):
-        sources.append(RoomSource(f"poster/{poster.id}", "poster", ("posters", i), {"poster": poster}))
-        sources.append(RoomSource(f"poster-breakout/{poster.id}", "breakout", ("posters", i),
+        sources.append(RoomSource(poster_key(poster.id), "poster", ("posters", i), {"poster": poster}))
+        sources.append(RoomSource(poster_breakout_key(poster.id), "breakout", ("posters", i),
                                   {"subject": "poster", "item": poster, "people": poster.presenters, "track": None}))
     for i, sponsor in enumerate(schedule.sponsors):
-        sources.append(RoomSource(f"sponsor/{sponsor.id}", "sponsor", ("sponsors", i), {"sponsor": sponsor}))
+        sources.append(RoomSource(sponsor_key(sponsor.id), "sponsor", ("sponsors", i), {"sponsor": sponsor}))
     for i, helpdesk in enumerate(schedule.helpdesks):
-        sources.append(RoomSource(f"helpdesk/{helpdesk.id}", "helpdesk", ("helpdesks", i), {"helpdesk": helpdesk}))
+        sources.append(RoomSource(helpdesk_key(helpdesk.id), "helpdesk", ("helpdesks", i), {"helpdesk": helpdesk}))
         # Its staff's own room, as a track has its backstage: where tickets reach them.
-        sources.append(RoomSource(f"helpdesk-staff/{helpdesk.id}", "helpdesk-staff", ("helpdesks", i),
+        sources.append(RoomSource(helpdesk_staff_key(helpdesk.id), "helpdesk-staff", ("helpdesks", i),
                                   {"helpdesk": helpdesk}))
     for i, room in enumerate(schedule.open_space.rooms):
-        sources.append(RoomSource(f"open-space/{room.id}", "open-space", ("open_space", "rooms", i),
+        sources.append(RoomSource(open_space_key(room.id), "open-space", ("open_space", "rooms", i),
                                   {"room": room, "slots": schedule.open_space.slots}))
     return sources
 
 
 def space_source(schedule: Schedule) -> RoomSource:
     """The conference space."""
-    return RoomSource(ROOT, "space", ("conference",), {})
+    return RoomSource(SPACE, "space", ("conference",), {})
 
 
 def desired_rooms(schedule: Schedule, templates: RoomTemplates, settings: Settings) -> list[DesiredRoom]:
@@ -153,6 +166,8 @@ def template_context(schedule: Schedule, settings: Settings, source: RoomSource)
         "public_url": settings.public_url.rstrip("/"),
         "jitsi_url": conf.video.jitsi_wrapper_url + JITSI_FRAGMENT,
         "server_name": settings.server_name,
+        # The widget pages' URLs come from the one URL scheme the web server routes.
+        "pages": pages,
         **source.context,
         "key": source.key,
     }
@@ -178,7 +193,7 @@ class _Builder:
             raise TemplateProblem(
                 f"{where}: category {category!r} is not one of {', '.join(c for c, _ in CATEGORIES)}"
             )
-        room = self._room(key, kind, spec, parent=ROOT, is_space=False)
+        room = self._room(key, kind, spec, parent=SPACE, is_space=False)
         position = [c for c, _ in CATEGORIES].index(category)
         # The space lists rooms by order: the category's place first, then the room's own order.
         return dataclasses.replace(room, order=_space_order(f"{position}-{room.order}" if room.order else None),
@@ -243,11 +258,11 @@ class _Builder:
         if rule == "access":
             rule = {"public": "public", "space-members": "restricted", "invite": "invite"}[access]
         if rule == "restricted":
-            if key == ROOT:
+            if key == SPACE:
                 raise TemplateProblem(f"{where}: the conference space cannot be restricted to itself")
             return {
                 "join_rule": "restricted",
-                "allow": [{"type": "m.room_membership", "room_id": RoomRef(ROOT)}],
+                "allow": [{"type": "m.room_membership", "room_id": RoomRef(SPACE)}],
             }
         if rule not in ("public", "invite", "knock"):
             raise TemplateProblem(f"{where}: join_rule {rule!r} is not public, invite, restricted or access")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..conference.display import RoomLinks
+from ..conference.roomkeys import SPACE
 from ..conference.schedule import Schedule
 from .desired import Settings, desired_rooms
 from .pipeline import DEFAULT_TEMPLATES, Conference
@@ -36,7 +37,7 @@ class Programme:
         between sees the old programme or the new one, never half of each."""
         links = RoomLinks.of(conference.rooms, conference.settings.server_name)
         switches = {room.key: room.clock for room in conference.rooms}
-        welcome = any(room.welcome for room in conference.rooms if room.key == "space")
+        welcome = any(room.welcome for room in conference.rooms if room.key == SPACE)
         self._current = (conference, links, switches, welcome)
 
     @property

@@ -16,9 +16,12 @@ from aiohttp import web
 from bridges.ical import CONTENT_TYPE as ICAL_TYPE
 from bridges.ical import calendar_bytes
 
+from ..conference import pages
 from ..conference.clock import Clock, apply_delays, utc_now
 from ..conference.openspace import Session, sessions
+from ..conference.roomkeys import SPACE, poster_breakout_key, poster_key, sponsor_key
 from ..conference.schedule import Poster, Schedule
+from ..conference.sponsors import JOBS_ROOM
 from ..provisioning.desired import Settings
 from ..provisioning.programme import Programme
 from ..provisioning.templates import BUNDLED_TEMPLATES
@@ -87,6 +90,8 @@ def create_app(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    # The pages link to each other through the same URL scheme the routes below are made from.
+    app[K_JINJA].globals["pages"] = pages
     app[K_LIVE] = LiveData(data_dir / DATABASE)
     app[K_CLOSING] = asyncio.Event()
     app[K_PAYLOADS] = {}
@@ -97,22 +102,22 @@ def create_app(
     app.on_cleanup.append(_stop_live)
     app.on_cleanup.append(_close_posters)
 
-    app.router.add_get("/", index)
-    app.router.add_get("/schedule", schedule_page)
-    app.router.add_get("/posters", posters_page)
-    app.router.add_get("/posters/{poster}.pdf", poster_pdf)
-    app.router.add_get("/widgets/stream/{track}", stream_widget)
-    app.router.add_get("/widgets/now-next", now_next_widget)
-    app.router.add_get("/widgets/qa/{track}", qa_widget)
-    app.router.add_get("/widgets/qa/{track}/events", qa_events)
-    app.router.add_get("/widgets/polls/{track}", polls_widget)
-    app.router.add_get("/widgets/polls/{track}/events", polls_events)
-    app.router.add_get("/widgets/poster/{poster}", poster_widget)
-    app.router.add_get("/widgets/sponsor/{sponsor}", sponsor_widget)
-    app.router.add_get("/api/now-next", now_next_json)
-    app.router.add_get("/schedule.ics", calendar_file)
-    app.router.add_get("/tracks/{track}.ics", calendar_file)
-    app.router.add_static("/static", WIDGETS / "static", follow_symlinks=False)
+    app.router.add_get(pages.INDEX_PATH, index)
+    app.router.add_get(pages.SCHEDULE_PATH, schedule_page)
+    app.router.add_get(pages.POSTERS_PATH, posters_page)
+    app.router.add_get(pages.POSTER_PDF_PATH, poster_pdf)
+    app.router.add_get(pages.STREAM_PATH, stream_widget)
+    app.router.add_get(pages.NOW_NEXT_PATH, now_next_widget)
+    app.router.add_get(pages.QA_PATH, qa_widget)
+    app.router.add_get(pages.QA_EVENTS_PATH, qa_events)
+    app.router.add_get(pages.POLLS_PATH, polls_widget)
+    app.router.add_get(pages.POLLS_EVENTS_PATH, polls_events)
+    app.router.add_get(pages.POSTER_PATH, poster_widget)
+    app.router.add_get(pages.SPONSOR_PATH, sponsor_widget)
+    app.router.add_get(pages.NOW_NEXT_API_PATH, now_next_json)
+    app.router.add_get(pages.CALENDAR_PATH, calendar_file)
+    app.router.add_get(pages.TRACK_CALENDAR_PATH, calendar_file)
+    app.router.add_static(pages.STATIC_PATH, WIDGETS / "static", follow_symlinks=False)
     return app
 
 
@@ -318,7 +323,7 @@ async def index(request: web.Request) -> web.Response:
         tracks=schedule.tracks,
         posters=schedule.posters,
         sponsors=schedule.sponsors,
-        space=rooms.link("space"),
+        space=rooms.link(SPACE),
     )
 
 
@@ -337,7 +342,7 @@ async def posters_page(request: web.Request) -> web.Response:
             "presenters": views.names(p.presenters),
             "abstract": p.abstract,
             "pdf": _pdf_path(p),
-            "room": rooms.link(f"poster/{p.id}"),
+            "room": rooms.link(poster_key(p.id)),
         }
         for p in schedule.posters
     ]
@@ -446,7 +451,7 @@ def _poster(request: web.Request) -> Poster | None:
 
 def _pdf_path(poster: Poster) -> str | None:
     """Where the poster's PDF is served from this server, when it has one."""
-    return f"/posters/{poster.id}.pdf" if poster.pdf is not None else None
+    return pages.poster_pdf("", poster.id) if poster.pdf is not None else None
 
 
 async def poster_widget(request: web.Request) -> web.Response:
@@ -464,7 +469,7 @@ async def poster_widget(request: web.Request) -> web.Response:
         poster=poster,
         presenters=views.names(poster.presenters),
         pdf=pdf,
-        room=rooms.link(f"poster-breakout/{poster.id}"),
+        room=rooms.link(poster_breakout_key(poster.id)),
     )
 
 
@@ -498,6 +503,6 @@ async def sponsor_widget(request: web.Request) -> web.Response:
         sponsor=sponsor,
         jobs=jobs,
         booth=views.http_url(sponsor.booth_url),
-        room=rooms.link(f"sponsor/{sponsor.id}"),
-        jobs_room=rooms.link("lobby/jobs"),
+        room=rooms.link(sponsor_key(sponsor.id)),
+        jobs_room=rooms.link(JOBS_ROOM),
     )

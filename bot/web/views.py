@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..conference.clock import live_talk, next_talk, talk_end
 from ..conference.display import RoomLinks, clock_time, when
 from ..conference.openspace import Session, free_rooms, numbered_slots
+from ..conference.roomkeys import open_space_key, poster_key, talk_key, track_key
 from ..conference.schedule import Person, Schedule, Talk
 from ..conference.userinput import one_line
 
@@ -118,7 +119,7 @@ def talk_view(talk: Talk, schedule: Schedule, now: datetime, rooms: RoomLinks) -
         "end": clock_time(end, schedule),
         "when": when(talk.start, now, schedule),
         "starts_in_min": max(0, int((talk.start - now).total_seconds() // 60)) if talk.start > now else 0,
-        "link": rooms.link(f"talk/{talk.id}"),
+        "link": rooms.link(talk_key(talk.id)),
     }
 
 
@@ -133,8 +134,8 @@ def track_view(
         "id": track.id,
         "name": track.name,
         "kind": track.kind,
-        "link": rooms.link(f"track/{track.id}"),
-        "alias": rooms.alias(f"track/{track.id}"),
+        "link": rooms.link(track_key(track.id)),
+        "alias": rooms.alias(track_key(track.id)),
         "delay_min": int((delays or {}).get(track.id, 0)),
         "now": None if current is None else talk_view(current, schedule, now, rooms),
         "next": None if upcoming is None else talk_view(upcoming, schedule, now, rooms),
@@ -153,7 +154,7 @@ def session_view(session: Session, schedule: Schedule, now: datetime, rooms: Roo
         "end": clock_time(session.slot.end, schedule),
         "when": when(session.slot.start, now, schedule),
         "live": session.slot.start <= now < session.slot.end,
-        "link": rooms.link(f"open-space/{session.room.id}"),
+        "link": rooms.link(open_space_key(session.room.id)),
     }
 
 
@@ -229,7 +230,7 @@ def programme_view(
                 tracks.append({
                     "id": track.id,
                     "name": track.name,
-                    "link": rooms.link(f"track/{track.id}"),
+                    "link": rooms.link(track_key(track.id)),
                     "delay_min": int((delays or {}).get(track.id, 0)),
                     "talks": [
                         {**talk_view(t, schedule, now, rooms), "live": t.start <= now < talk_end(t)} for t in mine
@@ -248,7 +249,7 @@ def poster_sessions_day(schedule: Schedule, day: date, now: datetime, rooms: Roo
                     if session.start.astimezone(tz).date() == day), key=lambda it: (it[0].start, it[1].id))
     return [{"poster": poster.id, "title": poster.title, "start": clock_time(session.start, schedule),
              "end": clock_time(session.end, schedule), "presenters": [p.name for p in poster.presenters],
-             "link": rooms.link(f"poster/{poster.id}"), "live": session.start <= now < session.end}
+             "link": rooms.link(poster_key(poster.id)), "live": session.start <= now < session.end}
             for session, poster in found]
 
 
