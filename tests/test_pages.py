@@ -97,7 +97,8 @@ async def test_the_templates_widgets_and_links_are_routed(app):
 def test_no_module_or_template_spells_a_page_path_itself():
     # The web package's docstring lists the pages for its readers.
     exempt = {REPO / "bot" / "conference" / "pages.py", REPO / "bot" / "web" / "__init__.py"}
-    checked = [p for folder in ("bot", "bridges") for p in sorted((REPO / folder).rglob("*"))
+    checked = [p for folder in ("bot", "bridges", "room-templates", "widgets")
+               for p in sorted((REPO / folder).rglob("*"))
                if p.suffix in (".py", ".yaml", ".html") and p not in exempt and "vendor" not in p.parts]
     spelled = [str(p.relative_to(REPO)) for p in checked if "/widgets/" in p.read_text()]
     assert spelled == [], "widget page URLs are made by bot/conference/pages.py only"
