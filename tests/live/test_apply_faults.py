@@ -5,7 +5,6 @@ counting proxy in between."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,27 +13,10 @@ import yaml
 from bot.cli import main
 from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter, MatrixError
-from tests.proxy import Fault
-from tests.test_provision import conference_for, observe_now, podium
+from tests.support.proxy import Fault
+from tests.support.provisioning import conference_for, observe_now, podium, small_schedule
 
-INVALID = sorted((Path(__file__).parent / "fixtures" / "invalid").glob("*.yaml"))
-
-
-def small_schedule(tmp_path: Path, talks: int, *, tracks: int = 2) -> tuple[Path, str]:
-    """A conference of ``tracks`` tracks and ``talks`` talks, nobody to invite."""
-    conf_id = f"f{uuid.uuid4().hex[:8]}"
-    data = {
-        "conference": {"id": conf_id, "name": "Fault Conf", "timezone": "UTC",
-                       "start": "2026-03-01", "end": "2026-03-01"},
-        "tracks": [{"id": f"tr{i}", "name": f"Track {i}", "stream": f"https://video.example.org/{i}"}
-                   for i in range(tracks)],
-        "talks": [{"id": f"talk{i}", "track": f"tr{i % tracks}", "title": f"Talk {i}",
-                   "start": f"2026-03-01 {8 + i // tracks:02d}:00", "duration": 30}
-                  for i in range(talks)],
-    }
-    path = tmp_path / f"{conf_id}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path, conf_id
+INVALID = sorted((Path(__file__).parents[1] / "fixtures" / "invalid").glob("*.yaml"))
 
 
 def test_each_room_costs_at_most_two_requests(tmp_path, bot, proxy, monkeypatch, capsys):
@@ -199,7 +181,7 @@ def test_password_logins_reuse_one_device(tmp_path, synapse, make_user, monkeypa
     """An organiser running plan/apply with a password does not pile up devices on the bot's
     account, and never uses the running bot's device."""
     from bot.provisioning.pipeline import APPLY_DEVICE_ID
-    from tests.conftest import TEST_PASSWORD
+    from tests.support.accounts import TEST_PASSWORD
 
     user_id, token = make_user("pw-bot")
     path, _ = small_schedule(tmp_path, talks=1, tracks=1)

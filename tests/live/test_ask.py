@@ -17,8 +17,9 @@ import sqlite_utils
 from bot.commands import REGISTRY, load_all
 from bot.conference.roles import Role
 from bot.store.questions import QuestionStore
-from tests.conftest import TEST_PASSWORD
-from tests.live import BETWEEN_TALKS, DURING_FIRST_TALK, BotRunner, Person, eventually, live_bot, live_conference
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BETWEEN_TALKS, DURING_FIRST_TALK, BotRunner, Person, live_bot, live_conference
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")

@@ -13,54 +13,25 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import sqlite_utils
 import yaml
 
 from bot.conference.transitions import TALK_KINDS
-from bot.day.runner import DayOptions, DayRunner
+from bot.day.runner import DayOptions
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
 from bot.provisioning.state import POWER_LEVELS
 from bot.store.database import Store
 from bot.store.transitions import TransitionStore
-from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, eventually, live_bot
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import Person, by_bot, live_bot
+from tests.support.waiting import eventually
+from tests.support.clock import DAY, ClockBot, FastClock
 
 SPEED = 10  # conference seconds per real second
-DAY = datetime(2026, 7, 13, 10, 0, tzinfo=timezone.utc)
-
-
-class FastClock:
-    """Conference time from ``start``, running ``SPEED`` times as fast as real time."""
-
-    def __init__(self, start: datetime):
-        self.start, self.real = start, time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=(time.monotonic() - self.real) * SPEED)
-
-
-class ClockBot(BotRunner):
-    """The bot with its conference clock, as ``podium run`` runs both."""
-
-    def __init__(self, *args, day: DayOptions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.day = day
-        self.clockwork: asyncio.Task | None = None
-
-    async def start(self, **options):
-        runtime = await super().start(**options)
-        self.clockwork = asyncio.create_task(DayRunner(runtime, self.day).run())
-        return runtime
-
-    async def stop(self) -> None:
-        if self.clockwork is not None:
-            self.clockwork.cancel()
-            await asyncio.gather(self.clockwork, return_exceptions=True)
-        await super().stop()
 
 
 def schedule_data(conf_id: str, *, moderator: str, speaker: str, absent: str) -> dict:
@@ -103,10 +74,6 @@ async def day(synapse, make_user, tmp_path_factory):
            "synapse": synapse}
     for person in people.values():
         await person.close()
-
-
-def by_bot(bot_id: str, text: str):
-    return lambda e: e.get("sender") == bot_id and text in (e.get("content") or {}).get("body", "")
 
 
 async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(day):

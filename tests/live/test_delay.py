@@ -18,8 +18,9 @@ from bot.commands.schedule import MAX_MINUTES, parse_minutes
 from bot.store.questions import QuestionStore
 from bot.web import create_app, start_web
 from bot.web.background import free_port
-from tests.conftest import TEST_PASSWORD
-from tests.live import BETWEEN_TALKS, BotRunner, Person, eventually, live_bot, live_conference
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BETWEEN_TALKS, BotRunner, Person, live_bot, live_conference
+from tests.support.waiting import eventually
 
 
 @pytest.mark.parametrize("text,minutes", [("10", 10), ("+5", 5), ("-3", -3), ("15min", 15), ("0", 0),

@@ -19,8 +19,8 @@ from bot.ports import free_port
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
 from bot.provisioning.state import WIDGET
-from tests.demo_process import READY, DemoProcess
-from tests.live import Person
+from tests.support.demo_process import READY, DemoProcess
+from tests.support.live import Person
 
 #: What Element puts into widget URLs.
 WIDGET_VARIABLES = {"$matrix_user_id": "%40alice%3Alocalhost", "$matrix_room_id": "%21room%3Alocalhost",

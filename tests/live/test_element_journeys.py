@@ -14,7 +14,7 @@ import uuid
 from bot import SAMPLE_SCHEDULE
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
-from tests.element import (  # noqa: F401
+from tests.support.element import (  # noqa: F401
     SPACE,
     STEP_MS,
     User,

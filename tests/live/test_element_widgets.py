@@ -11,7 +11,7 @@ a page that never answers the handshake, fails at once."""
 
 from __future__ import annotations
 
-from tests.element import (  # noqa: F401
+from tests.support.element import (  # noqa: F401
     SPACE,
     element,
     element_demo,

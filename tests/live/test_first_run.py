@@ -22,9 +22,9 @@ from bot import SAMPLE_SCHEDULE
 from bot.cli import main
 from bot.conference.schedule import load_schedule
 from bot.ports import free_port
-from tests.conftest import TEST_PASSWORD
+from tests.support.accounts import TEST_PASSWORD
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 #: A count printed with its noun in the plural though it is one ("1 helpdesks"), or hedged ("room(s)").
 BAD_PLURAL = re.compile(r"(?<![\d.])1 (?:[\w-]+ )?[\w-]+s\b(?! of)|\(s\)")
 

@@ -20,8 +20,9 @@ from nio import SyncResponse
 from bot.commands.budget import CAPACITY, REFILL_SECONDS
 from bot.conference import polls
 from bot.store.questions import QuestionStore
-from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, eventually, live_bot, live_conference
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BotRunner, Person, live_bot, live_conference
+from tests.support.waiting import eventually
 
 NOTICE = "You are sending commands faster than I can answer"
 

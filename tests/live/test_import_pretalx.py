@@ -9,8 +9,8 @@ import json
 
 from bot.cli import main
 from bot.conference.schedule import Schedule, load_schedule
-from tests.pretalx import EVENT, MATRIX_QUESTION, PretalxServer, pretalx, pretalx_copy  # noqa: F401
-from tests.test_provision import podium
+from tests.support.pretalx import EVENT, MATRIX_QUESTION, PretalxServer, pretalx, pretalx_copy  # noqa: F401
+from tests.support.provisioning import podium
 
 
 def run_import(capsys, monkeypatch, server: PretalxServer, source: str, into, *extra: str) -> tuple[int, str]:

@@ -19,9 +19,9 @@ import pytest
 from bot.matrix import MatrixAdapter
 from bot.provisioning.observation import Snapshot, fold
 from bot.provisioning.state import LOCATOR
-from tests.proxy import Fault
-from tests.test_apply_faults import small_schedule
-from tests.test_provision import conference_for, podium
+from tests.support.proxy import Fault
+from tests.support.provisioning import small_schedule
+from tests.support.provisioning import conference_for, podium
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_ctrl_c_during_the_first_demo_set_up_is_completed_by_the_next(tmp_path):
     from bot.provisioning.desired import Settings
     from bot.provisioning.pipeline import build
     from bot.web.background import free_port
-    from tests.test_demo import DemoProcess
+    from tests.support.demo_process import DemoProcess
 
     data_dir, port = tmp_path / "demo", free_port()
     first = DemoProcess(data_dir, port, free_port(), "--no-wait")

@@ -15,8 +15,8 @@ from bot.commands.now import Asked, next_reply, now_reply
 from bot.conference.clock import apply_delays
 from bot.conference.display import RoomLinks
 from bot.conference.schedule import parse_schedule
-from tests.conftest import TEST_PASSWORD
-from tests.live import BETWEEN_TALKS, FIRST_TALK_TITLE, BotRunner, Person, live_bot, live_conference
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BETWEEN_TALKS, FIRST_TALK_TITLE, BotRunner, Person, live_bot, live_conference
 
 SCHEDULE = parse_schedule(yaml.safe_dump({
     "conference": {"id": "ep", "name": "EP", "timezone": "Europe/Prague", "start": "2026-07-13", "end": "2026-07-14"},

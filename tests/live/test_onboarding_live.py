@@ -19,8 +19,9 @@ from bot.matrix import MatrixAdapter
 from bot.store.database import Store
 from bot.store.invitations import InvitationStore
 from bot.store.ticketcodes import TicketCodeStore
-from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, eventually, live_bot, live_conference
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BotRunner, Person, live_bot, live_conference
+from tests.support.waiting import eventually
 
 
 class Interrupted(Exception):

@@ -22,9 +22,9 @@ from bot.day.runner import DayOptions
 from bot.provisioning.programme import Programme
 from bot.store.bookings import BookingStore
 from bot.web.app import create_app
-from tests.conftest import TEST_PASSWORD
-from tests.live import Person, SetClock, body, live_bot, live_conference, stop_all
-from tests.test_day_live import ClockBot
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import Person, SetClock, body, live_bot, live_conference, stop_all
+from tests.support.clock import ClockBot
 
 NOON = datetime(2026, 7, 13, 12, 0, tzinfo=UTC)  # the talks are over; the slots to come
 SLOT_ONE = datetime(2026, 7, 13, 13, 0, tzinfo=UTC)

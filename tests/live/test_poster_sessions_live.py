@@ -12,9 +12,10 @@ import yaml
 from bot.day.runner import DayOptions
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
-from tests.conftest import TEST_PASSWORD
-from tests.live import Person, live_bot
-from tests.test_day_live import DAY, ClockBot, FastClock, by_bot
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import Person, live_bot
+from tests.support.clock import DAY, ClockBot, FastClock
+from tests.support.live import by_bot
 
 
 async def test_a_posters_session_is_announced_in_its_room_and_its_presenter_reminded(synapse, make_user, tmp_path):

@@ -8,20 +8,15 @@ requests reached the homeserver.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot import SAMPLE_SCHEDULE
 from bot.cli import main
-from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter
-from bot.provisioning.apply import create_room_body, observe
-from bot.provisioning.desired import Settings
-from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
+from bot.provisioning.apply import create_room_body
 from bot.provisioning.planner import CreateRoom
 from bot.provisioning.state import (
     ENCRYPTION,
@@ -32,45 +27,10 @@ from bot.provisioning.state import (
     SPACE_CHILD,
     SPACE_PARENT,
     WIDGET,
-    Observed,
 )
 from bot.provisioning.templates import KINDS
+from tests.support.provisioning import conference_for, observe_now, podium, write_schedule
 
-SAMPLE = SAMPLE_SCHEDULE
-PASSWORD = "speaker-password"
-
-
-@pytest.fixture(scope="session")
-def sample_people(synapse: EmbeddedSynapse) -> None:
-    """The sample schedule's local Matrix IDs exist, so inviting them succeeds."""
-    data = yaml.safe_load(SAMPLE.read_text())
-    ids = set(data.get("staff", {}).get("organisers", [])) | set(data.get("staff", {}).get("moderators", []))
-    for section, people in (("talks", "speakers"), ("posters", "presenters")):
-        for item in data.get(section, []):
-            ids |= {p["matrix_id"] for p in item.get(people, []) if isinstance(p, dict) and p.get("matrix_id")}
-    for section in ("sponsors", "helpdesks"):
-        for item in data.get(section, []):
-            ids |= set(item.get("staff", []))
-    for track in data.get("tracks", []):
-        ids |= set(track.get("chairs", []))
-    for user in ids:
-        if user.endswith(":localhost"):
-            synapse.register_user(user[1:].split(":")[0], PASSWORD)
-
-
-def write_schedule(tmp_path: Path, edit=None, *, source: Path = SAMPLE) -> tuple[Path, str]:
-    """A copy of ``source`` under a fresh conference id (so tests never share rooms)."""
-    data = yaml.safe_load(source.read_text())
-    conf_id = f"t{uuid.uuid4().hex[:8]}"
-    data["conference"]["id"] = conf_id
-    if edit:
-        edit(data)
-    path = tmp_path / f"{conf_id}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    # Poster PDFs given as paths are found beside the schedule: the copy needs them too.
-    if (source.parent / "posters").is_dir() and not (tmp_path / "posters").exists():
-        shutil.copytree(source.parent / "posters", tmp_path / "posters")
-    return path, conf_id
 
 
 def a_few_of_each(data: dict) -> None:
@@ -86,29 +46,6 @@ def rewrite(path: Path, edit) -> None:
     data = yaml.safe_load(path.read_text())
     edit(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-
-
-def podium(monkeypatch, capsys, bot, homeserver: str, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setenv("PODIUM_HOMESERVER", homeserver)
-    monkeypatch.setenv("PODIUM_USER_ID", bot.user_id)
-    monkeypatch.setenv("PODIUM_ACCESS_TOKEN", bot.access_token)
-    monkeypatch.delenv("PODIUM_PASSWORD", raising=False)
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def conference_for(path: Path, bot) -> Conference:
-    return build(path, Settings(server_name="localhost", bot_user_id=bot.user_id, public_url=DEFAULT_PUBLIC_URL))
-
-
-def observe_now(bot, conference: Conference) -> Observed:
-    async def run() -> Observed:
-        async with MatrixAdapter(bot.homeserver, bot.user_id, bot.access_token) as adapter:
-            return await observe(adapter, conference.rooms, conference.schedule.conference.id)
-
-    return asyncio.run(run())
 
 
 def put_state(bot, room_id: str, event_type: str, state_key: str, content: dict) -> None:

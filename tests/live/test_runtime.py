@@ -14,9 +14,10 @@ import pytest
 import sqlite_utils
 
 from bot.store.questions import QuestionStore
-from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, eventually, live_bot, live_conference
-from tests.proxy import Fault
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BotRunner, Person, live_bot, live_conference
+from tests.support.waiting import eventually
+from tests.support.proxy import Fault
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,9 @@ import sqlite_utils
 
 from bot.store.announcements import SENT, AnnouncementStore
 from bot.store.tickets import TicketStore
-from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, body, eventually, live_bot, live_conference, stop_all
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BotRunner, Person, body, live_bot, live_conference, stop_all
+from tests.support.waiting import eventually
 
 PEOPLE = (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("dave", "Dave"), ("hana", "Hana"), ("ivo", "Ivo"),
           ("org", "Olga"))

@@ -17,8 +17,8 @@ from bot.cli import main
 from bot.direct import direct_room
 from bot.web import create_app, start_web
 from bot.web.background import free_port
-from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, live_bot, live_conference
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BotRunner, Person, live_bot, live_conference
 
 ATTENDEES = 8
 CODES = 5

@@ -20,8 +20,8 @@ from bot.provisioning.report import plan_lines
 from bot.provisioning.state import LOCATOR, SPACE_CHILD
 from bot.store.delays import DelayStore
 from bot.store.polls import PollStore
-from tests.conftest import TEST_PASSWORD
-from tests.live import BotRunner, Person, live_bot, live_conference
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import BotRunner, Person, live_bot, live_conference
 
 
 @pytest.fixture(scope="module")

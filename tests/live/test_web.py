@@ -10,12 +10,11 @@ stand-ins for the stream and PDF hosts.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,18 +27,15 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
-from tests.live import SetClock
-from tests.test_posters import with_sample_posters
-from tests.test_provision import conference_for, observe_now, sample_people, write_schedule  # noqa: F401
+from tests.support.live import SetClock
+from tests.support.posters import with_sample_posters
+from tests.support.provisioning import conference_for, observe_now, write_schedule  # noqa: F401
+from tests.support.browser import chromium
+from tests.support.pages import NOW, STUB_PAGE
+from tests.support.waiting import wait_until
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-#: Monday 13 July 2026, 10:10 in Prague: Forum, Terrace and Training have a talk on; Plenary
-#: is between talks; South would be, but it runs 15 minutes late.
-NOW = datetime(2026, 7, 13, 8, 10, tzinfo=timezone.utc)
 DELAYS = {"south": 15}
 LIVE_FORUM_TALK = "typing-in-practice"
 UPDATE_SECONDS = 5  # a live page must show a store change within this
@@ -87,15 +83,6 @@ def server(conference, data_dir, clock):
         yield running
 
 
-@contextlib.contextmanager
-def chromium():
-    """Headless Chromium, driven through Playwright's synchronous API."""
-    with playwright_sync.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture(scope="module")
 def browser(server):
     # Playwright's synchronous API runs an event loop in this thread while the browser is open,
@@ -110,7 +97,6 @@ def shots(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-STUB_PAGE = "<!doctype html><body style='background:#222;color:#eee'>stream stand-in</body>"
 STUB_PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:4.0,\nseg1.ts\n"
 
 
@@ -190,16 +176,6 @@ def alias_of(matrix_to: str) -> str:
 
 def room_id_of(observed, key: str) -> str:
     return observed.rooms[key].room_id
-
-
-def wait_until(condition, what: str, timeout: float = UPDATE_SECONDS) -> float:
-    """Seconds until ``condition()`` held; fails after ``timeout``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 # ----------------------------------------------------------------------------- schedule pages

@@ -38,9 +38,10 @@ from bot.web.limits import (
     client_address,
     raise_open_file_limit,
 )
-from tests.conftest import TEST_PASSWORD
-from tests.live import Person, live_bot, live_conference
-from tests.test_web import CHROMIUM, CHROMIUM_ARGS, NOW
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import Person, live_bot, live_conference
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.pages import NOW
 
 # ----------------------------------------------------------------------------- sizing, pure
 

@@ -17,9 +17,10 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app, start_web
 from bot.web.background import free_port
-from tests.conftest import TEST_PASSWORD
-from tests.live import DURING_FIRST_TALK, FIRST_TALK_TITLE, BotRunner, Person, eventually, live_conference
-from tests.test_web import CHROMIUM, CHROMIUM_ARGS
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.live import DURING_FIRST_TALK, FIRST_TALK_TITLE, BotRunner, Person, live_conference
+from tests.support.waiting import eventually
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 playwright_async = pytest.importorskip("playwright.async_api")
 UPDATE_MS = 5000

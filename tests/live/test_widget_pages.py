@@ -34,9 +34,10 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
-from tests.test_posters import SETTINGS, PosterHost, with_sample_posters
-from tests.live import SetClock
-from tests.test_web import NOW, STUB_PAGE, chromium
+from tests.support.posters import SETTINGS, PosterHost, with_sample_posters
+from tests.support.live import SetClock
+from tests.support.browser import chromium
+from tests.support.pages import NOW, STUB_PAGE
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 

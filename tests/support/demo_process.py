@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.installed import InstalledPodium
+from tests.support.installed import InstalledPodium
 
 #: What the demo prints once the bot answers in the conference's rooms.
 READY = "The bot is answering."

@@ -3,7 +3,7 @@ Podium through, driven the way they use it.
 
 Element tests run when ``PODIUM_ELEMENT_WEB`` names the Element Web tarball
 (``PODIUM_ELEMENT_WEB=/path/to/element-web-1.11.88.tar.gz``); without it they skip. A test module
-imports the fixtures it uses (``from tests.element import element  # noqa: F401``) and gets one
+imports the fixtures it uses (``from tests.support.element import element  # noqa: F401``) and gets one
 :class:`ElementHarness` per pytest session: one ``podium demo`` subprocess on free ports (its
 Synapse, the sample conference, the bot answering, the widget pages served), Element unpacked
 once and served on loopback with a ``config.json`` for the demo's homeserver, and one Chromium
@@ -49,8 +49,8 @@ from nio import AsyncClient, JoinResponse, LoginResponse, RoomInviteResponse
 from bot.demo import DEMO_PASSWORD, SERVER_NAME
 from bot.homeserver import SHARED_SECRET_FILE
 from bot.ports import free_port
-from tests.demo_process import READY, DemoProcess
-from tests.test_web import CHROMIUM, CHROMIUM_ARGS
+from tests.support.demo_process import READY, DemoProcess
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 playwright_async = pytest.importorskip("playwright.async_api")
 

@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 #: What the wheel is built from: the distribution's metadata and its packages.
 SOURCES = ("pyproject.toml", "README.md", "bot", "bridges")
 

@@ -229,13 +229,8 @@ async def stop_all(runner: BotRunner, people: Iterable[Person]) -> None:
         await person.close()
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 10.0) -> Any:
-    """Poll ``check`` until it returns something truthy (what the bot stores lags its inputs)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout} s: {check}")
-        await asyncio.sleep(0.05)
+
+
+def by_bot(bot_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
+    """A message from the bot whose body holds ``text`` (for ``Person.wait_for``)."""
+    return lambda e: e.get("sender") == bot_id and text in (e.get("content") or {}).get("body", "")

@@ -5,9 +5,9 @@ pretalx tests run when ``PODIUM_PRETALX`` names a virtual environment with preta
 skip. The first use builds a prepared data directory inside that venv, keyed by pretalx version
 (migrated, initialised, the generated test event ``democon`` with its released schedule, API
 tokens, a speaker question "Your Matrix ID" answered by a few speakers): about three minutes,
-paid once (``.ci/run`` pays it at install time with ``python -m tests.pretalx prepare``).
+paid once (``.ci/run`` pays it at install time with ``python -m tests.support.pretalx prepare``).
 
-A test module imports the fixtures it uses (``from tests.pretalx import pretalx  # noqa: F401``):
+A test module imports the fixtures it uses (``from tests.support.pretalx import pretalx  # noqa: F401``):
 
 * ``pretalx``: one server per session on a copy of the prepared data, for tests that only read;
 * ``pretalx_copy``: a server of the test's own (another copy), for a test that changes the
@@ -281,19 +281,19 @@ def pretalx_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PretalxSe
 
 
 def main(argv: list[str]) -> int:
-    """``python -m tests.pretalx prepare``: build the prepared data for ``$PODIUM_PRETALX`` now."""
+    """``python -m tests.support.pretalx prepare``: build the prepared data for ``$PODIUM_PRETALX`` now."""
     if argv != ["prepare"]:
-        print("usage: python -m tests.pretalx prepare   (builds the data the pretalx tests use)", file=sys.stderr)
+        print("usage: python -m tests.support.pretalx prepare   (builds the data the pretalx tests use)", file=sys.stderr)
         return 2
     try:
         venv = pretalx_venv()
         if venv is None:
-            print(f"tests.pretalx: {ENV_VENV} is not set; {HOW_TO_ENABLE}", file=sys.stderr)
+            print(f"tests.support.pretalx: {ENV_VENV} is not set; {HOW_TO_ENABLE}", file=sys.stderr)
             return 1
         started = time.monotonic()
         target = prepare(venv, log=lambda line: print(line, flush=True))
     except (PretalxUnavailable, OSError, subprocess.TimeoutExpired) as exc:
-        print(f"tests.pretalx: {exc}", file=sys.stderr)
+        print(f"tests.support.pretalx: {exc}", file=sys.stderr)
         return 1
     print(f"pretalx test data ready in {target} ({time.monotonic() - started:.0f} s)")
     return 0

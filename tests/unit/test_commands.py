@@ -21,7 +21,8 @@ from bot.commands.message import message
 from bot.conference.roles import Role, role_of, track_staff
 from bot.conference.schedule import load_schedule
 from bot.conference.userinput import read_number
-from tests.live import write_live_schedule
+from tests.support.live import write_live_schedule
+from tests.support.commands import Recorder
 
 
 @pytest.mark.parametrize("body, parsed", [
@@ -79,19 +80,6 @@ def test_parse_never_fails_and_names_are_plain(body):
 
 
 # ----------------------------------------------------------------------------- dispatch
-
-
-class Recorder:
-    def __init__(self):
-        self.sent: list[tuple[str, str, dict, str]] = []
-
-    async def send(self, room_id, event_type, content, txn_id):
-        self.sent.append((room_id, event_type, content, txn_id))
-        return f"$sent{len(self.sent)}"
-
-    async def redact(self, room_id, event_id, reason, txn_id):
-        self.sent.append((room_id, "m.room.redaction", {"redacts": event_id, "reason": reason}, txn_id))
-        return f"$sent{len(self.sent)}"
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.cli import DESCRIPTION, _parser
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 README = (REPO / "README.md").read_text()
 

@@ -25,7 +25,7 @@ from bridges.merge import conference_id_for, merge, unique_id
 from bridges.pretalx_api import find_question, parse_pretalx_api
 from bridges.programme import abstract_text, kind_of, lenient_duration, title_text
 
-DEMOCON = Path(__file__).parent / "fixtures" / "pretalx-democon.json"
+DEMOCON = Path(__file__).parents[1] / "fixtures" / "pretalx-democon.json"
 
 
 def export(*talks: dict, conference: dict | None = None) -> dict:

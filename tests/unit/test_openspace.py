@@ -27,8 +27,8 @@ from bot.conference.userinput import UsageError
 from bot.day.effects import Say, SetName, SetTopic, session_effects
 from bot.provisioning.state import Observed
 from bot.store.bookings import BookingStore
-from tests.live import write_live_schedule
-from tests.test_commands import Recorder
+from tests.support.live import write_live_schedule
+from tests.support.commands import Recorder
 
 #: The conference runs in Prague (UTC+2 in July): slot times are shown there, stored in UTC.
 OPEN_SPACE = {"conference": {"timezone": "Europe/Prague"}, "open_space": {
@@ -294,7 +294,7 @@ def test_only_in_open_space_rooms_and_in_help(schedule):
 
 def test_apply_leaves_a_running_sessions_name_and_topic_alone():
     from bot.provisioning.planner import plan
-    from tests.test_planner import BOT, fresh_plan, play, sample_rooms
+    from tests.support.planner import BOT, fresh_plan, play, sample_rooms
 
     rooms = sample_rooms()
     observed = play(fresh_plan(rooms), Observed())

@@ -84,5 +84,5 @@ def test_the_store_keeps_each_verdict_and_each_senders_bucket(tmp_path):
 
 
 def test_the_readme_states_the_budget():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"{CAPACITY} commands in a row, then one every {REFILL_SECONDS:g} seconds" in readme

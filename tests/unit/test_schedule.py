@@ -32,7 +32,7 @@ from bot.conference.schedule import (
 )
 from bot.conference.yamlsource import LineMap, YamlSourceError, format_path, load_yaml
 
-INVALID = Path(__file__).resolve().parent / "fixtures" / "invalid"
+INVALID = Path(__file__).resolve().parents[1] / "fixtures" / "invalid"
 PRAGUE = ZoneInfo("Europe/Prague")
 
 HEAD = """\

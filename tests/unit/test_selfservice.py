@@ -5,13 +5,11 @@ would be sent. tests/test_selfservice_live.py runs the same against the real Syn
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timezone
 
 import pytest
 import sqlite_utils
 
-from bot.commands import REGISTRY, Context, Room, load_all
+from bot.commands import Room
 from bot.conference import announcements, helpdesk, modcall
 from bot.conference.display import place_name
 from bot.conference.roles import Role, role_of, room_staff
@@ -22,8 +20,9 @@ from bot.store.announcements import SENDING, SENT, AnnouncementStore
 from bot.store.modcalls import ModCallStore
 from bot.store.tickets import TicketStore
 from bot.wording import age, ago
-from tests.live import write_live_schedule
-from tests.test_commands import Recorder
+from tests.support.live import write_live_schedule
+from tests.support.commands import Recorder
+from tests.support.commands import bodies, dispatch as dispatch_in
 
 CONF = "c1"
 
@@ -167,25 +166,9 @@ ROOMS = [Room(f"!{key.replace('/', '-')}:x", CONF, key, key.split("/")[0], "foru
                      "helpdesk/desk", "helpdesk-staff/desk")]
 
 
-def dispatch(schedule, db, body: str, *, role: Role, key: str, event_id: str = "$cmd", sender: str = "@a:x",
-             at_ms: int = 1_800_000_000_000, transport: Recorder | None = None, rooms: list[Room] = ROOMS,
-             direct_chat=None) -> list[tuple[str, dict]]:
-    """Dispatch ``body`` as ``sender`` in the room of ``key`` (one of ``rooms``); (room id, content)
-    of what was sent. ``direct_chat``: what ``Context.direct_chat`` is."""
-    room = next(r for r in rooms if r.key == key)
-    ctx = Context(event={"event_id": event_id, "type": "m.room.message", "sender": sender, "origin_server_ts": at_ms,
-                         "content": {"msgtype": "m.text", "body": body}},
-                  room=room, sender=sender, sender_name=sender[1:2].upper(), role=role, db=db, schedule=schedule,
-                  now=datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc), bot_user_id="@bot:x",
-                  transport=transport or Recorder(), role_of=lambda user: Role.ATTENDEE, rooms=lambda: rooms,
-                  direct_chat=direct_chat)
-    load_all()
-    asyncio.run(REGISTRY.dispatch(ctx))
-    return [(room_id, content) for room_id, _, content, _ in ctx.transport.sent]
-
-
-def bodies(sent: list[tuple[str, dict]]) -> list[str]:
-    return [content["body"] for _, content in sent]
+def dispatch(schedule, db, body: str, *, rooms=ROOMS, **options):
+    """``dispatch_in`` among this module's rooms unless told otherwise."""
+    return dispatch_in(schedule, db, body, rooms=rooms, **options)
 
 
 @pytest.mark.parametrize("body, role, key, reply", [

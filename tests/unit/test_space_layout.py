@@ -23,15 +23,7 @@ from bot.provisioning.state import (
     RoomRef,
 )
 from bot.provisioning.templates import RoomTemplates, TemplateProblem
-from tests.test_planner import (
-    BOT,
-    SAMPLE,
-    SETTINGS,
-    TEMPLATES,
-    fresh_plan,
-    play,
-    sample_rooms,
-)
+from tests.support.planner import BOT, SAMPLE, SETTINGS, TEMPLATES, fresh_plan, play, sample_rooms
 
 
 def test_every_room_is_a_child_of_the_conference_space_listed_by_category():

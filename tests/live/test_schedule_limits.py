@@ -26,7 +26,7 @@ from bot.provisioning.desired import Settings
 from bot.provisioning.limits import ENVELOPE_ALLOWANCE, EVENT_BUDGET, MAX_EVENT_BYTES, event_size
 from bot.provisioning.pipeline import DEFAULT_TEMPLATES, build
 from bot.provisioning.templates import TemplateProblem
-from tests.test_provision import podium
+from tests.support.provisioning import podium
 
 SETTINGS = Settings(server_name="localhost", bot_user_id="@podium:localhost", public_url="http://localhost:8080")
 
