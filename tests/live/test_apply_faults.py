@@ -13,8 +13,8 @@ import yaml
 from bot.cli import main
 from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter, MatrixError
-from tests.support.proxy import Fault
 from tests.support.provisioning import conference_for, observe_now, podium, small_schedule
+from tests.support.proxy import Fault
 
 INVALID = sorted((Path(__file__).parents[1] / "fixtures" / "invalid").glob("*.yaml"))
 

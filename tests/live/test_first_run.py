@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from bot.cli import main
 from bot.conference.schedule import load_schedule
 from bot.ports import free_port
 from tests.support.accounts import TEST_PASSWORD
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 #: A count printed with its noun in the plural though it is one ("1 helpdesks"), or hedged ("room(s)").
@@ -265,22 +265,22 @@ def test_run_says_it_answers_only_once_it_has_reached_the_homeserver(synapse, ma
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()  # type: ignore[arg-type]
 
-    def wait_for(pattern: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, "".join(lines)):
-            assert process.poll() is None and time.monotonic() < deadline, \
-                f"podium run never printed {pattern!r}:\n{''.join(lines)}"
-            time.sleep(0.1)
+    def wait_for(pattern: str) -> None:
+        def printed() -> bool:
+            assert process.poll() is None, f"podium run stopped before printing {pattern!r}:\n{''.join(lines)}"
+            return bool(re.search(pattern, "".join(lines)))
+
+        wait_until(printed, f"podium run printing {pattern!r}")
 
     try:
         # Nothing listens yet: each attempt is one line saying what failed and when the next is.
-        wait_for(r"\(attempt 3\)", timeout=30)
+        wait_for(r"\(attempt 3\)")
         output = "".join(lines)
         assert f"cannot connect to 127.0.0.1:{relay.port} (connection refused)" in output, output
         assert "trying again in 0.5 s (attempt 2)" in output and "trying again in 1.0 s (attempt 3)" in output
         assert "is answering" not in output
         relay.start()
-        wait_for(r"Podium is answering in .* as " + re.escape(user_id), timeout=30)
+        wait_for(r"Podium is answering in .* as " + re.escape(user_id))
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(30)

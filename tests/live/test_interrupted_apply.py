@@ -19,9 +19,8 @@ import pytest
 from bot.matrix import MatrixAdapter
 from bot.provisioning.observation import Snapshot, fold
 from bot.provisioning.state import LOCATOR
+from tests.support.provisioning import conference_for, podium, small_schedule
 from tests.support.proxy import Fault
-from tests.support.provisioning import small_schedule
-from tests.support.provisioning import conference_for, podium
 
 
 @pytest.fixture

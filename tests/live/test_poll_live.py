@@ -24,8 +24,9 @@ from bot.matrix import MatrixAdapter
 from bot.provisioning.apply import converge
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
+from tests.support.waiting import PATIENCE
 
-TIMEOUT = 20.0
+TIMEOUT = PATIENCE  # bounds a hang only
 
 
 # ----------------------------------------------------------------------------- clients

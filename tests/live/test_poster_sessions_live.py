@@ -13,9 +13,8 @@ from bot.day.runner import DayOptions
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
 from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import Person, live_bot
 from tests.support.clock import DAY, ClockBot, FastClock
-from tests.support.live import by_bot
+from tests.support.live import Person, by_bot, live_bot
 
 
 async def test_a_posters_session_is_announced_in_its_room_and_its_presenter_reminded(synapse, make_user, tmp_path):
@@ -43,16 +42,16 @@ async def test_a_posters_session_is_announced_in_its_room_and_its_presenter_remi
                       day=DayOptions(remind_before=timedelta(seconds=10), pass_at_most=0.2))
     await runner.start()
     try:
-        reminder = await bo.wait_for(room, by_bot(bot.user_id, "Presenters: the poster session for"), timeout=20)
+        reminder = await bo.wait_for(room, by_bot(bot.user_id, "Presenters: the poster session for"))
         assert reminder["content"]["body"] == ("Presenters: the poster session for Energy <use> starts here at 10:00 "
                                                "(until 10:01). Join the video call at the top of the room.")
         assert reminder["content"]["msgtype"] == "m.text", "a text, so the mention notifies"
         assert reminder["content"]["m.mentions"] == {"user_ids": [presenter]}
-        started = await vi.wait_for(room, by_bot(bot.user_id, "Now here: the poster session"), timeout=20)
+        started = await vi.wait_for(room, by_bot(bot.user_id, "Now here: the poster session"))
         assert started["content"]["body"] == ("Now here: the poster session for Energy <use> — with Bo, until 10:01. "
                                               "Join the video call at the top of this room to meet the presenters.")
         assert "&lt;use&gt;" in started["content"]["formatted_body"]
-        await vi.wait_for(room, by_bot(bot.user_id, "The poster session for Energy <use> has ended."), timeout=20)
+        await vi.wait_for(room, by_bot(bot.user_id, "The poster session for Energy <use> has ended."))
     finally:
         await runner.stop()
         await bo.close()

@@ -16,8 +16,8 @@ import sqlite_utils
 from bot.store.questions import QuestionStore
 from tests.support.accounts import TEST_PASSWORD
 from tests.support.live import BotRunner, Person, live_bot, live_conference
-from tests.support.waiting import eventually
 from tests.support.proxy import Fault
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -150,11 +150,11 @@ async def test_reconnects_after_errors_and_a_lost_reply_is_not_sent_twice(world,
 
     proxy.faults.append(flaky)
     try:
-        await eventually(lambda: failures["sync"] == 0, timeout=15)  # the homeserver was away
+        await eventually(lambda: failures["sync"] == 0)  # the homeserver was away
         command = await world.alice.say(world.track, "!help")
-        await world.alice.reply_to(world.track, command, world.bot, timeout=30)
+        await world.alice.reply_to(world.track, command, world.bot)
         # The reply is out before the bot knows it: wait until it has recorded the command handled.
-        await eventually(lambda: runner.store.is_handled(command), timeout=15)
+        await eventually(lambda: runner.store.is_handled(command))
         assert failures == {"sync": 0, "send": 0}
         assert proxy.count("PUT", "/send/m.room.message/") == 3, "the lost reply was sent again"
         await world.alice.sync(1000)
@@ -188,8 +188,10 @@ async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, 
     store = Store(tmp_path / "data")
     store.save_sync_token(Store.account(world.bot, world.homeserver), "s_not_a_real_token")
     store.close()
-    await runner.start()
+    runtime = await runner.start()
     try:
+        # Only what is sent after the bot has started over from now is answered: ask once it has.
+        await eventually(lambda: runtime.since != "s_not_a_real_token", what="the bot starting over")
         reply = await world.alice.ask(world.track, "!help", world.bot)
         assert "!ask <question>" in reply["body"]
         assert "does not know where the bot stopped" in caplog.text
@@ -284,8 +286,10 @@ async def test_a_waiting_sync_does_not_hold_back_other_requests(world):
     async with MatrixAdapter(world.homeserver, world.bot, world.connection.access_token, max_in_flight=1) as adapter:
         since = (await adapter.sync_state()).next_batch
         quiet = {"room": {"rooms": []}, "presence": {"types": []}, "account_data": {"types": []}}
+        reads = adapter.stats.reads
         waiting = asyncio.create_task(adapter.sync(since, quiet, timeout_ms=20_000))
-        await asyncio.sleep(0.2)  # the long-poll is out
+        # Counted as it goes out: past the point where it would have taken the only slot.
+        await eventually(lambda: adapter.stats.reads > reads, what="the long-poll going out")
         assert await adapter.whoami() == world.bot
         assert not waiting.done(), "the request went out only after the long-poll came back"
         waiting.cancel()

@@ -19,6 +19,7 @@ from bot.web import create_app, start_web
 from bot.web.background import free_port
 from tests.support.accounts import TEST_PASSWORD
 from tests.support.live import BotRunner, Person, live_bot, live_conference
+from tests.support.waiting import PATIENCE
 
 ATTENDEES = 8
 CODES = 5
@@ -64,7 +65,7 @@ def body(event: dict) -> str:
     return event["content"].get("body", "")
 
 
-async def direct_messages(person: Person, bot: str, *, timeout: float = 15.0) -> list[dict]:
+async def direct_messages(person: Person, bot: str, *, timeout: float = PATIENCE) -> list[dict]:
     """Accept the bot's invitations, as Element does when the person clicks them, and return what
     the bot sent in those rooms."""
     loop = asyncio.get_running_loop()

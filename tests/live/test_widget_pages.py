@@ -34,10 +34,10 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app
 from bot.web.background import ThreadedServer
-from tests.support.posters import SETTINGS, PosterHost, with_sample_posters
-from tests.support.live import SetClock
 from tests.support.browser import chromium
+from tests.support.live import SetClock
 from tests.support.pages import NOW, STUB_PAGE
+from tests.support.posters import SETTINGS, PosterHost, with_sample_posters
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 

@@ -30,10 +30,12 @@ class ClockBot(BotRunner):
         super().__init__(*args, **kwargs)
         self.day = day
         self.clockwork: asyncio.Task | None = None
+        self.day_runner: DayRunner | None = None
 
     async def start(self, **options):
         runtime = await super().start(**options)
-        self.clockwork = asyncio.create_task(DayRunner(runtime, self.day).run())
+        self.day_runner = DayRunner(runtime, self.day)
+        self.clockwork = asyncio.create_task(self.day_runner.run())
         return runtime
 
     async def stop(self) -> None:

@@ -49,8 +49,8 @@ from nio import AsyncClient, JoinResponse, LoginResponse, RoomInviteResponse
 from bot.demo import DEMO_PASSWORD, SERVER_NAME
 from bot.homeserver import SHARED_SECRET_FILE
 from bot.ports import free_port
-from tests.support.demo_process import READY, DemoProcess
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.demo_process import READY, DemoProcess
 
 playwright_async = pytest.importorskip("playwright.async_api")
 

@@ -21,8 +21,8 @@ from bot.commands.message import message
 from bot.conference.roles import Role, role_of, track_staff
 from bot.conference.schedule import load_schedule
 from bot.conference.userinput import read_number
-from tests.support.live import write_live_schedule
 from tests.support.commands import Recorder
+from tests.support.live import write_live_schedule
 
 
 @pytest.mark.parametrize("body, parsed", [

@@ -27,8 +27,8 @@ from bot.conference.userinput import UsageError
 from bot.day.effects import Say, SetName, SetTopic, session_effects
 from bot.provisioning.state import Observed
 from bot.store.bookings import BookingStore
-from tests.support.live import write_live_schedule
 from tests.support.commands import Recorder
+from tests.support.live import write_live_schedule
 
 #: The conference runs in Prague (UTC+2 in July): slot times are shown there, stored in UTC.
 OPEN_SPACE = {"conference": {"timezone": "Europe/Prague"}, "open_space": {

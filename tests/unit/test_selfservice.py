@@ -20,9 +20,9 @@ from bot.store.announcements import SENDING, SENT, AnnouncementStore
 from bot.store.modcalls import ModCallStore
 from bot.store.tickets import TicketStore
 from bot.wording import age, ago
+from tests.support.commands import Recorder, bodies
+from tests.support.commands import dispatch as dispatch_in
 from tests.support.live import write_live_schedule
-from tests.support.commands import Recorder
-from tests.support.commands import bodies, dispatch as dispatch_in
 
 CONF = "c1"
 

@@ -22,8 +22,8 @@ from bot.matrix import MatrixError
 from bot.store.database import DATABASE
 from bot.store.jobs import JobStore
 from bot.store.swag import SwagStore
-from tests.support.live import write_live_schedule
 from tests.support.commands import bodies, dispatch
+from tests.support.live import write_live_schedule
 
 CONF = "c1"
 STAFF = "@sia:x"
