@@ -129,3 +129,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory):
     from tests.support.installed import InstalledPodium
 
     return InstalledPodium.build(tmp_path_factory.mktemp("installed"))
+
+
+# ----------------------------------------------------------------------------- a live conference
+
+
+@pytest.fixture(scope="module")
+async def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, synapse: EmbeddedSynapse,
+               make_user: MakeUser):
+    """The test module's live conference, shared by its tests: the bot running against the session's
+    Synapse and real attendee clients in its rooms, as the module's ``LIVE`` (a ``LiveSetup``) has
+    it. A module's ``live_extras(live)``, an async context manager, may add to it (a store read the
+    way the web server reads it, a web server)."""
+    from tests.support.live import LiveSetup, open_live
+
+    setup = getattr(request.module, "LIVE", LiveSetup())
+    directory = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    async with open_live(setup, directory, synapse, make_user) as world:
+        extras = getattr(request.module, "live_extras", None)
+        if extras is None:
+            yield world
+        else:
+            async with extras(world):
+                yield world

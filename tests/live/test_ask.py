@@ -9,44 +9,29 @@ that none of them comes near it.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import contextlib
 
-import pytest
 import sqlite_utils
 
 from bot.commands import REGISTRY, load_all
 from bot.conference.roles import Role
 from bot.store.questions import QuestionStore
-from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BETWEEN_TALKS, DURING_FIRST_TALK, BotRunner, Person, live_bot, live_conference
+from tests.support.live import BETWEEN_TALKS, DURING_FIRST_TALK, LiveSetup, Person
 from tests.support.waiting import eventually
 
 
-@pytest.fixture(scope="module")
-async def live(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    directory = tmp_path_factory.mktemp("ask")
-    users = {name: make_user(name, displayname=display)[0]
-             for name, display in (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("eve", "<i>Eve</i>"),
-                                   ("dave", "Dave"), ("fay", "Fay"))}
-    conf = await live_conference(directory, bot, make_user)
-    now = [DURING_FIRST_TALK]
-    runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=lambda: now[0])
-    await runner.start()
-    people = {name: await Person.login(synapse.base_url, uid, TEST_PASSWORD) for name, uid in users.items()}
-    people["mod"] = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
-    rooms = {}
-    for person in people.values():
-        rooms = {"track": await person.join(conf.track_alias), "breakout": await person.join(conf.breakout_alias),
-                 "lobby": await person.join(conf.lobby_alias)}
-    store = QuestionStore(sqlite_utils.Database(runner.store.path))
-    try:
-        yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, now=now, store=store, track=rooms["track"],
-                              breakout=rooms["breakout"], lobby=rooms["lobby"], **people)
-    finally:
-        await runner.stop()
-        for person in people.values():
-            await person.close()
+#: The conference's time, which tests move (``live.now[0] = ...``).
+NOW = [DURING_FIRST_TALK]
+LIVE = LiveSetup(people=(("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("eve", "<i>Eve</i>"),
+                         ("dave", "Dave"), ("fay", "Fay")),
+                 rooms={"track": "track-forum", "breakout": "talk-t1", "lobby": "hallway"}, clock=lambda: NOW[0])
+
+
+@contextlib.asynccontextmanager
+async def live_extras(live):
+    """The question store read the way the web server reads it, and the movable time."""
+    live.store, live.now = QuestionStore(sqlite_utils.Database(live.runner.store.path)), NOW
+    yield
 
 
 async def ask(live, person: Person, text: str, room: str | None = None):

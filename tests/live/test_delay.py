@@ -3,9 +3,7 @@ Synapse with real matrix-nio clients, and the web server reading the same data d
 
 from __future__ import annotations
 
-import asyncio
-import time
-from types import SimpleNamespace
+import contextlib
 
 import aiohttp
 import pytest
@@ -18,8 +16,7 @@ from bot.commands.schedule import MAX_MINUTES, parse_minutes
 from bot.store.questions import QuestionStore
 from bot.web import create_app, start_web
 from bot.web.background import free_port
-from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BETWEEN_TALKS, BotRunner, Person, live_bot, live_conference
+from tests.support.live import BETWEEN_TALKS, LiveSetup
 from tests.support.waiting import eventually
 
 
@@ -40,31 +37,23 @@ def test_every_delay_in_range_reads_back(minutes):
     assert parse_minutes(f"{minutes:+d}") == minutes
 
 
-@pytest.fixture(scope="module")
-async def live(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    directory = tmp_path_factory.mktemp("delay")
-    alice_id, _ = make_user("alice", displayname="Alice")
-    conf = await live_conference(directory, bot, make_user)
-    # Ten minutes after the first talk was due to end: on time, nothing is on.
-    runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=lambda: BETWEEN_TALKS)
-    await runner.start()
-    app = create_app(conf.conference.schedule, conf.conference.settings, data_dir=directory / "data",
+# Ten minutes after the first talk was due to end: on time, nothing is on.
+LIVE = LiveSetup(people=(("alice", "Alice"),), clock=lambda: BETWEEN_TALKS)
+
+
+@contextlib.asynccontextmanager
+async def live_extras(live):
+    """The web server on the bot's data, and its question store read the way the server reads it."""
+    conference = live.conf.conference
+    app = create_app(conference.schedule, conference.settings, data_dir=live.directory / "data",
                      now=lambda: BETWEEN_TALKS)
     port = free_port()
     web_runner = await start_web(app, "127.0.0.1", port)
-    mod = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
-    alice = await Person.login(synapse.base_url, alice_id, TEST_PASSWORD)
-    track = await mod.join(conf.track_alias)
-    await alice.join(conf.track_alias)
+    live.web, live.store = f"http://127.0.0.1:{port}", QuestionStore(sqlite_utils.Database(live.runner.store.path))
     try:
-        yield SimpleNamespace(conf=conf, bot=bot.user_id, mod=mod, alice=alice, track=track,
-                              web=f"http://127.0.0.1:{port}", store=QuestionStore(sqlite_utils.Database(runner.store.path)))
+        yield
     finally:
         await web_runner.cleanup()
-        await runner.stop()
-        await mod.close()
-        await alice.close()
 
 
 async def forum_now(live) -> str | None:
@@ -75,12 +64,13 @@ async def forum_now(live) -> str | None:
     return forum["now"]["title"] if forum["now"] else None
 
 
-async def until_forum_shows(live, title: str | None, timeout: float = 10.0) -> None:
+async def until_forum_shows(live, title: str | None) -> None:
     """The web server reads delays after the store changes (twice a second): wait for it."""
-    deadline = time.monotonic() + timeout
-    while (seen := await forum_now(live)) != title:
-        assert time.monotonic() < deadline, f"the navigator shows {seen!r} on now, not {title!r}"
-        await asyncio.sleep(0.2)
+    await eventually(lambda: _forum_shows(live, title), what=f"the navigator showing {title!r} on now")
+
+
+async def _forum_shows(live, title: str | None) -> bool:
+    return await forum_now(live) == title
 
 
 async def asked_against(live, text: str) -> str | None:

@@ -4,19 +4,17 @@ answering attendees in a track room, a breakout and a lobby room of a real Synap
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
-import pytest
 import yaml
 
 from bot.commands.now import Asked, next_reply, now_reply
 from bot.conference.clock import apply_delays
 from bot.conference.display import RoomLinks
 from bot.conference.schedule import parse_schedule
-from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BETWEEN_TALKS, FIRST_TALK_TITLE, BotRunner, Person, live_bot, live_conference
+from tests.support.live import BETWEEN_TALKS, FIRST_TALK_TITLE, LiveSetup
 
 SCHEDULE = parse_schedule(yaml.safe_dump({
     "conference": {"id": "ep", "name": "EP", "timezone": "Europe/Prague", "start": "2026-07-13", "end": "2026-07-14"},
@@ -113,28 +111,15 @@ def test_a_track_without_a_known_room_is_answered_without_a_link():
 # ---- live ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-async def live(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    directory = tmp_path_factory.mktemp("now-next")
-    alice_id, _ = make_user("alice", displayname="Alice")
-    conf = await live_conference(directory, bot, make_user)
-    # 10:50: on time the first talk (10:00–10:45) is over and the second starts at 11:00.
-    runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=lambda: BETWEEN_TALKS)
-    await runner.start()
-    mod = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
-    alice = await Person.login(synapse.base_url, alice_id, TEST_PASSWORD)
-    track = await alice.join(conf.track_alias)
-    await mod.join(conf.track_alias)
-    lobby = await alice.join(conf.lobby_alias)
-    breakout = await alice.join(conf.breakout_alias)
-    try:
-        yield SimpleNamespace(conf=conf, bot=bot.user_id, mod=mod, alice=alice, track=track, lobby=lobby,
-                              breakout=breakout, link=f"https://matrix.to/#/{conf.track_alias}")
-    finally:
-        await runner.stop()
-        await mod.close()
-        await alice.close()
+# 10:50: on time the first talk (10:00–10:45) is over and the second starts at 11:00.
+LIVE = LiveSetup(people=(("alice", "Alice"),), rooms={"track": "track-forum", "lobby": "hallway", "breakout": "talk-t1"},
+                 joins={"alice": ("track", "lobby", "breakout"), "mod": ("track",)}, clock=lambda: BETWEEN_TALKS)
+
+
+@contextlib.asynccontextmanager
+async def live_extras(live):
+    live.link = f"https://matrix.to/#/{live.conf.track_alias}"
+    yield
 
 
 async def test_attendees_ask_what_is_on_in_a_track_and_in_the_lobby(live):

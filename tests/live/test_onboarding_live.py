@@ -7,8 +7,8 @@ One conference (access ``space-members``) and one running bot are shared by the 
 
 from __future__ import annotations
 
+import contextlib
 import time
-from types import SimpleNamespace
 
 import pytest
 from nio import RoomCreateResponse, RoomPreset
@@ -19,8 +19,7 @@ from bot.matrix import MatrixAdapter
 from bot.store.database import Store
 from bot.store.invitations import InvitationStore
 from bot.store.ticketcodes import TicketCodeStore
-from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BotRunner, Person, live_bot, live_conference
+from tests.support.live import LiveSetup, Person, live_bot, live_conference
 from tests.support.waiting import eventually
 
 
@@ -28,27 +27,19 @@ class Interrupted(Exception):
     """The invite run stopped from outside, as Ctrl-C or a kill would stop it."""
 
 
-@pytest.fixture(scope="module")
-async def live(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    directory = tmp_path_factory.mktemp("onboarding")
-    conf = await live_conference(directory, bot, make_user, extra={"conference": {"access": "space-members"}})
-    runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data")
-    await runner.start()
-    adapter = MatrixAdapter(synapse.base_url, bot.user_id, bot.access_token or "")
-    space_id = await adapter.resolve_alias(f"#{conf.conf_id}:localhost")
-    people = {}
-    for name in ("ann", "ben", "cat", "dan", "eve", "fay"):
-        user_id, _ = make_user(name, displayname=name.capitalize())
-        people[name] = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
+LIVE = LiveSetup(people=tuple((name, name.capitalize()) for name in ("ann", "ben", "cat", "dan", "eve", "fay")),
+                 extra={"conference": {"access": "space-members"}}, rooms={})
+
+
+@contextlib.asynccontextmanager
+async def live_extras(live):
+    """The bot's adapter, for reading the space's history, and the space's id."""
+    live.adapter = MatrixAdapter(live.homeserver, live.bot, live.connection.access_token or "")
     try:
-        yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, adapter=adapter, space=space_id,
-                              directory=directory, **people)
+        live.space = await live.adapter.resolve_alias(f"#{live.conf.conf_id}:localhost")
+        yield
     finally:
-        await runner.stop()
-        await adapter.close()
-        for person in people.values():
-            await person.close()
+        await live.adapter.close()
 
 
 def body(event: dict) -> str:
@@ -153,7 +144,7 @@ async def test_a_new_member_of_the_space_is_welcomed_once_in_a_direct_chat(live)
     await live.adapter.invite(live.space, eve.user_id, what="invite eve again")
     await eve.join(live.space)
     rejoined = await last_join(live, eve.user_id)
-    await eventually(lambda: live.runner.store.is_handled(rejoined), timeout=15)
+    await eventually(lambda: live.runner.store.is_handled(rejoined))
     await eve.sync(1000)
     welcomes = [e for e in eve.timeline.get(room_id, []) if e.get("sender") == live.bot and "Welcome to" in body(e)]
     assert len(welcomes) == 1

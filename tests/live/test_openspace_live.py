@@ -10,10 +10,9 @@ to the room given back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
-import pytest
 import sqlite_utils
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -22,9 +21,7 @@ from bot.day.runner import DayOptions
 from bot.provisioning.programme import Programme
 from bot.store.bookings import BookingStore
 from bot.web.app import create_app
-from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import Person, SetClock, body, live_bot, live_conference, stop_all
-from tests.support.clock import ClockBot
+from tests.support.live import LiveSetup, SetClock, body
 
 NOON = datetime(2026, 7, 13, 12, 0, tzinfo=UTC)  # the talks are over; the slots to come
 SLOT_ONE = datetime(2026, 7, 13, 13, 0, tzinfo=UTC)
@@ -33,27 +30,16 @@ OPEN_SPACE = {"rooms": [{"id": "os1", "name": "Open space 1", "video": True}, {"
 PEOPLE = (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"))
 
 
-@pytest.fixture(scope="module")
-async def live(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    directory = tmp_path_factory.mktemp("openspace")
-    users = {name: make_user(name, displayname=display)[0] for name, display in PEOPLE}
-    conf = await live_conference(directory, bot, make_user, extra={"open_space": OPEN_SPACE})
-    clock = SetClock(NOON)
-    runner = ClockBot(synapse.base_url, bot, conf.conference, directory / "data", clock=clock,
-                      day=DayOptions(pass_at_most=0.2))
-    await runner.start()
-    people = {name: await Person.login(synapse.base_url, uid, TEST_PASSWORD) for name, uid in users.items()}
-    rooms = {}
-    for room in ("os1", "os2"):
-        for person in people.values():
-            rooms[room] = await person.join(f"#{conf.conf_id}-open-{room}:localhost")
-    db = sqlite_utils.Database(runner.store.path)  # a second connection, as the web server reads it
-    try:
-        yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, clock=clock, bookings=BookingStore(db),
-                              directory=directory, **rooms, **people)
-    finally:
-        await stop_all(runner, people.values())
+CLOCK = SetClock(NOON)
+LIVE = LiveSetup(people=PEOPLE, extra={"open_space": OPEN_SPACE}, rooms={"os1": "open-os1", "os2": "open-os2"},
+                 joins={name: ("os1", "os2") for name, _ in PEOPLE}, clock=CLOCK, day=DayOptions(pass_at_most=0.2))
+
+
+@contextlib.asynccontextmanager
+async def live_extras(live):
+    db = sqlite_utils.Database(live.runner.store.path)  # a second connection, as the web server reads it
+    live.clock, live.bookings = CLOCK, BookingStore(db)
+    yield
 
 
 async def test_one_booking_each_and_one_winner_for_the_last_room(live):

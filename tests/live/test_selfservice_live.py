@@ -9,16 +9,14 @@ calls and announcements, in rooms the others leave alone where it matters.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from types import SimpleNamespace
 
-import pytest
 import sqlite_utils
 
 from bot.store.announcements import SENT, AnnouncementStore
 from bot.store.tickets import TicketStore
-from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BotRunner, Person, body, live_bot, live_conference, stop_all
+from tests.support.live import LiveSetup, Person, body
 from tests.support.waiting import eventually
 
 PEOPLE = (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("dave", "Dave"), ("hana", "Hana"), ("ivo", "Ivo"),
@@ -29,31 +27,20 @@ JOINS = {"alice": ("info_desk", "hallway", "announcements", "jobs", "track"), "b
          "ivo": ("staff", "helpdesk"), "org": ("announcements",), "mod": ("backstage",)}
 
 
-@pytest.fixture(scope="module")
-async def live(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    directory = tmp_path_factory.mktemp("selfservice")
-    users = {name: make_user(name, displayname=display)[0] for name, display in PEOPLE}
-    conf = await live_conference(directory, bot, make_user, extra={
-        "staff": {"organisers": [users["org"]]},
-        "helpdesks": [{"id": "desk", "name": "Helpdesk", "staff": [users["hana"], users["ivo"]]}]})
-    runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data")
-    await runner.start()
-    people = {name: await Person.login(synapse.base_url, uid, TEST_PASSWORD) for name, uid in users.items()}
-    people["mod"] = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
-    aliases = {"info_desk": "info-desk", "hallway": "hallway", "announcements": "announcements", "jobs": "jobs",
-               "helpdesk": "help-desk", "staff": "help-desk-staff", "backstage": "backstage-forum",
-               "track": "track-forum"}
-    rooms: dict[str, str] = {}
-    for name, joins in JOINS.items():
-        for room in joins:
-            rooms[room] = await people[name].join(f"#{conf.conf_id}-{aliases[room]}:localhost")
-    db = sqlite_utils.Database(runner.store.path)  # a second connection, as the web server reads it
-    try:
-        yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, tickets=TicketStore(db),
-                              announcement_store=AnnouncementStore(db), **rooms, **people)
-    finally:
-        await stop_all(runner, people.values())
+LIVE = LiveSetup(
+    people=PEOPLE,
+    extra=lambda users: {"staff": {"organisers": [users["org"]]},
+                         "helpdesks": [{"id": "desk", "name": "Helpdesk", "staff": [users["hana"], users["ivo"]]}]},
+    rooms={"info_desk": "info-desk", "hallway": "hallway", "announcements": "announcements", "jobs": "jobs",
+           "helpdesk": "help-desk", "staff": "help-desk-staff", "backstage": "backstage-forum", "track": "track-forum"},
+    joins=JOINS)
+
+
+@contextlib.asynccontextmanager
+async def live_extras(live):
+    db = sqlite_utils.Database(live.runner.store.path)  # a second connection, as the web server reads it
+    live.tickets, live.announcement_store = TicketStore(db), AnnouncementStore(db)
+    yield
 
 
 def from_bot(live, text: str):

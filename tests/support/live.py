@@ -8,12 +8,14 @@ client; ``BotRunner`` runs ``bot.runtime.Runtime`` as a task that tests stop and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -25,6 +27,8 @@ from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
 from bot.provisioning.programme import Programme
 from bot.runtime import Runtime, answering_adapter
 from bot.store.database import Store
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.waiting import PATIENCE
 
 #: Inside the first talk of ``live_conference``.
 DURING_FIRST_TALK = datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc)
@@ -140,7 +144,7 @@ class Person:
             self.timeline.setdefault(room_id, []).extend(event.source for event in room.timeline.events)
 
     async def wait_for(self, room_id: str, predicate: Callable[[dict[str, Any]], bool], *,
-                       timeout: float = 15.0, why: str = "") -> dict[str, Any]:
+                       timeout: float = PATIENCE, why: str = "") -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             found = [e for e in self.timeline.get(room_id, []) if predicate(e)]
@@ -154,13 +158,13 @@ class Person:
         return [e for e in self.timeline.get(room_id, [])
                 if e.get("sender") == sender and reply_target(e) == event_id]
 
-    async def reply_to(self, room_id: str, event_id: str, sender: str, *, timeout: float = 15.0,
+    async def reply_to(self, room_id: str, event_id: str, sender: str, *, timeout: float = PATIENCE,
                        why: str = "") -> dict[str, Any]:
         """The (first) message ``sender`` sent in reply to ``event_id``."""
         return await self.wait_for(room_id, lambda e: e.get("sender") == sender and reply_target(e) == event_id,
                                    timeout=timeout, why=why or f"a reply to {event_id}")
 
-    async def ask(self, room_id: str, command: str, bot: str, *, timeout: float = 15.0) -> dict[str, Any]:
+    async def ask(self, room_id: str, command: str, bot: str, *, timeout: float = PATIENCE) -> dict[str, Any]:
         """Send a command, return the content of the bot's reply."""
         event_id = await self.say(room_id, command)
         return (await self.reply_to(room_id, event_id, bot, timeout=timeout))["content"]
@@ -189,7 +193,7 @@ class BotRunner:
                                poll_timeout_ms=5000, **{**self.options, **options})
         self.task = asyncio.create_task(self.runtime.run())
         ready = asyncio.create_task(self.runtime.ready.wait())
-        await asyncio.wait([ready, self.task], timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([ready, self.task], timeout=PATIENCE, return_when=asyncio.FIRST_COMPLETED)
         if self.task.done():
             self.task.result()  # raises what stopped it
         assert self.runtime.ready.is_set(), "the bot did not get going"
@@ -234,3 +238,57 @@ async def stop_all(runner: BotRunner, people: Iterable[Person]) -> None:
 def by_bot(bot_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
     """A message from the bot whose body holds ``text`` (for ``Person.wait_for``)."""
     return lambda e: e.get("sender") == bot_id and text in (e.get("content") or {}).get("body", "")
+
+
+# ----------------------------------------------------------------------------- a module's live conference
+
+
+@dataclass(frozen=True)
+class LiveSetup:
+    """What the ``live`` fixture builds for a test module (the module's ``LIVE``; see conftest).
+
+    ``people``: (name, display name) of each attendee registered and logged in, each then an
+    attribute of ``live`` by name, as is the schedule's moderator (``mod``). ``extra``: more
+    schedule sections, or a function of the people's Matrix IDs (by name) giving them. ``rooms``:
+    the attribute each room's id goes under, by its alias without the conference id
+    (``track-forum``, ``talk-t1``, ``hallway``...); ``joins``: who joins which of those (by default
+    everyone joins them all). ``clock``: the conference's time; ``day``: run its clock too.
+    """
+
+    people: tuple[tuple[str, str], ...] = ()
+    extra: dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]] | None = None
+    rooms: dict[str, str] = field(default_factory=lambda: {"track": "track-forum"})
+    joins: dict[str, tuple[str, ...]] | None = None
+    clock: Callable[[], datetime] = lambda: DURING_FIRST_TALK
+    day: Any = None  # DayOptions: the bot runs with its conference clock (``ClockBot``)
+
+
+@contextlib.asynccontextmanager
+async def open_live(setup: LiveSetup, directory: Path, synapse, make_user):
+    """A conference applied for a bot account of its own, the bot running on ``directory/data``,
+    and its people logged in and in their rooms; all stopped and logged off at the end."""
+    bot = live_bot(synapse, make_user)
+    users = {name: make_user(name, displayname=display)[0] for name, display in setup.people}
+    extra = setup.extra(users) if callable(setup.extra) else setup.extra
+    conf = await live_conference(directory, bot, make_user, extra=extra)
+    if setup.day is not None:
+        from tests.support.clock import ClockBot
+
+        runner: BotRunner = ClockBot(synapse.base_url, bot, conf.conference, directory / "data", clock=setup.clock,
+                                     day=setup.day)
+    else:
+        runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=setup.clock)
+    await runner.start()
+    people: dict[str, Person] = {}
+    try:
+        for name, user_id in (*users.items(), ("mod", conf.moderator)):
+            people[name] = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
+        rooms: dict[str, str] = {}
+        for name, person in people.items():
+            joins = setup.rooms if setup.joins is None else setup.joins.get(name, ())
+            for room in joins:
+                rooms[room] = await person.join(f"#{conf.conf_id}-{setup.rooms[room]}:localhost")
+        yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, connection=bot, homeserver=synapse.base_url,
+                              directory=directory, **rooms, **people)
+    finally:
+        await stop_all(runner, people.values())
