@@ -147,7 +147,7 @@ async def test_every_moderator_command_is_refused_for_an_attendee(live):
     victim = await ask(live, live.bob, "Is the talk recorded?")
     load_all()
     # Those a track room has; the helpdesk's and !announce are refused in their own rooms
-    # (tests/test_selfservice_live.py).
+    # (tests/live/test_selfservice_live.py).
     guarded = [c for c in REGISTRY.commands() if c.role >= Role.MODERATOR and (c.kinds is None or "track" in c.kinds)]
     assert {"qa"} <= {c.name for c in guarded}
     attempts = [f"!qa {action}" for action in ("open", "close", "top", "top 3")]

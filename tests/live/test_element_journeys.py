@@ -1,7 +1,7 @@
 """The attendee's and the moderator's day in Element Web, against ``podium demo``.
 
 Each step is asserted on what Element's page shows, with a screenshot per step (see
-``tests/element.py`` for where they go). The attendee walks in through the one invitation and
+``tests/support/element.py`` for where they go). The attendee walks in through the one invitation and
 finds every room she joins under the conference; the moderator finds his invitations there too,
 runs Q&A and a poll, and watches a question arrive on the backstage Q&A board.
 """

@@ -85,7 +85,7 @@ async def test_malformed_events_are_ignored_and_the_bot_answers_the_next_command
     commands = [await eve.send(track, "m.room.message", {"msgtype": "m.text", "body": "!help", "m.relates_to": odd})
                 for odd in ("a string", ["a", "list"], 7)]
     # (Synapse refuses a message whose body or msgtype is not a string from its own users, so
-    # those reach the bot only over federation; tests/test_commands.py reads them.)
+    # those reach the bot only over federation; tests/unit/test_commands.py reads them.)
     ignored = [
         await eve.send(track, "m.room.message", {"msgtype": "m.image", "body": "!help", "url": 5}),
         await eve.send(track, "m.reaction", {"m.relates_to": "👍"}),

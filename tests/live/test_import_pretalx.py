@@ -1,4 +1,4 @@
-"""podium import against a real pretalx (see tests/pretalx.py): its JSON export, its XML export
+"""podium import against a real pretalx (see tests/support/pretalx.py): its JSON export, its XML export
 and its REST API give the same schedule; that schedule plans the expected rooms on the session's
 Synapse; a schedule change released in pretalx re-imports as exactly that change, with what the
 organisers added kept."""

@@ -19,7 +19,7 @@ from bot.matrix import MatrixAdapter
 from bot.store.database import Store
 from bot.store.invitations import InvitationStore
 from bot.store.ticketcodes import TicketCodeStore
-from tests.support.live import LiveSetup, Person, live_bot, live_conference
+from tests.support.live import LiveSetup, Person, body, live_bot, live_conference
 from tests.support.waiting import eventually
 
 
@@ -40,10 +40,6 @@ async def live_extras(live):
         yield
     finally:
         await live.adapter.close()
-
-
-def body(event: dict) -> str:
-    return event["content"].get("body", "")
 
 
 async def invites_in_space(live) -> dict[str, int]:

@@ -18,8 +18,8 @@ from bot.direct import direct_room
 from bot.web import create_app, start_web
 from bot.web.background import free_port
 from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BotRunner, Person, live_bot, live_conference
-from tests.support.waiting import PATIENCE
+from tests.support.live import BotRunner, Person, body, live_bot, live_conference
+from tests.support.waiting import eventually
 
 ATTENDEES = 8
 CODES = 5
@@ -61,24 +61,20 @@ async def live(tmp_path_factory, synapse, make_user):
             await person.close()
 
 
-def body(event: dict) -> str:
-    return event["content"].get("body", "")
-
-
-async def direct_messages(person: Person, bot: str, *, timeout: float = PATIENCE) -> list[dict]:
+async def direct_messages(person: Person, bot: str) -> list[dict]:
     """Accept the bot's invitations, as Element does when the person clicks them, and return what
     the bot sent in those rooms."""
-    loop = asyncio.get_running_loop()
-    deadline, joined = loop.time() + timeout, set()
-    while True:
+    joined: set[str] = set()
+
+    async def arrived() -> list[dict]:
         # nio keeps the invitations every earlier sync brought (Person.sync reads only joined rooms).
         for room_id in list(person.client.invited_rooms):
             joined.add(await person.join(room_id))
         await person.sync(300)
-        found = [e for room_id in joined for e in person.timeline.get(room_id, [])
-                 if e.get("sender") == bot and "Your swag from" in body(e)]
-        if found or loop.time() > deadline:
-            return found
+        return [e for room_id in joined for e in person.timeline.get(room_id, [])
+                if e.get("sender") == bot and "Your swag from" in body(e)]
+
+    return await eventually(arrived, what=f"the bot's swag message to {person.user_id}")
 
 
 async def page(live) -> str:

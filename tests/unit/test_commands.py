@@ -1,7 +1,7 @@
 """The command registry and roles as plain logic: parsing, role checks, usage replies, listeners.
 
 Dispatch is exercised with a transport that records what would be sent (no homeserver is
-involved at this level); tests/test_ask.py and tests/test_runtime.py cover the same paths
+involved at this level); tests/live/test_ask.py and tests/live/test_runtime.py cover the same paths
 against the real Synapse.
 """
 

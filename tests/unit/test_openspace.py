@@ -1,6 +1,6 @@
 """Open-space booking as plain logic: naming a slot, the booking rules in the store (SQLite in
 memory), the clock's transitions and effects for a booking, and ``!openspace`` dispatched with a
-transport that records what would be sent. tests/test_openspace_live.py runs it against Synapse.
+transport that records what would be sent. tests/live/test_openspace_live.py runs it against Synapse.
 """
 
 from __future__ import annotations

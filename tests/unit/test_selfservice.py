@@ -1,6 +1,6 @@
 """The helpdesk, ``!mod`` and ``!announce`` as plain logic: their pure rules, their stores (an
 SQLite database in memory), and their commands dispatched with a transport that records what
-would be sent. tests/test_selfservice_live.py runs the same against the real Synapse.
+would be sent. tests/live/test_selfservice_live.py runs the same against the real Synapse.
 """
 
 from __future__ import annotations

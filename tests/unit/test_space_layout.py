@@ -3,7 +3,7 @@
 Element lists a room under a space only through spaces the user has joined. An attendee accepts
 one invitation, to the conference space; rooms listed in sub-spaces she never joined landed under
 Home. These tests pin the layout that Element shows under the conference (the Element journeys in
-tests/test_element_*.py show it in the client itself).
+tests/live/test_element_*.py show it in the client itself).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Sponsor rooms as plain logic: who moderates them, what ``!job`` takes, how a file of swag codes
 is read, the job and swag stores (the swag claim against concurrent connections to one file),
 the commands dispatched with a transport that records what would be sent, and ``podium swag
-load``. tests/test_sponsor_live.py runs the commands against the real Synapse.
+load``. tests/live/test_sponsor_live.py runs the commands against the real Synapse.
 """
 
 from __future__ import annotations
