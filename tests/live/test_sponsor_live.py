@@ -8,57 +8,47 @@ One conference and one running bot are shared by the module.
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
+import contextlib
 
 import aiohttp
-import pytest
 
 from bot.cli import main
 from bot.direct import direct_room
 from bot.web import create_app, start_web
 from bot.web.background import free_port
-from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BotRunner, Person, body, live_bot, live_conference
+from tests.support.live import LiveSetup, Person, body
 from tests.support.waiting import eventually
 
 ATTENDEES = 8
 CODES = 5
 
 
-@pytest.fixture(scope="module")
-async def live(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    directory = tmp_path_factory.mktemp("sponsor")
-    staff, _ = make_user("sia", displayname="Sia")
-    conf = await live_conference(directory, bot, make_user, extra={"sponsors": [{
-        "id": "acme", "name": "ACME", "staff": [staff], "booth_url": "https://acme.example/booth",
-        "jobs": [{"title": "Tester", "url": "https://acme.example/jobs/tester"}]}]})
-    data_dir = directory / "data"
-    runner = BotRunner(synapse.base_url, bot, conf.conference, data_dir)
-    await runner.start()
-    app = create_app(conf.conference.schedule, conf.conference.settings, data_dir=data_dir)
+FANS = tuple((f"fan{n}", f"Fan {n}") for n in range(ATTENDEES))
+LIVE = LiveSetup(
+    people=(("sia", "Sia"), *FANS),
+    extra=lambda users: {"sponsors": [{"id": "acme", "name": "ACME", "staff": [users["sia"]],
+                                       "booth_url": "https://acme.example/booth",
+                                       "jobs": [{"title": "Tester", "url": "https://acme.example/jobs/tester"}]}]},
+    rooms={"booth": "sponsor-acme", "jobs": "jobs", "hallway": "hallway"},
+    joins={"sia": ("booth", "hallway"), "fan0": ("jobs", "booth"), **{name: ("booth",) for name, _ in FANS[1:]}})
+
+
+@contextlib.asynccontextmanager
+async def live_extras(live):
+    """The booth page served from the bot's data, and the swag codes loaded while the bot runs."""
+    conference, data_dir = live.conf.conference, live.directory / "data"
+    app = create_app(conference.schedule, conference.settings, data_dir=data_dir)
     port = free_port()
     web = await start_web(app, "127.0.0.1", port)
-    people = [await Person.login(synapse.base_url, make_user(f"fan{n}", displayname=f"Fan {n}")[0], TEST_PASSWORD)
-              for n in range(ATTENDEES)]
-    sia = await Person.login(synapse.base_url, staff, TEST_PASSWORD)
-    booth = f"#{conf.conf_id}-sponsor-acme:localhost"
+    live.people, live.page = [getattr(live, name) for name, _ in FANS], f"http://127.0.0.1:{port}/widgets/sponsor/acme"
     try:
-        rooms = SimpleNamespace(booth=await sia.join(booth), jobs=await people[0].join(f"#{conf.conf_id}-jobs:localhost"),
-                                hallway=await sia.join(conf.lobby_alias))
-        for person in people:
-            await person.join(booth)
-        codes = directory / "codes.txt"
+        codes = live.directory / "codes.txt"
         codes.write_text("".join(f"ACME-{n:03}\n" for n in range(CODES)))
-        assert main(["swag", "load", "acme", str(codes), "--schedule", str(directory / f"{conf.conf_id}.yaml"),
+        assert main(["swag", "load", "acme", str(codes), "--schedule", str(live.directory / f"{live.conf.conf_id}.yaml"),
                      "--data-dir", str(data_dir)]) == 0, "loaded while the bot runs"
-        yield SimpleNamespace(bot=bot.user_id, runner=runner, people=people, sia=sia, page=f"http://127.0.0.1:{port}/widgets/sponsor/acme",
-                              **vars(rooms))
+        yield
     finally:
         await web.cleanup()
-        await runner.stop()
-        for person in (*people, sia):
-            await person.close()
 
 
 async def direct_messages(person: Person, bot: str) -> list[dict]:
