@@ -579,10 +579,15 @@ def main(argv: list[str] | None = None) -> int:
             log("\n".join(bot_log.read_text(errors="replace").splitlines()[-30:]))
     finally:
         server.stop()
-        if args.keep:
-            log(f"data kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    return conclude(failures, work, keep=bool(args.keep))
+
+
+def conclude(failures: list[str], work: Path, *, keep: bool) -> int:
+    """The end of a benchmark's run: its data kept or removed, what failed said; the exit code."""
+    if keep:
+        log(f"data kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     for failure in failures:
         log(f"FAILED: {failure}")
     return 1 if failures else 0

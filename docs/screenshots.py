@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.element import (
+from tests.support.element import (
     ENV_TARBALL,
     SPACE,
     Demo,
@@ -35,7 +35,7 @@ from tests.element import (
     User,
     playwright_async,
 )
-from tests.test_web import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 TRACK = "#ep2026-track-forum:localhost"
 BACKSTAGE = "#ep2026-backstage-forum:localhost"

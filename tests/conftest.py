@@ -14,13 +14,15 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+import yaml
 
+from bot import SAMPLE_SCHEDULE
 from bot.homeserver import EmbeddedSynapse
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.provisioning import SAMPLE_PEOPLE_PASSWORD
 
 # ----------------------------------------------------------------------------- homeserver
 
-#: Password given to every user ``make_user`` registers (tests may log in again with it).
-TEST_PASSWORD = "podium-test-password"
 
 
 @pytest.fixture(scope="session")
@@ -81,9 +83,27 @@ def bot(synapse: EmbeddedSynapse, make_user: MakeUser):
 
 
 @pytest.fixture(scope="session")
+def sample_people(synapse: EmbeddedSynapse) -> None:
+    """The sample schedule's local Matrix IDs exist, so inviting them succeeds."""
+    data = yaml.safe_load(SAMPLE_SCHEDULE.read_text())
+    ids = set(data.get("staff", {}).get("organisers", [])) | set(data.get("staff", {}).get("moderators", []))
+    for section, people in (("talks", "speakers"), ("posters", "presenters")):
+        for item in data.get(section, []):
+            ids |= {p["matrix_id"] for p in item.get(people, []) if isinstance(p, dict) and p.get("matrix_id")}
+    for section in ("sponsors", "helpdesks"):
+        for item in data.get(section, []):
+            ids |= set(item.get("staff", []))
+    for track in data.get("tracks", []):
+        ids |= set(track.get("chairs", []))
+    for user in ids:
+        if user.endswith(":localhost"):
+            synapse.register_user(user[1:].split(":")[0], SAMPLE_PEOPLE_PASSWORD)
+
+
+@pytest.fixture(scope="session")
 def proxy_server(synapse: EmbeddedSynapse):
-    """A counting, fault-injecting proxy in front of the session's Synapse (see tests/proxy.py)."""
-    from tests.proxy import CountingProxy
+    """A counting, fault-injecting proxy in front of the session's Synapse (see tests/support/proxy.py)."""
+    from tests.support.proxy import CountingProxy
 
     proxy = CountingProxy(synapse.base_url)
     proxy.start()
@@ -104,8 +124,31 @@ def proxy(proxy_server):
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory):
-    """Podium built into a wheel and installed into a directory of its own (see tests/installed.py):
+    """Podium built into a wheel and installed into a directory of its own (see tests/support/installed.py):
     what `pip install .` gives a new user, run from outside the checkout. Built once a session."""
-    from tests.installed import InstalledPodium
+    from tests.support.installed import InstalledPodium
 
     return InstalledPodium.build(tmp_path_factory.mktemp("installed"))
+
+
+# ----------------------------------------------------------------------------- a live conference
+
+
+@pytest.fixture(scope="module")
+async def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, synapse: EmbeddedSynapse,
+               make_user: MakeUser):
+    """The test module's live conference, shared by its tests: the bot running against the session's
+    Synapse and real attendee clients in its rooms, as the module's ``LIVE`` (a ``LiveSetup``) has
+    it. A module's ``live_extras(live)``, an async context manager, may add to it (a store read the
+    way the web server reads it, a web server)."""
+    from tests.support.live import LiveSetup, open_live
+
+    setup = getattr(request.module, "LIVE", LiveSetup())
+    directory = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    async with open_live(setup, directory, synapse, make_user) as world:
+        extras = getattr(request.module, "live_extras", None)
+        if extras is None:
+            yield world
+        else:
+            async with extras(world):
+                yield world

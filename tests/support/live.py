@@ -1,0 +1,294 @@
+"""Helpers for tests that run the bot against the session's Synapse with real attendee clients.
+
+``live_conference`` applies a small conference (one track, two talks, a moderator and a speaker)
+with access ``public``, so attendees join its rooms directly. ``Person`` is a real matrix-nio
+client; ``BotRunner`` runs ``bot.runtime.Runtime`` as a task that tests stop and restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import yaml
+from nio import AsyncClient, JoinResponse, RoomRedactResponse, RoomSendResponse, SyncResponse
+
+from bot.config import Connection
+from bot.provisioning.desired import Settings
+from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
+from bot.provisioning.programme import Programme
+from bot.runtime import Runtime, answering_adapter
+from bot.store.database import Store
+from tests.support.accounts import TEST_PASSWORD
+from tests.support.waiting import PATIENCE
+
+#: Inside the first talk of ``live_conference``.
+DURING_FIRST_TALK = datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc)
+BETWEEN_TALKS = datetime(2026, 7, 13, 10, 50, tzinfo=timezone.utc)
+FIRST_TALK_TITLE = "Async <b>all</b> the things"
+
+
+@dataclass
+class LiveConference:
+    conference: Conference
+    conf_id: str
+    track_alias: str  # full alias of the track room
+    breakout_alias: str  # the first talk's breakout
+    lobby_alias: str
+    moderator: str  # Matrix ID of the schedule's moderator (display name "Mo")
+    speaker: str  # Matrix ID of the first talk's speaker (display name "Sam")
+
+
+def write_live_schedule(directory: Path, *, moderator: str, speaker: str,
+                        extra: dict[str, Any] | None = None) -> tuple[Path, str]:
+    """The schedule of ``live_conference``; ``extra`` adds top-level sections (a mapping is merged
+    into the one there, like more ``staff``; a list replaces it)."""
+    conf_id = f"live{uuid.uuid4().hex[:8]}"
+    data = {
+        "conference": {"id": conf_id, "name": "Live <Test>", "timezone": "UTC", "start": "2026-07-13",
+                       "end": "2026-07-13", "access": "public"},
+        "staff": {"moderators": [moderator]},
+        "tracks": [{"id": "forum", "name": "Forum Hall"}],
+        "talks": [
+            {"id": "t1", "track": "forum", "title": FIRST_TALK_TITLE, "start": "2026-07-13 10:00", "duration": 45,
+             "speakers": [{"name": "Sam", "matrix_id": speaker}]},
+            {"id": "t2", "track": "forum", "title": "Second talk", "start": "2026-07-13 11:00", "duration": 30},
+        ],
+    }
+    for section, value in (extra or {}).items():
+        merge = isinstance(value, dict) and isinstance(data.get(section), dict)
+        data[section] = {**data[section], **value} if merge else value
+    path = directory / f"{conf_id}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path, conf_id
+
+
+def live_bot(synapse, make_user) -> Connection:
+    """A bot account of its own (limits lifted): its runtime sees only the rooms it created, not
+    every conference the rest of the suite applies, so it starts fast and answers nowhere else."""
+    user_id, token = make_user("live-bot", displayname="Podium")
+    synapse.override_ratelimit(user_id)
+    return Connection(synapse.base_url, user_id, token)
+
+
+async def live_conference(directory: Path, bot: Connection, make_user,
+                          extra: dict[str, Any] | None = None) -> LiveConference:
+    """The conference applied, with a moderator and a speaker registered for it (``extra``: more
+    schedule sections, as ``write_live_schedule`` takes them)."""
+    from bot.cli import apply_conference
+
+    moderator, _ = make_user("mod", displayname="Mo")
+    speaker, _ = make_user("sam", displayname="Sam")
+
+    path, conf_id = write_live_schedule(directory, moderator=moderator, speaker=speaker, extra=extra)
+    conference = build(path, Settings(server_name="localhost", bot_user_id=bot.user_id, public_url=DEFAULT_PUBLIC_URL))
+    assert await apply_conference(conference, bot, None, quiet=True) == 0
+    return LiveConference(conference, conf_id, f"#{conf_id}-track-forum:localhost", f"#{conf_id}-talk-t1:localhost",
+                          f"#{conf_id}-hallway:localhost", moderator, speaker)
+
+
+class Person:
+    """One attendee (or moderator) in Element's place: a logged-in matrix-nio client."""
+
+    def __init__(self, client: AsyncClient):
+        self.client = client
+        self.user_id = client.user_id
+        self.timeline: dict[str, list[dict[str, Any]]] = {}
+
+    @classmethod
+    async def login(cls, homeserver: str, user_id: str, password: str) -> "Person":
+        client = AsyncClient(homeserver, user_id)
+        response = await client.login(password)
+        assert client.access_token, response
+        person = cls(client)
+        await person.sync(0)
+        return person
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def join(self, alias: str) -> str:
+        response = await self.client.join(alias)
+        assert isinstance(response, JoinResponse), response
+        return response.room_id
+
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        response = await self.client.room_send(room_id, event_type, content)
+        assert isinstance(response, RoomSendResponse), response
+        return response.event_id
+
+    async def say(self, room_id: str, body: str) -> str:
+        return await self.send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+
+    async def react(self, room_id: str, event_id: str, key: str = "👍") -> str:
+        return await self.send(room_id, "m.reaction",
+                               {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
+
+    async def redact(self, room_id: str, event_id: str) -> None:
+        response = await self.client.room_redact(room_id, event_id)
+        assert isinstance(response, RoomRedactResponse), response
+
+    async def sync(self, timeout_ms: int = 500) -> None:
+        # Synapse's default timeline limit (10) would skip events in a busy room.
+        response = await self.client.sync(timeout=timeout_ms, sync_filter={"room": {"timeline": {"limit": 200}}})
+        assert isinstance(response, SyncResponse), response
+        for room_id, room in response.rooms.join.items():
+            self.timeline.setdefault(room_id, []).extend(event.source for event in room.timeline.events)
+
+    async def wait_for(self, room_id: str, predicate: Callable[[dict[str, Any]], bool], *,
+                       timeout: float = PATIENCE, why: str = "") -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.timeline.get(room_id, []) if predicate(e)]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.user_id} saw nothing matching {why} in {room_id} within {timeout} s")
+            await self.sync()
+
+    def replies_to(self, room_id: str, event_id: str, sender: str) -> list[dict[str, Any]]:
+        return [e for e in self.timeline.get(room_id, [])
+                if e.get("sender") == sender and reply_target(e) == event_id]
+
+    async def reply_to(self, room_id: str, event_id: str, sender: str, *, timeout: float = PATIENCE,
+                       why: str = "") -> dict[str, Any]:
+        """The (first) message ``sender`` sent in reply to ``event_id``."""
+        return await self.wait_for(room_id, lambda e: e.get("sender") == sender and reply_target(e) == event_id,
+                                   timeout=timeout, why=why or f"a reply to {event_id}")
+
+    async def ask(self, room_id: str, command: str, bot: str, *, timeout: float = PATIENCE) -> dict[str, Any]:
+        """Send a command, return the content of the bot's reply."""
+        event_id = await self.say(room_id, command)
+        return (await self.reply_to(room_id, event_id, bot, timeout=timeout))["content"]
+
+
+def reply_target(event: dict[str, Any]) -> str | None:
+    relates = (event.get("content") or {}).get("m.relates_to") or {}
+    return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+class BotRunner:
+    """The bot as a task: started, stopped (cancelled: as sudden as a kill for the bot's state,
+    since nothing is written on the way out) and started again on the same data directory."""
+
+    def __init__(self, homeserver: str, bot: Connection, conference: Conference, data_dir: Path, *,
+                 clock: Callable[[], datetime] = lambda: DURING_FIRST_TALK, **options: Any):
+        self.homeserver, self.bot, self.conference, self.data_dir = homeserver, bot, conference, data_dir
+        self.clock, self.options = clock, options
+        self.task: asyncio.Task | None = None
+        self.runtime: Runtime | None = None
+
+    async def start(self, **options: Any) -> Runtime:
+        self.adapter = answering_adapter(self.homeserver, self.bot.user_id, self.bot.access_token or "")
+        self.store = Store(self.data_dir)
+        self.runtime = Runtime(self.adapter, Programme(self.conference), self.store, clock=self.clock,
+                               poll_timeout_ms=5000, **{**self.options, **options})
+        self.task = asyncio.create_task(self.runtime.run())
+        ready = asyncio.create_task(self.runtime.ready.wait())
+        await asyncio.wait([ready, self.task], timeout=PATIENCE, return_when=asyncio.FIRST_COMPLETED)
+        if self.task.done():
+            self.task.result()  # raises what stopped it
+        assert self.runtime.ready.is_set(), "the bot did not get going"
+        return self.runtime
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+            self.task = None
+            await self.adapter.close()
+            self.store.close()
+
+
+class SetClock:
+    """A conference clock that reads what the test sets (``clock.at = ...``)."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def body(event: dict[str, Any]) -> str:
+    """A message's plain body."""
+    return event["content"].get("body", "")
+
+
+async def stop_all(runner: BotRunner, people: Iterable[Person]) -> None:
+    """The end of a module's shared bot: the bot stopped, every client logged off."""
+    await runner.stop()
+    for person in people:
+        await person.close()
+
+
+
+
+def by_bot(bot_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
+    """A message from the bot whose body holds ``text`` (for ``Person.wait_for``)."""
+    return lambda e: e.get("sender") == bot_id and text in (e.get("content") or {}).get("body", "")
+
+
+# ----------------------------------------------------------------------------- a module's live conference
+
+
+@dataclass(frozen=True)
+class LiveSetup:
+    """What the ``live`` fixture builds for a test module (the module's ``LIVE``; see conftest).
+
+    ``people``: (name, display name) of each attendee registered and logged in, each then an
+    attribute of ``live`` by name, as is the schedule's moderator (``mod``). ``extra``: more
+    schedule sections, or a function of the people's Matrix IDs (by name) giving them. ``rooms``:
+    the attribute each room's id goes under, by its alias without the conference id
+    (``track-forum``, ``talk-t1``, ``hallway``...); ``joins``: who joins which of those (by default
+    everyone joins them all). ``clock``: the conference's time; ``day``: run its clock too.
+    """
+
+    people: tuple[tuple[str, str], ...] = ()
+    extra: dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]] | None = None
+    rooms: dict[str, str] = field(default_factory=lambda: {"track": "track-forum"})
+    joins: dict[str, tuple[str, ...]] | None = None
+    clock: Callable[[], datetime] = lambda: DURING_FIRST_TALK
+    day: Any = None  # DayOptions: the bot runs with its conference clock (``ClockBot``)
+
+
+@contextlib.asynccontextmanager
+async def open_live(setup: LiveSetup, directory: Path, synapse, make_user):
+    """A conference applied for a bot account of its own, the bot running on ``directory/data``,
+    and its people logged in and in their rooms; all stopped and logged off at the end."""
+    bot = live_bot(synapse, make_user)
+    users = {name: make_user(name, displayname=display)[0] for name, display in setup.people}
+    extra = setup.extra(users) if callable(setup.extra) else setup.extra
+    conf = await live_conference(directory, bot, make_user, extra=extra)
+    if setup.day is not None:
+        from tests.support.clock import ClockBot
+
+        runner: BotRunner = ClockBot(synapse.base_url, bot, conf.conference, directory / "data", clock=setup.clock,
+                                     day=setup.day)
+    else:
+        runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=setup.clock)
+    await runner.start()
+    people: dict[str, Person] = {}
+    try:
+        for name, user_id in (*users.items(), ("mod", conf.moderator)):
+            people[name] = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
+        rooms: dict[str, str] = {}
+        for name, person in people.items():
+            joins = setup.rooms if setup.joins is None else setup.joins.get(name, ())
+            for room in joins:
+                rooms[room] = await person.join(f"#{conf.conf_id}-{setup.rooms[room]}:localhost")
+        yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, connection=bot, homeserver=synapse.base_url,
+                              directory=directory, **rooms, **people)
+    finally:
+        await stop_all(runner, people.values())
