@@ -37,17 +37,17 @@ from .day.runner import DayOptions, DayRunner
 from .direct import accept_direct, direct_inviter, direct_room
 from .matrix import CLIENT, MatrixAdapter, MatrixError
 from .provisioning.desired import Settings
-from .provisioning.observation import (
+from .provisioning.pipeline import DEFAULT_PUBLIC_URL
+from .provisioning.planner import creator_has_power
+from .provisioning.programme import Programme
+from .roomstate.observation import (
     Snapshot,
     apply_event,
     claimed_key,
     conference_rooms,
     fold,
 )
-from .provisioning.pipeline import DEFAULT_PUBLIC_URL
-from .provisioning.planner import creator_has_power
-from .provisioning.programme import Programme
-from .provisioning.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
+from .roomstate.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
 from .store.direct import DirectRoomStore
 

@@ -23,7 +23,7 @@ from bot.conference.transitions import TALK_KINDS
 from bot.day.runner import DayOptions, DayRunner
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
-from bot.provisioning.state import POWER_LEVELS
+from bot.roomstate.state import POWER_LEVELS
 from bot.store.database import Store
 from bot.store.transitions import TransitionStore
 from tests.conftest import TEST_PASSWORD

@@ -18,7 +18,7 @@ from bot.demo import DEMO_PASSWORD
 from bot.ports import free_port
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
-from bot.provisioning.state import WIDGET
+from bot.roomstate.state import WIDGET
 from tests.demo_process import READY, DemoProcess
 from tests.live import Person
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.matrix import MatrixAdapter
-from bot.provisioning.observation import Snapshot, fold
-from bot.provisioning.state import LOCATOR
+from bot.roomstate.observation import Snapshot, fold
+from bot.roomstate.state import LOCATOR
 from tests.proxy import Fault
 from tests.test_apply_faults import small_schedule
 from tests.test_provision import conference_for, podium

@@ -25,7 +25,7 @@ from bot.conference.transitions import (
 )
 from bot.conference.userinput import UsageError
 from bot.day.effects import Say, SetName, SetTopic, session_effects
-from bot.provisioning.state import Observed
+from bot.roomstate.state import Observed
 from bot.store.bookings import BookingStore
 from tests.live import write_live_schedule
 from tests.test_commands import Recorder

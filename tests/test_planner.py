@@ -18,7 +18,7 @@ from bot import SAMPLE_SCHEDULE
 from bot.conference.schedule import parse_schedule
 from bot.provisioning.desired import Settings, desired_rooms
 from bot.provisioning.planner import CreateRoom, Invite, SetState, creator_has_power, plan, resolve
-from bot.provisioning.state import (
+from bot.roomstate.state import (
     CANONICAL_ALIAS,
     GUEST_ACCESS,
     LOCATOR,

@@ -23,7 +23,7 @@ from bot.provisioning.apply import create_room_body, observe
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
 from bot.provisioning.planner import CreateRoom
-from bot.provisioning.state import (
+from bot.roomstate.state import (
     ENCRYPTION,
     GUEST_ACCESS,
     JOIN_RULES,

@@ -198,7 +198,7 @@ async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, 
 
 async def test_an_encrypted_conference_room_is_reported_at_start(world, tmp_path, caplog):
     from bot.matrix import MatrixAdapter
-    from bot.provisioning.state import ENCRYPTION
+    from bot.roomstate.state import ENCRYPTION
 
     conf_id = world.conf.conference.schedule.conference.id
     async with MatrixAdapter(world.homeserver, world.bot, world.connection.access_token) as adapter:

@@ -15,7 +15,7 @@ import pytest
 from bot.conference.schedule import parse_schedule
 from bot.provisioning.desired import CATEGORIES, ROOT, desired_rooms
 from bot.provisioning.planner import Invite, SetState, plan
-from bot.provisioning.state import (
+from bot.roomstate.state import (
     SPACE_CHILD,
     SPACE_PARENT,
     Observed,

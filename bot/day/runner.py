@@ -38,7 +38,7 @@ from ..conference.transitions import (
     transitions,
 )
 from ..matrix import MatrixError
-from ..provisioning.state import POWER_LEVELS
+from ..roomstate.state import POWER_LEVELS
 from ..store.bookings import BookingStore
 from ..store.delays import DelayStore
 from ..store.questions import QuestionStore

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..conference.schedule import Schedule
-from .state import (
+from ..roomstate.state import (
     CANONICAL_ALIAS,
     GUEST_ACCESS,
     JOIN_RULES,
