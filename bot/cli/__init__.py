@@ -27,7 +27,8 @@ from ..provisioning.apply import ApplyReport
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build, connect
 from ..provisioning.planner import Plan
-from ..provisioning.report import apply_lines, plan_lines, summary_line
+from ..provisioning.reconcile import reconcile
+from ..provisioning.report import plan_lines, summary_line
 from ..provisioning.templates import TemplateProblem
 from ..serve import DEFAULT_LISTEN, Listen, ListenProblem
 from ..store.database import Store
@@ -561,32 +562,20 @@ async def apply_with_report(conference, connection, store: Store | None = None, 
                             quiet: bool = False, rerun: str = "podium apply") -> ApplyReport:
     """What :func:`apply_conference` does, returning the report; ``rerun`` is the command the
     summary tells organisers to run again after a failure."""
-    from ..provisioning.apply import converge
+    with _progress_bar(quiet) as bar:
+        task = bar.add_task("applying", total=0)
 
-    started = time.monotonic()
-    adapter = await connect(connection)
-    try:
-        version = await adapter.default_room_version()
-        with _progress_bar(quiet) as bar:
-            task = bar.add_task("applying", total=0)
+        def on_plan(the_plan: Plan) -> None:
+            print(summary_line(the_plan), flush=True)
+            bar.update(task, total=len(the_plan.actions), completed=0)
 
-            def on_plan(the_plan: Plan) -> None:
-                print(summary_line(the_plan), flush=True)
-                bar.update(task, total=len(the_plan.actions), completed=0)
+        def on_progress(action, error) -> None:
+            bar.update(task, advance=1, description=f"{action.key[:40]:40}")
 
-            def on_progress(action, error) -> None:
-                bar.update(task, advance=1, description=f"{action.key[:40]:40}")
-
-            first_plan, report = await converge(
-                adapter, conference.rooms, conference_id=conference.schedule.conference.id, room_version=version,
-                prune=prune, progress=on_progress, on_plan=on_plan, store=store)
-        stats = adapter.stats
-    finally:
-        await adapter.close()
-    for line in apply_lines(report, time.monotonic() - started, stats, first_plan.aliases, connection.server_name,
-                            rerun=rerun):
+        done = await reconcile(conference, connection, store, prune=prune, on_plan=on_plan, progress=on_progress)
+    for line in done.lines(rerun=rerun):
         print(line)
-    return report
+    return done.report
 
 
 def _run(args: argparse.Namespace) -> int:
