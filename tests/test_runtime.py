@@ -165,7 +165,7 @@ async def test_reconnects_after_errors_and_a_lost_reply_is_not_sent_twice(world,
 async def test_run_bot_logs_in_with_a_password_and_answers(world, tmp_path):
     """The entry point `podium run` (and the demo) uses: password login on a fixed device."""
     from bot.config import Connection
-    from bot.runtime import run_bot
+    from bot.serve import run_bot
 
     connection = Connection(world.homeserver, world.bot, password=TEST_PASSWORD)
     ready = asyncio.Event()

@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..commands.message import Message, message, user
 from ..conference.clock import apply_delays
@@ -36,9 +35,7 @@ from ..provisioning.templates import TemplateProblem
 from ..store.delays import DelayStore
 from ..store.transitions import SKIPPED, TransitionStore
 from ..wording import counted
-
-if TYPE_CHECKING:
-    from ..runtime import Runtime
+from .running import RunningBot
 
 log = logging.getLogger(__name__)
 #: Errors listed in one report; the rest are counted.
@@ -63,7 +60,7 @@ def fingerprint(path: Path) -> str | None:
 
 
 class ScheduleReloader:
-    def __init__(self, runtime: Runtime, options: ReloadOptions):
+    def __init__(self, runtime: RunningBot, options: ReloadOptions):
         self.runtime = runtime
         self.options = options
         self.seen = fingerprint(options.schedule)
