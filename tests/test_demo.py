@@ -14,7 +14,7 @@ import urllib.request
 import yaml
 
 from bot import SAMPLE_SCHEDULE
-from bot.demo import DEMO_PASSWORD
+from bot.cli.demo import DEMO_PASSWORD
 from bot.ports import free_port
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build

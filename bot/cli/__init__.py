@@ -771,7 +771,7 @@ def _swag_load(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
+    from .demo import run_demo
 
     return run_demo(args.schedule, args.data_dir, port=args.port, public_url=_public_url(args), listen=args.listen,
                     wait=not args.no_wait, max_streams=args.max_streams,

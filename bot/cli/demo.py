@@ -8,17 +8,17 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .conference.clock import Clock, busiest_moment, longest_running, shifted_clock, talk_end, utc_now
-from .config import Connection
-from .homeserver import EmbeddedSynapse, HomeserverError
-from .matrix import MatrixAdapter
-from .ports import free_port_near, port_problem
-from .provisioning.apply import ApplyReport
-from .provisioning.desired import Settings
-from .provisioning.pipeline import Conference, build
-from .serve import Listen, serve
-from .store.database import Store
-from .wording import counted
+from ..conference.clock import Clock, busiest_moment, longest_running, shifted_clock, talk_end, utc_now
+from ..config import Connection
+from ..homeserver import EmbeddedSynapse, HomeserverError
+from ..matrix import MatrixAdapter
+from ..ports import free_port_near, port_problem
+from ..provisioning.apply import ApplyReport
+from ..provisioning.desired import Settings
+from ..provisioning.pipeline import Conference, build
+from ..serve import Listen, serve
+from ..store.database import Store
+from ..wording import counted
 
 SERVER_NAME = "localhost"
 #: The demo's homeserver listens on loopback only: its accounts share a printed password.
@@ -37,8 +37,8 @@ DEMO_PASSWORD = "podium-demo"
 
 def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, listen: Listen,
              wait: bool = True, max_streams: int | None = None, max_streams_per_client: int | None = None) -> int:
-    from .cli import apply_with_report  # the same apply an organiser runs
-    from .day.runner import DayOptions
+    from ..day.runner import DayOptions
+    from . import apply_with_report  # the same apply an organiser runs
 
     bot_id = f"@{BOT}:{SERVER_NAME}"
     settings = Settings(server_name=SERVER_NAME, bot_user_id=bot_id, public_url=public_url)
