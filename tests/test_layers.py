@@ -73,6 +73,10 @@ def test_every_module_of_bot_is_on_a_layer_and_bridges_are_kept_off_all_but_the_
     assert set(contract(ROOT, "bridges")["forbidden_modules"]) == placed - set(floors[0])
 
 
+def test_no_modules_import_each_other_in_a_circle():
+    assert circles(import_graph(ROOT)) == []
+
+
 # ---- figures: floors, upward arrows, circles ---------------------------------------------------
 
 
