@@ -18,6 +18,7 @@ from bot import SAMPLE_SCHEDULE
 from bot.conference.schedule import parse_schedule
 from bot.provisioning.desired import Settings, desired_rooms
 from bot.provisioning.planner import CreateRoom, Invite, SetState, creator_has_power, plan, resolve
+from bot.provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates, TemplateProblem
 from bot.roomstate.state import (
     CANONICAL_ALIAS,
     GUEST_ACCESS,
@@ -28,7 +29,6 @@ from bot.roomstate.state import (
     Observed,
     ObservedRoom,
 )
-from bot.provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates, TemplateProblem
 
 BOT = "@podium:example.org"
 SETTINGS = Settings(server_name="example.org", bot_user_id=BOT, public_url="https://podium.example.org")

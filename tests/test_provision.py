@@ -23,6 +23,7 @@ from bot.provisioning.apply import create_room_body, observe
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
 from bot.provisioning.planner import CreateRoom
+from bot.provisioning.templates import KINDS
 from bot.roomstate.state import (
     ENCRYPTION,
     GUEST_ACCESS,
@@ -34,7 +35,6 @@ from bot.roomstate.state import (
     WIDGET,
     Observed,
 )
-from bot.provisioning.templates import KINDS
 
 SAMPLE = SAMPLE_SCHEDULE
 PASSWORD = "speaker-password"

@@ -15,6 +15,7 @@ import pytest
 from bot.conference.schedule import parse_schedule
 from bot.provisioning.desired import CATEGORIES, ROOT, desired_rooms
 from bot.provisioning.planner import Invite, SetState, plan
+from bot.provisioning.templates import RoomTemplates, TemplateProblem
 from bot.roomstate.state import (
     SPACE_CHILD,
     SPACE_PARENT,
@@ -22,7 +23,6 @@ from bot.roomstate.state import (
     ObservedRoom,
     RoomRef,
 )
-from bot.provisioning.templates import RoomTemplates, TemplateProblem
 from tests.test_planner import (
     BOT,
     SAMPLE,
