@@ -51,8 +51,8 @@ from bot.provisioning.apply import converge
 from bot.provisioning.desired import Settings, desired_rooms
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES
 from bot.provisioning.planner import CreateRoom, Invite
-from bot.provisioning.state import DesiredRoom
 from bot.provisioning.templates import RoomTemplates
+from bot.roomstate.state import DesiredRoom
 from bot.store.database import Store
 
 SERVER_NAME = "localhost"

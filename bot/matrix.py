@@ -24,8 +24,8 @@ from urllib.parse import quote
 import aiohttp
 from nio import AsyncClient, AsyncClientConfig
 
-from .provisioning.observation import Snapshot, SyncDelta, fold, observed_room
-from .provisioning.state import (
+from .roomstate.observation import Snapshot, SyncDelta, fold, observed_room
+from .roomstate.state import (
     CANONICAL_ALIAS,
     ENCRYPTION,
     GUEST_ACCESS,

@@ -23,7 +23,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -32,23 +31,20 @@ from .conference.clock import Clock, utc_now
 from .conference.roles import Role, role_of, room_staff, track_staff
 from .conference.roomkeys import BACKSTAGE, TALK, TRACK, kind_of, object_id
 from .conference.schedule import Schedule
-from .config import Connection
-from .day.reload import ReloadOptions, ScheduleReloader
-from .day.runner import DayOptions, DayRunner
 from .direct import accept_direct, direct_inviter, direct_room
 from .matrix import CLIENT, MatrixAdapter, MatrixError
 from .provisioning.desired import Settings
-from .provisioning.observation import (
+from .provisioning.pipeline import DEFAULT_PUBLIC_URL
+from .provisioning.planner import creator_has_power
+from .provisioning.programme import Programme
+from .roomstate.observation import (
     Snapshot,
     apply_event,
     claimed_key,
     conference_rooms,
     fold,
 )
-from .provisioning.pipeline import DEFAULT_PUBLIC_URL
-from .provisioning.planner import creator_has_power
-from .provisioning.programme import Programme
-from .provisioning.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
+from .roomstate.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
 from .store.direct import DirectRoomStore
 
@@ -531,46 +527,7 @@ def answering_adapter(homeserver: str, user_id: str, access_token: str) -> Matri
     return MatrixAdapter(homeserver, user_id, access_token, max_in_flight=REQUESTS_IN_FLIGHT)
 
 
-async def run_bot(connection: Connection, schedule: Schedule | Programme, data_dir: Path, *,
-                  clock: Clock = utc_now, ready: asyncio.Event | None = None, day: DayOptions | None = None,
-                  reload: ReloadOptions | None = None) -> None:
-    """Run the bot for ``schedule`` (or a programme shared with the web pages) until cancelled: log in (access token, or password on a fixed
-    device), open the store in ``data_dir``, sync and answer. ``ready`` is set once it listens.
-    With ``day``, the conference clock runs the transitions too (``bot.day``); with ``reload``,
-    edits to schedule.yaml (and ``!reload``) are put in force while it runs."""
-    adapter = answering_adapter(connection.homeserver, connection.user_id, connection.access_token or "")
-    store = Store(data_dir)
-    try:
-        if not connection.access_token:
-            assert connection.password
-            await _log_in(adapter, connection.password)
-        runtime = Runtime(adapter, schedule, store, clock=clock)
-        if ready is not None:
-            waiter = asyncio.create_task(_forward(runtime.ready, ready))
-        tasks = [asyncio.create_task(runtime.run(), name="answering")]
-        if day is not None:
-            tasks.append(asyncio.create_task(DayRunner(runtime, day).run(), name="clock"))
-        if reload is not None:
-            runtime.reloader = ScheduleReloader(runtime, reload)
-            tasks.append(asyncio.create_task(runtime.reloader.watch(), name="reload"))
-        try:
-            # Any of them ending (an error) ends all: the clock without the sync loop would act
-            # on stale rooms, the bot without the clock would skip the day's transitions.
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if ready is not None:
-                waiter.cancel()
-    finally:
-        store.close()
-        await adapter.close()
-
-
-async def _log_in(adapter: MatrixAdapter, password: str) -> None:
+async def log_in(adapter: MatrixAdapter, password: str) -> None:
     """Log in, trying again while the homeserver cannot be reached, as the sync loop does; a
     refused password or a URL that is no homeserver stops the bot at once."""
     backoff = Backoff()
@@ -583,8 +540,3 @@ async def _log_in(adapter: MatrixAdapter, password: str) -> None:
             if not _transient(exc):
                 raise
             await backoff.wait(exc)
-
-
-async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
-    await source.wait()
-    target.set()

@@ -1,6 +1,9 @@
 """A conference running: the bot answering in its rooms and the web server its widgets load
 from, side by side in one process until asked to stop. ``podium run`` and ``podium demo`` both
-end up here, so what an organiser runs is what the demo shows."""
+end up here, so what an organiser runs is what the demo shows.
+
+The composition root: the one place that wires the runtime (sync loop and dispatch), the
+conference clock and the schedule reloader together (``run_bot``) and puts the web beside them."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .conference.clock import Clock, utc_now
+from .conference.schedule import Schedule
 from .conference.userinput import UsageError, read_number
 from .config import Connection
 from .day.reload import ReloadOptions
@@ -73,7 +77,6 @@ async def serve(
     ``max_streams`` and ``max_streams_per_client`` cap the live pages' event streams (by
     default sized from the limit on open files, see bot.web.limits)."""
     # Imported here: every `podium` command parses --listen, only these two need the bot and the web.
-    from .runtime import run_bot
     from .web import create_app, start_web
     from .web.limits import LimitProblem, WebLimits, raise_open_file_limit
 
@@ -119,3 +122,53 @@ async def serve(
         bot.cancel()
         await asyncio.gather(bot, return_exceptions=True)
         await runner.cleanup()
+
+
+async def run_bot(connection: Connection, schedule: Schedule | Programme, data_dir: Path, *,
+                  clock: Clock = utc_now, ready: asyncio.Event | None = None, day: DayOptions | None = None,
+                  reload: ReloadOptions | None = None) -> None:
+    """Run the bot for ``schedule`` (or a programme shared with the web pages) until cancelled: log in (access token, or password on a fixed
+    device), open the store in ``data_dir``, sync and answer. ``ready`` is set once it listens.
+    With ``day``, the conference clock runs the transitions too (``bot.day``); with ``reload``,
+    edits to schedule.yaml (and ``!reload``) are put in force while it runs."""
+    # Imported here, as in serve: every `podium` command parses --listen through this module.
+    from .day.reload import ScheduleReloader
+    from .day.runner import DayRunner
+    from .runtime import Runtime, answering_adapter, log_in
+    from .store.database import Store
+
+    adapter = answering_adapter(connection.homeserver, connection.user_id, connection.access_token or "")
+    store = Store(data_dir)
+    try:
+        if not connection.access_token:
+            assert connection.password
+            await log_in(adapter, connection.password)
+        runtime = Runtime(adapter, schedule, store, clock=clock)
+        if ready is not None:
+            waiter = asyncio.create_task(_forward(runtime.ready, ready))
+        tasks = [asyncio.create_task(runtime.run(), name="answering")]
+        if day is not None:
+            tasks.append(asyncio.create_task(DayRunner(runtime, day).run(), name="clock"))
+        if reload is not None:
+            runtime.reloader = ScheduleReloader(runtime, reload)
+            tasks.append(asyncio.create_task(runtime.reloader.watch(), name="reload"))
+        try:
+            # Any of them ending (an error) ends all: the clock without the sync loop would act
+            # on stale rooms, the bot without the clock would skip the day's transitions.
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if ready is not None:
+                waiter.cancel()
+    finally:
+        store.close()
+        await adapter.close()
+
+
+async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()

@@ -9,7 +9,8 @@ are recorded as skipped, so nothing already past fires again; and the rooms are 
 through the same planner and apply as ``podium apply``.
 
 A ``!reload`` is answered in its room; a change noticed in the file is reported in the first
-track's backstage, where the organisers are.
+track's backstage, where the organisers are. A conference without tracks has no backstage: there
+the report goes to the log only (the lobby rooms are the attendees', no place for file errors).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..commands.message import Message, message, user
 from ..conference.clock import apply_delays
@@ -31,13 +31,12 @@ from ..conference.transitions import REMIND_BEFORE, transitions
 from ..config import Connection
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import DEFAULT_TEMPLATES, build
+from ..provisioning.reconcile import reconcile
 from ..provisioning.templates import TemplateProblem
 from ..store.delays import DelayStore
 from ..store.transitions import SKIPPED, TransitionStore
 from ..wording import counted
-
-if TYPE_CHECKING:
-    from ..runtime import Runtime
+from .running import RunningBot
 
 log = logging.getLogger(__name__)
 #: Errors listed in one report; the rest are counted.
@@ -62,7 +61,7 @@ def fingerprint(path: Path) -> str | None:
 
 
 class ScheduleReloader:
-    def __init__(self, runtime: Runtime, options: ReloadOptions):
+    def __init__(self, runtime: RunningBot, options: ReloadOptions):
         self.runtime = runtime
         self.options = options
         self.seen = fingerprint(options.schedule)
@@ -85,7 +84,8 @@ class ScheduleReloader:
         async with self.lock:
             self.seen = fingerprint(self.options.schedule)
             report = await self._reload()
-        room_id = self.runtime.room_id_of(backstage_key(self.runtime.schedule.tracks[0].id)) if announce else None
+        log.info("%s", report.body)
+        room_id = self._organisers_room() if announce else None
         if room_id is not None:
             txn = "podium.reload." + hashlib.sha256(f"{self.seen}|{time.time()}".encode()).hexdigest()[:32]
             try:
@@ -93,6 +93,12 @@ class ScheduleReloader:
             except Exception as exc:
                 log.warning("reload report to %s failed: %s", room_id, exc)
         return report
+
+    def _organisers_room(self) -> str | None:
+        """Where a noticed change is reported: the first track's backstage, when the schedule in
+        force has a track and the bot is in that room; else nowhere but the log."""
+        tracks = self.runtime.schedule.tracks
+        return self.runtime.room_id_of(backstage_key(tracks[0].id)) if tracks else None
 
     async def _reload(self) -> Message:
         path = self.options.schedule
@@ -112,9 +118,10 @@ class ScheduleReloader:
         self.runtime.programme.put(conference)  # the commands, the clock and the pages, at once
         if self.runtime.wake_clock is not None:
             self.runtime.wake_clock()  # a talk the edit moved earlier starts on time
-        from ..cli import apply_with_report  # the same reconcile an organiser runs
-
-        applied = await apply_with_report(conference, self.options.connection, quiet=True, rerun="!reload")
+        reconciled = await reconcile(conference, self.options.connection)  # the same as `podium apply`
+        for line in reconciled.lines(rerun="!reload"):
+            log.info("%s", line)
+        applied = reconciled.report
         problems = len(applied.failed) + len(applied.skipped) + len(applied.remaining)
         rooms = "rooms up to date" if applied.ok else f"{counted(problems, 'room change')} could not be made"
         report = message(f"{path.name} reloaded: {counted(len(new.talks), 'talk')} in "

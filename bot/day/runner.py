@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..commands.message import message, user
@@ -39,15 +39,13 @@ from ..conference.transitions import (
     transitions,
 )
 from ..matrix import MatrixError
-from ..provisioning.state import POWER_LEVELS
+from ..roomstate.state import POWER_LEVELS
 from ..store.bookings import BookingStore
 from ..store.delays import DelayStore
 from ..store.questions import QuestionStore
 from ..store.transitions import SKIPPED, TransitionStore
 from .effects import Say, SetName, SetPower, SetTopic, effects, poster_effects, session_effects
-
-if TYPE_CHECKING:
-    from ..runtime import Runtime
+from .running import RunningBot
 
 log = logging.getLogger(__name__)
 PASS_AT_MOST = 15.0  # seconds between passes when nothing is due sooner
@@ -66,7 +64,7 @@ class DayOptions:
 
 
 class DayRunner:
-    def __init__(self, runtime: Runtime, options: DayOptions):
+    def __init__(self, runtime: RunningBot, options: DayOptions):
         self.runtime = runtime
         self.options = options
         self.conference = runtime.conference_id

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..matrix import MatrixAdapter, MatrixError, Unreachable
+from ..roomstate.observation import Snapshot, conference_rooms, fold
+from ..roomstate.state import CANONICAL_ALIAS, JOIN_RULES, LOCATOR, DesiredRoom, Observed, ObservedRoom, UntrustedRoom
 from ..store.database import Store
-from .observation import Snapshot, conference_rooms, fold
 from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, refs_in, resolve
-from .state import CANONICAL_ALIAS, JOIN_RULES, LOCATOR, DesiredRoom, Observed, ObservedRoom, UntrustedRoom
 
 Progress = Callable[[Action, str | None], None]  # (action just finished, error or None)
 

@@ -26,7 +26,7 @@ from ..conference.roomkeys import (
     track_key,
 )
 from ..conference.schedule import Schedule
-from .state import (
+from ..roomstate.state import (
     CANONICAL_ALIAS,
     GUEST_ACCESS,
     JOIN_RULES,

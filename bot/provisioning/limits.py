@@ -21,10 +21,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..conference.schedule import Schedule, ScheduleError, ScheduleInvalid, ScheduleSource, format_path, is_free_form
+from ..roomstate.state import DesiredRoom, RoomRef, StateKey
 from ..wording import counted
 from .desired import RoomSource, Settings, all_sources, render_room, template_context
 from .planner import resolve
-from .state import DesiredRoom, RoomRef, StateKey
 from .templates import RoomTemplates, TemplateProblem
 
 MAX_EVENT_BYTES = 65_536

@@ -9,9 +9,9 @@ from pathlib import Path
 from ..conference.schedule import Schedule, ScheduleSource, load_schedule_source
 from ..config import ConfigProblem, Connection
 from ..matrix import MatrixAdapter
+from ..roomstate.state import DesiredRoom
 from .desired import Settings, desired_rooms
 from .limits import check_room_limits
-from .state import DesiredRoom
 from .templates import BUNDLED_TEMPLATES, RoomTemplates
 
 DEFAULT_TEMPLATES = BUNDLED_TEMPLATES

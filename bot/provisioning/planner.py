@@ -12,8 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from ..wording import counted
-from .state import (
+from ..roomstate.state import (
     ENCRYPTION,
     LOCATOR,
     POWER_LEVELS,
@@ -27,6 +26,7 @@ from .state import (
     UntrustedRoom,
     is_spec_default,
 )
+from ..wording import counted
 from .templates import deep_merge
 
 CREATOR_POWER = 100

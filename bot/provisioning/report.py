@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..matrix import RATE_LIMIT_HINT, RequestStats
+from ..roomstate.state import RoomRef, UntrustedRoom
 from ..wording import counted
 from .apply import ApplyReport
 from .planner import CreateRoom, Plan, SetState
-from .state import RoomRef, UntrustedRoom
 
 
 def plan_lines(the_plan: Plan, server_name: str) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..provisioning.observation import Snapshot
+from ..roomstate.observation import Snapshot
 from .schema import open_database
 
 DATABASE = "podium.db"

@@ -23,7 +23,7 @@ from bot.conference.transitions import TALK_KINDS
 from bot.day.runner import DayOptions
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
-from bot.provisioning.state import POWER_LEVELS
+from bot.roomstate.state import POWER_LEVELS
 from bot.store.database import Store
 from bot.store.transitions import TransitionStore
 from tests.support.accounts import TEST_PASSWORD
@@ -301,5 +301,34 @@ async def test_a_delay_is_acted_on_at_once_not_at_the_clocks_next_look(day):
                                      and e["origin_server_ts"] >= asked, timeout=60)
         # Well before the clock's own next look, 120 s away: woken, not waited for.
         assert (started["origin_server_ts"] - asked) / 1000 < 60
+    finally:
+        await runner.stop()
+
+
+async def test_a_conference_without_tracks_reloads_and_reports_to_the_log_only(synapse, make_user, tmp_path, caplog):
+    """No track, no backstage: the edit is put in force and the report, with nowhere for the
+    organisers to read it, goes to the log; the lobby stays the attendees'."""
+    from bot.cli import apply_conference
+    from bot.day.reload import ReloadOptions, ScheduleReloader
+
+    bot = live_bot(synapse, make_user)
+    conf_id = f"notracks{uuid.uuid4().hex[:8]}"
+    data = {"conference": {"id": conf_id, "name": "No tracks", "timezone": "UTC", "start": "2026-07-13",
+                           "end": "2026-07-13", "access": "public"},
+            "lobby": [{"id": "hallway", "name": "Hallway"}]}
+    path = tmp_path / "schedule.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    conference = build(path, Settings("localhost", bot.user_id, DEFAULT_PUBLIC_URL))
+    assert await apply_conference(conference, bot, None, quiet=True) == 0
+    runner = BotRunner(synapse.base_url, bot, conference, tmp_path / "data")
+    runtime = await runner.start()
+    try:
+        data["lobby"].append({"id": "cafe", "name": "Café"})
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        with caplog.at_level("INFO", logger="bot.day.reload"):
+            report = await ScheduleReloader(runtime, ReloadOptions(path, conference.settings, bot)).reload()
+        assert report.body == "schedule.yaml reloaded: 0 talks in 0 tracks; rooms up to date."
+        assert [room.id for room in runtime.schedule.lobby] == ["hallway", "cafe"]
+        assert report.body in caplog.messages
     finally:
         await runner.stop()

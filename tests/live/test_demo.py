@@ -14,11 +14,11 @@ import urllib.request
 import yaml
 
 from bot import SAMPLE_SCHEDULE
-from bot.demo import DEMO_PASSWORD
+from bot.cli.demo import DEMO_PASSWORD
 from bot.ports import free_port
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
-from bot.provisioning.state import WIDGET
+from bot.roomstate.state import WIDGET
 from tests.support.demo_process import READY, DemoProcess
 from tests.support.live import Person
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.matrix import MatrixAdapter
-from bot.provisioning.observation import Snapshot, fold
-from bot.provisioning.state import LOCATOR
+from bot.roomstate.observation import Snapshot, fold
+from bot.roomstate.state import LOCATOR
 from tests.support.provisioning import conference_for, podium, small_schedule
 from tests.support.proxy import Fault
 

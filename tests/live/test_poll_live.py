@@ -136,7 +136,7 @@ class Live:
 @pytest.fixture(scope="module")
 async def live(synapse, make_user, bot, tmp_path_factory):
     from bot.conference.schedule import load_schedule
-    from bot.runtime import run_bot
+    from bot.serve import run_bot
 
     moderator_id, moderator_token = make_user("moderator")
     attendees = [make_user(name) for name in ("alice", "bob", "carol", "dave", "erin")]

@@ -19,7 +19,7 @@ from bot.conference.roomkeys import backstage_key, poster_breakout_key, poster_k
 from bot.matrix import MatrixAdapter
 from bot.provisioning.apply import create_room_body
 from bot.provisioning.planner import CreateRoom
-from bot.provisioning.state import (
+from bot.roomstate.state import (
     ENCRYPTION,
     GUEST_ACCESS,
     JOIN_RULES,

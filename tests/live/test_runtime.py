@@ -166,7 +166,7 @@ async def test_reconnects_after_errors_and_a_lost_reply_is_not_sent_twice(world,
 async def test_run_bot_logs_in_with_a_password_and_answers(world, tmp_path):
     """The entry point `podium run` (and the demo) uses: password login on a fixed device."""
     from bot.config import Connection
-    from bot.runtime import run_bot
+    from bot.serve import run_bot
 
     connection = Connection(world.homeserver, world.bot, password=TEST_PASSWORD)
     ready = asyncio.Event()
@@ -201,7 +201,7 @@ async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, 
 
 async def test_an_encrypted_conference_room_is_reported_at_start(world, tmp_path, caplog):
     from bot.matrix import MatrixAdapter
-    from bot.provisioning.state import ENCRYPTION
+    from bot.roomstate.state import ENCRYPTION
 
     conf_id = world.conf.conference.schedule.conference.id
     async with MatrixAdapter(world.homeserver, world.bot, world.connection.access_token) as adapter:

@@ -17,7 +17,7 @@ from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
 from bot.provisioning.planner import SetState, plan
 from bot.provisioning.report import plan_lines
-from bot.provisioning.state import LOCATOR, SPACE_CHILD
+from bot.roomstate.state import LOCATOR, SPACE_CHILD
 from bot.store.delays import DelayStore
 from bot.store.polls import PollStore
 from tests.support.accounts import TEST_PASSWORD

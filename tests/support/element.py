@@ -46,7 +46,7 @@ import pytest
 import pytest_asyncio
 from nio import AsyncClient, JoinResponse, LoginResponse, RoomInviteResponse
 
-from bot.demo import DEMO_PASSWORD, SERVER_NAME
+from bot.cli.demo import DEMO_PASSWORD, SERVER_NAME
 from bot.homeserver import SHARED_SECRET_FILE
 from bot.ports import free_port
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS

@@ -9,7 +9,7 @@ from bot import SAMPLE_SCHEDULE
 from bot.conference.schedule import parse_schedule
 from bot.provisioning.desired import Settings, desired_rooms
 from bot.provisioning.planner import CreateRoom, Invite, SetState, plan, resolve
-from bot.provisioning.state import CANONICAL_ALIAS, POWER_LEVELS, Observed, ObservedRoom
+from bot.roomstate.state import CANONICAL_ALIAS, POWER_LEVELS, Observed, ObservedRoom
 from bot.provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
 
 BOT = "@podium:example.org"

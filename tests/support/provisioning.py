@@ -15,7 +15,7 @@ from bot.matrix import MatrixAdapter
 from bot.provisioning.apply import observe
 from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, Conference, build
-from bot.provisioning.state import Observed
+from bot.roomstate.state import Observed
 
 #: The password of the sample schedule's local people (registered by the ``sample_people`` fixture).
 SAMPLE_PEOPLE_PASSWORD = "speaker-password"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import DESCRIPTION, _parser
+from bot.cli import DESCRIPTION, build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
-    return _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    return build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
 
 
 def _taking(option: str) -> set[str]:

@@ -26,7 +26,7 @@ from bot.conference.transitions import (
 )
 from bot.conference.userinput import UsageError
 from bot.day.effects import Say, SetName, SetTopic, session_effects
-from bot.provisioning.state import Observed
+from bot.roomstate.state import Observed
 from bot.store.bookings import BookingStore
 from bot.store.schema import open_database
 from tests.support.commands import Recorder

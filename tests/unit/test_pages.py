@@ -14,7 +14,7 @@ from bot import SAMPLE_SCHEDULE
 from bot.conference import pages
 from bot.conference.schedule import load_schedule
 from bot.provisioning.desired import Settings, desired_rooms
-from bot.provisioning.state import WIDGET
+from bot.roomstate.state import WIDGET
 from bot.provisioning.templates import BUNDLED_TEMPLATES, RoomTemplates
 from bot.web import create_app
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from bot.conference.schedule import parse_schedule
 from bot.provisioning.desired import desired_rooms
 from bot.provisioning.planner import CreateRoom, SetState, creator_has_power, plan, resolve
-from bot.provisioning.state import (
+from bot.roomstate.state import (
     GUEST_ACCESS,
     LOCATOR,
     POWER_LEVELS,

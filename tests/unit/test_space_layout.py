@@ -16,7 +16,7 @@ from bot.conference.roomkeys import SPACE, track_key
 from bot.conference.schedule import parse_schedule
 from bot.provisioning.desired import CATEGORIES, desired_rooms
 from bot.provisioning.planner import Invite, SetState, plan
-from bot.provisioning.state import (
+from bot.roomstate.state import (
     SPACE_CHILD,
     SPACE_PARENT,
     Observed,

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .conference.clock import Clock, busiest_moment, longest_running, shifted_clock, talk_end, utc_now
-from .conference.roomkeys import track_key
-from .config import Connection
-from .homeserver import EmbeddedSynapse, HomeserverError
-from .matrix import MatrixAdapter
-from .ports import free_port_near, port_problem
-from .provisioning.apply import ApplyReport
-from .provisioning.desired import Settings
-from .provisioning.pipeline import Conference, build
-from .serve import Listen, serve
-from .store.database import Store
-from .wording import counted
+from .. import SAMPLE_SCHEDULE
+from ..conference.clock import Clock, busiest_moment, longest_running, shifted_clock, talk_end, utc_now
+from ..conference.roomkeys import track_key
+from ..config import Connection
+from ..homeserver import EmbeddedSynapse, HomeserverError
+from ..matrix import MatrixAdapter
+from ..ports import free_port_near, port_problem
+from ..provisioning.apply import ApplyReport
+from ..provisioning.desired import Settings
+from ..provisioning.pipeline import Conference, build
+from ..serve import Listen, serve
+from ..store.database import Store
+from ..wording import counted
+from .options import listen_option, pages_url, port_number, public_url_option
+from .provision import apply_with_report  # the same apply an organiser runs
 
 SERVER_NAME = "localhost"
 #: The demo's homeserver listens on loopback only: its accounts share a printed password.
@@ -38,8 +42,7 @@ DEMO_PASSWORD = "podium-demo"
 
 def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, listen: Listen,
              wait: bool = True, max_streams: int | None = None, max_streams_per_client: int | None = None) -> int:
-    from .cli import apply_with_report  # the same apply an organiser runs
-    from .day.runner import DayOptions
+    from ..day.runner import DayOptions
 
     bot_id = f"@{BOT}:{SERVER_NAME}"
     settings = Settings(server_name=SERVER_NAME, bot_user_id=bot_id, public_url=public_url)
@@ -197,3 +200,28 @@ def _demo_clock(schedule) -> Clock:
     navigator, the streams and ``!ask`` have live talks whatever the date."""
     moment = busiest_moment(schedule)
     return shifted_clock(moment) if moment else utc_now
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("demo", help="bring up the sample conference on an embedded Synapse",
+                            description="Start an embedded Synapse on this machine, create demo accounts, apply "
+                                        "the sample schedule, print how to open it in Element, and run the bot and "
+                                        "the widget pages until Ctrl-C. Needs no connection settings; both ports "
+                                        "are checked before anything starts.")
+    p.add_argument("--schedule", type=Path, default=SAMPLE_SCHEDULE, metavar="FILE",
+                   help="the conference to bring up (default: the bundled sample conference)")
+    p.add_argument("--data-dir", type=Path, default=Path(".podium/demo"), metavar="DIR",
+                   help="where the homeserver keeps its data; reused on the next run (default: ./.podium/demo)")
+    p.add_argument("--port", type=port_number, default=8008,
+                   help="the embedded homeserver's port on 127.0.0.1, the URL to give Element (default 8008)")
+    listen_option(p)
+    public_url_option(p, None)
+    p.add_argument("--no-wait", action="store_true",
+                   help="stop right after setting the conference up, without the bot and the pages (for scripts)")
+    p.set_defaults(run=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return run_demo(args.schedule, args.data_dir, port=args.port, public_url=pages_url(args), listen=args.listen,
+                    wait=not args.no_wait, max_streams=args.max_streams,
+                    max_streams_per_client=args.max_streams_per_client)
