@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -24,6 +25,7 @@ from ..provisioning.templates import TemplateProblem
 from ..serve import ListenProblem
 from ..store.schema import NewerDatabase
 from . import demo, offline, onboarding, provision, run, setup
+from .interrupt import Interrupted
 from .options import DEFAULT_SCHEDULE, EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from .provision import apply_conference, apply_with_report
 
@@ -55,6 +57,10 @@ NOTHING_CHANGED = "Nothing was changed."
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Ctrl-C (SIGINT) always stops Podium, also where a shell started it with SIGINT ignored, as it
+    # does a background job in a script (`podium apply &`): Python would then never interrupt.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         _check_default_schedule(args)
@@ -70,8 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MatrixError, ListenProblem) as exc:
         print(f"podium: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Interrupted as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
-        print("podium: interrupted", file=sys.stderr)
+        print(f"podium: stopped by Ctrl-C{'; ' + args.stopped if getattr(args, 'stopped', None) else ''}",
+              file=sys.stderr)
         return 130
 
 

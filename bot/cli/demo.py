@@ -22,6 +22,7 @@ from ..provisioning.pipeline import Conference, build
 from ..serve import Listen, serve
 from ..store.database import Store
 from ..wording import counted
+from .interrupt import Headway, run_interruptible
 from .options import listen_option, pages_url, port_number, public_url_option
 from .provision import apply_with_report  # the same apply an organiser runs
 
@@ -69,11 +70,16 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
         print(f"podium: error: the embedded homeserver did not come up: {exc}", file=sys.stderr)
         server.stop()
         return 1
+    except KeyboardInterrupt:  # Ctrl-C while Synapse starts: it must not outlive the demo
+        server.stop()
+        raise
     try:
         connection = Connection(server.base_url, bot_id, bot_token)
         store = Store(data_dir)
         try:
-            report = asyncio.run(apply_with_report(conference, connection, store, rerun="podium demo"))
+            headway = Headway("write request", "made")
+            report = run_interruptible(apply_with_report(conference, connection, store, rerun="podium demo",
+                                                         headway=headway), headway=headway, rerun="podium demo")
         finally:
             store.close()
         if not report.ok:

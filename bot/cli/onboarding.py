@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from .options import (
     schedule_options,
     templates_option,
 )
+from .interrupt import Headway, run_interruptible
 from .progress import progress_bar
 
 
@@ -95,14 +95,17 @@ def _invite(args: argparse.Namespace) -> int:
     space = next(room for room in conference.rooms if room.key == SPACE)
     store = Store(args.data_dir)
     try:
-        return asyncio.run(_invite_all(conference, connection, store, attendees.matrix_ids, f"#{space.alias}:"
-                                       f"{connection.server_name}", quiet=args.quiet))
+        headway = Headway("attendee", "handled", planned=len(attendees.matrix_ids))
+        return run_interruptible(_invite_all(conference, connection, store, attendees.matrix_ids,
+                                             f"#{space.alias}:{connection.server_name}", quiet=args.quiet,
+                                             headway=headway),
+                                 headway=headway, rerun=f"podium invite {args.file}")
     finally:
         store.close()
 
 
 async def _invite_all(conference, connection, store: Store, matrix_ids: list[str], space_alias: str, *,
-                      quiet: bool) -> int:
+                      quiet: bool, headway: Headway) -> int:
     from .invite import invite_attendees
 
     started = time.monotonic()
@@ -115,6 +118,7 @@ async def _invite_all(conference, connection, store: Store, matrix_ids: list[str
             task = bar.add_task("inviting", total=len(matrix_ids))
 
             def on_progress(user_id: str, outcome: str) -> None:
+                headway.done += 1
                 bar.update(task, advance=1, description=f"{user_id[:40]:40}")
 
             report = await invite_attendees(adapter, store.db, conference.schedule.conference.id, space_id,

@@ -14,6 +14,7 @@ from ..provisioning.planner import Plan
 from ..provisioning.reconcile import reconcile
 from ..provisioning.report import plan_lines, summary_line
 from ..store.database import Store
+from .interrupt import Headway, run_interruptible
 from .options import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, room_options
 from .progress import progress_bar
 
@@ -75,7 +76,9 @@ def _apply(args: argparse.Namespace) -> int:
     conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
     store = _store(args, connection)
     try:
-        return asyncio.run(apply_conference(conference, connection, store, prune=args.prune, quiet=args.quiet))
+        headway = Headway("write request", "made")
+        return run_interruptible(apply_conference(conference, connection, store, prune=args.prune, quiet=args.quiet,
+                                                  headway=headway), headway=headway, rerun="podium apply")
     finally:
         store.close()
 
@@ -88,24 +91,28 @@ def _store(args: argparse.Namespace, connection) -> Store:
 
 
 async def apply_conference(conference, connection, store: Store | None = None, *, prune: bool = False,
-                           quiet: bool = False) -> int:
+                           quiet: bool = False, headway: Headway | None = None) -> int:
     """Converge the homeserver on ``conference`` with a progress bar and a summary; the exit code."""
-    report = await apply_with_report(conference, connection, store, prune=prune, quiet=quiet)
+    report = await apply_with_report(conference, connection, store, prune=prune, quiet=quiet, headway=headway)
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
 async def apply_with_report(conference, connection, store: Store | None = None, *, prune: bool = False,
-                            quiet: bool = False, rerun: str = "podium apply") -> ApplyReport:
+                            quiet: bool = False, rerun: str = "podium apply",
+                            headway: Headway | None = None) -> ApplyReport:
     """What :func:`apply_conference` does, returning the report; ``rerun`` is the command the
-    summary tells organisers to run again after a failure."""
+    summary tells organisers to run again after a failure; ``headway`` counts the writes made."""
+    headway = headway or Headway("write request", "made")
     with progress_bar(quiet) as bar:
         task = bar.add_task("applying", total=0)
 
         def on_plan(the_plan: Plan) -> None:
             print(summary_line(the_plan), flush=True)
+            headway.planned = len(the_plan.actions)
             bar.update(task, total=len(the_plan.actions), completed=0)
 
         def on_progress(action, error) -> None:
+            headway.done += 1
             bar.update(task, advance=1, description=f"{action.key[:40]:40}")
 
         done = await reconcile(conference, connection, store, prune=prune, on_plan=on_plan, progress=on_progress)

@@ -54,7 +54,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
     p.add_argument("--prune", action="store_true",
                    help="remove the talks the programme no longer has (default: report them and keep them)")
-    p.set_defaults(run=_import, checks_before_writing=True)
+    p.set_defaults(run=_import, checks_before_writing=True,
+                   stopped="the schedule file is only ever replaced whole: run `podium import` again to import")
 
     p = commands.add_parser("validate", help="check schedule.yaml and report every mistake",
                             description="Check schedule.yaml; every mistake is reported with file, line and field. "

@@ -28,7 +28,7 @@ from bot.store.database import Store
 from bot.store.transitions import TransitionStore
 from tests.support.accounts import TEST_PASSWORD
 from tests.support.clock import DAY, ClockBot, FastClock
-from tests.support.live import Person, by_bot, live_bot
+from tests.support.live import BotRunner, Person, by_bot, live_bot
 from tests.support.waiting import eventually
 
 SPEED = 10  # conference seconds per real second
