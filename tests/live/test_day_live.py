@@ -15,7 +15,6 @@ import time
 import uuid
 from datetime import timedelta
 
-import pytest
 import sqlite_utils
 import yaml
 
@@ -26,59 +25,36 @@ from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
 from bot.roomstate.state import POWER_LEVELS
 from bot.store.database import Store
 from bot.store.transitions import TransitionStore
-from tests.support.accounts import TEST_PASSWORD
 from tests.support.clock import DAY, ClockBot, FastClock
-from tests.support.live import BotRunner, Person, by_bot, live_bot
+from tests.support.live import BotRunner, LiveSetup, by_bot, live_bot
 from tests.support.waiting import eventually
 
-SPEED = 10  # conference seconds per real second
 
-
-def schedule_data(conf_id: str, *, moderator: str, speaker: str, absent: str) -> dict:
+def programme(ids: dict[str, str]) -> dict:
+    """Two tracks, a plenary among them, and talks of a minute; Al is the second talk's speaker."""
     return {
-        "conference": {"id": conf_id, "name": "Clock <Test>", "timezone": "UTC", "start": "2026-07-13",
-                       "end": "2026-07-13", "access": "public"},
-        "staff": {"moderators": [moderator]},
         "tracks": [{"id": "forum", "name": "Forum Hall", "stream": "https://example.org/live.m3u8"},
                    {"id": "main", "name": "Main stage", "kind": "plenary"}],
         "talks": [
             {"id": "t1", "track": "forum", "title": "Talk <one>", "start": "2026-07-13 10:00", "duration": 1,
-             "speakers": [{"name": "Sam", "matrix_id": speaker}]},
+             "speakers": [{"name": "Sam", "matrix_id": ids["sam"]}]},
             {"id": "t2", "track": "forum", "title": "Talk two", "start": "2026-07-13 10:01", "duration": 1,
-             "speakers": [{"name": "Absent Al", "matrix_id": absent}]},
+             "speakers": [{"name": "Absent Al", "matrix_id": ids["al"]}]},
             {"id": "k1", "track": "main", "title": "Keynote", "start": "2026-07-13 10:01", "duration": 1},
         ],
     }
 
 
-@pytest.fixture(scope="module")
-async def day(synapse, make_user, tmp_path_factory):
-    from bot.cli import apply_conference
-
-    bot = live_bot(synapse, make_user)
-    moderator, _ = make_user("mod", displayname="Mo")
-    speaker, _ = make_user("sam", displayname="Sam")
-    absent, _ = make_user("al", displayname="Al")
-    attendee, _ = make_user("ann", displayname="Ann")
-    work = tmp_path_factory.mktemp("day-live")
-    conf_id = f"clock{uuid.uuid4().hex[:8]}"
-    path = work / "schedule.yaml"
-    path.write_text(yaml.safe_dump(schedule_data(conf_id, moderator=moderator, speaker=speaker, absent=absent)))
-    conference = build(path, Settings("localhost", bot.user_id, DEFAULT_PUBLIC_URL))
-    assert await apply_conference(conference, bot, None, quiet=True) == 0
-    people = {name: await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
-              for name, user_id in (("mod", moderator), ("sam", speaker), ("ann", attendee))}
-    options = DayOptions(remind_before=timedelta(seconds=30), pass_at_most=0.2)
-    yield {"bot": bot, "conference": conference, "conf_id": conf_id, "people": people, "work": work,
-           "ids": {"speaker": speaker, "absent": absent, "moderator": moderator}, "options": options,
-           "synapse": synapse}
-    for person in people.values():
-        await person.close()
+#: Each test runs the bot with its clock itself, on a data directory of its own; rooms are joined
+#: by the tests. Al, the second talk's speaker, never checks in.
+LIVE = LiveSetup(people=(("ann", "Ann"), ("al", "Al")), speaker=True, extra=programme, rooms={},
+                 bot_running=False)
+OPTIONS = DayOptions(remind_before=timedelta(seconds=30), pass_at_most=0.2)
 
 
-async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(day):
-    bot, conf_id, people, ids = day["bot"], day["conf_id"], day["people"], day["ids"]
-    mod, sam, ann = people["mod"], people["sam"], people["ann"]
+async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(live):
+    bot, conf_id, mod, sam, ann = live.connection, live.conf.conf_id, live.mod, live.sam, live.ann
+    ids = {"speaker": live.conf.speaker, "absent": live.al.user_id}
     alias = lambda local: f"#{conf_id}-{local}:localhost"
     track = await ann.join(alias("track-forum"))
     breakout = await ann.join(alias("talk-t1"))
@@ -88,8 +64,8 @@ async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(day):
 
     # The clock starts 40 conference seconds before the first talk: 10 before its reminder.
     clock = FastClock(DAY - timedelta(seconds=40))
-    runner = ClockBot(day["synapse"].base_url, bot, day["conference"], day["work"] / "data", clock=clock,
-                      day=day["options"])
+    runner = ClockBot(live.homeserver, bot, live.conf.conference, live.directory / "data", clock=clock,
+                      day=OPTIONS)
     await runner.start()
     try:
         reminder = await mod.wait_for(backstage, by_bot(bot.user_id, "Speakers, please check in"))
@@ -138,7 +114,7 @@ async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(day):
         await ann.wait_for(track, lambda e: e.get("type") == POWER_LEVELS and e["origin_server_ts"] > ended[
             "origin_server_ts"] - 5000 and not {ids["speaker"], ids["absent"]} & set(e["content"].get("users", {})))
         # Every transition of the three talks ran (none skipped), each recorded once.
-        store = TransitionStore(sqlite_utils.Database(day["work"] / "data" / "podium.db"))
+        store = TransitionStore(sqlite_utils.Database(live.directory / "data" / "podium.db"))
         outcomes = await eventually(lambda: len(store.outcomes(conf_id)) == 3 * len(TALK_KINDS) and store.outcomes(conf_id))
         assert {outcome for _, outcome in outcomes} == {"ran"}
     finally:
@@ -153,23 +129,22 @@ async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(day):
         assert len(seen) == 1, (text, len(seen))
 
 
-async def test_downtime_past_the_grace_window_is_summarised_once_and_a_first_run_stays_quiet(day):
+async def test_downtime_past_the_grace_window_is_summarised_once_and_a_first_run_stays_quiet(live):
     from dataclasses import replace
 
-    bot, conf_id, people = day["bot"], day["conf_id"], day["people"]
-    mod = people["mod"]
+    bot, conf_id, mod = live.connection, live.conf.conf_id, live.mod
     backstage = await mod.join(f"#{conf_id}-backstage-forum:localhost")
-    options = replace(day["options"], grace=timedelta(seconds=20))
+    options = replace(OPTIONS, grace=timedelta(seconds=20))
     started = int(time.time() * 1000)
 
     # A bot that ran before (one transition on record), back at 10:00:40 after being away since
     # before 09:59:30: the first talk's reminder, check-in and start are more than 20 s past.
-    been_here = day["work"] / "back-from-downtime"
+    been_here = live.directory / "back-from-downtime"
     earlier = Store(been_here)
     TransitionStore(earlier.db).record(conf_id, "earlier|remind|2026-07-13T09:00:00Z", kind="remind",
                                        talk_id="earlier", due_at=0, done_at=0)
     earlier.close()
-    runner = ClockBot(day["synapse"].base_url, bot, day["conference"], been_here,
+    runner = ClockBot(live.homeserver, bot, live.conf.conference, been_here,
                       clock=FastClock(DAY + timedelta(seconds=40)), day=options)
     await runner.start()
     try:
@@ -194,7 +169,7 @@ async def test_downtime_past_the_grace_window_is_summarised_once_and_a_first_run
     assert len(summaries) == 1
 
     # A bot whose clock never ran for this conference says nothing of what is past.
-    fresh = ClockBot(day["synapse"].base_url, bot, day["conference"], day["work"] / "first-run",
+    fresh = ClockBot(live.homeserver, bot, live.conf.conference, live.directory / "first-run",
                      clock=FastClock(DAY + timedelta(seconds=40)), day=options)
     await fresh.start()
     try:
@@ -205,18 +180,18 @@ async def test_downtime_past_the_grace_window_is_summarised_once_and_a_first_run
     assert len([e for e in mod.timeline[backstage] if by_bot(bot.user_id, "The bot was away")(e)]) == 1
 
 
-async def test_a_schedule_edit_while_running_is_put_in_force_and_a_broken_one_is_reported(day):
+async def test_a_schedule_edit_while_running_is_put_in_force_and_a_broken_one_is_reported(live):
     from bot.day.reload import ReloadOptions, ScheduleReloader
 
-    bot, conf_id, people, ids = day["bot"], day["conf_id"], day["people"], day["ids"]
-    mod, ann = people["mod"], people["ann"]
+    bot, conf_id, mod, ann = live.connection, live.conf.conf_id, live.mod, live.ann
     track = await ann.join(f"#{conf_id}-track-forum:localhost")
     backstage = await mod.join(f"#{conf_id}-backstage-forum:localhost")
-    path = day["work"] / "schedule.yaml"
-    options = ReloadOptions(path, day["conference"].settings, bot, every=0.2,
-                            remind_before=day["options"].remind_before)
-    runner = ClockBot(day["synapse"].base_url, bot, day["conference"], day["work"] / "edits",
-                      clock=FastClock(DAY + timedelta(minutes=3)), day=day["options"])
+    path = live.conf.schedule_path
+    as_applied = path.read_text()
+    options = ReloadOptions(path, live.conf.conference.settings, bot, every=0.2,
+                            remind_before=OPTIONS.remind_before)
+    runner = ClockBot(live.homeserver, bot, live.conf.conference, live.directory / "edits",
+                      clock=FastClock(DAY + timedelta(minutes=3)), day=OPTIONS)
     await runner.start()
     watcher = asyncio.create_task(ScheduleReloader(runner.runtime, options).watch())
     started = int(time.time() * 1000)
@@ -226,9 +201,9 @@ async def test_a_schedule_edit_while_running_is_put_in_force_and_a_broken_one_is
         data["talks"].append({"id": "t3", "track": "forum", "title": "Talk three", "start": "2026-07-13 10:04",
                               "duration": 1})
         path.write_text(yaml.safe_dump(data, sort_keys=False))
-        reloaded = await mod.wait_for(backstage, lambda e: by_bot(bot.user_id, "schedule.yaml reloaded")(e)
+        reloaded = await mod.wait_for(backstage, lambda e: by_bot(bot.user_id, f"{path.name} reloaded")(e)
                                       and e["origin_server_ts"] >= started)
-        assert reloaded["content"]["body"] == "schedule.yaml reloaded: 4 talks in 2 tracks; rooms up to date."
+        assert reloaded["content"]["body"] == f"{path.name} reloaded: 4 talks in 2 tracks; rooms up to date."
         await ann.join(f"#{conf_id}-talk-t3:localhost")  # its breakout room was made
         await ann.wait_for(track, lambda e: by_bot(bot.user_id, "Now: Talk three.")(e)
                            and e["origin_server_ts"] >= started)
@@ -239,7 +214,7 @@ async def test_a_schedule_edit_while_running_is_put_in_force_and_a_broken_one_is
         refused = await mod.wait_for(backstage, lambda e: by_bot(bot.user_id, "changed but was not loaded")(e)
                                      and e["origin_server_ts"] >= started)
         body = refused["content"]["body"]
-        assert body.startswith("schedule.yaml changed but was not loaded: 1 problem; the schedule in force stays.")
+        assert body.startswith(f"{path.name} changed but was not loaded: 1 problem; the schedule in force stays.")
         assert f"{path}:" in body and "talks[3].duration" in body
         assert [t.id for t in runner.runtime.schedule.talks] == ["t1", "t2", "k1", "t3"]
         assert runner.runtime.schedule.talks[-1].duration == timedelta(minutes=1)
@@ -253,16 +228,14 @@ async def test_a_schedule_edit_while_running_is_put_in_force_and_a_broken_one_is
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
         await runner.stop()
-        path.write_text(yaml.safe_dump(schedule_data(conf_id, moderator=ids["moderator"], speaker=ids["speaker"],
-                                                     absent=ids["absent"])))
+        path.write_text(as_applied)
 
 
-async def test_a_delay_moves_the_tracks_remaining_transitions(day):
-    bot, conf_id, people = day["bot"], day["conf_id"], day["people"]
-    mod = people["mod"]
+async def test_a_delay_moves_the_tracks_remaining_transitions(live):
+    bot, conf_id, mod = live.connection, live.conf.conf_id, live.mod
     track = await mod.join(f"#{conf_id}-track-forum:localhost")
-    runner = ClockBot(day["synapse"].base_url, bot, day["conference"], day["work"] / "delayed",
-                      clock=FastClock(DAY - timedelta(seconds=50)), day=day["options"])
+    runner = ClockBot(live.homeserver, bot, live.conf.conference, live.directory / "delayed",
+                      clock=FastClock(DAY - timedelta(seconds=50)), day=OPTIONS)
     await runner.start()
     try:
         await mod.say(track, "!delay 1")
@@ -279,15 +252,14 @@ async def test_a_delay_moves_the_tracks_remaining_transitions(day):
         await runner.stop()
 
 
-async def test_a_delay_is_acted_on_at_once_not_at_the_clocks_next_look(day):
+async def test_a_delay_is_acted_on_at_once_not_at_the_clocks_next_look(live):
     """The clock sleeps until its next transition; a ``!delay`` that brings a talk forward wakes it.
     Here its next look would be two minutes away (the reminder, on its old time, is further): the
     talk, moved ten minutes early to start now, starts within seconds."""
-    bot, conf_id, people = day["bot"], day["conf_id"], day["people"]
-    mod = people["mod"]
+    bot, conf_id, mod = live.connection, live.conf.conf_id, live.mod
     track = await mod.join(f"#{conf_id}-track-forum:localhost")
-    sleepy = DayOptions(remind_before=day["options"].remind_before, pass_at_most=120)
-    runner = ClockBot(day["synapse"].base_url, bot, day["conference"], day["work"] / "woken",
+    sleepy = DayOptions(remind_before=OPTIONS.remind_before, pass_at_most=120)
+    runner = ClockBot(live.homeserver, bot, live.conf.conference, live.directory / "woken",
                       clock=FastClock(DAY - timedelta(minutes=10)), day=sleepy)
     await runner.start()
     try:

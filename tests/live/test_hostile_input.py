@@ -20,41 +20,25 @@ from nio import SyncResponse
 from bot.commands.budget import CAPACITY, REFILL_SECONDS
 from bot.conference import polls
 from bot.store.questions import QuestionStore
-from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BotRunner, Person, live_bot, live_conference
+from tests.support.live import BotRunner, LiveSetup, Person
 from tests.support.waiting import eventually
 
 NOTICE = "You are sending commands faster than I can answer"
 
 
-@pytest.fixture(scope="module")
-async def world(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    directory = tmp_path_factory.mktemp("hostile")
-    conf = await live_conference(directory, bot, make_user)
-    people = {"mod": await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)}
-    for name in ("eve", "alice", "carol", "mallory"):
-        user_id, _ = make_user(name, displayname=name.title())
-        people[name] = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
-    track = ""
-    for person in people.values():
-        track = await person.join(conf.track_alias)
-    try:
-        yield SimpleNamespace(conf=conf, connection=bot, bot=bot.user_id, homeserver=synapse.base_url, track=track,
-                              **people)
-    finally:
-        for person in people.values():
-            await person.close()
+LIVE = LiveSetup(people=tuple((name, name.title()) for name in ("eve", "alice", "carol", "mallory")),
+                 bot_running=False)
 
 
 @pytest.fixture
-async def live(world, tmp_path):
-    """The bot on a fresh data directory, and its question store read the way the web server does."""
-    runner = BotRunner(world.homeserver, world.connection, world.conf.conference, tmp_path / "data")
+async def live(live, tmp_path):
+    """The module's conference, with the bot on a fresh data directory for each test (every reply
+    budget full), and its question store read the way the web server does."""
+    runner = BotRunner(live.homeserver, live.connection, live.conf.conference, tmp_path / "data")
     await runner.start()
     try:
-        yield SimpleNamespace(**vars(world), runner=runner,
-                              store=QuestionStore(sqlite_utils.Database(runner.store.path)))
+        yield SimpleNamespace(**{**vars(live), "runner": runner,
+                                 "store": QuestionStore(sqlite_utils.Database(runner.store.path))})
     finally:
         await runner.stop()
 
@@ -195,7 +179,7 @@ async def test_a_moderator_clearing_the_board_is_answered_every_time(live):
     assert all(live.store.get(conf, n).state == "answered" for n in numbers)
 
 
-async def test_after_a_restart_a_silenced_command_stays_silenced(world, tmp_path):
+async def test_after_a_restart_a_silenced_command_stays_silenced(live):
     """Killed after telling someone they are too fast, before marking that command handled: the
     restarted bot handles it again and must decide the same, not run it (its answer would carry
     the notice's transaction id, and the homeserver would hand back the notice's event id)."""
@@ -207,12 +191,12 @@ async def test_after_a_restart_a_silenced_command_stays_silenced(world, tmp_path
             reached.set()
             await asyncio.Future()
 
-    data = tmp_path / "data"
-    runner = BotRunner(world.homeserver, world.connection, world.conf.conference, data, hook=hang)
-    await runner.start()
+    runner = live.runner
+    await runner.stop()  # started again, to be held where the hook says
+    await runner.start(hook=hang)
     try:
-        junk = [await world.mallory.say(world.track, "!nope") for _ in range(CAPACITY)]
-        last = await world.mallory.say(world.track, over)
+        junk = [await live.mallory.say(live.track, "!nope") for _ in range(CAPACITY)]
+        last = await live.mallory.say(live.track, over)
         await asyncio.wait_for(reached.wait(), 30)
         await eventually(lambda: all(runner.store.is_handled(e) for e in junk))
         assert not runner.store.is_handled(last)
@@ -223,8 +207,8 @@ async def test_after_a_restart_a_silenced_command_stays_silenced(world, tmp_path
         await eventually(lambda: runner.store.is_handled(last))
         store = QuestionStore(sqlite_utils.Database(runner.store.path))
         assert store.by_source(last) is None, "the command was not run"
-        await world.carol.sync(0)
-        notices = [e for e in world.carol.replies_to(world.track, last, world.bot)]
+        await live.carol.sync(0)
+        notices = [e for e in live.carol.replies_to(live.track, last, live.bot)]
         assert len(notices) == 1 and notices[0]["content"]["body"].startswith(NOTICE)
     finally:
         await runner.stop()

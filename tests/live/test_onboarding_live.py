@@ -162,7 +162,7 @@ def test_podium_invite_reports_who_could_not_be_invited_and_a_rerun_sends_only_t
 
     bot = live_bot(synapse, make_user)
     conf = asyncio.run(live_conference(tmp_path, bot, make_user, extra={"conference": {"access": "invite"}}))
-    schedule = next(tmp_path.glob(f"{conf.conf_id}.yaml"))
+    schedule = conf.schedule_path
     ada, _ = make_user("ada")
     people = tmp_path / "orders.csv"
     people.write_text(f'Order code,Matrix ID\nA1,{ada}\nA2,\nA3,@nobody-else:localhost\nA4,{ada}\n')

@@ -8,37 +8,23 @@ written on the way out, so what the next run finds is what a killed process leav
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
 import sqlite_utils
 
 from bot.store.questions import QuestionStore
 from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BotRunner, Person, live_bot, live_conference
+from tests.support.live import BotRunner, LiveSetup, Person
 from tests.support.proxy import Fault
 from tests.support.waiting import eventually
 
 
-@pytest.fixture(scope="module")
-async def world(tmp_path_factory, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    alice_id, _ = make_user("alice", displayname="Alice")
-    conf = await live_conference(tmp_path_factory.mktemp("runtime"), bot, make_user)
-    alice = await Person.login(synapse.base_url, alice_id, TEST_PASSWORD)
-    mod = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
-    track = await alice.join(conf.track_alias)
-    await mod.join(conf.track_alias)
-    try:
-        yield SimpleNamespace(conf=conf, alice=alice, mod=mod, track=track, bot=bot.user_id, connection=bot,
-                              homeserver=synapse.base_url)
-    finally:
-        await alice.close()
-        await mod.close()
+#: Each test runs the bot itself, on a data directory of its own, and kills and restarts it.
+LIVE = LiveSetup(people=(("alice", "Alice"),), bot_running=False)
 
 
-def runner_for(world, data_dir, homeserver: str | None = None) -> BotRunner:
-    return BotRunner(homeserver or world.homeserver, world.connection, world.conf.conference, data_dir)
+def runner_for(live, data_dir, homeserver: str | None = None) -> BotRunner:
+    return BotRunner(homeserver or live.homeserver, live.connection, live.conf.conference, data_dir)
 
 
 def hang_at(stage: str, body: str, reached: asyncio.Event):
@@ -57,83 +43,83 @@ def bot_posts(person: Person, room_id: str, bot: str, prefix: str) -> list[dict]
             if e.get("sender") == bot and e.get("content", {}).get("body", "").startswith(prefix)]
 
 
-async def test_history_from_before_the_first_run_is_ignored(world, tmp_path):
-    early = await world.alice.say(world.track, "!help")
-    runner = runner_for(world, tmp_path / "data")
+async def test_history_from_before_the_first_run_is_ignored(live, tmp_path):
+    early = await live.alice.say(live.track, "!help")
+    runner = runner_for(live, tmp_path / "data")
     await runner.start()
     try:
-        late = await world.alice.say(world.track, "!help")
-        await world.alice.reply_to(world.track, late, world.bot)
+        late = await live.alice.say(live.track, "!help")
+        await live.alice.reply_to(live.track, late, live.bot)
         # The bot answers in timeline order: a reply to the earlier command would be in by now.
-        assert world.alice.replies_to(world.track, early, world.bot) == []
+        assert live.alice.replies_to(live.track, early, live.bot) == []
     finally:
         await runner.stop()
 
 
-async def test_killed_mid_command_everything_is_answered_exactly_once(world, tmp_path):
+async def test_killed_mid_command_everything_is_answered_exactly_once(live, tmp_path):
     data = tmp_path / "data"
-    runner = runner_for(world, data)
+    runner = runner_for(live, data)
     before_reply, after_reply = asyncio.Event(), asyncio.Event()
     first_kill = "!ask Killed before the bot could answer?"
     second_kill = "!ask Killed after the bot answered?"
 
     await runner.start(hook=hang_at("received", first_kill, before_reply))
     store = QuestionStore(sqlite_utils.Database(runner.store.path))
-    survivor_ask = await world.alice.say(world.track, "!ask Do questions survive a restart?")
+    survivor_ask = await live.alice.say(live.track, "!ask Do questions survive a restart?")
     survivor = (await eventually(lambda: (hit := store.by_source(survivor_ask)) and hit[1].event_id and hit))[1]
-    await world.mod.react(world.track, survivor.event_id)
-    await eventually(lambda: store.get(world.conf.conf_id, survivor.number).votes == 2)
+    await live.mod.react(live.track, survivor.event_id)
+    await eventually(lambda: store.get(live.conf.conf_id, survivor.number).votes == 2)
 
-    killed = await world.alice.say(world.track, first_kill)
+    killed = await live.alice.say(live.track, first_kill)
     await asyncio.wait_for(before_reply.wait(), 15)
     # One stuck command holds up no other: a later one is answered meanwhile.
-    while_stuck = await world.alice.say(world.track, "!questions")
-    await world.alice.reply_to(world.track, while_stuck, world.bot)
+    while_stuck = await live.alice.say(live.track, "!questions")
+    await live.alice.reply_to(live.track, while_stuck, live.bot)
     await runner.stop()  # received, not answered
-    while_down = await world.alice.say(world.track, "!help")
+    while_down = await live.alice.say(live.track, "!help")
 
     await runner.start(hook=hang_at("answered", second_kill, after_reply))
-    answered_then_killed = await world.alice.say(world.track, second_kill)
+    answered_then_killed = await live.alice.say(live.track, second_kill)
     await asyncio.wait_for(after_reply.wait(), 15)
     await runner.stop()  # answered, not yet recorded as handled
 
     await runner.start()
     try:
-        final = await world.alice.say(world.track, "!questions")
-        listing = (await world.alice.reply_to(world.track, final, world.bot))["content"]["body"]
-        await world.alice.reply_to(world.track, while_down, world.bot)
-        await world.alice.sync(1000)
-        assert len(world.alice.replies_to(world.track, while_down, world.bot)) == 1
-        assert len(world.alice.replies_to(world.track, while_stuck, world.bot)) == 1, "not answered again"
+        final = await live.alice.say(live.track, "!questions")
+        listing = (await live.alice.reply_to(live.track, final, live.bot))["content"]["body"]
+        await live.alice.reply_to(live.track, while_down, live.bot)
+        await live.alice.sync(1000)
+        assert len(live.alice.replies_to(live.track, while_down, live.bot)) == 1
+        assert len(live.alice.replies_to(live.track, while_stuck, live.bot)) == 1, "not answered again"
         for source, text in ((killed, first_kill), (answered_then_killed, second_kill)):
             conference, question = store.by_source(source)
             assert question.text == text.removeprefix("!ask ")
-            assert len(bot_posts(world.alice, world.track, world.bot, f"Q{question.number} · ")) == 1, text
-        numbers = sorted(q.number for q in store.for_track(world.conf.conf_id, "forum"))
+            assert len(bot_posts(live.alice, live.track, live.bot, f"Q{question.number} · ")) == 1, text
+        numbers = sorted(q.number for q in store.for_track(live.conf.conf_id, "forum"))
         assert len(numbers) == len(set(numbers)) == 3, "each question stored once"
-        assert store.get(world.conf.conf_id, survivor.number).votes == 2, "votes survive"
+        assert store.get(live.conf.conf_id, survivor.number).votes == 2, "votes survive"
         assert f"Q{survivor.number} · 2 👍 · Alice: Do questions survive a restart?" in listing
     finally:
         await runner.stop()
 
 
-async def test_a_long_absence_is_caught_up(world, tmp_path):
-    runner = runner_for(world, tmp_path / "data")
+async def test_a_long_absence_is_caught_up(live, tmp_path):
+    runner = runner_for(live, tmp_path / "data")
     await runner.start(timeline_limit=3)
     await runner.stop()
-    sent = [await world.alice.say(world.track, f"!help {name}") for name in ("ask", "questions", "help", "qa", "nope")]
+    sent = [await live.alice.say(live.track, f"!help {name}") for name in ("ask", "questions", "help", "qa", "nope")]
     await runner.start(timeline_limit=3)  # so the next sync leaves most of them out
     try:
         for event_id in sent:
-            await world.alice.reply_to(world.track, event_id, world.bot)
-        await world.alice.sync(1000)
-        assert [len(world.alice.replies_to(world.track, e, world.bot)) for e in sent] == [1] * len(sent)
+            await live.alice.reply_to(live.track, event_id, live.bot)
+        await live.alice.sync(1000)
+        assert [len(live.alice.replies_to(live.track, e, live.bot)) for e in sent] == [1] * len(sent)
     finally:
         await runner.stop()
 
 
-async def test_reconnects_after_errors_and_a_lost_reply_is_not_sent_twice(world, tmp_path, proxy):
-    runner = runner_for(world, tmp_path / "data", proxy.base_url)
+async def test_reconnects_after_errors_and_a_lost_reply_is_not_sent_twice(live, tmp_path, proxy):
+    runner = runner_for(live, tmp_path / "data", proxy.base_url)
     await runner.start()
     # Two lost answers in a row: the HTTP client retries a PUT once by itself, so the second
     # loss reaches the bot, which backs off and handles the command again.
@@ -151,29 +137,29 @@ async def test_reconnects_after_errors_and_a_lost_reply_is_not_sent_twice(world,
     proxy.faults.append(flaky)
     try:
         await eventually(lambda: failures["sync"] == 0)  # the homeserver was away
-        command = await world.alice.say(world.track, "!help")
-        await world.alice.reply_to(world.track, command, world.bot)
+        command = await live.alice.say(live.track, "!help")
+        await live.alice.reply_to(live.track, command, live.bot)
         # The reply is out before the bot knows it: wait until it has recorded the command handled.
         await eventually(lambda: runner.store.is_handled(command))
         assert failures == {"sync": 0, "send": 0}
         assert proxy.count("PUT", "/send/m.room.message/") == 3, "the lost reply was sent again"
-        await world.alice.sync(1000)
-        assert len(world.alice.replies_to(world.track, command, world.bot)) == 1, "and posted once"
+        await live.alice.sync(1000)
+        assert len(live.alice.replies_to(live.track, command, live.bot)) == 1, "and posted once"
     finally:
         await runner.stop()
 
 
-async def test_run_bot_logs_in_with_a_password_and_answers(world, tmp_path):
+async def test_run_bot_logs_in_with_a_password_and_answers(live, tmp_path):
     """The entry point `podium run` (and the demo) uses: password login on a fixed device."""
     from bot.config import Connection
     from bot.serve import run_bot
 
-    connection = Connection(world.homeserver, world.bot, password=TEST_PASSWORD)
+    connection = Connection(live.homeserver, live.bot, password=TEST_PASSWORD)
     ready = asyncio.Event()
-    task = asyncio.create_task(run_bot(connection, world.conf.conference.schedule, tmp_path / "data", ready=ready))
+    task = asyncio.create_task(run_bot(connection, live.conf.conference.schedule, tmp_path / "data", ready=ready))
     try:
         await asyncio.wait_for(ready.wait(), 20)
-        reply = await world.alice.ask(world.track, "!help", world.bot)
+        reply = await live.alice.ask(live.track, "!help", live.bot)
         assert "!ask <question>" in reply["body"]
     finally:
         task.cancel()
@@ -181,34 +167,34 @@ async def test_run_bot_logs_in_with_a_password_and_answers(world, tmp_path):
             await task
 
 
-async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(world, tmp_path, caplog):
+async def test_a_token_the_homeserver_does_not_know_starts_over_from_now(live, tmp_path, caplog):
     from bot.store.database import Store
 
-    runner = runner_for(world, tmp_path / "data")
+    runner = runner_for(live, tmp_path / "data")
     store = Store(tmp_path / "data")
-    store.save_sync_token(Store.account(world.bot, world.homeserver), "s_not_a_real_token")
+    store.save_sync_token(Store.account(live.bot, live.homeserver), "s_not_a_real_token")
     store.close()
     runtime = await runner.start()
     try:
         # Only what is sent after the bot has started over from now is answered: ask once it has.
         await eventually(lambda: runtime.since != "s_not_a_real_token", what="the bot starting over")
-        reply = await world.alice.ask(world.track, "!help", world.bot)
+        reply = await live.alice.ask(live.track, "!help", live.bot)
         assert "!ask <question>" in reply["body"]
         assert "does not know where the bot stopped" in caplog.text
     finally:
         await runner.stop()
 
 
-async def test_an_encrypted_conference_room_is_reported_at_start(world, tmp_path, caplog):
+async def test_an_encrypted_conference_room_is_reported_at_start(live, tmp_path, caplog):
     from bot.matrix import MatrixAdapter
     from bot.roomstate.state import ENCRYPTION
 
-    conf_id = world.conf.conference.schedule.conference.id
-    async with MatrixAdapter(world.homeserver, world.bot, world.connection.access_token) as adapter:
+    conf_id = live.conf.conference.schedule.conference.id
+    async with MatrixAdapter(live.homeserver, live.bot, live.connection.access_token) as adapter:
         room_id = await adapter.resolve_alias(f"#{conf_id}-jobs:localhost")
         assert room_id is not None
         await adapter.put_state(room_id, ENCRYPTION, "", {"algorithm": "m.megolm.v1.aes-sha2"}, what="encrypt")
-    runner = runner_for(world, tmp_path / "data")
+    runner = runner_for(live, tmp_path / "data")
     await runner.start()
     try:
         warned = [r.getMessage() for r in caplog.records if "end-to-end encrypted" in r.getMessage()]
@@ -217,10 +203,10 @@ async def test_an_encrypted_conference_room_is_reported_at_start(world, tmp_path
         await runner.stop()
 
 
-async def test_a_vote_waits_for_the_post_it_is_for(world, tmp_path):
+async def test_a_vote_waits_for_the_post_it_is_for(live, tmp_path):
     """The homeserver has the bot's post (attendees see it and vote) before the bot hears back
     what its event id is: the vote must wait for that, not be lost."""
-    runner = runner_for(world, tmp_path / "data")
+    runner = runner_for(live, tmp_path / "data")
     runtime = await runner.start()
     held, release = asyncio.Event(), asyncio.Event()
     real_send = runtime.adapter.send_event
@@ -234,14 +220,14 @@ async def test_a_vote_waits_for_the_post_it_is_for(world, tmp_path):
 
     runtime.adapter.send_event = slow_answer
     try:
-        source = await world.alice.say(world.track, "!ask Is a vote ever lost?")
+        source = await live.alice.say(live.track, "!ask Is a vote ever lost?")
         await asyncio.wait_for(held.wait(), 15)
-        post = await world.mod.wait_for(world.track, lambda e: e.get("sender") == world.bot and
+        post = await live.mod.wait_for(live.track, lambda e: e.get("sender") == live.bot and
                                         e["content"].get("body", "").startswith("Q") and "vote ever lost" in
                                         e["content"]["body"])
-        await world.mod.react(world.track, post["event_id"])
-        chat = await world.mod.say(world.track, "!help")
-        await world.mod.reply_to(world.track, chat, world.bot)  # later syncs are handled meanwhile
+        await live.mod.react(live.track, post["event_id"])
+        chat = await live.mod.say(live.track, "!help")
+        await live.mod.reply_to(live.track, chat, live.bot)  # later syncs are handled meanwhile
         store = QuestionStore(sqlite_utils.Database(runner.store.path))
         assert store.by_source(source)[1].event_id is None, "the bot does not know its post yet"
         release.set()
@@ -251,10 +237,10 @@ async def test_a_vote_waits_for_the_post_it_is_for(world, tmp_path):
         await runner.stop()
 
 
-async def test_a_burst_of_commands_is_answered_side_by_side(world, tmp_path):
+async def test_a_burst_of_commands_is_answered_side_by_side(live, tmp_path):
     """Replies wait in the homeserver's queue for their room, not for a free request slot in the
     bot: with the first replies of a burst held on their way out, the rest still go out."""
-    runner = runner_for(world, tmp_path / "data")
+    runner = runner_for(live, tmp_path / "data")
     runtime = await runner.start()
     burst = 6  # more than the adapter's default bound of requests in flight
     held, all_out = [], asyncio.Event()
@@ -271,7 +257,7 @@ async def test_a_burst_of_commands_is_answered_side_by_side(world, tmp_path):
     runtime.adapter.client.send = holding_send
     try:
         for n in range(burst):
-            await (world.alice if n % 2 else world.mod).say(world.track, "!help")
+            await (live.alice if n % 2 else live.mod).say(live.track, "!help")
         await asyncio.wait_for(all_out.wait(), 20)
         assert len(held) == burst
     finally:
@@ -279,18 +265,18 @@ async def test_a_burst_of_commands_is_answered_side_by_side(world, tmp_path):
         await runner.stop()
 
 
-async def test_a_waiting_sync_does_not_hold_back_other_requests(world):
+async def test_a_waiting_sync_does_not_hold_back_other_requests(live):
     """The long-poll waits for news; it must not take the slot a reply needs."""
     from bot.matrix import MatrixAdapter
 
-    async with MatrixAdapter(world.homeserver, world.bot, world.connection.access_token, max_in_flight=1) as adapter:
+    async with MatrixAdapter(live.homeserver, live.bot, live.connection.access_token, max_in_flight=1) as adapter:
         since = (await adapter.sync_state()).next_batch
         quiet = {"room": {"rooms": []}, "presence": {"types": []}, "account_data": {"types": []}}
         reads = adapter.stats.reads
         waiting = asyncio.create_task(adapter.sync(since, quiet, timeout_ms=20_000))
         # Counted as it goes out: past the point where it would have taken the only slot.
         await eventually(lambda: adapter.stats.reads > reads, what="the long-poll going out")
-        assert await adapter.whoami() == world.bot
+        assert await adapter.whoami() == live.bot
         assert not waiting.done(), "the request went out only after the long-poll came back"
         waiting.cancel()
 

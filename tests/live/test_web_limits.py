@@ -37,9 +37,8 @@ from bot.web.limits import (
     client_address,
     raise_open_file_limit,
 )
-from tests.support.accounts import TEST_PASSWORD
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support.live import Person, live_bot, live_conference
+from tests.support.live import LiveSetup, Person
 from tests.support.pages import NOW
 from tests.support.waiting import PATIENCE, eventually
 
@@ -320,27 +319,26 @@ async def answers_help(person: Person, room: str, bot_id: str) -> bool:
     return "!ask" in reply["body"]
 
 
-async def test_a_crowd_of_streams_cannot_silence_the_bot(tmp_path, synapse, make_user):
-    bot = live_bot(synapse, make_user)
-    conf = await live_conference(tmp_path, bot, make_user)
-    schedule = next(tmp_path.glob(f"{conf.conf_id}.yaml"))
+#: The crowd test's conference, applied; the bot is the ``podium run`` it starts.
+LIVE = LiveSetup(people=(("attendee", "Ada"),), joins={"attendee": ("track",)}, bot_running=False)
+
+
+async def test_a_crowd_of_streams_cannot_silence_the_bot(live, tmp_path):
+    bot, attendee, track = live.connection, live.attendee, live.track
     port = free_port()
     log_path = tmp_path / "podium.log"
-    env = {**os.environ, "PODIUM_HOMESERVER": synapse.base_url, "PODIUM_USER_ID": bot.user_id,
+    env = {**os.environ, "PODIUM_HOMESERVER": live.homeserver, "PODIUM_USER_ID": bot.user_id,
            "PODIUM_ACCESS_TOKEN": bot.access_token or ""}
     with open(log_path, "wb") as log_file:
         child = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run", "--schedule", str(schedule), "--data-dir", str(tmp_path / "data"),
+            [sys.executable, "-m", "bot.cli", "run", "--schedule", str(live.conf.schedule_path),
+             "--data-dir", str(tmp_path / "data"),
              "--listen", f"127.0.0.1:{port}", "--max-streams", str(MAX_STREAMS),
              "--max-streams-per-client", str(PER_CLIENT)],
             env=env, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_low_file_limit)
     crowd: list[Answer] = []
     idle: list[asyncio.StreamWriter] = []
-    attendee = None
     try:
-        user_id, _ = make_user("attendee", displayname="Ada")
-        attendee = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
-        track = await attendee.join(conf.track_alias)
         await eventually(lambda: answers_help(attendee, track, bot.user_id), what="the bot answering")
 
         # One address asks for more streams than it may hold; twelve more ask for more than all may.
@@ -379,8 +377,6 @@ async def test_a_crowd_of_streams_cannot_silence_the_bot(tmp_path, synapse, make
             answer.close()
         for writer in idle:
             writer.transport.abort()
-        if attendee is not None:
-            await attendee.close()
         child.terminate()
         try:
             child.wait(15)

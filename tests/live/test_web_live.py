@@ -17,9 +17,8 @@ from bot.store.polls import PollStore
 from bot.store.questions import QuestionStore
 from bot.web import create_app, start_web
 from bot.web.background import free_port
-from tests.support.accounts import TEST_PASSWORD
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support.live import DURING_FIRST_TALK, FIRST_TALK_TITLE, BotRunner, Person, live_conference
+from tests.support.live import DURING_FIRST_TALK, FIRST_TALK_TITLE, LiveSetup
 from tests.support.waiting import PATIENCE, eventually
 
 playwright_async = pytest.importorskip("playwright.async_api")
@@ -27,26 +26,19 @@ playwright_async = pytest.importorskip("playwright.async_api")
 UPDATE_MS = int(PATIENCE * 1000)
 
 
-async def test_board_and_poll_bars_follow_the_room(tmp_path, synapse, bot, make_user):
-    conf = await live_conference(tmp_path, bot, make_user)
-    data_dir = tmp_path / "data"
-    runner = BotRunner(synapse.base_url, bot, conf.conference, data_dir, clock=lambda: DURING_FIRST_TALK)
-    await runner.start()
+LIVE = LiveSetup(people=(("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")))
+
+
+async def test_board_and_poll_bars_follow_the_room(live, tmp_path):
+    conf, track = live.conf, live.track
+    alice, bob, carol, mod = live.alice, live.bob, live.carol, live.mod
+    data_dir = live.runner.store.path.parent
     app = create_app(conf.conference.schedule, conf.conference.settings, data_dir=data_dir,
                      now=lambda: DURING_FIRST_TALK)
     port = free_port()
     web = await start_web(app, "127.0.0.1", port)
-    people = {}
     try:
-        for name, display in (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")):
-            user_id, _ = make_user(name, displayname=display)
-            people[name] = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
-        people["mod"] = await Person.login(synapse.base_url, conf.moderator, TEST_PASSWORD)
-        track = ""
-        for person in people.values():
-            track = await person.join(conf.track_alias)
-        db = sqlite_utils.Database(runner.store.path)
-        alice, bob, carol, mod = people["alice"], people["bob"], people["carol"], people["mod"]
+        db = sqlite_utils.Database(live.runner.store.path)
 
         async with playwright_async.async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -93,6 +85,3 @@ async def test_board_and_poll_bars_follow_the_room(tmp_path, synapse, bot, make_
             await browser.close()
     finally:
         await web.cleanup()
-        await runner.stop()
-        for person in people.values():
-            await person.close()

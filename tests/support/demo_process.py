@@ -7,10 +7,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from tests.support.installed import InstalledPodium
+from tests.support.waiting import settled_blocking
 
 #: What the demo prints once the bot answers in the conference's rooms.
 READY = "The bot is answering."
@@ -44,11 +44,9 @@ class DemoProcess:
         return "".join(self.lines)
 
     def wait_for(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the demo never printed {text!r}:\n{self.output}")
-            time.sleep(0.2)
+        settled_blocking(lambda: text in self.output or self.process.poll() is not None, timeout=timeout)
+        if text not in self.output:
+            raise AssertionError(f"the demo never printed {text!r}:\n{self.output}")
 
     def finish(self, timeout: float) -> int:
         """The exit code of a demo that ends on its own."""

@@ -34,7 +34,6 @@ import os
 import re
 import tarfile
 import threading
-import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from bot.homeserver import SHARED_SECRET_FILE
 from bot.ports import free_port
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.demo_process import READY, DemoProcess
+from tests.support.waiting import settled
 
 playwright_async = pytest.importorskip("playwright.async_api")
 
@@ -471,12 +471,14 @@ class ElementTab:
     async def wait_for_widgets(self, timeout_ms: int = 20_000) -> list[WidgetTile]:
         """The pinned tiles once every one shows its page (or as they are when ``timeout_ms`` ran
         out: the caller asserts on ``WidgetTile.loaded``)."""
-        deadline = time.monotonic() + timeout_ms / 1000
-        while True:
-            tiles = await self.widget_tiles()
-            if (tiles and all(t.loaded for t in tiles)) or time.monotonic() > deadline:
-                return tiles
-            await self.page.wait_for_timeout(200)  # polling the DOM and the frames, not a fixed wait
+        last: list[WidgetTile] = []
+
+        async def all_loaded() -> bool:
+            last[:] = await self.widget_tiles()
+            return bool(last) and all(t.loaded for t in last)
+
+        await settled(all_loaded, timeout=timeout_ms / 1000, interval=0.2)
+        return last
 
     async def loaded_widget(self, widget_id: str, *, reopen: str | None = None) -> WidgetTile:
         """The pinned tile ``widget_id``, once every pinned tile shows its page.
@@ -499,13 +501,16 @@ class ElementTab:
 
     async def frame_text_containing(self, widget_id: str, text: str, timeout_s: float = 20) -> str:
         """The widget page's text once it shows ``text`` (the pages update live, with no reload)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
+        shown = ""
+
+        async def showing() -> bool:
+            nonlocal shown
             shown = (await self._frame_texts()).get(widget_id) or ""
-            if text in shown or time.monotonic() > deadline:
-                assert text in shown, f"{widget_id} never showed {text!r}; it shows:\n{shown}"
-                return shown
-            await self.page.wait_for_timeout(250)  # polling the frame, not a fixed wait
+            return text in shown
+
+        await settled(showing, timeout=timeout_s, interval=0.25)
+        assert text in shown, f"{widget_id} never showed {text!r}; it shows:\n{shown}"
+        return shown
 
     def widget_answered(self, widget_id: str) -> bool:
         """Whether Element's widget messaging finished its handshake with the page: it logs the

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +27,7 @@ from bot.provisioning.programme import Programme
 from bot.runtime import Runtime, answering_adapter
 from bot.store.database import Store
 from tests.support.accounts import TEST_PASSWORD
-from tests.support.waiting import PATIENCE
+from tests.support.waiting import PATIENCE, eventually
 
 #: Inside the first talk of ``live_conference``.
 DURING_FIRST_TALK = datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc)
@@ -45,6 +44,7 @@ class LiveConference:
     lobby_alias: str
     moderator: str  # Matrix ID of the schedule's moderator (display name "Mo")
     speaker: str  # Matrix ID of the first talk's speaker (display name "Sam")
+    schedule_path: Path  # the schedule.yaml it was built from (a test may edit it, as an organiser would)
 
 
 def write_live_schedule(directory: Path, *, moderator: str, speaker: str,
@@ -80,19 +80,20 @@ def live_bot(synapse, make_user) -> Connection:
 
 
 async def live_conference(directory: Path, bot: Connection, make_user,
-                          extra: dict[str, Any] | None = None) -> LiveConference:
-    """The conference applied, with a moderator and a speaker registered for it (``extra``: more
-    schedule sections, as ``write_live_schedule`` takes them)."""
+                          extra: dict[str, Any] | None = None, *, moderator: str | None = None,
+                          speaker: str | None = None) -> LiveConference:
+    """The conference applied, with a moderator and a speaker registered for it (or the ones given;
+    ``extra``: more schedule sections, as ``write_live_schedule`` takes them)."""
     from bot.cli import apply_conference
 
-    moderator, _ = make_user("mod", displayname="Mo")
-    speaker, _ = make_user("sam", displayname="Sam")
+    moderator = moderator or make_user("mod", displayname="Mo")[0]
+    speaker = speaker or make_user("sam", displayname="Sam")[0]
 
     path, conf_id = write_live_schedule(directory, moderator=moderator, speaker=speaker, extra=extra)
     conference = build(path, Settings(server_name="localhost", bot_user_id=bot.user_id, public_url=DEFAULT_PUBLIC_URL))
     assert await apply_conference(conference, bot, None, quiet=True) == 0
     return LiveConference(conference, conf_id, f"#{conf_id}-track-forum:localhost", f"#{conf_id}-talk-t1:localhost",
-                          f"#{conf_id}-hallway:localhost", moderator, speaker)
+                          f"#{conf_id}-hallway:localhost", moderator, speaker, path)
 
 
 class Person:
@@ -145,14 +146,14 @@ class Person:
 
     async def wait_for(self, room_id: str, predicate: Callable[[dict[str, Any]], bool], *,
                        timeout: float = PATIENCE, why: str = "") -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [e for e in self.timeline.get(room_id, []) if predicate(e)]
-            if found:
-                return found[0]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.user_id} saw nothing matching {why} in {room_id} within {timeout} s")
-            await self.sync()
+        async def seen() -> dict[str, Any] | None:
+            found = next((e for e in self.timeline.get(room_id, []) if predicate(e)), None)
+            if found is None:
+                await self.sync()  # waits up to half a second for what comes next
+            return found
+
+        return await eventually(seen, timeout=timeout, interval=0,
+                                what=f"{self.user_id} seeing something matching {why} in {room_id}")
 
     def replies_to(self, room_id: str, event_id: str, sender: str) -> list[dict[str, Any]]:
         return [e for e in self.timeline.get(room_id, [])
@@ -226,15 +227,6 @@ def body(event: dict[str, Any]) -> str:
     return event["content"].get("body", "")
 
 
-async def stop_all(runner: BotRunner, people: Iterable[Person]) -> None:
-    """The end of a module's shared bot: the bot stopped, every client logged off."""
-    await runner.stop()
-    for person in people:
-        await person.close()
-
-
-
-
 def by_bot(bot_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
     """A message from the bot whose body holds ``text`` (for ``Person.wait_for``)."""
     return lambda e: e.get("sender") == bot_id and text in (e.get("content") or {}).get("body", "")
@@ -248,11 +240,14 @@ class LiveSetup:
     """What the ``live`` fixture builds for a test module (the module's ``LIVE``; see conftest).
 
     ``people``: (name, display name) of each attendee registered and logged in, each then an
-    attribute of ``live`` by name, as is the schedule's moderator (``mod``). ``extra``: more
-    schedule sections, or a function of the people's Matrix IDs (by name) giving them. ``rooms``:
-    the attribute each room's id goes under, by its alias without the conference id
-    (``track-forum``, ``talk-t1``, ``hallway``...); ``joins``: who joins which of those (by default
-    everyone joins them all). ``clock``: the conference's time; ``day``: run its clock too.
+    attribute of ``live`` by name, as is the schedule's moderator (``mod``); ``speaker``: log in the
+    first talk's speaker too (``sam``). ``extra``: more schedule sections, or a function of the
+    Matrix IDs by name (the people's, ``mod``'s and ``sam``'s) giving them. ``rooms``: the
+    attribute each room's id goes under, by its alias without the conference id (``track-forum``,
+    ``talk-t1``, ``hallway``...); ``joins``: who joins which of those (by default everyone joins
+    them all). ``clock``: the conference's time; ``day``: run its clock too. ``bot_running``: False
+    for a module whose tests each run the bot themselves (on a data directory of their own, killed
+    and restarted at will): the conference is applied and its people are in, but no bot answers.
     """
 
     people: tuple[tuple[str, str], ...] = ()
@@ -261,34 +256,47 @@ class LiveSetup:
     joins: dict[str, tuple[str, ...]] | None = None
     clock: Callable[[], datetime] = lambda: DURING_FIRST_TALK
     day: Any = None  # DayOptions: the bot runs with its conference clock (``ClockBot``)
+    speaker: bool = False
+    bot_running: bool = True
 
 
 @contextlib.asynccontextmanager
 async def open_live(setup: LiveSetup, directory: Path, synapse, make_user):
-    """A conference applied for a bot account of its own, the bot running on ``directory/data``,
-    and its people logged in and in their rooms; all stopped and logged off at the end."""
+    """A conference applied for a bot account of its own, the bot running on ``directory/data``
+    (unless ``setup.bot_running`` is False), and its people logged in and in their rooms; all
+    stopped and logged off at the end."""
     bot = live_bot(synapse, make_user)
-    users = {name: make_user(name, displayname=display)[0] for name, display in setup.people}
-    extra = setup.extra(users) if callable(setup.extra) else setup.extra
-    conf = await live_conference(directory, bot, make_user, extra=extra)
-    if setup.day is not None:
-        from tests.support.clock import ClockBot
+    accounts = {name: make_user(name, displayname=display) for name, display in setup.people}
+    accounts["mod"] = make_user("mod", displayname="Mo")
+    accounts["sam"] = make_user("sam", displayname="Sam")
+    ids = {name: user_id for name, (user_id, _token) in accounts.items()}
+    extra = setup.extra(ids) if callable(setup.extra) else setup.extra
+    conf = await live_conference(directory, bot, make_user, extra=extra, moderator=ids["mod"], speaker=ids["sam"])
+    runner: BotRunner | None = None
+    if setup.bot_running:
+        if setup.day is not None:
+            from tests.support.clock import ClockBot
 
-        runner: BotRunner = ClockBot(synapse.base_url, bot, conf.conference, directory / "data", clock=setup.clock,
-                                     day=setup.day)
-    else:
-        runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=setup.clock)
-    await runner.start()
+            runner = ClockBot(synapse.base_url, bot, conf.conference, directory / "data", clock=setup.clock,
+                              day=setup.day)
+        else:
+            runner = BotRunner(synapse.base_url, bot, conf.conference, directory / "data", clock=setup.clock)
+        await runner.start()
     people: dict[str, Person] = {}
     try:
-        for name, user_id in (*users.items(), ("mod", conf.moderator)):
-            people[name] = await Person.login(synapse.base_url, user_id, TEST_PASSWORD)
+        logged_in = [name for name, _ in setup.people] + ["mod"] + (["sam"] if setup.speaker else [])
+        for name in logged_in:
+            people[name] = await Person.login(synapse.base_url, ids[name], TEST_PASSWORD)
         rooms: dict[str, str] = {}
         for name, person in people.items():
             joins = setup.rooms if setup.joins is None else setup.joins.get(name, ())
             for room in joins:
                 rooms[room] = await person.join(f"#{conf.conf_id}-{setup.rooms[room]}:localhost")
+        tokens = {name: token for name, (_user_id, token) in accounts.items()}
         yield SimpleNamespace(conf=conf, runner=runner, bot=bot.user_id, connection=bot, homeserver=synapse.base_url,
-                              directory=directory, **rooms, **people)
+                              directory=directory, tokens=tokens, **rooms, **people)
     finally:
-        await stop_all(runner, people.values())
+        if runner is not None:
+            await runner.stop()
+        for person in people.values():
+            await person.close()

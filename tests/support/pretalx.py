@@ -37,6 +37,7 @@ from typing import Any
 import pytest
 
 from bot.ports import free_port
+from tests.support.waiting import settled_blocking
 
 ENV_VENV = "PODIUM_PRETALX"
 PRETALX_VERSION = "2026.2.1"
@@ -206,18 +207,20 @@ class PretalxServer:
         self.process = subprocess.Popen(
             [str(self.venv / "bin" / "python"), "-m", "pretalx", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
             env=env, cwd=self.prepared, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise PretalxUnavailable(f"pretalx runserver exited ({self.process.returncode}): "
-                                         f"{(self.workdir / 'runserver.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/", timeout=5):
-                    return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.3)
+        if settled_blocking(lambda: self._answers() or self.process.poll() is not None, timeout=timeout, interval=0.3):
+            if self.process.poll() is None:
+                return
+            raise PretalxUnavailable(f"pretalx runserver exited ({self.process.returncode}): "
+                                     f"{(self.workdir / 'runserver.log').read_text()[-3000:]}")
         self.stop()
         raise PretalxUnavailable(f"pretalx did not answer on {self.url} within {timeout:.0f} s")
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/", timeout=5):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

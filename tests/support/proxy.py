@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import aiohttp
 from aiohttp import web
+
+from tests.support.waiting import settled_blocking
 
 _ROOM_IN_PATH = re.compile(r"/rooms/([^/]+)/")
 
@@ -67,9 +68,7 @@ class CountingProxy:
 
     def settled(self, timeout: float = 10.0) -> None:
         """Wait until no request is in flight (a released one has reached the server and back)."""
-        deadline = time.monotonic() + timeout
-        while self._in_flight and time.monotonic() < deadline:
-            time.sleep(0.05)
+        settled_blocking(lambda: not self._in_flight, timeout=timeout)
         assert not self._in_flight, "the proxy still has requests in flight"
 
     def writes(self) -> list[tuple[str, str]]:

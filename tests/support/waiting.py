@@ -24,29 +24,44 @@ def _gave_up(what: Any, timeout: float) -> AssertionError:
     return AssertionError(f"still not true after {timeout} s: {what}")
 
 
-async def eventually(check: Callable[[], T | Awaitable[T]], *, timeout: float = PATIENCE, what: str = "") -> T:
-    """Look at ``check`` (a function, or a coroutine function) until it returns something truthy;
-    return that. For asyncio tests: the event loop goes on between looks."""
+async def settled(check: Callable[[], T | Awaitable[T]], *, timeout: float = PATIENCE,
+                  interval: float = INTERVAL) -> T:
+    """Look at ``check`` (a function, or a coroutine function) until it returns something truthy,
+    or ``timeout`` seconds have passed; return what it returned last, for the caller to judge."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if asyncio.iscoroutine(value):
             value = await value
-        if value:
+        if value or time.monotonic() > deadline:
             return value
-        if time.monotonic() > deadline:
-            raise _gave_up(what or check, timeout)
-        await asyncio.sleep(INTERVAL)
+        await asyncio.sleep(interval)
+
+
+async def eventually(check: Callable[[], T | Awaitable[T]], *, timeout: float = PATIENCE, what: str = "",
+                     interval: float = INTERVAL) -> T:
+    """Look at ``check`` until it returns something truthy; return that. For asyncio tests: the
+    event loop goes on between looks."""
+    value = await settled(check, timeout=timeout, interval=interval)
+    if not value:
+        raise _gave_up(what or check, timeout)
+    return value
+
+
+def settled_blocking(condition: Callable[[], T], *, timeout: float = PATIENCE, interval: float = INTERVAL) -> T:
+    """``settled`` for code without an event loop: what ``condition()`` returned last."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
 
 
 def wait_until(condition: Callable[[], T], what: str = "", timeout: float = PATIENCE) -> T:
     """``eventually`` for a test without an event loop (a browser driven synchronously, a server in
     a thread): block until ``condition()`` is truthy and return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise _gave_up(what or condition, timeout)
-        time.sleep(INTERVAL)
+    value = settled_blocking(condition, timeout=timeout)
+    if not value:
+        raise _gave_up(what or condition, timeout)
+    return value
