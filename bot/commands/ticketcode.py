@@ -13,7 +13,6 @@ from __future__ import annotations
 from ..conference.attendees import (
     WRONG_CODES,
     WRONG_WINDOW,
-    code_key,
     looks_like_code,
     wait_for_next_code,
 )
@@ -65,8 +64,7 @@ async def _admit(ctx: Context, text: str, space_id: str, where) -> None:
         await ctx.reply(message(f"That makes {WRONG_CODES} wrong codes within an hour: please wait "
                                 f"{max(1, round(wait / 60))} min, then send your code again."))
         return
-    key = code_key(text) if looks_like_code(text) else None
-    use = None if key is None else codes.use(conference, key, ctx.sender, ctx.event_id, at)
+    use = codes.use(conference, text, ctx.sender, ctx.event_id, at) if looks_like_code(text) else None
     if use is None:
         codes.note_wrong(conference, ctx.sender, ctx.event_id, at)
         left = WRONG_CODES - len(wrong) - 1
@@ -84,7 +82,7 @@ async def _admit(ctx: Context, text: str, space_id: str, where) -> None:
     except MatrixError as exc:
         if exc.transient:
             raise  # handled again once the homeserver is back, finding this use as its own
-        codes.give_back(conference, key, ctx.event_id)
+        codes.give_back(conference, text, ctx.event_id)
         reason = "you are banned from it" if exc.errcode == "M_BAD_STATE" else "the homeserver refused"
         await ctx.reply(message("I could not invite you to ", where, f": {reason}. Your code stays unused; "
                                 "ask the organisers."))
