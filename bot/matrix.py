@@ -17,6 +17,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -174,6 +175,7 @@ class MatrixAdapter:
         self._max_wait = max_wait
         self._timeout = timeout
         self._resume_at = 0.0  # monotonic time before which no request may start
+        self._account_data_changes: dict[str, asyncio.Lock] = {}  # by event type
 
     async def close(self) -> None:
         await self.client.close()
@@ -360,6 +362,17 @@ class MatrixAdapter:
                 return None
             raise
 
+    async def members(self, room_id: str) -> dict[str, str]:
+        """Everyone in a room or invited to it: user id -> ``join`` or ``invite``."""
+        data = await self.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/members?not_membership=leave",
+                                  what=f"read who is in {room_id}")
+        found: dict[str, str] = {}
+        for event in data.get("chunk", []):
+            membership = (event.get("content") or {}).get("membership") if isinstance(event, dict) else None
+            if membership in ("join", "invite") and isinstance(event.get("state_key"), str):
+                found[event["state_key"]] = membership
+        return found
+
     async def joined_members(self, room_id: str) -> dict[str, dict[str, Any]]:
         """Everyone joined to a room: user id -> {display_name, avatar_url}."""
         data = await self.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/joined_members",
@@ -392,8 +405,23 @@ class MatrixAdapter:
         await self.request("PUT", f"{CLIENT}/user/{quote(self.user_id)}/account_data/{quote(event_type)}", content,
                            what=f"write the bot's {event_type}")
 
-    async def leave(self, room_id: str, *, what: str) -> None:
-        await self.request("POST", f"{CLIENT}/rooms/{quote(room_id)}/leave", {}, what=what)
+    async def change_account_data(self, event_type: str,
+                                  change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """Read the bot's ``event_type`` account data, ``change`` it and write back what changed;
+        what was written. The homeserver keeps whichever write came last, so two changes read at
+        once would lose one of them: this adapter makes its changes of one type one at a time."""
+        lock = self._account_data_changes.setdefault(event_type, asyncio.Lock())
+        async with lock:
+            current = await self.account_data(event_type)
+            changed = change(current)
+            if changed != current:
+                await self.put_account_data(event_type, changed)
+            return changed
+
+    async def leave(self, room_id: str, *, what: str, reason: str | None = None) -> None:
+        """Leave a room; its members see the ``reason``, if given, with the bot's leaving."""
+        await self.request("POST", f"{CLIENT}/rooms/{quote(room_id)}/leave", {"reason": reason} if reason else {},
+                           what=what)
 
     async def create_room(self, body: dict[str, Any], *, what: str) -> str:
         data = await self.request("POST", f"{CLIENT}/createRoom", body, what=what)

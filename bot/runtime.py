@@ -47,6 +47,8 @@ from .roomstate.observation import (
 from .roomstate.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
 from .store.direct import DirectRoomStore
+from .store.ticketcodes import TicketCodeStore
+from .wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +215,11 @@ class Runtime:
             if self.rooms[room_id].get(ENCRYPTION, {}).get(""):
                 log.warning("%s (%s) is end-to-end encrypted: the bot cannot read commands or votes there",
                             room.key, room_id)
+        unkeyed = TicketCodeStore(self.store.db).unkeyed(self.conference_id)
+        if unkeyed:
+            log.warning("%s: %s stored by an older Podium as bare SHA-256, which anyone with the file can guess "
+                        "back: load the codes again with `podium tickets` to re-key them (each is re-keyed, too, "
+                        "when its holder sends it)", self.store.path, counted(unkeyed, "ticket code"))
         self.store.forget_handled_before(time.time() - KEEP_HANDLED_SECONDS)
         self.since = self.store.load_sync_token(self.account)
         if self.since is None:

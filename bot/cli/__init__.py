@@ -23,6 +23,7 @@ from ..config import ConfigProblem
 from ..matrix import MatrixError
 from ..provisioning.templates import TemplateProblem
 from ..serve import ListenProblem
+from ..store.codesecret import SecretProblem
 from ..store.schema import NewerDatabase
 from . import demo, offline, onboarding, provision, run, setup
 from .interrupt import Interrupted
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         _note_nothing_changed(args)
         return EXIT_ERROR
-    except (ConfigProblem, TemplateProblem, FetchProblem, NewerDatabase) as exc:
+    except (ConfigProblem, TemplateProblem, FetchProblem, NewerDatabase, SecretProblem) as exc:
         print(f"podium: error: {exc}", file=sys.stderr)
         _note_nothing_changed(args)
         return EXIT_ERROR

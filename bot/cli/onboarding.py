@@ -53,8 +53,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                                         "admits one account once; five wrong codes in an hour make a sender wait. "
                                         "FILE is a pretix export (its Secret or Order code column, or the one "
                                         "--column names) or a plain list, one code a line. Only the codes' digests "
-                                        "are kept. Loading a file again adds only codes not loaded yet. Needs no "
-                                        "homeserver. Exit 0 when loaded, 1 on errors (nothing loaded).")
+                                        "are kept, keyed with the secret --data-dir keeps in ticket-codes.key; "
+                                        "codes too short to resist guessing are named in a warning. Loading a file "
+                                        "again adds only codes not loaded yet. Needs no homeserver. Exit 0 when "
+                                        "loaded, 1 on errors (nothing loaded).")
     p.add_argument("file", type=Path, metavar="FILE", help="the codes: a CSV export, or one code a line (UTF-8)")
     p.add_argument("--column", metavar="NAME",
                    help="the column of codes (default: Secret, else Order code, when the first line names it)")
@@ -145,7 +147,7 @@ async def _invite_all(conference, connection, store: Store, matrix_ids: list[str
 
 
 def _tickets(args: argparse.Namespace) -> int:
-    from ..conference.attendees import code_key, read_ticket_codes
+    from ..conference.attendees import read_ticket_codes
     from ..conference.schedule import load_schedule
     from ..store.ticketcodes import TicketCodeStore
 
@@ -154,17 +156,47 @@ def _tickets(args: argparse.Namespace) -> int:
     codes = read_ticket_codes(_read_list(args.file), str(args.file), args.column)
     for line, first in codes.duplicates:
         print(f"note: {args.file}:{line}: the same code as line {first}; loaded once")
+    if codes.weak:
+        print(f"warning: {args.file}: {_weak_codes(codes.weak, len(codes.codes))}")
     store = Store(args.data_dir)
     try:
         ticket_codes = TicketCodeStore(store.db)
-        added = ticket_codes.load(schedule.conference.id, [code_key(c) for c in codes.codes], time.time())
+        loaded = ticket_codes.load(schedule.conference.id, codes.codes, time.time())
         total, used = ticket_codes.count(schedule.conference.id)
+        unkeyed = ticket_codes.unkeyed(schedule.conference.id)
     finally:
         store.close()
     source = f"the {codes.column!r} column of {args.file}" if codes.column else args.file
-    earlier = len(codes.codes) - added
-    print(f"Loaded {counted(added, 'new ticket code')} from {source}"
+    earlier = len(codes.codes) - loaded.added
+    print(f"Loaded {counted(loaded.added, 'new ticket code')} from {source}"
           + (f" ({earlier} loaded before)" if earlier else "")
           + f"; {args.data_dir} holds {total} for {schedule.conference.name}, {used} used. Attendees send their "
             "code to the bot in a direct chat while `podium run` runs.")
+    if loaded.rekeyed:
+        print(f"note: re-keyed {counted(loaded.rekeyed, 'code')} an older Podium stored "
+              f"{_as_bare_digests(loaded.rekeyed)}: podium.db no longer gives {_them(loaded.rekeyed)} back")
+    if unkeyed:
+        print(f"warning: {args.data_dir} holds {counted(unkeyed, 'ticket code')} an older Podium stored "
+              f"{_as_bare_digests(unkeyed)}, which anyone with podium.db can guess back: load the file they came "
+              f"from again with `podium tickets` to re-key {_them(unkeyed)}")
     return EXIT_OK
+
+
+def _weak_codes(lines: list[int], loaded: int, shown: int = 10) -> str:
+    """Which codes are short enough to be guessed, by line (the first ``shown`` of them)."""
+    from ..conference.attendees import STRONG_CODE_BITS, code_bits
+
+    where = ", ".join(map(str, lines[:shown])) + (f" and {len(lines) - shown} more" if len(lines) > shown else "")
+    are = "is" if len(lines) == 1 else "are"
+    return (f"{len(lines)} of {counted(loaded, 'code')} {are} too short to resist guessing (under {STRONG_CODE_BITS} "
+            "bits, estimated from their length and the letters, digits and signs they use; 5 letters and digits "
+            f"are {code_bits('AAA00'):.0f} bits): {'line' if len(lines) == 1 else 'lines'} {where}. They are loaded; "
+            "longer codes (pretix: the Secret column) keep guessers out")
+
+
+def _as_bare_digests(n: int) -> str:
+    return "as a bare SHA-256 digest" if n == 1 else "as bare SHA-256 digests"
+
+
+def _them(n: int) -> str:
+    return "it" if n == 1 else "them"

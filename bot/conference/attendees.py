@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
+import math
 import re
+import string
 from dataclasses import dataclass, field
 
 from .qa import rate_limited
@@ -28,6 +31,15 @@ CODE_COLUMNS = ("secret", "ticket secret", "order code")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{4,128}$")
 #: Wrong codes one sender may send in an hour before being told to wait.
 WRONG_CODES, WRONG_WINDOW = 5, 3600.0
+#: Codes estimated below this many bits can be guessed. The bot lets each account try 5 codes an
+#: hour: a thousand accounts over a three-day conference try 360,000, and every code loaded is a
+#: target. At 40 bits (a trillion codes of that length and alphabet) with 5,000 codes loaded that
+#: gives a guesser a 1 in 600 chance; a 5-character order code (26 bits) lets them in some 30
+#: times. And whoever holds the whole data directory, the digests' secret too, still has to hash
+#: a trillion candidates per code, not a few million.
+STRONG_CODE_BITS = 40
+#: The kinds of character a code is estimated by, as it is compared (small letters count as capitals).
+CODE_ALPHABETS = (string.digits, string.ascii_uppercase, "-_")
 
 
 @dataclass
@@ -46,6 +58,7 @@ class TicketCodes:
     codes: list[str] = field(default_factory=list)
     duplicates: list[tuple[int, int]] = field(default_factory=list)  # (line, the code's first line)
     column: str | None = None  # the column read; None for a plain list
+    weak: list[int] = field(default_factory=list)  # lines of codes under STRONG_CODE_BITS
 
 
 def read_attendees(data: bytes, filename: str, column: str | None = None) -> Attendees:
@@ -105,6 +118,8 @@ def read_ticket_codes(data: bytes, filename: str, column: str | None = None) -> 
         else:
             first_seen[normal] = line
             result.codes.append(value)
+            if code_bits(value) < STRONG_CODE_BITS:
+                result.weak.append(line)
     if errors:
         raise ScheduleInvalid(errors)
     return result
@@ -116,10 +131,23 @@ def normal_code(text: str) -> str:
     return text.strip().upper()
 
 
-def code_key(text: str) -> str:
-    """What the store keeps of a code: its digest, so the data directory holds no code anyone
-    could send."""
+def code_digest(text: str, secret: bytes) -> str:
+    """What the store keeps of a code: its HMAC-SHA256 under the data directory's secret, so
+    podium.db alone gives no code back, not even by hashing every code of its length."""
+    return hmac.new(secret, normal_code(text).encode(), hashlib.sha256).hexdigest()
+
+
+def unkeyed_digest(text: str) -> str:
+    """The bare SHA-256 an older Podium kept of a code, found again to re-key its row."""
     return hashlib.sha256(normal_code(text).encode()).hexdigest()
+
+
+def code_bits(text: str) -> float:
+    """How many bits a guesser must cover, estimated from the code's length and the kinds of
+    character in it (digits, letters, ``-`` and ``_``): ``ABC12`` is one of 36**5 codes, 26 bits."""
+    code = normal_code(text)
+    alphabet = sum(len(chars) for chars in CODE_ALPHABETS if any(c in chars for c in code))
+    return len(code) * math.log2(alphabet) if alphabet > 1 else 0.0
 
 
 def looks_like_code(text: str) -> bool:

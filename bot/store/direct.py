@@ -33,6 +33,15 @@ class DirectRoomStore:
             self.db.execute(f"INSERT OR REPLACE INTO {DIRECT_ROOMS} (user_id, room_id, at) VALUES (?, ?, ?)",
                             [user_id, room_id, at])
 
+    def forget(self, user_id: str, room_id: str) -> None:
+        """``room_id`` is ``user_id``'s direct chat no more (if it was the one on record)."""
+        with self.db.conn:
+            self.db.execute(f"DELETE FROM {DIRECT_ROOMS} WHERE user_id = ? AND room_id = ?", [user_id, room_id])
+
+    def all(self) -> list[tuple[str, str]]:
+        """(person, room) of every direct chat on record."""
+        return [(row[0], row[1]) for row in self.db.execute(f"SELECT user_id, room_id FROM {DIRECT_ROOMS}")]
+
     def welcome(self, conference: str, user_id: str, event_id: str, at: float) -> bool:
         """Claim the welcome of ``user_id`` for the join ``event_id``: True when it is this
         event's to send (new, or this very event's after a crash)."""

@@ -12,6 +12,8 @@ a version. It adopts such a file: every statement in it only makes what is not t
 it mends the two older shapes 0.1.0 still mended (polls without their conference, and votes
 limited to one per person), so the file gets version 1 with every row where it was.
 
+Upgrade 2 marks how each ticket code's digest was made (``_keyed_ticket_codes``).
+
 A file with a higher version than ``VERSION`` was written by a newer Podium, whose tables this
 one cannot know: ``NewerDatabase`` refuses it, for reading and for writing alike, with what to do.
 
@@ -187,8 +189,16 @@ def _one_vote_each_person(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE qa_votes_new RENAME TO qa_votes")
 
 
+def _keyed_ticket_codes(db: sqlite3.Connection) -> None:
+    """Ticket codes say how their digest was made. Rows before this upgrade hold a bare SHA-256
+    of their code, which no upgrade can key without the codes themselves: they are marked as
+    such, and ``bot.store.ticketcodes`` re-keys each once its code is sent or loaded again."""
+    if "digest" not in {row[1] for row in db.execute("PRAGMA table_info(ticket_codes)")}:
+        db.execute("ALTER TABLE ticket_codes ADD COLUMN digest TEXT NOT NULL DEFAULT 'sha256'")
+
+
 #: Upgrade N (from version N-1 to N) is ``UPGRADES[N - 1]``.
-UPGRADES: list[Upgrade] = [_podium_0_1_0]
+UPGRADES: list[Upgrade] = [_podium_0_1_0, _keyed_ticket_codes]
 VERSION = len(UPGRADES)
 
 

@@ -1,21 +1,41 @@
 """Ticket codes in SQLite (podium.db): which codes admit an attendee, who used each, and the
 wrong codes each sender sent.
 
-Only a code's digest is kept (``bot.conference.attendees.code_key``): the data directory holds no
-code anyone could send. A code admits one account once: using it is a single conditional UPDATE
-(``used_by IS NULL``), so of two accounts sending the same code at once exactly one gets it. The
-use records the event that made it, so a message handled again after a crash finds its own use
-and finishes it rather than being told the code is taken.
+Only a code's digest is kept, an HMAC under the data directory's secret
+(``bot.conference.attendees.code_digest``, ``bot.store.codesecret``): the database holds no code
+anyone could send, nor one a guesser could hash their way back to without the secret. A code
+admits one account once: using it is a single conditional UPDATE (``used_by IS NULL``), so of two
+accounts sending the same code at once exactly one gets it. The use records the event that made
+it, so a message handled again after a crash finds its own use and finishes it rather than being
+told the code is taken.
+
+Rows an older Podium wrote hold a bare SHA-256 (``digest`` is ``sha256``). They still admit their
+codes' holders, and each is re-keyed as soon as its code is known again: when it is sent to the
+bot, or loaded again. Re-keying overwrites the old digest in the file's pages too
+(``secure_delete``), so it does not linger there.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import sqlite_utils
 
+from ..conference.attendees import code_digest, unkeyed_digest
+from .codesecret import code_secret
+
 CODES = "ticket_codes"
 WRONG = "ticket_code_attempts"
+#: How a row's ``code_key`` was made: an HMAC under the data directory's secret, or (rows of an
+#: older Podium) a bare SHA-256.
+KEYED, UNKEYED = "hmac-sha256", "sha256"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    added: int  # codes new to the store
+    rekeyed: int  # codes an older Podium stored unkeyed, keyed now
 
 
 @dataclass(frozen=True)
@@ -26,14 +46,19 @@ class CodeUse:
 
 
 class TicketCodeStore:
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, secret: bytes | None = None):
+        """``secret``: the digests' key (by default the data directory's, read when first needed)."""
         self.db = db
+        self._secret = secret
 
-    def load(self, conference: str, keys: list[str], at: float) -> int:
-        """Add the codes (by digest) not loaded yet; how many were new."""
-        with self.db.conn:
-            return sum(self.db.execute(f"INSERT OR IGNORE INTO {CODES} (conference, code_key, loaded_at) "
-                                       "VALUES (?, ?, ?)", [conference, key, at]).rowcount for key in keys)
+    def load(self, conference: str, codes: list[str], at: float) -> Loaded:
+        """Add the codes not loaded yet, and re-key those an older Podium stored unkeyed."""
+        with self._overwriting(), self.db.conn:
+            rekeyed = sum(self._rekey(conference, code) for code in codes)
+            added = sum(self.db.execute(f"INSERT OR IGNORE INTO {CODES} (conference, code_key, digest, loaded_at) "
+                                        "VALUES (?, ?, ?, ?)", [conference, self._digest(code), KEYED, at]).rowcount
+                        for code in codes)
+        return Loaded(added, rekeyed)
 
     def count(self, conference: str) -> tuple[int, int]:
         """(codes loaded, codes used) for ``conference``."""
@@ -41,10 +66,17 @@ class TicketCodeStore:
                               [conference]).fetchone()
         return row[0], row[1]
 
-    def use(self, conference: str, key: str, user_id: str, event_id: str, at: float) -> CodeUse | None:
-        """Try to use the code ``key`` for ``user_id``; the code's use afterwards (None: no such
-        code). The use is this one when its ``event_id`` is ``event_id``."""
-        with self.db.conn:
+    def unkeyed(self, conference: str) -> int:
+        """How many of ``conference``'s codes are still stored as an older Podium's bare SHA-256."""
+        return self.db.execute(f"SELECT COUNT(*) FROM {CODES} WHERE conference = ? AND digest = ?",
+                               [conference, UNKEYED]).fetchone()[0]
+
+    def use(self, conference: str, code: str, user_id: str, event_id: str, at: float) -> CodeUse | None:
+        """Try to use ``code`` for ``user_id``; the code's use afterwards (None: no such code).
+        The use is this one when its ``event_id`` is ``event_id``."""
+        key = self._digest(code)
+        with self._overwriting(), self.db.conn:
+            self._rekey(conference, code)
             self.db.execute(f"UPDATE {CODES} SET used_by = ?, used_event_id = ?, used_at = ? "
                             "WHERE conference = ? AND code_key = ? AND used_by IS NULL",
                             [user_id, event_id, at, conference, key])
@@ -54,12 +86,33 @@ class TicketCodeStore:
             return None
         return CodeUse(row[0], row[1], row[2])
 
-    def give_back(self, conference: str, key: str, event_id: str) -> None:
-        """Undo the use ``event_id`` made (the invite it was for was refused), so the code admits
-        its holder once they can be invited."""
+    def give_back(self, conference: str, code: str, event_id: str) -> None:
+        """Undo the use ``event_id`` made of ``code`` (the invite it was for was refused), so the
+        code admits its holder once they can be invited."""
         with self.db.conn:
             self.db.execute(f"UPDATE {CODES} SET used_by = NULL, used_event_id = NULL, used_at = NULL "
-                            "WHERE conference = ? AND code_key = ? AND used_event_id = ?", [conference, key, event_id])
+                            "WHERE conference = ? AND code_key = ? AND used_event_id = ?",
+                            [conference, self._digest(code), event_id])
+
+    def _digest(self, code: str) -> str:
+        if self._secret is None:
+            self._secret = code_secret(self.db)
+        return code_digest(code, self._secret)
+
+    def _rekey(self, conference: str, code: str) -> int:
+        """Key ``code``'s row if an older Podium stored it unkeyed; 1 if it did."""
+        return self.db.execute(f"UPDATE {CODES} SET code_key = ?, digest = ? "
+                               "WHERE conference = ? AND code_key = ? AND digest = ?",
+                               [self._digest(code), KEYED, conference, unkeyed_digest(code), UNKEYED]).rowcount
+
+    @contextlib.contextmanager
+    def _overwriting(self):
+        """Deleted content (an old digest re-keyed) overwritten in the file, not only unlinked."""
+        self.db.execute("PRAGMA secure_delete = ON")
+        try:
+            yield
+        finally:
+            self.db.execute("PRAGMA secure_delete = OFF")
 
     def note_wrong(self, conference: str, sender: str, event_id: str, at: float) -> None:
         with self.db.conn:

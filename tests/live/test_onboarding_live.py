@@ -13,7 +13,7 @@ import time
 import pytest
 from nio import RoomCreateResponse, RoomPreset
 
-from bot.conference.attendees import WRONG_CODES, code_key
+from bot.conference.attendees import WRONG_CODES
 from bot.cli.invite import UNKNOWN_USER, invite_attendees
 from bot.matrix import MatrixAdapter
 from bot.store.database import Store
@@ -91,7 +91,7 @@ async def test_an_invite_run_stopped_half_way_is_finished_by_the_next_invites_ev
 
 async def test_a_ticket_code_admits_one_account_once_and_wrong_codes_are_limited(live):
     codes = TicketCodeStore(live.runner.store.db)
-    codes.load(live.conf.conf_id, [code_key("TIX4DAN"), code_key("TIX4NOONE")], time.time())
+    codes.load(live.conf.conf_id, ["TIX4DAN", "TIX4NOONE"], time.time())
     dan_room = await open_direct_chat(live.dan, live.bot)
     await eventually(lambda: live.runner.runtime.direct_rooms.user_of(dan_room) == live.dan.user_id)
     answer = await live.dan.ask(dan_room, "tix4dan", live.bot)

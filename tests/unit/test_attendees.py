@@ -10,7 +10,7 @@ from bot.cli import main
 from bot.conference.attendees import (
     WRONG_CODES,
     WRONG_WINDOW,
-    code_key,
+    code_digest,
     looks_like_code,
     read_attendees,
     read_ticket_codes,
@@ -75,8 +75,10 @@ def test_a_line_that_is_no_code_is_located_and_a_csv_without_a_known_column_is_n
 
 
 def test_codes_are_compared_in_capitals_and_stored_as_digests():
-    assert code_key(" abc12 ") == code_key("ABC12") != code_key("ABC13")
-    assert "ABC12" not in code_key("ABC12")
+    secret = bytes(32)
+    assert code_digest(" abc12 ", secret) == code_digest("ABC12", secret) != code_digest("ABC13", secret)
+    assert code_digest("ABC12", secret) != code_digest("ABC12", bytes([1] * 32)), "keyed by the secret"
+    assert "ABC12" not in code_digest("ABC12", secret)
     assert looks_like_code("ABC12") and not looks_like_code("hello there") and not looks_like_code("hi")
 
 
