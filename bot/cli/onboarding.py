@@ -145,7 +145,7 @@ async def _invite_all(conference, connection, store: Store, matrix_ids: list[str
 
 
 def _tickets(args: argparse.Namespace) -> int:
-    from ..conference.attendees import code_key, read_ticket_codes
+    from ..conference.attendees import code_record, read_ticket_codes
     from ..conference.schedule import load_schedule
     from ..store.ticketcodes import TicketCodeStore
 
@@ -157,7 +157,7 @@ def _tickets(args: argparse.Namespace) -> int:
     store = Store(args.data_dir)
     try:
         ticket_codes = TicketCodeStore(store.db)
-        added = ticket_codes.load(schedule.conference.id, [code_key(c) for c in codes.codes], time.time())
+        added = ticket_codes.load(schedule.conference.id, [code_record(c) for c in codes.codes], time.time())
         total, used = ticket_codes.count(schedule.conference.id)
     finally:
         store.close()

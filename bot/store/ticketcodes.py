@@ -29,11 +29,17 @@ class TicketCodeStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def load(self, conference: str, keys: list[str], at: float) -> int:
-        """Add the codes (by digest) not loaded yet; how many were new."""
+    def load(self, conference: str, codes: list[tuple[str, str]], at: float) -> int:
+        """Add the codes not loaded yet, each as (digest, shape); how many were new."""
         with self.db.conn:
-            return sum(self.db.execute(f"INSERT OR IGNORE INTO {CODES} (conference, code_key, loaded_at) "
-                                       "VALUES (?, ?, ?)", [conference, key, at]).rowcount for key in keys)
+            return sum(self.db.execute(f"INSERT OR IGNORE INTO {CODES} (conference, code_key, shape, loaded_at) "
+                                       "VALUES (?, ?, ?, ?)", [conference, key, shape, at]).rowcount
+                       for key, shape in codes)
+
+    def shapes(self, conference: str) -> set[str | None]:
+        """The shapes of ``conference``'s codes (None for a code loaded before shapes were kept)."""
+        rows = self.db.execute(f"SELECT DISTINCT shape FROM {CODES} WHERE conference = ?", [conference]).fetchall()
+        return {row[0] for row in rows}
 
     def count(self, conference: str) -> tuple[int, int]:
         """(codes loaded, codes used) for ``conference``."""

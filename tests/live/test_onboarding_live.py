@@ -13,7 +13,7 @@ import time
 import pytest
 from nio import RoomCreateResponse, RoomPreset
 
-from bot.conference.attendees import WRONG_CODES, code_key
+from bot.conference.attendees import WRONG_CODES, code_record
 from bot.cli.invite import UNKNOWN_USER, invite_attendees
 from bot.matrix import MatrixAdapter
 from bot.store.database import Store
@@ -91,7 +91,7 @@ async def test_an_invite_run_stopped_half_way_is_finished_by_the_next_invites_ev
 
 async def test_a_ticket_code_admits_one_account_once_and_wrong_codes_are_limited(live):
     codes = TicketCodeStore(live.runner.store.db)
-    codes.load(live.conf.conf_id, [code_key("TIX4DAN"), code_key("TIX4NOONE")], time.time())
+    codes.load(live.conf.conf_id, [code_record("TIX4DAN"), code_record("TIX4NOONE")], time.time())
     dan_room = await open_direct_chat(live.dan, live.bot)
     await eventually(lambda: live.runner.runtime.direct_rooms.user_of(dan_room) == live.dan.user_id)
     answer = await live.dan.ask(dan_room, "tix4dan", live.bot)
@@ -106,7 +106,7 @@ async def test_a_ticket_code_admits_one_account_once_and_wrong_codes_are_limited
     assert (await live.fay.ask(fay_room, "TIX4DAN", live.bot))["body"].startswith(
         "This code was used already, by another account: each ticket admits one account once.")
     assert await live.adapter.membership(live.space, live.fay.user_id) is None
-    replies = [body_ := (await live.fay.ask(fay_room, f"WRONG{n}", live.bot))["body"] for n in range(WRONG_CODES)]
+    replies = [body_ := (await live.fay.ask(fay_room, f"WRONG{n}X", live.bot))["body"] for n in range(WRONG_CODES)]
     assert replies[0].endswith(f"({WRONG_CODES - 1} more tries this hour).") and "no more tries" in body_
     refused = (await live.fay.ask(fay_room, "TIX4NOONE", live.bot))["body"]
     assert refused.startswith(f"That makes {WRONG_CODES} wrong codes within an hour: please wait 60 min")
