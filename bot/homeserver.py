@@ -166,7 +166,8 @@ class EmbeddedSynapse:
     ``base_url`` stays valid), moving to another only if it has been taken. ``lift_limits=True`` writes generous
     ``rc_*`` settings so provisioning is never throttled; ``lift_limits=False`` keeps Synapse's
     stock limits (about one room creation a minute), which is what 429 handling is tested
-    against.
+    against. ``app_services``: registration files of application services the homeserver accepts
+    (``app_service_config_files``); none by default, and the demo gives none.
     """
 
     def __init__(
@@ -177,8 +178,10 @@ class EmbeddedSynapse:
         host: str = "127.0.0.1",
         port: int | None = None,
         lift_limits: bool = True,
+        app_services: tuple[Path, ...] = (),
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
+        self.app_services = tuple(Path(path).resolve() for path in app_services)
         self.server_name = server_name
         self.host = host
         self._requested_port = port
@@ -269,6 +272,9 @@ class EmbeddedSynapse:
             # homeserver exists for demos and tests, not for real accounts.
             "bcrypt_rounds: 4",
         ]
+        if self.app_services:
+            lines.append("app_service_config_files:")
+            lines.extend(f"  - {q(str(path))}" for path in self.app_services)
         if self.lift_limits:
             for key, value in LIFTED_RATELIMITS.items():
                 lines.append(f"{key}: {json.dumps(value)}")

@@ -10,7 +10,10 @@ with the sync token, so that:
   what its handler sends carries the same transaction id as before, so the homeserver does not
   post it twice;
 - on the very first run, and in a room the bot joins later, what was said before the bot was
-  there is history and not answered.
+  there is history and not answered;
+- each event is stamped with the time the bot first received it (``bot.store.received``), before
+  any of it is handled: every limit and every poll's close go by that stamp, never by the date
+  the sender's server wrote on the event, and an event handled again after a restart keeps it.
 
 When the homeserver is unreachable or failing (5xx, rate limits beyond the adapter's own
 patience) the loop waits with exponential backoff and carries on from the same token.
@@ -24,7 +27,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
 
 from .commands import Context, Registry, Room, load_all, parse_command
 from .conference.clock import Clock, utc_now
@@ -32,7 +34,7 @@ from .conference.roles import Role, role_of, room_staff, track_staff
 from .conference.roomkeys import BACKSTAGE, TALK, TRACK, kind_of, object_id
 from .conference.schedule import Schedule
 from .direct import accept_direct, direct_inviter, direct_room
-from .matrix import CLIENT, MatrixAdapter, MatrixError
+from .matrix import MatrixAdapter, MatrixError
 from .provisioning.desired import Settings
 from .provisioning.pipeline import DEFAULT_PUBLIC_URL
 from .provisioning.planner import creator_has_power
@@ -47,6 +49,7 @@ from .roomstate.observation import (
 from .roomstate.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
 from .store.direct import DirectRoomStore
+from .store.received import ReceivedStore
 from .store.ticketcodes import TicketCodeStore
 from .wording import counted
 
@@ -132,6 +135,7 @@ class Runtime:
         poll_timeout_ms: int = 30_000,
         timeline_limit: int = 50,
         max_backoff: float = 30.0,
+        receive_clock: Callable[[], float] = time.time,
     ):
         self.adapter = adapter
         #: The schedule and rooms in force; ``podium run`` shares it with the clock and the pages.
@@ -141,6 +145,10 @@ class Runtime:
         self.conference_id = self.programme.schedule.conference.id
         self.store = store
         self.clock = clock
+        #: The wall clock events are stamped with as they arrive (unix seconds); not the
+        #: conference clock, which a rehearsal or a test may run at another time or speed.
+        self.receive_clock = receive_clock
+        self.received = ReceivedStore(store.db)
         self.registry = registry or load_all()
         self.hook = hook
         self.poll_timeout_ms = poll_timeout_ms
@@ -221,6 +229,7 @@ class Runtime:
                         "back: load the codes again with `podium tickets` to re-key them (each is re-keyed, too, "
                         "when its holder sends it)", self.store.path, counted(unkeyed, "ticket code"))
         self.store.forget_handled_before(time.time() - KEEP_HANDLED_SECONDS)
+        self.received.forget_before(self.receive_clock() - KEEP_HANDLED_SECONDS)
         self.since = self.store.load_sync_token(self.account)
         if self.since is None:
             # First run: what was said before the bot ran is history, not commands to answer.
@@ -263,7 +272,8 @@ class Runtime:
 
     async def process(self, batch: dict[str, Any]) -> list[Context]:
         """Fold the batch's state in, in timeline order, and prepare what there is to handle
-        (each context sees the room as of its event)."""
+        (each context sees the room as of its event, and carries when it was received)."""
+        received = self.receive_clock()  # read before the batch's first await: when it arrived
         rooms = batch.get("rooms") or {}
         handlers = []
         for room_id, room in (rooms.get("join") or {}).items():
@@ -287,6 +297,9 @@ class Runtime:
         for room_id in rooms.get("leave") or {}:
             self.rooms.pop(room_id, None)
             self.creators.pop(room_id, None)
+        stamps = self.received.stamp((ctx.event_id for ctx in handlers), received)
+        for ctx in handlers:
+            ctx.received_ms = stamps[ctx.event_id]
         return handlers
 
     async def _handle_batch(self, handlers: list[Context], previous: asyncio.Task | None) -> None:
@@ -521,12 +534,6 @@ class Runtime:
 
     async def membership(self, room_id: str, user_id: str) -> str | None:
         return await self.adapter.membership(room_id, user_id)
-
-    async def event(self, room_id: str, event_id: str) -> dict[str, Any]:
-        """One event as the homeserver has it. The bot's own events never come back through the
-        handlers, so this is how a handler learns, say, the timestamp of an event it sent."""
-        return await self.adapter.request("GET", f"{CLIENT}/rooms/{quote(room_id)}/event/{quote(event_id)}",
-                                          what=f"read {event_id} in {room_id}")
 
 
 def answering_adapter(homeserver: str, user_id: str, access_token: str) -> MatrixAdapter:

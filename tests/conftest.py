@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -26,11 +27,21 @@ from tests.support.provisioning import SAMPLE_PEOPLE_PASSWORD
 
 
 @pytest.fixture(scope="session")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSynapse]:
-    """A started Synapse shared by the whole session (rate limits lifted); stopped at the end."""
+def forger_token(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The registration of the application service that stands in for a federated homeserver
+    (tests/support/forger.py), and its token: (registration file, token)."""
+    from tests.support.forger import registration
+
+    return registration(tmp_path_factory.mktemp("appservice"))
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory, forger_token: tuple[Path, str]) -> Iterator[EmbeddedSynapse]:
+    """A started Synapse shared by the whole session (rate limits lifted, the forging application
+    service registered); stopped at the end."""
     if importlib.util.find_spec("synapse") is None:
         pytest.fail("matrix-synapse is not installed: pip install -e '.[test]'")
-    server = EmbeddedSynapse(tmp_path_factory.mktemp("synapse"), lift_limits=True)
+    server = EmbeddedSynapse(tmp_path_factory.mktemp("synapse"), lift_limits=True, app_services=(forger_token[0],))
     server.start()
     try:
         yield server

@@ -39,6 +39,10 @@ Rules the runtime guarantees, which handlers rely on:
 - Every command counts against its sender's reply budget (``bot.commands.budget``); a command
   over it is not run, and its handler never called. The verdict is stored per event, so a
   command handled again after a crash gets the same one.
+- Time is the bot's: ``ctx.received_at`` is when the runtime first saw the event, recorded then,
+  so a handler run again after a crash sees the same time, and the order of receive times is the
+  order the bot saw the events in. The event's ``origin_server_ts`` is what the sender's server
+  wrote on it and decides nothing.
 - An event's ``content`` is always a dict (``ctx.content``), but nothing inside it is checked:
   test every value's type before using it.
 - The bot's own events never reach handlers.
@@ -137,8 +141,6 @@ class Sender(Protocol):
 
     async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> str: ...
 
-    async def event(self, room_id: str, event_id: str) -> dict[str, Any]: ...
-
     async def invite(self, room_id: str, user_id: str) -> None: ...
 
     async def membership(self, room_id: str, user_id: str) -> str | None: ...
@@ -178,6 +180,10 @@ class Context:
     #: The room of the bot's direct chat with someone, made if need be (None where the bot has
     #: no homeserver to make one on): for what only that person may read, like a swag code.
     direct_chat: Callable[[str], Awaitable[str]] | None = field(default=None, repr=False)
+    #: When the bot first received the event (unix milliseconds; ``bot.store.received``): the time
+    #: every limit and record goes by. Never the event's ``origin_server_ts``, which its sender's
+    #: server sets as it likes.
+    received_ms: int = 0
     name: str = ""  # the command name as typed (an alias, maybe)
     args: str = ""  # everything after the command name, stripped
     _sends: int = field(default=0, repr=False)
@@ -196,9 +202,9 @@ class Context:
         return content if isinstance(content, dict) else {}
 
     @property
-    def origin_server_ts(self) -> float:
-        """When the homeserver received the event, in unix seconds."""
-        return self.event.get("origin_server_ts", 0) / 1000
+    def received_at(self) -> float:
+        """When the bot first received the event, in unix seconds."""
+        return self.received_ms / 1000
 
     @property
     def argv(self) -> list[str]:
@@ -391,7 +397,7 @@ def _charge(ctx: Context) -> tuple[budget.Verdict, budget.Bucket]:
         return budget.Verdict(verdict), budget.Bucket(tokens, at, warned)
     previous = store.bucket(ctx.sender)
     verdict, bucket = budget.charge(budget.FULL if previous is None else budget.Bucket(*previous),
-                                    ctx.origin_server_ts)
+                                    ctx.received_at)
     store.record(ctx.event_id, ctx.sender, verdict.value, bucket.tokens, bucket.at, bucket.warned)
     return verdict, bucket
 

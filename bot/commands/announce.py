@@ -39,7 +39,7 @@ async def announce(ctx: Context) -> None:
     said = announcements.parse(ctx.args)
     rooms = announcements.targets(ctx.rooms(), said.selector)
     deliveries = store.start(ctx.event_id, conference=ctx.room.conference, sender=ctx.sender,
-                             selector=said.selector, text="\n".join(said.lines), at=ctx.origin_server_ts,
+                             selector=said.selector, text="\n".join(said.lines), at=ctx.received_at,
                              rooms=[(room.key, room.room_id) for room in rooms])
     post = _post(said).content(notice=False)
     outcomes = await asyncio.gather(*(_deliver(ctx, store, delivery, post) for delivery in deliveries

@@ -86,7 +86,7 @@ async def ask(ctx: Context) -> None:
     if not qa.is_open(talk_id, store.session(conference, track_id)):
         await ctx.reply(_closed(ctx, what if talk_id else None))
         return
-    asked_at = ctx.origin_server_ts
+    asked_at = ctx.received_at
     wait = qa.rate_limited(store.asked_times(conference, ctx.sender, asked_at - qa.RATE_WINDOW), asked_at)
     if wait:
         await ctx.reply(message(f"You have asked {qa.RATE_COUNT} questions in the last minute; please wait "
@@ -128,7 +128,7 @@ async def on_reaction(ctx: Context) -> None:
     found = questions(ctx).by_post(post)
     if found is not None:
         conference, question = found
-        questions(ctx).vote(ctx.event_id, conference, question.number, ctx.sender, ctx.origin_server_ts)
+        questions(ctx).vote(ctx.event_id, conference, question.number, ctx.sender, ctx.received_at)
 
 
 @listener("m.room.redaction")

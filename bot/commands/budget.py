@@ -17,8 +17,11 @@ after "!qa top" and before "!qa close"; twelve at once covers that. An attendee 
 a burst, one answer every five seconds (twelve a minute) is still more than anyone types, and a
 script can never make the bot send more than that plus one notice.
 
-Time is the events' ``origin_server_ts``, never the clock: handling the same events again after a
-restart decides the same (see ``bot.store.budget``, which keeps the buckets and the decisions).
+Time is when the bot received each command (``bot.store.received``), never the event's
+``origin_server_ts``, which the sender's server writes as it likes (dated minutes apart, a flood
+would refill the bucket between every two commands). The receive time is recorded when the event
+is first seen, so handling the same events again after a restart decides the same (see
+``bot.store.budget``, which keeps the buckets and the decisions).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class Verdict(str, Enum):
 @dataclass(frozen=True)
 class Bucket:
     tokens: float  # answers left, fractions included
-    at: float  # when it was last charged (the latest command's origin_server_ts, seconds)
+    at: float  # when it was last charged (the latest command's receive time, seconds)
     warned: bool  # told already, in this spell
 
 
@@ -49,7 +52,7 @@ FULL = Bucket(float(CAPACITY), float("-inf"), False)
 
 def charge(bucket: Bucket, at: float) -> tuple[Verdict, Bucket]:
     """The verdict on a command sent at ``at`` (unix seconds) by the bucket's owner, and the bucket
-    after it. An event older than the last one (clocks of federated servers differ) refills nothing."""
+    after it. A time before the last one refills nothing."""
     elapsed = max(0.0, at - bucket.at)
     tokens = min(float(CAPACITY), bucket.tokens + elapsed / REFILL_SECONDS)
     at = max(at, bucket.at)

@@ -62,7 +62,7 @@ async def ask_for_help(ctx: Context) -> None:
             raise UsageError(problem)
         ticket = store.open(ctx.room.conference, desk=desk, room_id=ctx.room.room_id, room_key=ctx.room.key,
                             asker=ctx.sender, asker_name=one_line(ctx.sender_name), text=one_line(ctx.args),
-                            asked_at=ctx.origin_server_ts, source_event_id=ctx.event_id)
+                            asked_at=ctx.received_at, source_event_id=ctx.event_id)
     name = _desk_name(ctx, ticket.desk)
     staff_room = ctx.room_of(helpdesk_staff_key(ticket.desk))
     if staff_room is not None:
@@ -127,7 +127,7 @@ async def claim(ctx: Context) -> None:
         return
     desk, number = named
     ticket = tickets(ctx).claim(ctx.room.conference, number, claimer=ctx.sender,
-                                claimer_name=one_line(ctx.sender_name), at=ctx.origin_server_ts, event_id=ctx.event_id)
+                                claimer_name=one_line(ctx.sender_name), at=ctx.received_at, event_id=ctx.event_id)
     assert ticket is not None
     if ticket.claim_event_id == ctx.event_id and ticket.state == CLAIMED:
         await ctx.reply(message("You have ", *_summary(ctx, ticket)).line("Answer there; then ",
@@ -140,7 +140,7 @@ async def claim(ctx: Context) -> None:
         await ctx.reply(message(f"{ticket.label} is yours already."))
     else:
         await ctx.reply(message(f"{ticket.label} is taken: ", user(ticket.claimer_name or "?"), " has it (claimed ",
-                                ago(ctx.origin_server_ts - (ticket.claimed_at or ctx.origin_server_ts)), ")."))
+                                ago(ctx.received_at - (ticket.claimed_at or ctx.received_at)), ")."))
 
 
 @command("done", help="helpdesk staff: close ticket n; the asker is told", usage="!done <n>",
@@ -151,7 +151,7 @@ async def done(ctx: Context) -> None:
         return
     desk, number = named
     ticket = tickets(ctx).close(ctx.room.conference, number, closer_name=one_line(ctx.sender_name),
-                                at=ctx.origin_server_ts, event_id=ctx.event_id)
+                                at=ctx.received_at, event_id=ctx.event_id)
     assert ticket is not None
     if ticket.done_event_id != ctx.event_id:
         await ctx.reply(_closed_already(ticket))
@@ -182,8 +182,8 @@ async def list_tickets(ctx: Context) -> None:
 def _listed(ctx: Context, ticket: Ticket) -> tuple[Part, ...]:
     if ticket.state == CLAIMED:
         status: tuple[Part, ...] = (" · ", user(ticket.claimer_name or "?"), " has it, asked ",
-                                    ago(ctx.origin_server_ts - ticket.asked_at))
+                                    ago(ctx.received_at - ticket.asked_at))
     else:
-        status = (" · waiting, asked ", ago(ctx.origin_server_ts - ticket.asked_at))
+        status = (" · waiting, asked ", ago(ctx.received_at - ticket.asked_at))
     label, *rest = _summary(ctx, ticket)
     return (label, *status, *rest)

@@ -34,6 +34,6 @@ async def here(ctx: Context) -> None:
         return
     talk = mine[0]
     starts = talk.start.astimezone(ZoneInfo(schedule.conference.timezone))
-    new = ctx.store(TransitionStore).check_in(ctx.room.conference, talk.id, ctx.sender, ctx.origin_server_ts)
+    new = ctx.store(TransitionStore).check_in(ctx.room.conference, talk.id, ctx.sender, ctx.received_at)
     already = "" if new else " (already)"
     await ctx.reply(message(f"Thanks, you are checked in{already} for “", user(talk.title), f"” at {starts:%H:%M}."))

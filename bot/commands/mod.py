@@ -21,7 +21,7 @@ from .message import bold, link, message, user
 @command("mod", help="call a moderator to this room (say what is wrong, if you like)", usage="!mod [what is wrong]")
 async def call_moderator(ctx: Context) -> None:
     store = ctx.store(ModCallStore)
-    conference, at = ctx.room.conference, ctx.origin_server_ts
+    conference, at = ctx.room.conference, ctx.received_at
     problem = modcall.check_reason(ctx.args)
     if problem:
         raise UsageError(problem)

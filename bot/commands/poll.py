@@ -19,10 +19,6 @@ from .message import italic, message, user
 USAGE = f"{polls.USAGE}  ·  !poll list  ·  !poll close [n]"
 
 
-def _ms(ctx: Context) -> int:
-    return int(ctx.event.get("origin_server_ts", 0))
-
-
 #: Rooms whose polls show on the track's public widget; a backstage poll stays backstage.
 PUBLIC_KINDS = ("track", "breakout")
 
@@ -53,7 +49,7 @@ async def _start(ctx: Context) -> None:
     poll_id = await ctx.send(polls.START, content)
     # The bot's own events never reach the listeners, so the poll is recorded here. Keyed on the
     # start event id: a re-run after a crash gets the same id back and records nothing new.
-    ctx.store(PollStore).add_poll(poll_id, ctx.room.room_id, ctx.bot_user_id, content, _ms(ctx),
+    ctx.store(PollStore).add_poll(poll_id, ctx.room.room_id, ctx.bot_user_id, content, ctx.received_ms,
                                **_where(ctx))
     # The poll repeats the command's question and answers, with vote buttons: the command line
     # above it is only clutter in the timeline.
@@ -82,13 +78,13 @@ async def _close(ctx: Context, rest: list[str]) -> None:
         poll_id = open_polls[-1]
     poll_ = store.poll(poll_id)
     assert poll_ is not None
-    # The text counts what has arrived so far. MSC3381 closes the poll at the end event's own
-    # timestamp, so the stored result is fixed by that, read back from the homeserver: a vote
-    # racing the close counts here exactly as it does in Element.
+    # The poll closes when the bot received this command: a vote received after it does not
+    # count, whatever date its sender's server wrote on it. The text counts what has arrived so
+    # far; a vote received just before the command but stored after it still counts in the
+    # stored result.
     result = store.tally(poll_id)
     end_id = await ctx.send(polls.END, polls.end_content(poll_id, poll_, result))
-    end = await ctx.transport.event(ctx.room.room_id, end_id)
-    store.close(poll_id, int(end.get("origin_server_ts") or _ms(ctx)), end_id)
+    store.close(poll_id, ctx.received_ms, end_id)
 
 
 async def _list(ctx: Context) -> None:
@@ -117,7 +113,7 @@ async def _list(ctx: Context) -> None:
 async def on_start(ctx: Context) -> None:
     """A poll someone started from their own client (Element's poll button) is tallied too."""
     if polls.read_start(ctx.content) is not None:
-        ctx.store(PollStore).add_poll(ctx.event_id, ctx.room.room_id, ctx.sender, ctx.content, _ms(ctx),
+        ctx.store(PollStore).add_poll(ctx.event_id, ctx.room.room_id, ctx.sender, ctx.content, ctx.received_ms,
                                    **_where(ctx))
 
 
@@ -126,7 +122,7 @@ async def on_response(ctx: Context) -> None:
     parsed = polls.read_response(ctx.content)
     if parsed is not None:
         poll_id, answers = parsed
-        ctx.store(PollStore).add_response(ctx.event_id, poll_id, ctx.sender, _ms(ctx), answers)
+        ctx.store(PollStore).add_response(ctx.event_id, poll_id, ctx.sender, ctx.received_ms, answers)
 
 
 @listener(polls.END)
@@ -138,7 +134,7 @@ async def on_end(ctx: Context) -> None:
     store = ctx.store(PollStore)
     creator = store.creator(poll_id) if isinstance(poll_id, str) else None
     if creator is not None and may_end(ctx, creator):
-        store.close(poll_id, _ms(ctx), ctx.event_id)
+        store.close(poll_id, ctx.received_ms, ctx.event_id)
 
 
 def may_end(ctx: Context, creator: str) -> bool:

@@ -47,7 +47,7 @@ async def delay(ctx: Context) -> None:
         await ctx.reply(message(*describe(track.name, store.all(ctx.room.conference).get(track.id, 0)), "."))
         return
     minutes = parse_minutes(ctx.args)
-    store.set(ctx.room.conference, track.id, minutes, by=ctx.sender, at=ctx.origin_server_ts)
+    store.set(ctx.room.conference, track.id, minutes, by=ctx.sender, at=ctx.received_at)
     if ctx.wake_clock is not None:
         ctx.wake_clock()  # the track's transitions move now, not at the clock's next look
     talk = ctx.live_talk

@@ -72,7 +72,7 @@ async def _post_job(ctx: Context, sponsor: Sponsor) -> None:
     title, url = parse_job(ctx.args)
     store = ctx.store(JobStore)
     posted = store.post(ctx.room.conference, sponsor.id, title=title, url=url, posted_by=ctx.sender,
-                        posted_at=ctx.origin_server_ts, source_event_id=ctx.event_id)
+                        posted_at=ctx.received_at, source_event_id=ctx.event_id)
     jobs_room = ctx.room_of(JOBS_ROOM)
     where: tuple[Part, ...] = (" on the booth page.",)
     if jobs_room is not None:
@@ -158,7 +158,7 @@ async def _count(ctx: Context, sponsor: Sponsor) -> None:
 
 async def _give(ctx: Context, sponsor: Sponsor) -> None:
     store = ctx.store(SwagStore)
-    held = store.claim(ctx.room.conference, sponsor.id, ctx.sender, event_id=ctx.event_id, at=ctx.origin_server_ts)
+    held = store.claim(ctx.room.conference, sponsor.id, ctx.sender, event_id=ctx.event_id, at=ctx.received_at)
     if held is None:
         _left, total = store.counts(ctx.room.conference, sponsor.id)
         if total:
@@ -184,7 +184,7 @@ async def _give(ctx: Context, sponsor: Sponsor) -> None:
                                 "direct message: check that you accept invitations from me, then send ", code("!swag"),
                                 " again."))
         return
-    store.delivered(ctx.room.conference, sponsor.id, ctx.sender, ctx.origin_server_ts)
+    store.delivered(ctx.room.conference, sponsor.id, ctx.sender, ctx.received_at)
     await ctx.reply(message("I sent you a direct message with your ", user(sponsor.name), " swag code."))
 
 

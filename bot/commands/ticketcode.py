@@ -3,7 +3,9 @@ holder to the conference space.
 
 Each code admits one account once (``bot.store.ticketcodes``): a second use, by anyone, is
 refused and its sender told the code was used already. Wrong codes are limited per sender
-(``WRONG_CODES`` an hour, then they are told how long to wait), so codes cannot be guessed. No
+(``WRONG_CODES`` an hour by the bot's receive time, then they are told how long to wait), so
+codes cannot be guessed. Only a message shaped like a loaded code counts as a try: "hello" is
+answered, and costs nothing. No
 code is ever written to the log, nor echoed back. Someone already in the space, or invited to
 it, is told so and no code is used.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 from ..conference.attendees import (
     WRONG_CODES,
     WRONG_WINDOW,
-    looks_like_code,
+    could_be_code,
     wait_for_next_code,
 )
 from ..conference.roomkeys import SPACE
@@ -68,13 +70,16 @@ async def _answer(ctx: Context, body: str) -> Message:
 async def _admit(ctx: Context, text: str, space_id: str, where) -> Message:
     codes = ctx.store(TicketCodeStore)
     conference = ctx.schedule.conference.id
-    at = ctx.origin_server_ts
+    at = ctx.received_at
     wrong = codes.wrong_since(conference, ctx.sender, at - WRONG_WINDOW, ctx.event_id)
     wait = wait_for_next_code(wrong, at)
     if wait > 0:
         return message(f"That makes {WRONG_CODES} wrong codes within an hour: please wait "
                        f"{max(1, round(wait / 60))} min, then send your code again.")
-    use = codes.use(conference, text, ctx.sender, ctx.event_id, at) if looks_like_code(text) else None
+    if not could_be_code(text, codes.shapes(conference)):
+        return message("That does not look like a ticket code of ", user(ctx.schedule.conference.name),
+                       ": send the code from your ticket, as it is written there.")
+    use = codes.use(conference, text, ctx.sender, ctx.event_id, at)
     if use is None:
         codes.note_wrong(conference, ctx.sender, ctx.event_id, at)
         left = WRONG_CODES - len(wrong) - 1

@@ -27,7 +27,7 @@ async def welcome(ctx: Context) -> None:
     if ctx.content.get("membership") != "join" or previous.get("membership") == "join":
         return  # a new name or avatar, not a new member
     if not ctx.store(DirectRoomStore).welcome(ctx.schedule.conference.id, ctx.sender, ctx.event_id,
-                                              ctx.origin_server_ts):
+                                              ctx.received_at):
         return
     if ctx.direct_chat is None:
         return  # no homeserver to make the chat on

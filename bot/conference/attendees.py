@@ -16,6 +16,7 @@ import io
 import math
 import re
 import string
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from .qa import rate_limited
@@ -153,6 +154,22 @@ def code_bits(text: str) -> float:
 def looks_like_code(text: str) -> bool:
     """Whether a direct message is worth checking as a ticket code: one word of code characters."""
     return bool(CODE_RE.match(text.strip()))
+
+
+def code_shape(text: str) -> str:
+    """What a code looks like without what it says: its length, and whether it holds a digit
+    (``"7 digits"``, ``"5 letters"``). Kept for each code loaded, so a message of no loaded
+    code's shape is known not to be one."""
+    normal = normal_code(text)
+    return f"{len(normal)} {'digits' if any(c in string.digits for c in normal) else 'letters'}"
+
+
+def could_be_code(text: str, shapes: Collection[str | None]) -> bool:
+    """Whether a direct message could be one of the codes loaded, whose shapes are ``shapes``
+    (None: a code loaded before shapes were kept, which may have any). Only such a message is
+    checked, and counted when wrong: "hello" costs no try where every code holds a digit, while
+    every guess that could be right still costs one."""
+    return looks_like_code(text) and (not shapes or None in shapes or code_shape(text) in shapes)
 
 
 def wait_for_next_code(wrong_at: list[float], now: float) -> float:

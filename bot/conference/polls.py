@@ -7,7 +7,9 @@ storing live in ``bot.commands.poll`` and ``bot.store.polls``.
 Tally rules, as MSC3381 (proposals/3381-polls.md in matrix-org/matrix-spec-proposals) states them:
 
 - "Only a user's most recent vote (by ``origin_server_ts``) is accepted, even if that event is
-  invalid." Ties on the timestamp are broken by the order the events arrived in.
+  invalid." Podium reads "most recent" by when the bot received the vote (``bot.store.received``),
+  not by ``origin_server_ts``, which the voter's server writes as it likes; ties (none, as the
+  runtime stamps them) are broken by the order the events arrived in.
 - "Clients must truncate this array to ``max_selections`` during processing." So a response with
   too many selections is not spoiled: its first ``max_selections`` entries count.
 - "If *any* of the supplied answers is unknown, the sender's vote is spoiled (as if they didn't
@@ -15,10 +17,12 @@ Tally rules, as MSC3381 (proposals/3381-polls.md in matrix-org/matrix-spec-propo
 - "If an entry is repeated after truncation, only one of those entries counts."
 - An empty selection list unvotes.
 - "If the poll is closed, only votes sent on or before that timestamp are considered, even if those
-  votes are from before the start event."
+  votes are from before the start event." The timestamps are again the bot's receive times: a
+  vote the bot received after the close does not count, however early it claims to be. (Element
+  counts by ``origin_server_ts``; with honest servers the two agree.)
 - An end event "from someone other than the poll creator or user with permission to redact
   other's messages in the room ... must be ignored"; "only the first (valid) closure event by
-  ``origin_server_ts`` is counted". ``first_valid_end`` applies both; the caller supplies who
+  ``origin_server_ts`` is counted" (by receive time here too). ``first_valid_end`` applies both; the caller supplies who
   may redact, because that depends on the room's power levels.
 - A redacted response loses its relation, which "reverts" the vote to its previous state: callers
   drop redacted responses before tallying and the earlier response wins again.
@@ -216,7 +220,7 @@ def read_response(content: dict) -> tuple[str, list] | None:
 @dataclass(frozen=True)
 class Response:
     sender: str
-    ts: int  # origin_server_ts, milliseconds
+    ts: int  # when the bot received it (unix milliseconds), not the sender's origin_server_ts
     answers: Sequence  # as sent
     order: int = 0  # arrival order, breaks timestamp ties
 

@@ -4,7 +4,8 @@ Kept in the store, not in memory, because after a crash the bot handles some eve
 received but not yet marked handled), and it must decide for them what it decided the first
 time: its reply carries the transaction id of the first one, so a command first refused and then
 run would have its answer swallowed by the homeserver as a repeat of the refusal. One row per
-command, keyed by its event id; the sender's latest row is their bucket.
+command, keyed by its event id; the sender's latest row is their bucket. Its times are when the
+bot received the commands (``bot.store.received``).
 
 Rows older than ``KEEP_SECONDS`` are dropped when the store opens: by then every bucket is full
 again and no event that old is handled again.

@@ -2,8 +2,9 @@
 
 Keyed by the ``!mod`` event, so a call handled again after a crash is found as made, and its
 notice is sent again with the same transaction id rather than counted as a second call. Times
-are the homeserver's (``origin_server_ts``), so a call handled again is measured as it was the
-first time: only calls made before it count against it.
+are when the bot received the calls (``bot.store.received``), recorded when first seen, so a
+call handled again is measured as it was the first time: only calls made before it count
+against it. Never the caller's server's ``origin_server_ts``, which a caller could date apart.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ once) and the tally is recomputed from them with ``bot.conference.polls.tally``:
 module only remembers. When a poll closes its results are written next to it, so an export does
 not depend on the rules or the responses staying around.
 
-Timestamps are the events' ``origin_server_ts`` in milliseconds, as the tally rules need them.
+Timestamps are when the bot received the events (``bot.store.received``), in milliseconds, as the
+tally rules need them: never the ``origin_server_ts`` a sender's server writes.
 """
 
 from __future__ import annotations

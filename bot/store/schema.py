@@ -197,8 +197,22 @@ def _keyed_ticket_codes(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE ticket_codes ADD COLUMN digest TEXT NOT NULL DEFAULT 'sha256'")
 
 
+def _receive_times(db: sqlite3.Connection) -> None:
+    """When the bot first received each event (``received.ReceivedStore``): limits and polls go
+    by it, not by the time a sender's server wrote on the event."""
+    db.execute("CREATE TABLE IF NOT EXISTS received_events (event_id TEXT PRIMARY KEY, received_ms INTEGER NOT NULL)")
+    db.execute("CREATE INDEX IF NOT EXISTS received_events_at ON received_events (received_ms)")
+
+
+def _ticket_code_shapes(db: sqlite3.Connection) -> None:
+    """Each ticket code's shape (``attendees.code_shape``), so a message no code has the shape of
+    is not counted as a wrong code. Codes loaded before have none: every shape may be theirs."""
+    if "shape" not in {row[1] for row in db.execute("PRAGMA table_info(ticket_codes)")}:
+        db.execute("ALTER TABLE ticket_codes ADD COLUMN shape TEXT")
+
+
 #: Upgrade N (from version N-1 to N) is ``UPGRADES[N - 1]``.
-UPGRADES: list[Upgrade] = [_podium_0_1_0, _keyed_ticket_codes]
+UPGRADES: list[Upgrade] = [_podium_0_1_0, _keyed_ticket_codes, _receive_times, _ticket_code_shapes]
 VERSION = len(UPGRADES)
 
 

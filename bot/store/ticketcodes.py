@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from ..conference.attendees import code_digest, unkeyed_digest
+from ..conference.attendees import code_digest, code_shape, unkeyed_digest
 from .codesecret import code_secret
 
 CODES = "ticket_codes"
@@ -52,13 +52,20 @@ class TicketCodeStore:
         self._secret = secret
 
     def load(self, conference: str, codes: list[str], at: float) -> Loaded:
-        """Add the codes not loaded yet, and re-key those an older Podium stored unkeyed."""
+        """Add the codes not loaded yet, each with its shape, and re-key those an older Podium
+        stored unkeyed."""
         with self._overwriting(), self.db.conn:
             rekeyed = sum(self._rekey(conference, code) for code in codes)
-            added = sum(self.db.execute(f"INSERT OR IGNORE INTO {CODES} (conference, code_key, digest, loaded_at) "
-                                        "VALUES (?, ?, ?, ?)", [conference, self._digest(code), KEYED, at]).rowcount
+            added = sum(self.db.execute(f"INSERT OR IGNORE INTO {CODES} (conference, code_key, digest, shape, loaded_at) "
+                                        "VALUES (?, ?, ?, ?, ?)",
+                                        [conference, self._digest(code), KEYED, code_shape(code), at]).rowcount
                         for code in codes)
         return Loaded(added, rekeyed)
+
+    def shapes(self, conference: str) -> set[str | None]:
+        """The shapes of ``conference``'s codes (None for a code loaded before shapes were kept)."""
+        rows = self.db.execute(f"SELECT DISTINCT shape FROM {CODES} WHERE conference = ?", [conference]).fetchall()
+        return {row[0] for row in rows}
 
     def count(self, conference: str) -> tuple[int, int]:
         """(codes loaded, codes used) for ``conference``."""
@@ -101,9 +108,10 @@ class TicketCodeStore:
 
     def _rekey(self, conference: str, code: str) -> int:
         """Key ``code``'s row if an older Podium stored it unkeyed; 1 if it did."""
-        return self.db.execute(f"UPDATE {CODES} SET code_key = ?, digest = ? "
+        return self.db.execute(f"UPDATE {CODES} SET code_key = ?, digest = ?, shape = ? "
                                "WHERE conference = ? AND code_key = ? AND digest = ?",
-                               [self._digest(code), KEYED, conference, unkeyed_digest(code), UNKEYED]).rowcount
+                               [self._digest(code), KEYED, code_shape(code), conference, unkeyed_digest(code),
+                                UNKEYED]).rowcount
 
     @contextlib.contextmanager
     def _overwriting(self):

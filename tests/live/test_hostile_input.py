@@ -20,7 +20,7 @@ from nio import SyncResponse
 from bot.commands.budget import CAPACITY, REFILL_SECONDS
 from bot.conference import polls
 from bot.store.questions import QuestionStore
-from tests.support.live import BotRunner, LiveSetup, Person
+from tests.support.live import BotRunner, LiveSetup, Person, hang_at
 from tests.support.waiting import eventually
 
 NOTICE = "You are sending commands faster than I can answer"
@@ -50,7 +50,7 @@ def tracebacks(caplog) -> list[str]:
 
 async def all_handled(live, event_ids: list[str]) -> None:
     """Every event handled (so every reply to it sent), then seen by the observer."""
-    await eventually(lambda: all(live.runner.store.is_handled(e) for e in event_ids))
+    await live.runner.until_handled(event_ids)
     await live.carol.sync(0)
 
 
@@ -185,15 +185,9 @@ async def test_after_a_restart_a_silenced_command_stays_silenced(live):
     the notice's transaction id, and the homeserver would hand back the notice's event id)."""
     over = "!ask Was this command ever run?"
     reached = asyncio.Event()
-
-    async def hang(stage: str, event: dict) -> None:
-        if stage == "answered" and (event.get("content") or {}).get("body") == over:
-            reached.set()
-            await asyncio.Future()
-
     runner = live.runner
     await runner.stop()  # started again, to be held where the hook says
-    await runner.start(hook=hang)
+    await runner.start(hook=hang_at("answered", over, reached))
     try:
         junk = [await live.mallory.say(live.track, "!nope") for _ in range(CAPACITY)]
         last = await live.mallory.say(live.track, over)

@@ -106,7 +106,7 @@ async def test_a_ticket_code_admits_one_account_once_and_wrong_codes_are_limited
     assert (await live.fay.ask(fay_room, "TIX4DAN", live.bot))["body"].startswith(
         "This code was used already, by another account: each ticket admits one account once.")
     assert await live.adapter.membership(live.space, live.fay.user_id) is None
-    replies = [body_ := (await live.fay.ask(fay_room, f"WRONG{n}", live.bot))["body"] for n in range(WRONG_CODES)]
+    replies = [body_ := (await live.fay.ask(fay_room, f"WRONG{n}X", live.bot))["body"] for n in range(WRONG_CODES)]
     assert replies[0].endswith(f"({WRONG_CODES - 1} more tries this hour).") and "no more tries" in body_
     refused = (await live.fay.ask(fay_room, "TIX4NOONE", live.bot))["body"]
     assert refused.startswith(f"That makes {WRONG_CODES} wrong codes within an hour: please wait 60 min")

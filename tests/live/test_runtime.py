@@ -14,7 +14,7 @@ import sqlite_utils
 
 from bot.store.questions import QuestionStore
 from tests.support.accounts import TEST_PASSWORD
-from tests.support.live import BotRunner, LiveSetup, Person
+from tests.support.live import BotRunner, LiveSetup, Person, hang_at
 from tests.support.proxy import Fault
 from tests.support.waiting import eventually
 
@@ -25,17 +25,6 @@ LIVE = LiveSetup(people=(("alice", "Alice"),), bot_running=False)
 
 def runner_for(live, data_dir, homeserver: str | None = None) -> BotRunner:
     return BotRunner(homeserver or live.homeserver, live.connection, live.conf.conference, data_dir)
-
-
-def hang_at(stage: str, body: str, reached: asyncio.Event):
-    """A hook that stops the bot (forever) at ``stage`` of handling the message ``body``."""
-
-    async def hook(at: str, event: dict) -> None:
-        if at == stage and (event.get("content") or {}).get("body") == body:
-            reached.set()
-            await asyncio.Future()
-
-    return hook
 
 
 def bot_posts(person: Person, room_id: str, bot: str, prefix: str) -> list[dict]:

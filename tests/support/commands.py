@@ -29,8 +29,8 @@ def dispatch(schedule, db, body: str, *, role: Role, key: str, event_id: str = "
     """Dispatch ``body`` as ``sender`` in the room of ``key`` (one of ``rooms``); (room id, content)
     of what was sent. ``direct_chat``: what ``Context.direct_chat`` is."""
     room = next(r for r in rooms if r.key == key)
-    ctx = Context(event={"event_id": event_id, "type": "m.room.message", "sender": sender, "origin_server_ts": at_ms,
-                         "content": {"msgtype": "m.text", "body": body}},
+    ctx = Context(event={"event_id": event_id, "type": "m.room.message", "sender": sender,
+                         "content": {"msgtype": "m.text", "body": body}}, received_ms=at_ms,
                   room=room, sender=sender, sender_name=sender[1:2].upper(), role=role, db=db, schedule=schedule,
                   now=datetime(2026, 7, 13, 10, 10, tzinfo=timezone.utc), bot_user_id="@bot:x",
                   transport=transport or Recorder(), role_of=lambda user: Role.ATTENDEE, rooms=lambda: rooms,

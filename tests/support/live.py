@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -200,6 +200,11 @@ class BotRunner:
         assert self.runtime.ready.is_set(), "the bot did not get going"
         return self.runtime
 
+    async def until_handled(self, event_ids: Iterable[str]) -> None:
+        """Wait until the bot has handled every one of ``event_ids`` (and sent what it answers)."""
+        event_ids = list(event_ids)
+        await eventually(lambda: all(self.store.is_handled(e) for e in event_ids), what="every command handled")
+
     async def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
@@ -210,6 +215,17 @@ class BotRunner:
             self.task = None
             await self.adapter.close()
             self.store.close()
+
+
+def hang_at(stage: str, body: str, reached: asyncio.Event):
+    """A hook that stops the bot (forever) at ``stage`` of handling the message ``body``."""
+
+    async def hook(at: str, event: dict) -> None:
+        if at == stage and (event.get("content") or {}).get("body") == body:
+            reached.set()
+            await asyncio.Future()
+
+    return hook
 
 
 class SetClock:

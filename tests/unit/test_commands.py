@@ -158,11 +158,11 @@ async def test_replies_per_sender_are_bounded_and_a_replay_gets_the_same_verdict
     again, the rest get silence; the verdict on an event handled again is the stored one."""
     registry, calls = registry_with_calls()
     db = open_database(":memory:")
-    start = 1_800_000_000_000  # origin_server_ts, milliseconds
+    start = 1_800_000_000_000  # when the bot received it, milliseconds
 
     async def send(n: int, *, at: int, sender: str = "@a:x") -> list:
         ctx = context(schedule, "!nope", Role.ATTENDEE, event_id=f"$junk{n}")
-        ctx.db, ctx.sender, ctx.event["sender"], ctx.event["origin_server_ts"] = db, sender, sender, at
+        ctx.db, ctx.sender, ctx.event["sender"], ctx.received_ms = db, sender, sender, at
         await registry.dispatch(ctx)
         return [content["body"] for _, _, content, _ in ctx.transport.sent]
 
@@ -189,7 +189,6 @@ def commands():
 def organiser_dispatch(registry: Registry, ctx: Context) -> list[dict]:
     """Dispatch ``ctx`` in an event loop of its own (hypothesis calls this synchronously); the
     messages sent."""
-    ctx.transport.event = _sent_event
     asyncio.run(registry.dispatch(ctx))
     return [content for _, event_type, content, _ in ctx.transport.sent if event_type == "m.room.message"]
 
@@ -230,10 +229,6 @@ def test_no_command_raises_on_any_arguments(schedule, commands, command, words, 
     for content in organiser_dispatch(commands, context(schedule, " ".join([f"!{name}", sub, *words]),
                                                         Role.ORGANISER, kind=kind)):
         assert content["body"] and content["formatted_body"] and content["m.mentions"] == {}
-
-
-async def _sent_event(room_id: str, event_id: str) -> dict:
-    return {"event_id": event_id, "origin_server_ts": 1_800_000_000_000}
 
 
 def test_available_commands_by_role_and_room(schedule):

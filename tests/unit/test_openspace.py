@@ -214,7 +214,7 @@ def dispatch(schedule, db, body, *, sender="@ann:x", role=Role.ATTENDEE, room="o
     here = next(r for r in rooms_of(schedule) if r.key == open_space_key(room))
     woken = []
     ctx = Context(event={"event_id": event_id or f"${sender}{body}", "type": "m.room.message", "sender": sender,
-                         "origin_server_ts": 1_800_000_000_000, "content": {"msgtype": "m.text", "body": body}},
+                         "content": {"msgtype": "m.text", "body": body}}, received_ms=1_800_000_000_000,
                   room=here, sender=sender, sender_name=sender[1:].split(":")[0].capitalize(), role=role, db=db,
                   schedule=schedule, now=now, bot_user_id="@bot:x", transport=Recorder(),
                   role_of=lambda user: Role.ATTENDEE, rooms=lambda: rooms_of(schedule),
