@@ -19,11 +19,17 @@ from .programme import (
     ImportedTalk,
     Problems,
     Programme,
+    CANCELLED_STATES,
     abstract_text,
+    cancelled_title,
     duration_or_problem,
+    link_pairs,
     parse_moment,
     path_of,
+    recording_links,
+    texts_of,
     title_text,
+    zone_from_offsets,
 )
 
 #: pretalx's public talk pages end with the submission code: /democon/talk/G9JGWY/
@@ -58,10 +64,11 @@ def read_day(value: Any) -> date | None:
     return None
 
 
-def talk_ref(*, code: Any = None, url: Any = None, guid: Any = None) -> str:
-    """A talk's identity: pretalx's code (also read from its public URL), else the frab guid."""
+def talk_ref(*, code: Any = None, url: Any = None, guid: Any = None, event_id: Any = None) -> str:
+    """A talk's identity: pretalx's code (also read from its public URL), else the frab guid, else
+    the event's numeric id (older frab and pentabarf give no guid; the id is as stable)."""
     in_url = TALK_CODE_IN_URL.search(url.strip()) if isinstance(url, str) else None
-    for value in (code, in_url and in_url.group(1), guid):
+    for value in (code, in_url and in_url.group(1), guid, event_id):
         if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
             return str(value).strip()
     return ""
@@ -80,8 +87,20 @@ def start_of(moment: Any, day: date | None, clock: Any, tz: ZoneInfo) -> datetim
     return None
 
 
-def parse_frab_json(data: Any, source: str) -> Programme:
-    """The programme in a parsed schedule.json; ScheduleInvalid lists every problem, located."""
+def _entries(days: Any):
+    """(day index, day, room name, index, entry) of every entry in a schedule.json's days."""
+    for d, day in enumerate(days if isinstance(days, list) else []):
+        if not isinstance(day, dict):
+            continue
+        day_rooms = day.get("rooms") if isinstance(day.get("rooms"), dict) else {}
+        for room_name, entries in day_rooms.items():
+            for n, entry in enumerate(entries if isinstance(entries, list) else []):
+                yield d, day, room_name, n, entry
+
+
+def parse_frab_json(data: Any, source: str, timezone: str | None = None) -> Programme:
+    """The programme in a parsed schedule.json; ScheduleInvalid lists every problem, located.
+    ``timezone`` (--timezone) names the conference's zone when the export does not."""
     problems = Problems(source)
     if not is_frab_json(data):
         problems.add("schedule.conference", "this is not a pretalx/frab schedule JSON (no "
@@ -89,7 +108,10 @@ def parse_frab_json(data: Any, source: str) -> Programme:
                                             "schedule.json")
         problems.raise_any()
     conf = data["schedule"]["conference"]
-    tz = read_timezone(conf.get("time_zone_name"), problems, path_of("schedule", "conference", "time_zone_name"))
+    notes: list[str] = []
+    moments = [entry.get("date") for *_, entry in _entries(conf.get("days")) if isinstance(entry, dict)]
+    tz = zone_from_offsets(moments, timezone, conf.get("time_zone_name"), problems,
+                           path_of("schedule", "conference", "time_zone_name"), notes)
     acronym = title_text(conf.get("acronym"))
     conference = ImportedConference(acronym=acronym, title=title_text(conf.get("title")) or acronym,
                                     timezone=str(tz) if tz else "UTC", start=read_day(conf.get("start")),
@@ -101,22 +123,16 @@ def parse_frab_json(data: Any, source: str) -> Programme:
         problems.add(path_of("schedule", "conference", "days"), "the export has no list of days; export the "
                                                                  "schedule again once it is released")
         days = []
-    for d, day in enumerate(days):
-        if not isinstance(day, dict):
-            continue
-        day_date = read_day(day.get("date"))
-        day_rooms = day.get("rooms") if isinstance(day.get("rooms"), dict) else {}
-        for room_name, entries in day_rooms.items():
-            for n, entry in enumerate(entries if isinstance(entries, list) else []):
-                where = path_of("schedule", "conference", "days", d, "rooms", room_name, n)
-                talk = _talk(entry, where, day_date, title_text(room_name), tz, problems)
-                if talk is not None:
-                    talks.append(talk)
+    for d, day, room_name, n, entry in _entries(days):
+        where = path_of("schedule", "conference", "days", d, "rooms", room_name, n)
+        talk = _talk(entry, where, read_day(day.get("date")), title_text(room_name), tz, problems)
+        if talk is not None:
+            talks.append(talk)
     problems.raise_any()
     if not rooms:
         rooms = list(dict.fromkeys(t.room for t in talks))
     return Programme(source, FORMAT, conference, tuple(talks), tuple(dict.fromkeys(rooms)),
-                     str(data["schedule"].get("version") or ""))
+                     str(data["schedule"].get("version") or ""), tuple(notes))
 
 
 def _talk(entry: Any, where: str, day: date | None, room_key: str, tz: ZoneInfo | None,
@@ -124,13 +140,14 @@ def _talk(entry: Any, where: str, day: date | None, room_key: str, tz: ZoneInfo 
     if not isinstance(entry, dict):
         problems.add(where, "expected a talk (a JSON object) here; export the schedule again")
         return None
-    ref = talk_ref(code=entry.get("code"), url=entry.get("url"), guid=entry.get("guid"))
+    ref = talk_ref(code=entry.get("code"), url=entry.get("url"), guid=entry.get("guid"), event_id=entry.get("id"))
     if not ref:
-        problems.add(f"{where}.code", "the talk has neither a code, a talk URL nor a guid, so a re-import "
-                                      "could not find it again; export it from pretalx or give it a guid")
-    title = title_text(entry.get("title"))
+        problems.add(f"{where}.code", "the talk has neither a code, a talk URL, a guid nor an id, so a "
+                                      "re-import could not find it again; export it from pretalx or give it a "
+                                      "guid", talks="talks")
+    title, cancelled = cancelled_title(title_text(entry.get("title")))
     if not title:
-        problems.add(f"{where}.title", "the talk has no title; give it one in the source")
+        problems.add(f"{where}.title", "the talk has no title; give it one in the source", talks="talks")
     duration = duration_or_problem(entry.get("duration"), problems, f"{where}.duration")
     start = None
     if tz is not None:
@@ -152,6 +169,13 @@ def _talk(entry: Any, where: str, day: date | None, room_key: str, tz: ZoneInfo 
                 speakers.append(ImportedPerson(name, str(person.get("code") or person.get("id") or "")))
         elif title_text(person):
             speakers.append(ImportedPerson(title_text(person)))
+    state = entry.get("state")
     return ImportedTalk(ref=ref, title=title, room=room, start=start, duration=duration or timedelta(0),
-                        type=title_text(entry.get("type")), speakers=tuple(speakers),
-                        abstract=abstract_text(entry.get("abstract"), entry.get("description")), where=where)
+                        type=title_text(entry.get("type")), speakers=tuple(speakers), where=where,
+                        **texts_of(entry.get("abstract"), entry.get("description")),
+                        category=title_text(entry.get("track")), subtitle=title_text(entry.get("subtitle")),
+                        language=title_text(entry.get("language")),
+                        links=link_pairs(entry.get("links")) + link_pairs(entry.get("attachments"))
+                        + recording_links(entry.get("video_download_url")),
+                        do_not_record=entry.get("do_not_record") is True,
+                        cancelled=cancelled or (isinstance(state, str) and state.lower() in CANCELLED_STATES))

@@ -11,16 +11,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from xml.parsers import expat
 
-from .frab_json import read_day, read_timezone, start_of, talk_ref
+from .frab_json import read_day, start_of, talk_ref
 from .programme import (
     ImportedConference,
     ImportedPerson,
     ImportedTalk,
     Problems,
+    CANCELLED_STATES,
     Programme,
-    abstract_text,
+    cancelled_title,
     duration_or_problem,
+    link_pairs,
+    recording_links,
+    texts_of,
     title_text,
+    zone_from_offsets,
 )
 
 FORMAT = "frab XML"
@@ -87,8 +92,9 @@ def parse_xml_tree(text: str | bytes) -> Node:
     return root[0]
 
 
-def parse_frab_xml(text: str | bytes, source: str) -> Programme:
-    """The programme in a frab schedule.xml; ScheduleInvalid lists every problem with its line."""
+def parse_frab_xml(text: str | bytes, source: str, timezone: str | None = None) -> Programme:
+    """The programme in a frab schedule.xml; ScheduleInvalid lists every problem with its line.
+    ``timezone`` (--timezone) names the conference's zone when the file does not."""
     problems = Problems(source)
     try:
         root = parse_xml_tree(text)
@@ -103,8 +109,11 @@ def parse_frab_xml(text: str | bytes, source: str) -> Programme:
         problems.raise_any()
     assert conf is not None
     zone = conf.find("time_zone_name")
-    tz = read_timezone(conf.text_of("time_zone_name"), problems, "conference.time_zone_name",
-                       zone.line if zone is not None else conf.line)
+    notes: list[str] = []
+    moments = [event.text_of("date") for day in root.all("day") for room in day.all("room")
+               for event in room.all("event")]
+    tz = zone_from_offsets(moments, timezone, conf.text_of("time_zone_name"), problems, "conference.time_zone_name",
+                           notes, zone.line if zone is not None else conf.line)
     acronym = title_text(conf.text_of("acronym"))
     conference = ImportedConference(acronym=acronym, title=title_text(conf.text_of("title")) or acronym,
                                     timezone=str(tz) if tz else "UTC", start=read_day(conf.text_of("start")),
@@ -123,7 +132,7 @@ def parse_frab_xml(text: str | bytes, source: str) -> Programme:
                     talks.append(talk)
     problems.raise_any()
     return Programme(source, FORMAT, conference, tuple(talks), tuple(dict.fromkeys(rooms)),
-                     root.text_of("version"))
+                     root.text_of("version"), tuple(notes))
 
 
 def _talk(event: Node, day, room_name: str, tz, problems: Problems) -> ImportedTalk | None:
@@ -133,13 +142,16 @@ def _talk(event: Node, day, room_name: str, tz, problems: Problems) -> ImportedT
         child = event.find(tag)
         return child.line if child is not None else event.line
 
-    ref = talk_ref(code=event.attrs.get("code"), url=event.text_of("url"), guid=event.attrs.get("guid"))
+    ref = talk_ref(code=event.attrs.get("code"), url=event.text_of("url"), guid=event.attrs.get("guid"),
+                   event_id=event.attrs.get("id"))
     if not ref:
-        problems.add(f"{where}.guid", "the event has neither a code, a talk URL nor a guid, so a re-import "
-                                      "could not find it again; give it a guid attribute", event.line)
-    title = title_text(event.text_of("title"))
+        problems.add(f"{where}.guid", "the event has neither a code, a talk URL, a guid nor an id, so a "
+                                      "re-import could not find it again; give it a guid attribute", event.line,
+                     talks="events")
+    title, cancelled = cancelled_title(title_text(event.text_of("title")))
     if not title:
-        problems.add(f"{where}.title", "the event has no title; give it one in the source", line_of("title"))
+        problems.add(f"{where}.title", "the event has no title; give it one in the source", line_of("title"),
+                     talks="events")
     duration = duration_or_problem(event.text_of("duration"), problems, f"{where}.duration", line_of("duration"))
     start = None
     if tz is not None:
@@ -157,7 +169,15 @@ def _talk(event: Node, day, room_name: str, tz, problems: Problems) -> ImportedT
     speakers = tuple(ImportedPerson(title_text(person.text), person.attrs.get("id", ""))
                      for person in (persons.all("person") if persons is not None else [])
                      if title_text(person.text))
+    recording = event.find("recording")
+    links = [{"url": link.attrs.get("href", ""), "title": link.text.strip()}
+             for group in ("links", "attachments") if event.find(group) is not None
+             for link in event.find(group).children]
     return ImportedTalk(ref=ref, title=title, room=room, start=start, duration=duration or timedelta(0),
-                        type=title_text(event.text_of("type")), speakers=speakers,
-                        abstract=abstract_text(event.text_of("abstract"), event.text_of("description")),
-                        where=f"line {event.line}")
+                        type=title_text(event.text_of("type")), speakers=speakers, where=f"line {event.line}",
+                        **texts_of(event.text_of("abstract"), event.text_of("description")),
+                        category=title_text(event.text_of("track")), subtitle=title_text(event.text_of("subtitle")),
+                        language=title_text(event.text_of("language")),
+                        links=link_pairs(links) + recording_links(event.text_of("video_download_url")),
+                        do_not_record=recording is not None and recording.text_of("optout").lower() == "true",
+                        cancelled=cancelled or event.text_of("state").lower() in CANCELLED_STATES)

@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.conference.schedule import ScheduleError, ScheduleInvalid, load_schedule
 
 from . import fetch
+from .c3voc_json import is_schedule_v2, parse_schedule_v2
 from .frab_json import is_frab_json, parse_frab_json
 from .frab_xml import parse_frab_xml
 from .merge import MergeResult, merge
@@ -32,8 +33,9 @@ from .programme import Programme
 
 #: ``…/api/events/<slug>`` with anything after it: the event's API root is what is read.
 _API_EVENT = re.compile(r"^(?P<root>.*/api/events/[^/]+)(?:/.*)?$")
-KINDS_OF_SOURCE = ("pretalx's schedule JSON export (/<event>/schedule/export/schedule.json), frab schedule XML "
-                   "(schedule.xml), or pretalx's API (https://…/api/events/<event>/)")
+KINDS_OF_SOURCE = ("pretalx's schedule JSON export (/<event>/schedule/export/schedule.json), frab or pentabarf "
+                   "schedule XML (schedule.xml), c3voc's schedule v2 JSON, or pretalx's API "
+                   "(https://…/api/events/<event>/)")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class ImportOptions:
     token: str | None = None
     #: The speaker question whose answers are Matrix IDs (its text, identifier or id); API only.
     matrix_question: str | None = None
+    #: The conference's IANA time zone, for a source that names none (--timezone).
+    timezone: str | None = None
 
 
 def read_programme(source: str, options: ImportOptions) -> tuple[Programme, list[str]]:
@@ -51,21 +55,71 @@ def read_programme(source: str, options: ImportOptions) -> tuple[Programme, list
         if api:
             parts = urllib.parse.urlsplit(source)
             root = urllib.parse.urlunsplit(parts._replace(path=api["root"] + "/", query="", fragment=""))
-            return _from_api(root, options, notes), notes
+            return _with_talks(_from_api(root, options, notes)), notes
         data = fetch.get(source)
+        if is_web_page(data):
+            source, data = _export_behind(source, notes)
     else:
         data = fetch.read_file(Path(source))
-    programme = _from_content(data, source)
+    programme = _from_content(data, source, options.timezone)
     if programme is None:
         event = _json_or_none(data)
         if is_pretalx_event(event) and fetch.is_url(source):
-            return _from_api(source.rstrip("/") + "/", options, notes), notes
+            return _with_talks(_from_api(source.rstrip("/") + "/", options, notes)), notes
         raise fetch.FetchProblem(f"{source}: not a format Podium reads; give {KINDS_OF_SOURCE}")
+    notes += programme.notes
+    _with_talks(programme)
     if options.matrix_question:
         notes.append(f"--matrix-question: {programme.format} carries no answers to questions, so speakers' Matrix "
                      "IDs come from schedule.yaml only; import from pretalx's API (/api/events/<event>/) with a "
                      "token to read them")
     return programme, notes
+
+
+def _with_talks(programme: Programme) -> Programme:
+    """``programme``, if it holds a talk: a programme without one is a wrong file or an unreleased
+    schedule, never something to report as "up to date"."""
+    if not programme.talks:
+        raise fetch.FetchProblem(f"{programme.source}: {programme.format} with no talk in it; nothing was imported. "
+                                 "Is the schedule released, and is this the export of the right event?")
+    return programme
+
+
+_WEB_PAGE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
+#: Where pretalx and frab publish their exports, relative to an event's page.
+EXPORTS_OF_EVENT = ("schedule/export/schedule.json", "schedule/export/schedule.xml", "schedule.json",
+                    "schedule.xml")
+
+
+def is_web_page(data: bytes) -> bool:
+    return bool(_WEB_PAGE.match(data.lstrip(b"\xef\xbb\xbf")[:4096]))
+
+
+def _export_behind(url: str, notes: list[str]) -> tuple[str, bytes]:
+    """The export of the event whose web page ``url`` is (what an organiser copies from the
+    browser, like https://pretalx.example/democon/): tried where pretalx and frab publish it."""
+    parts = urllib.parse.urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    # The event's page, or one of its pages (…/democon/schedule/, …/democon/talk/ABC/): the event
+    # is the first segment on pretalx; frab's events sit one level deeper, so try both.
+    bases = []
+    for depth in range(min(len(segments), 3), 0, -1):
+        bases.append("/" + "/".join(segments[:depth]) + "/")
+    tried = []
+    for base in dict.fromkeys(bases):
+        for export in EXPORTS_OF_EVENT:
+            candidate = urllib.parse.urlunsplit(parts._replace(path=base + export, query="", fragment=""))
+            tried.append(candidate)
+            try:
+                data = fetch.get(candidate)
+            except fetch.FetchProblem:
+                continue
+            if not is_web_page(data):
+                notes.append(f"{url} is a web page; read the event's export at {candidate}")
+                return candidate, data
+    raise fetch.FetchProblem(f"{url}: this is a web page, not a schedule export, and no export was found beside "
+                             f"it (tried {', '.join(tried[:4]) or 'nothing: the address names no event'}); give "
+                             f"{KINDS_OF_SOURCE}")
 
 
 def _json_or_none(data: bytes):
@@ -75,10 +129,12 @@ def _json_or_none(data: bytes):
         return None
 
 
-def _from_content(data: bytes, source: str) -> Programme | None:
+def _from_content(data: bytes, source: str, timezone: str | None = None) -> Programme | None:
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
-        return parse_frab_xml(data, source)
+        if is_web_page(data):
+            raise fetch.FetchProblem(f"{source}: this is a web page, not a schedule export; give {KINDS_OF_SOURCE}")
+        return parse_frab_xml(data, source, timezone)
     if head == b"{":
         parsed = _json_or_none(data)
         if parsed is None:
@@ -88,8 +144,10 @@ def _from_content(data: bytes, source: str) -> Programme | None:
                 line = getattr(exc, "lineno", None)
                 raise ScheduleInvalid([ScheduleError(source, line, "", f"not valid JSON ({exc}); export it again")]) \
                     from None
+        if is_schedule_v2(parsed):
+            return parse_schedule_v2(parsed, source, timezone)
         if is_frab_json(parsed):
-            return parse_frab_json(parsed, source)
+            return parse_frab_json(parsed, source, timezone)
     return None
 
 

@@ -3,13 +3,18 @@ additions and the file's comments kept. Pure: the programme and the file's text 
 and what changed out.
 
 What the import owns, and rewrites on every run: for each imported talk (found again by its
-``ref``, the pretalx code or frab guid) its track, title, kind, start, duration, speakers and
-abstract. Everything else is the organisers': the conference section (only widened when the
-programme outgrows its days), staff, lobby, the tracks' names, streams, chairs and topics,
-posters, sponsors, helpdesks, open space, talks without a ref, and the speakers' Matrix IDs the
-programme does not give. A talk's ``id`` names its rooms, so it is chosen once, from the title,
-and never changed after. A talk the programme no longer has is reported, and removed only when
-asked (``prune``).
+``ref``, the pretalx code, frab guid or event id) its track (the room), title, start, duration,
+speakers, category (the source's own track: FOSDEM's devroom), subtitle, language, abstract,
+description, links, do-not-record flag, and whether it runs in parallel with another talk of its
+room or was cancelled. Everything else is the organisers': the conference section (only widened
+when the programme outgrows its days), staff, lobby, the tracks' names, streams, chairs and
+topics, posters, sponsors, helpdesks, open space, talks without a ref, a talk's ``kind`` once it
+is in the file (the source's event type only suggests one), and the speakers' Matrix IDs, which
+belong to the person: one given on any talk reaches every talk of that speaker. A talk's ``id``
+names its rooms, so it is chosen once, from the title, and never changed after. A talk the
+programme no longer has is reported, and removed only when asked (``prune``); the refs under
+``import: exclude:`` are never imported again; a cancelled talk is left out, or, if it was
+already announced, kept and marked ``cancelled: true``.
 
 The text is edited with ruamel.yaml's round-trip loader, which keeps comments, key order and
 quoting of everything the import does not touch.
@@ -20,7 +25,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -52,6 +57,19 @@ HEADER = """\
 """
 
 
+#: What the import kept, changed or left out beyond adding and updating, as the summary says it:
+#: (for one talk, for several).
+KIND_PHRASES = {
+    "excluded": ("talk excluded by import.exclude", "talks excluded by import.exclude"),
+    "cancelled": ("cancelled talk left out", "cancelled talks left out"),
+    "now cancelled": ("announced talk now cancelled: kept, marked cancelled: true",
+                      "announced talks now cancelled: kept, marked cancelled: true"),
+    "parallel": ("talk overlaps another in its room: kept, marked parallel: true",
+                 "talks overlap another in their room: kept, marked parallel: true"),
+    "kind kept": ("talk keeps the kind set in the file", "talks keep the kind set in the file"),
+}
+
+
 @dataclass
 class MergeResult:
     text: str
@@ -63,6 +81,12 @@ class MergeResult:
     withdrawn: int = 0
     removed: int = 0
     schedule: Schedule | None = None
+    #: What the import kept, changed or left out, by kind ("cancelled"), with the
+    #: talks' lines: the summary says each kind once, with how many.
+    kinds: dict[str, list[str]] = field(default_factory=dict)
+
+    def tell(self, kind: str, line: str) -> None:
+        self.kinds.setdefault(kind, []).append(line)
 
 
 # ------------------------------------------------------------------------- ids
@@ -128,6 +152,7 @@ class _Wanted:
     track: str
     kind: str
     speakers: tuple[tuple[str, str | None], ...]
+    parallel: bool = False
 
 
 def _speakers_value(speakers: tuple[tuple[str, str | None], ...]) -> CommentedSeq:
@@ -180,11 +205,14 @@ def merge(programme: Programme, existing: str | None, filename: str, *, prune: b
     if talks is None:
         talks = doc["talks"] = CommentedSeq()
 
-    room_tracks = _room_tracks(programme, tracks, result)
-    wanted = _wanted(programme, room_tracks, notes)
-
     old_talks: list[Talk] = list(old.talks) if old is not None else []
     by_ref = {talk.ref: i for i, talk in enumerate(old_talks) if talk.ref}
+    excluded = set(old.import_settings.exclude) if old is not None else set()
+    programme = _without_left_out(programme, by_ref, excluded, result)
+    room_tracks = _room_tracks(programme, tracks, result)
+    wanted = _wanted(programme, room_tracks, notes, _matrix_ids_of(old_talks))
+    _mark_parallel(wanted, result)
+
     taken = {str(entry.get("id", "")).lower() for entry in talks if isinstance(entry, dict)}
     seen: set[str] = set()
     for want in wanted:
@@ -192,7 +220,7 @@ def merge(programme: Programme, existing: str | None, filename: str, *, prune: b
         seen.add(talk.ref)
         if talk.ref in by_ref:
             i = by_ref[talk.ref]
-            lines = _update(talks[i], old_talks[i], want, tz)
+            lines = _update(talks[i], old_talks[i], want, tz, result)
             if lines:
                 result.changed += 1
                 result.changes += [f"~ talk {old_talks[i].id} ({talk.ref}): {line}" for line in lines]
@@ -202,7 +230,7 @@ def merge(programme: Programme, existing: str | None, filename: str, *, prune: b
             result.added += 1
             result.changes.append(f"+ talk {entry['id']} ({talk.ref}): \"{talk.title}\", {_when(talk.start, tz)}, "
                                   f"{_minutes(talk.duration)} min, in {want.track}")
-    for i in sorted((i for ref, i in by_ref.items() if ref not in seen), reverse=True):
+    for i in sorted((i for ref, i in by_ref.items() if ref not in seen and ref not in excluded), reverse=True):
         gone = old_talks[i]
         result.withdrawn += 1
         if prune:
@@ -257,7 +285,49 @@ def _room_tracks(programme: Programme, tracks: CommentedSeq, result: MergeResult
     return out
 
 
-def _wanted(programme: Programme, room_tracks: dict[str, str], notes: list[str]) -> list[_Wanted]:
+def _without_left_out(programme: Programme, by_ref: dict[str, int], excluded: set[str],
+                      result: MergeResult) -> Programme:
+    """``programme`` without the talks the organisers excluded and the cancelled talks that were
+    never announced (a cancelled talk already in the file stays, to be marked cancelled)."""
+    kept = []
+    for talk in programme.talks:
+        if talk.ref in excluded:
+            result.tell("excluded", f"{talk.ref}: \"{talk.title}\"")
+        elif talk.cancelled and talk.ref not in by_ref:
+            result.tell("cancelled", f"{talk.ref}: \"{talk.title}\" (cancelled in the source)")
+        else:
+            kept.append(talk)
+    return replace(programme, talks=tuple(kept))
+
+
+def _matrix_ids_of(talks: list[Talk]) -> dict[str, str]:
+    """Each speaker's Matrix ID, from whichever talk in the file gives it: it is the person's."""
+    known: dict[str, str] = {}
+    for talk in talks:
+        for person in talk.speakers:
+            if person.matrix_id:
+                known.setdefault(person.name.casefold(), person.matrix_id)
+    return known
+
+
+def _mark_parallel(wanted: list[_Wanted], result: MergeResult) -> None:
+    """Mark each talk that starts before an earlier one of its room ends: the source has them side
+    by side (two DJ sets, posters inside a reception), and the schedule keeps them so."""
+    latest_end: dict[str, datetime] = {}
+    for i, want in enumerate(wanted):  # in order of start
+        talk = want.talk
+        if talk.cancelled:
+            continue
+        end = talk.start + talk.duration
+        if want.track in latest_end and talk.start < latest_end[want.track]:
+            wanted[i] = replace(want, parallel=True)
+            result.tell("parallel",
+                        f"{talk.ref}: \"{talk.title}\" in {talk.room}")
+        latest_end[want.track] = max(end, latest_end.get(want.track, end))
+
+
+def _wanted(programme: Programme, room_tracks: dict[str, str], notes: list[str],
+            known_ids: dict[str, str]) -> list[_Wanted]:
     unknown: dict[str, int] = {}
     bad_ids: list[str] = []
     out = []
@@ -275,7 +345,7 @@ def _wanted(programme: Programme, room_tracks: dict[str, str], notes: list[str])
                     matrix_id = candidate.lower()
                 else:
                     bad_ids.append(f"{person.name} ({candidate!r})")
-            speakers.append((person.name, matrix_id))
+            speakers.append((person.name, matrix_id or known_ids.get(person.name.casefold())))
         out.append(_Wanted(talk, room_tracks[talk.room], kind, tuple(speakers)))
     for event_type, n in sorted(unknown.items()):
         notes.append(f"event type \"{event_type}\" ({counted(n, 'talk')}) is none of Podium's kinds; imported as "
@@ -299,12 +369,26 @@ def _new_talk(want: _Wanted, talk_id: str, tz: tzinfo) -> CommentedMap:
     entry["duration"] = _minutes(talk.duration)
     if want.speakers:
         entry["speakers"] = _speakers_value(want.speakers)
-    if talk.abstract:
-        entry["abstract"] = _text_value(talk.abstract)
+    for key, value in _source_fields(want).items():
+        if value:
+            entry[key] = value
     return entry
 
 
-def _update(entry: CommentedMap, old: Talk, want: _Wanted, tz: tzinfo) -> list[str]:
+def _source_fields(want: _Wanted) -> dict[str, Any]:
+    """The fields the source owns beyond title, time and speakers, as schedule.yaml writes them;
+    false and empty ones are left out of the file."""
+    talk = want.talk
+    links = CommentedSeq()
+    for title, url in talk.links:
+        links.append(CommentedMap(url=url, title=title) if title else CommentedMap(url=url))
+    return {"category": talk.category, "subtitle": talk.subtitle, "language": talk.language,
+            "abstract": _text_value(talk.abstract), "description": _text_value(talk.description),
+            "links": links, "do_not_record": talk.do_not_record, "parallel": want.parallel,
+            "cancelled": talk.cancelled}
+
+
+def _update(entry: CommentedMap, old: Talk, want: _Wanted, tz: tzinfo, result: MergeResult) -> list[str]:
     """Rewrite in ``entry`` what the programme changed; what changed, in words."""
     talk = want.talk
     lines = []
@@ -321,11 +405,10 @@ def _update(entry: CommentedMap, old: Talk, want: _Wanted, tz: tzinfo) -> list[s
         lines.append(f"renamed from \"{old.title}\" to \"{talk.title}\"")
         entry["title"] = talk.title
     if old.kind != want.kind:
-        lines.append(f"kind {old.kind} → {want.kind}")
-        if want.kind == "talk" and "kind" in entry:
-            del entry["kind"]
-        else:
-            entry["kind"] = want.kind
+        # The kind is the organisers' once the talk is in the file: the source's event type only
+        # suggested it, and a keynote set by hand must stay one.
+        result.tell("kind kept", f"{old.id} ({talk.ref}): {old.kind} (the source's type "
+                                                    f"reads as {want.kind})")
     # The organisers' Matrix IDs stay where the programme gives none.
     known = {person.name: person.matrix_id for person in old.speakers if person.matrix_id}
     speakers = tuple((name, matrix_id or known.get(name)) for name, matrix_id in want.speakers)
@@ -338,12 +421,26 @@ def _update(entry: CommentedMap, old: Talk, want: _Wanted, tz: tzinfo) -> list[s
             entry["speakers"] = _speakers_value(speakers)
         elif "speakers" in entry:
             del entry["speakers"]
-    if old.abstract != talk.abstract:
-        lines.append("abstract updated")
-        if talk.abstract:
-            entry["abstract"] = _text_value(talk.abstract)
-        elif "abstract" in entry:
-            del entry["abstract"]
+    if old.cancelled != talk.cancelled:
+        lines.append("cancelled" if talk.cancelled else "no longer cancelled")
+        if talk.cancelled:
+            result.tell("now cancelled",
+                        f"{old.id} ({talk.ref}): \"{talk.title}\"")
+    fields = _source_fields(want)
+    current = {"category": old.category, "subtitle": old.subtitle, "language": old.language,
+               "abstract": old.abstract, "description": old.description,
+               "links": [(link.title, link.url) for link in old.links], "do_not_record": old.do_not_record,
+               "parallel": old.parallel, "cancelled": old.cancelled}
+    wanted = dict(fields, links=list(talk.links), abstract=talk.abstract, description=talk.description)
+    changed = [key for key in fields if current[key] != wanted[key]]
+    for key in changed:
+        if fields[key]:
+            entry[key] = fields[key]
+        elif key in entry:
+            del entry[key]
+    shown = [key for key in changed if key != "cancelled"]
+    if shown:
+        lines.append(f"{', '.join(key.replace('_', ' ') for key in shown)} updated")
     return lines
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.conference.schedule import (
     MAX_NAME_LENGTH,
     MAX_TEXT_LENGTH,
+    MAX_URL_LENGTH,
     DurationError,
     ScheduleError,
     ScheduleInvalid,
@@ -52,6 +53,16 @@ class ImportedTalk:
     abstract: str = ""
     #: Where the talk was read, for messages: "days[0].rooms['Gray Room'][3]" or "line 42".
     where: str = ""
+    #: The source's track (FOSDEM's devroom), which is not the room.
+    category: str = ""
+    subtitle: str = ""
+    language: str = ""
+    description: str = ""
+    #: (title, url) of recordings, slides and pages the source links the talk to.
+    links: tuple[tuple[str, str], ...] = ()
+    do_not_record: bool = False
+    #: The source says it will not take place: a state, or "CANCELLED" before its title.
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,8 @@ class Programme:
     #: Every room, in the source's order, including rooms without talks.
     rooms: tuple[str, ...] = ()
     version: str = ""
+    #: What reading it noticed without stopping (a time zone worked out from the talks' offsets).
+    notes: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -85,12 +98,108 @@ class Problems:
     source: str
     errors: list[ScheduleError] = field(default_factory=list)
 
-    def add(self, where: str, message: str, line: int | None = None) -> None:
-        self.errors.append(ScheduleError(self.source, line, where, message))
+    #: For each message, the talks it was found at: one error per kind of problem, not per talk.
+    _grouped: dict[str, tuple[int, list[tuple[str, int | None]]]] = field(default_factory=dict)
+
+    def add(self, where: str, message: str, line: int | None = None, *, talks: str = "") -> None:
+        """A problem at ``where``. With ``talks`` (the source's word: "talks", "events"), the same
+        ``message`` at other talks is told once, with how many and where the first few are."""
+        if not talks:
+            self.errors.append(ScheduleError(self.source, line, where, message))
+            return
+        if message not in self._grouped:
+            self._grouped[message] = (len(self.errors), [])
+            self.errors.append(ScheduleError(self.source, line, where, message))
+        first, places = self._grouped[message]
+        places.append((where, line))
+        if len(places) > 1:
+            shown = ", ".join(f"line {n}" if n is not None else w for w, n in places[1:4])
+            more = f" and {len(places) - 4} more" if len(places) > 4 else ""
+            self.errors[first] = ScheduleError(self.source, places[0][1], places[0][0],
+                                               f"{len(places)} {talks} (this one, {shown}{more}): {message}")
 
     def raise_any(self) -> None:
         if self.errors:
             raise ScheduleInvalid(self.errors)
+
+
+_CANCELLED_TITLE = re.compile(r"^\s*(?:\[\s*)?cancell?ed\b\s*\]?[\s:\-–—!]*", re.IGNORECASE)
+#: States in which a programme says a talk will not take place (c3voc's schedule v2, pretalx).
+CANCELLED_STATES = frozenset({"canceled", "cancelled", "withdrawn", "deleted", "rejected"})
+
+
+def cancelled_title(title: str) -> tuple[str, bool]:
+    """``title`` without a leading "CANCELLED", and whether it had one (FOSDEM's way to say so)."""
+    bare = _CANCELLED_TITLE.sub("", title, count=1)
+    return (bare, True) if bare != title and bare else (title, False)
+
+
+def zone_from_offsets(moments: list[Any], given: str | None, named: Any, problems: Problems, where: str,
+                      notes: list[str], line: int | None = None) -> ZoneInfo | None:
+    """The conference's zone: ``given`` (--timezone) first, else the one the source ``named``,
+    else, when every talk's start carries the same UTC offset, the fixed zone of that offset
+    (with a note saying so). An error asking for --timezone when none of these can be had."""
+    if given:
+        try:
+            return ZoneInfo(given.strip())
+        except (ValueError, KeyError, OSError):
+            problems.add("--timezone", f"{given!r} is not an IANA time zone; give one like Europe/Brussels")
+            return None
+    if isinstance(named, str) and named.strip():
+        try:
+            return ZoneInfo(named.strip())
+        except (ValueError, KeyError, OSError):
+            problems.add(where, f"{named.strip()!r} is not an IANA time zone (like Europe/Berlin); fix the event's "
+                                "time zone in the source, or pass --timezone ZONE", line)
+            return None
+    offsets = set()
+    for text in moments:
+        moment = parse_moment(text, None) if isinstance(text, str) else None
+        if moment is not None and moment.tzinfo is not None:
+            offsets.add(moment.utcoffset())
+    seen = ", ".join(sorted(_offset_text(o) for o in offsets))
+    if len(offsets) == 1:
+        offset = offsets.pop()
+        hours, rest = divmod(int(offset.total_seconds()), 3600)
+        if not rest and -12 <= hours <= 14:
+            # IANA's Etc zones count the other way round: Etc/GMT-1 is UTC+01:00.
+            name = "Etc/UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+            notes.append(f"the source names no time zone; every talk starts at {_offset_text(offset)}, so the "
+                         f"conference is in {name} ({_offset_text(offset)}); pass --timezone (like "
+                         "--timezone Europe/Berlin) to name the real one")
+            return ZoneInfo(name)
+    why = (f"its talks carry several UTC offsets ({seen})" if offsets else
+           "its talks' times carry no UTC offset")
+    problems.add(where, f"the source names no time zone and {why}; pass --timezone ZONE (the conference's IANA "
+                        "time zone, like --timezone Europe/Brussels)", line)
+    return None
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def link_pairs(values: Any) -> tuple[tuple[str, str], ...]:
+    """(title, url) of each http(s) link in a list of ``{"url"|"href", "title"}`` or URL strings."""
+    out = []
+    for value in values if isinstance(values, list) else []:
+        if isinstance(value, str):
+            url, title = value, ""
+        elif isinstance(value, dict):
+            url, title = value.get("url") or value.get("href") or "", value.get("title") or value.get("type") or ""
+        else:
+            continue
+        url = url.strip() if isinstance(url, str) else ""
+        if re.match(r"^https?://[^\s]+$", url) and len(url) <= MAX_URL_LENGTH:
+            out.append((title_text(title), url))
+    return tuple(dict.fromkeys(out))
+
+
+def recording_links(*urls: Any) -> tuple[tuple[str, str], ...]:
+    """The recording links a source gives in fields of their own (frab's video_download_url)."""
+    return link_pairs([{"url": url, "title": "Recording"} for url in urls if isinstance(url, str) and url])
 
 
 def path_of(*parts: Any) -> str:
@@ -134,7 +243,7 @@ def duration_or_problem(value: Any, problems: Problems, where: str, line: int | 
         return None
 
 
-def parse_moment(text: Any, tz: tzinfo) -> datetime | None:
+def parse_moment(text: Any, tz: tzinfo | None) -> datetime | None:
     """An ISO date and time; one without an offset is in ``tz``. None if unreadable."""
     if not isinstance(text, str) or not text.strip():
         return None
@@ -199,6 +308,15 @@ def abstract_text(*values: Any) -> str:
         if text:
             return text
     return ""
+
+
+def texts_of(abstract: Any, description: Any) -> dict[str, str]:
+    """A talk's ``abstract`` (the source's abstract, else its description) and ``description``
+    (the description too, when there is an abstract beside it), as plain text."""
+    short, long = abstract_text(abstract), abstract_text(description)
+    if not short:
+        return {"abstract": long, "description": ""}
+    return {"abstract": short, "description": long if long != short else ""}
 
 
 def title_text(value: Any) -> str:

@@ -51,6 +51,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--matrix-question", metavar="QUESTION",
                    help="the pretalx speaker question whose answers are Matrix IDs (its text, like \"Your Matrix "
                         "ID\", or its id); API only, needs a token")
+    p.add_argument("--timezone", metavar="ZONE",
+                   help="the conference's IANA time zone (like Europe/Brussels), for a source that names none; "
+                        "without it, one taken from the talks' UTC offsets when they all carry the same")
     p.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
     p.add_argument("--prune", action="store_true",
                    help="remove the talks the programme no longer has (default: report them and keep them)")
@@ -146,9 +149,10 @@ def _import(args: argparse.Namespace) -> int:
             raise ConfigProblem(f"--token-file {args.token_file}: the file is empty; put the pretalx API token in it")
     else:
         token = secret("PODIUM_PRETALX_TOKEN", dict(os.environ))
-    programme, notes = read_programme(args.source, ImportOptions(token=token, matrix_question=args.matrix_question))
+    programme, notes = read_programme(args.source, ImportOptions(token=token, matrix_question=args.matrix_question,
+                                                                 timezone=args.timezone))
     result = import_into(programme, args.into, prune=args.prune, dry_run=args.dry_run)
-    for line in result.changes:
+    for line in summary_lines(result):
         print(line)
     for note in notes + result.notes:
         print(f"note: {note}")
@@ -165,6 +169,36 @@ def _import(args: argparse.Namespace) -> int:
     print(f"Wrote {args.into}: {programme.format}{version} from {args.source}: {counts}. "
           f"Next: `podium validate --schedule {args.into}`, then `podium plan`.")
     return EXIT_OK
+
+
+#: How many talks of one kind of change the summary names; the rest are counted.
+SHOWN_PER_KIND = 5
+
+
+def summary_lines(result) -> list[str]:
+    """What an import did, by kind of change, each with how many and the first few talks."""
+    from bridges.merge import KIND_PHRASES
+
+    groups: dict[str, list[str]] = {}
+    for line in result.changes:
+        subject = "track" if line[2:].startswith("track") else "conference day" if line[2:].startswith("conference") \
+            else "talk"
+        what = {"+": "added", "~": "changed", "-": "removed", "!": "no longer in the programme, kept"}[line[0]]
+        groups.setdefault(f"{subject}|{what}", []).append(line)
+    for kind, lines in result.kinds.items():
+        groups.setdefault(kind, []).extend(lines)
+    out = []
+    for kind, lines in groups.items():
+        if kind in KIND_PHRASES:
+            phrase = KIND_PHRASES[kind][len(lines) != 1]
+        else:
+            subject, what = kind.split("|")
+            phrase = f"{subject}{'' if len(lines) == 1 else 's'} {what}"
+        out.append(f"{len(lines)} {phrase}:")
+        out += [f"  {line}" for line in lines[:SHOWN_PER_KIND]]
+        if len(lines) > SHOWN_PER_KIND:
+            out.append(f"  … and {len(lines) - SHOWN_PER_KIND} more")
+    return out
 
 
 #: The bot validate measures rooms for when PODIUM_USER_ID does not name the real one.

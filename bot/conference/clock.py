@@ -35,8 +35,8 @@ def talk_end(talk: Talk) -> datetime:
 
 
 def talks_in_track(schedule: Schedule, track_id: str) -> list[Talk]:
-    """The track's talks in start order."""
-    return sorted((t for t in schedule.talks if t.track == track_id), key=lambda t: t.start)
+    """The track's talks in start order, but for those cancelled: none of them is on now or next."""
+    return sorted((t for t in schedule.talks if t.track == track_id and not t.cancelled), key=lambda t: t.start)
 
 
 def live_talk(talks: Iterable[Talk], now: datetime) -> Talk | None:

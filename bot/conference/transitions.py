@@ -105,7 +105,8 @@ def transitions(schedule: Schedule, delays: Mapping[str, int] | None = None, *,
     order they run (by time; at one moment, ends before starts)."""
     delayed = apply_delays(schedule, delays)
     plenary = {track.id for track in delayed.tracks if track.kind == "plenary"}
-    made = [t for talk in delayed.talks
+    # A cancelled talk is still listed (the pages say it is cancelled), but nothing runs for it.
+    made = [t for talk in delayed.talks if not talk.cancelled
             for t in talk_transitions(talk, plenary=talk.track in plenary, remind_before=remind_before)]
     return sorted(made, key=Transition.sort_key)
 

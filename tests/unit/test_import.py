@@ -317,7 +317,9 @@ def test_the_days_widen_to_hold_the_programme():
 
 
 def test_a_programme_podium_cannot_hold_names_the_source_talk():
-    overlapping = export(talk("AAA111", "Opening"), talk("BBB222", "Clash", "2026-07-13T10:15:00+02:00"))
+    # Talks that overlap in the source's room are kept side by side; one that overlaps a talk the
+    # organisers wrote into the track themselves is refused.
+    overlapping = export(talk("AAA111", "Opening"), talk("BBB222", "Clash", "2026-07-13T20:15:00+02:00"))
     with pytest.raises(ScheduleInvalid) as caught:
         imported(overlapping, ORGANISED)
     text = str(caught.value)
@@ -376,7 +378,8 @@ def test_dry_run_writes_nothing_and_a_failed_import_leaves_the_file(tmp_path, ca
     out = capsys.readouterr().out
     assert '~ talk opening (AAA111): renamed from "Opening" to "Renamed"' in out and "Nothing was written." in out
     assert into.read_text(encoding="utf-8") == ORGANISED
-    source.write_text(json.dumps(export(talk("AAA111", "Renamed"), talk("BBB222", "Clash"))), encoding="utf-8")
+    source.write_text(json.dumps(export(talk("AAA111", "Renamed"), talk("BBB222", "Clash", "2026-07-13T20:15:00+02:00"))),
+                      encoding="utf-8")
     assert main(["import", str(source), "--into", str(into)]) == 1
     captured = capsys.readouterr()
     assert "overlaps" in captured.err and "Traceback" not in captured.err

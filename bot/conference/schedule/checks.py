@@ -210,10 +210,12 @@ def _semantic_errors(parts: _Parts, filename: str, lines: LineMap | None) -> lis
                     f"this poster session ({_when(session.start, session.end, conf.tz)}) is outside the "
                     f"conference days ({days}); fix its start or duration, or change conference start/end")
 
-    # No two talks at the same time in one track.
+    # No two talks at the same time in one track, but for those marked parallel (the imported
+    # programme has them side by side in one room) and those cancelled (their slot is free).
     by_track: dict[str, list[tuple[int, Talk]]] = {}
     for i, talk in parts.talks:
-        by_track.setdefault(talk.track, []).append((i, talk))
+        if not (talk.parallel or talk.cancelled):
+            by_track.setdefault(talk.track, []).append((i, talk))
     for track_id, talks in by_track.items():
         talks.sort(key=lambda it: (it[1].start, it[1].end, it[0]))
         latest: tuple[int, Talk] | None = None
@@ -223,8 +225,9 @@ def _semantic_errors(parts: _Parts, filename: str, lines: LineMap | None) -> lis
                 add(("talks", i, "start"),
                     f"talk '{talk.id}' ({_when(talk.start, talk.end, conf.tz)}) overlaps talk "
                     f"'{other.id}' ({_when(other.start, other.end, conf.tz)}, "
-                    f"{at(('talks', j))}) in track '{track_id}'; move one of them or put it "
-                    "in another track")
+                    f"{at(('talks', j))}) in track '{track_id}'; move one of them, put it "
+                    "in another track, or, if both really run at once in that room, mark it "
+                    "'parallel: true'")
             if latest is None or talk.end > latest[1].end:
                 latest = (i, talk)
 

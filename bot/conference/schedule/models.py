@@ -190,11 +190,22 @@ def _check_ref(value: Any) -> str | None:
     text = _text_value(value)
     if text is None:
         return None
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", text):
+    # frab's guids of 2014 are URL-safe base64, which may start with '-' or '_'.
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}", text):
         raise _err("ref", f"{_show(value)} is not a reference Podium writes; `podium import` sets it to the "
                           "talk's pretalx code or frab guid (1-64 letters, digits, '.', '_', ':' or '-'): "
                           "restore it, or remove the line to make the talk your own")
     return text
+
+
+class Link(_Model):
+    url: Annotated[str, BeforeValidator(_check_url), FREE_FORM]
+    title: OptLine = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_url(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
 
 
 class Talk(_Model):
@@ -208,8 +219,26 @@ class Talk(_Model):
     speakers: People = Field(default_factory=list)
     abstract: OptText = ""
     #: The talk's identity in the system it was imported from (pretalx's submission code, a frab
-    #: guid): how a re-import finds it again after its title or slot changed.
+    #: guid or event id): how a re-import finds it again after its title or slot changed.
     ref: Annotated[str | None, BeforeValidator(_check_ref)] = None
+    #: The programme's own grouping of the talk (FOSDEM's devroom, a congress's topic): what
+    #: attendees look for, beside the track, which is the room it is streamed in.
+    category: OptLine = ""
+    subtitle: OptLine = ""
+    #: The language it is given in, as the programme writes it ("en", "de").
+    language: OptLine = ""
+    #: The longer text beside the abstract.
+    description: OptText = ""
+    #: Recordings, slides, the programme's own page: what attendees may follow from the talk.
+    links: Annotated[list[Link], BeforeValidator(_empty_list), FREE_FORM] = Field(default_factory=list)
+    #: The speakers asked not to be recorded or streamed; speakers and chairs are told.
+    do_not_record: Flag = False
+    #: Runs at the same time as another talk of its track, as the imported programme has it (a DJ
+    #: set beside another, posters inside a reception). Only such talks may overlap in a track:
+    #: an overlap written by hand is nearly always a wrong start, so it stays an error.
+    parallel: Flag = False
+    #: Cancelled after it was announced: kept so the pages say so, but the clock runs nothing for it.
+    cancelled: Flag = False
 
     @property
     def end(self) -> datetime:
@@ -382,8 +411,17 @@ def _section(item_type: Any) -> Any:
     return Annotated[list[item_type], BeforeValidator(_empty_list)]
 
 
+class ImportSettings(_Model):
+    #: The refs of talks `podium import` leaves out for good (the organisers removed them).
+    exclude: Annotated[list[Annotated[str, BeforeValidator(_check_ref)]], BeforeValidator(_listify),
+                       FREE_FORM] = Field(default_factory=list)
+
+
 class Schedule(_Model):
     conference: ConferenceInfo
+    #: What ``podium import`` must respect: written ``import:`` in the file.
+    import_settings: Annotated[ImportSettings, BeforeValidator(lambda v: {} if v is None else v)] = Field(
+        default_factory=ImportSettings, alias="import")
     staff: Annotated[Staff, BeforeValidator(lambda v: {} if v is None else v)] = Field(
         default_factory=Staff)
     lobby: Annotated[list[LobbyRoom], BeforeValidator(
