@@ -338,6 +338,17 @@ class MatrixAdapter:
         snapshot = fold(Snapshot(), delta)
         return observed_room(room_id, snapshot.rooms.get(room_id, {}), snapshot.creators.get(room_id))
 
+    async def state_event(self, room_id: str, event_type: str, state_key: str, *, what: str) -> dict[str, Any]:
+        """The content of one state event as the room has it now ({} if it has none)."""
+        path = f"{CLIENT}/rooms/{quote(room_id)}/state/{quote(event_type)}/{quote(state_key, safe='')}"
+        try:
+            data = await self.request("GET", path, what=what)
+        except MatrixError as exc:
+            if exc.status == 404:
+                return {}
+            raise
+        return data if isinstance(data, dict) else {}
+
     async def resolve_alias(self, alias: str) -> str | None:
         try:
             data = await self.request("GET", f"{CLIENT}/directory/room/{quote(alias)}", what=f"look up {alias}")

@@ -9,9 +9,11 @@ yet, and talk speakers are speakers in their track and their breakout.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
+from .clock import talk_end
 from .roomkeys import HELPDESK, HELPDESK_STAFF, kind_of, object_id
 from .schedule import Schedule
 from .sponsors import sponsor_of
@@ -19,6 +21,12 @@ from .sponsors import sponsor_of
 #: Power at which Matrix clients (and Podium's templates) treat someone as a moderator / admin.
 MODERATOR_POWER = 50
 ORGANISER_POWER = 100
+#: Power a talk's speakers hold in its track room while it runs, and only then: the conference
+#: clock gives it at the start and takes it back when the talk is no longer on in the schedule in
+#: force. It is what presenting needs (the track template asks it for a poll of one's own) and
+#: below every moderator right: widgets and other room state, redacting others, kick, ban, invite,
+#: and the moderator commands (which want ``MODERATOR_POWER``).
+PRESENTER_POWER = 25
 
 
 class Role(IntEnum):
@@ -91,3 +99,27 @@ def room_staff(schedule: Schedule, room_key: str) -> set[str]:
     if kind in (HELPDESK, HELPDESK_STAFF):
         return next((set(desk.staff) for desk in schedule.helpdesks if desk.id == item), set())
     return set()
+
+
+def presenting(schedule: Schedule, now: datetime) -> dict[str, frozenset[str]]:
+    """Who presents at ``now``, by track id: the speakers (with a Matrix ID) of the talks running
+    there. ``schedule`` is the one in force, with the tracks' delays applied."""
+    on: dict[str, set[str]] = {}
+    for talk in schedule.talks:
+        if talk.start <= now < talk_end(talk):
+            on.setdefault(talk.track, set()).update(p.matrix_id for p in talk.speakers if p.matrix_id)
+    return {track: frozenset(speakers) for track, speakers in on.items()}
+
+
+def with_presenters(power_levels: dict[str, Any], presenters: Iterable[str]) -> dict[str, int]:
+    """A track room's ``users`` power levels with ``presenters`` at the presenter level and nobody
+    else at it. The level is the clock's alone: whoever holds exactly it without presenting now
+    loses it (their talk ended, or an edit deleted or moved it); more power than it is kept."""
+    presenters = set(presenters)
+    users = power_levels.get("users") or {}
+    kept = {user: level for user, level in users.items()
+            if user in presenters or power_of(user, power_levels) != PRESENTER_POWER}
+    for user in sorted(presenters):
+        if power_of(user, {**power_levels, "users": kept}) < PRESENTER_POWER:
+            kept[user] = PRESENTER_POWER
+    return kept

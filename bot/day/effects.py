@@ -1,4 +1,8 @@
-"""What each transition does, as plain data: messages to say, topics to set, power to grant.
+"""What each transition does, as plain data: messages to say, topics and names to set.
+
+Who may present is not a transition's to say: it follows the schedule in force at every moment
+(``bot.conference.roles.presenting``; the runner keeps it), so a talk an edit deletes or moves
+while it runs takes its speakers' power back as surely as its end does.
 
 Pure: given the transition, the schedule (delays applied) and what the store knows (who checked
 in, the open questions), the effects in order; the runner carries them out. Each effect names
@@ -43,9 +47,6 @@ from ..conference.transitions import (
     Transition,
 )
 
-#: Power a talk's speakers get in the track room while it runs: enough to present (calls,
-#: widgets, pinning), as a moderator has.
-PRESENTER_POWER = 50
 #: How many open questions are handed to the breakout room at the end.
 HANDED_OVER = 5
 
@@ -69,21 +70,13 @@ class SetTopic:
 
 
 @dataclass(frozen=True)
-class SetPower:
-    room: str
-    switch: str
-    users: tuple[str, ...]
-    level: int | None  # None: back to the room's default
-
-
-@dataclass(frozen=True)
 class SetName:
     room: str
     switch: str
     name: str
 
 
-Effect = Say | SetTopic | SetPower | SetName
+Effect = Say | SetTopic | SetName
 
 
 def effects(transition: Transition, schedule: Schedule, *, public_url: str, checked_in: set[str] = frozenset(),
@@ -119,16 +112,12 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
                           ", upvote with 👍."))
         made: list[Effect] = [SetTopic(track, "topic", now_next_topic(talk, upcoming, zone, page)),
                               Say(track, "now_notice", notice)]
-        if speakers:
-            made.append(SetPower(track, "speaker_power", speakers, PRESENTER_POWER))
         if transition.plenary:
             made.append(Say(ANNOUNCEMENTS_ROOM, "plenary_announcement",
                             message("Now in the plenary: ", bold(user(talk.title)), *_by(talk), ".")))
         return made
     if transition.kind == END:
         made = []
-        if speakers:
-            made.append(SetPower(track, "speaker_power", speakers, None))
         open_questions = [q for q in questions if q.state == "open"][:HANDED_OVER]
         if open_questions:
             made.append(Say(talk_key(talk.id), "questions_handed_over", message(

@@ -7,6 +7,10 @@ transition again after the restart, with the same transaction ids, so the homese
 copy of each message. Transitions missed by more than the grace window are not run late: the
 moderators get one summary per backstage instead.
 
+Each pass also puts the track rooms' presenters right: the speakers of the talk running now in
+the schedule in force (delays applied) hold the presenter level, and nobody else does, whatever
+moved the timetable (a talk's end, a ``!delay``, an edit that deleted or moved the talk).
+
 The loop sleeps until the next transition is due, or until woken (``wake``: a ``!delay`` or a
 reload moved the timetable), and never longer than ``PASS_AT_MOST``, so a clock that jumps (a
 rehearsal's, a suspended machine's) is noticed within that time.
@@ -26,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 from ..commands.message import message, user
 from ..conference.clock import apply_delays
-from ..conference.roles import track_staff
-from ..conference.roomkeys import backstage_key, object_id
+from ..conference.roles import presenting, track_staff, with_presenters
+from ..conference.roomkeys import TRACK, backstage_key, kind_of
 from ..conference.transitions import (
     GRACE,
     POSTER_KINDS,
@@ -44,7 +48,7 @@ from ..store.bookings import BookingStore
 from ..store.delays import DelayStore
 from ..store.questions import QuestionStore
 from ..store.transitions import SKIPPED, TransitionStore
-from .effects import Say, SetName, SetPower, SetTopic, effects, poster_effects, session_effects
+from .effects import Say, SetName, SetTopic, effects, poster_effects, session_effects
 from .running import RunningBot
 
 log = logging.getLogger(__name__)
@@ -118,6 +122,7 @@ class DayRunner:
         # Tracks side by side: at the top of the hour every track changes talks at once, and one
         # track's requests need not wait for another's. Within a track, in order.
         await asyncio.gather(*(self._run_track(batch, schedule) for batch in by_track.values()))
+        await self._keep_presenters(schedule, now)
         return result.waiting[0].at if result.waiting else None
 
     def _record(self, transition: Transition, outcome: str = "ran") -> None:
@@ -126,12 +131,10 @@ class DayRunner:
 
     async def _run_track(self, batch: list[Transition], schedule) -> None:
         """One track's due transitions, as few writes as they need and side by side where order
-        does not matter. A topic a later transition of the batch sets again is written once, and
-        each room's power changes go in one write (two writes in a row would each start from the
-        levels last synced, and the second undo the first). Messages keep their order within a
-        room ("has ended" before "Now:"); rooms, and the state writes beside the messages, go at
-        once. Recorded once all are done: a crash in between runs the batch again, with the same
-        transaction ids, so no message is repeated."""
+        does not matter. A topic a later transition of the batch sets again is written once.
+        Messages keep their order within a room ("has ended" before "Now:"); rooms, and the state
+        writes beside the messages, go at once. Recorded once all are done: a crash in between runs
+        the batch again, with the same transaction ids, so no message is repeated."""
         steps = [(transition, index, effect) for transition in batch
                  for index, effect in enumerate(self._effects(transition, schedule))
                  if self._switched_on(effect.room, effect.switch)]
@@ -142,10 +145,8 @@ class DayRunner:
             seed = f"{transition.key}|{index}"
             if isinstance(effect, Say):
                 says[effect.room].append((transition, effect, seed))
-            elif not later:  # the last topic, or the last power change with all before it
-                merged = [e for _, _, e in steps if isinstance(e, SetPower) and e.room == effect.room] \
-                    if isinstance(effect, SetPower) else effect
-                writes.append(self._carry_out(transition, merged, seed))
+            elif not later:  # the last topic or name the batch sets
+                writes.append(self._carry_out(transition, effect, seed))
 
         async def in_order(messages) -> None:
             for transition, effect, seed in messages:
@@ -173,15 +174,14 @@ class DayRunner:
         )
 
     async def _carry_out(self, transition: Transition, effect, txn_seed: str) -> None:
-        room = effect[0].room if isinstance(effect, list) else effect.room
-        room_id = self.runtime.room_id_of(room)
+        room_id = self.runtime.room_id_of(effect.room)
         if room_id is None:
-            log.warning("clock: %s for %s: no room %s", transition.kind, transition.talk_id, room)
+            log.warning("clock: %s for %s: no room %s", transition.kind, transition.talk_id, effect.room)
             return
         try:
             await self._apply(effect, room_id, txn_seed)
         except MatrixError as exc:  # one room failing must not stop the others, nor the clock
-            log.warning("clock: %s for %s in %s failed: %s", transition.kind, transition.talk_id, room, exc)
+            log.warning("clock: %s for %s in %s failed: %s", transition.kind, transition.talk_id, effect.room, exc)
 
     def _template_name_and_topic(self, room_key: str) -> tuple[str, str]:
         """The name and topic the room's template gives it, in the programme in force."""
@@ -193,7 +193,7 @@ class DayRunner:
         return bool(self.runtime.programme.switches.get(room_key, {}).get(switch, True))
 
     async def _apply(self, effect, room_id: str, txn_seed: str) -> None:
-        """Carry out one effect, or a room's power changes in order (a list of SetPower)."""
+        """Carry out one effect."""
         adapter = self.runtime.adapter
         if isinstance(effect, Say):
             content = effect.message.content(notice=effect.notice)
@@ -208,21 +208,35 @@ class DayRunner:
         elif isinstance(effect, SetName):
             await adapter.put_state(room_id, "m.room.name", "", {"name": effect.name},
                                     what=f"set the name of {effect.room}")
-        elif isinstance(effect, list):
-            levels = self._power_levels(room_id)
-            users = dict(levels.get("users", {}))
-            schedule = self.runtime.schedule
-            moderators, _ = track_staff(schedule, object_id(effect[0].room))
-            keeps = moderators | set(schedule.staff.organisers)  # chairs and staff keep their power
-            for change in effect:
-                for speaker in change.users:
-                    if change.level is not None and users.get(speaker, 0) < change.level:
-                        users[speaker] = change.level
-                    elif change.level is None and users.get(speaker) is not None and speaker not in keeps:
-                        users.pop(speaker)  # only the power the clock gave
-            if users != levels.get("users", {}):
+
+    async def _keep_presenters(self, schedule, now) -> None:
+        """Every track room's presenters as the schedule in force has them at ``now`` (``schedule``
+        with the delays applied), all rooms at once."""
+        on_stage = presenting(schedule, now)
+        changes = []
+        for room in self.runtime.own_rooms():
+            if kind_of(room.key) != TRACK:
+                continue
+            wanted = on_stage.get(room.track_id or "", frozenset()) \
+                if self._switched_on(room.key, "speaker_power") else frozenset()
+            synced = self._power_levels(room.room_id)
+            if with_presenters(synced, wanted) != synced.get("users", {}):
+                changes.append(self._set_presenters(room.key, room.room_id, wanted))
+        await asyncio.gather(*changes)
+
+    async def _set_presenters(self, key: str, room_id: str, presenters: frozenset[str]) -> None:
+        """One write that gives the room these presenters. The levels are read fresh first: the
+        synced ones may not show the clock's own last change yet, and a write from them would
+        undo it (or undo what someone else changed meanwhile)."""
+        adapter = self.runtime.adapter
+        try:
+            levels = await adapter.state_event(room_id, POWER_LEVELS, "", what=f"read the power levels of {key}")
+            users = with_presenters(levels, presenters)
+            if levels and users != levels.get("users", {}):
                 await adapter.put_state(room_id, POWER_LEVELS, "", {**levels, "users": users},
-                                        what=f"set who may present in {effect[0].room}")
+                                        what=f"set who may present in {key}")
+        except MatrixError as exc:  # tried again at the next pass
+            log.warning("clock: setting who may present in %s failed: %s", key, exc)
 
     def _power_levels(self, room_id: str) -> dict[str, Any]:
         return dict(self.runtime.rooms.get(room_id, {}).get(POWER_LEVELS, {}).get("", {}))

@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..commands import Room
 from ..conference.clock import Clock
 from ..conference.schedule import Schedule
 from ..matrix import MatrixAdapter
@@ -34,5 +35,7 @@ class RunningBot(Protocol):
     def schedule(self) -> Schedule: ...
 
     def room_id_of(self, key: str) -> str | None: ...
+
+    def own_rooms(self) -> list[Room]: ...
 
     async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str: ...

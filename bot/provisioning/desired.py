@@ -25,6 +25,7 @@ from ..conference.roomkeys import (
     talk_key,
     track_key,
 )
+from ..conference.roles import MODERATOR_POWER, ORGANISER_POWER, PRESENTER_POWER
 from ..conference.schedule import Schedule
 from ..roomstate.state import (
     CANONICAL_ALIAS,
@@ -56,8 +57,8 @@ CATEGORIES = (
     ("help", "Help"),
     ("open-space", "Open space"),
 )
-ORGANISER_POWER = 100
-MODERATOR_POWER = 50
+#: The power levels of Podium's roles, as templates name them (``{{ power.presenter }}``).
+POWER = {"presenter": PRESENTER_POWER, "moderator": MODERATOR_POWER, "organiser": ORGANISER_POWER}
 _ALIAS_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
 JITSI_FRAGMENT = (
     "#conferenceDomain=$domain&conferenceId=$conferenceId&isAudioOnly=$isAudioOnly"
@@ -166,6 +167,7 @@ def template_context(schedule: Schedule, settings: Settings, source: RoomSource)
         "public_url": settings.public_url.rstrip("/"),
         "jitsi_url": conf.video.jitsi_wrapper_url + JITSI_FRAGMENT,
         "server_name": settings.server_name,
+        "power": POWER,
         # The widget pages' URLs come from the one URL scheme the web server routes.
         "pages": pages,
         **source.context,

@@ -18,6 +18,7 @@ from datetime import timedelta
 import sqlite_utils
 import yaml
 
+from bot.conference.roles import PRESENTER_POWER
 from bot.conference.transitions import TALK_KINDS
 from bot.day.runner import DayOptions
 from bot.provisioning.desired import Settings
@@ -85,7 +86,7 @@ async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(live):
         assert topic["content"]["topic"].startswith(
             "Now: Talk <one> — Sam · Next at 10:01: Talk two — Absent Al · Stream: http")
         await ann.wait_for(track, lambda e: e.get("type") == POWER_LEVELS
-                           and e["content"].get("users", {}).get(ids["speaker"]) == 50)
+                           and e["content"].get("users", {}).get(ids["speaker"]) == PRESENTER_POWER)
         # Sam checked in: no alert for the first talk.
 
         # Stopped in the middle of the first talk, and back before it ends: nothing repeated.
@@ -102,7 +103,7 @@ async def test_a_compressed_day_runs_start_to_end_once_across_a_restart(live):
         # writes would each start from the levels last synced), and the topic goes from the first
         # talk to the second with no "nothing on" written in between.
         handover = await ann.wait_for(track, lambda e: e.get("type") == POWER_LEVELS
-                                      and e["content"].get("users", {}).get(ids["absent"]) == 50)
+                                      and e["content"].get("users", {}).get(ids["absent"]) == PRESENTER_POWER)
         assert ids["speaker"] not in handover["content"]["users"]
         await ann.wait_for(track, lambda e: e.get("type") == "m.room.topic"
                            and e["content"].get("topic", "").startswith("Now: Talk two"))

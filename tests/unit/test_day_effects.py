@@ -17,7 +17,7 @@ from bot.conference.transitions import (
     poster_transitions,
     transitions,
 )
-from bot.day.effects import PRESENTER_POWER, Say, SetPower, SetTopic, effects, poster_effects
+from bot.day.effects import Say, SetTopic, effects, poster_effects
 
 URL = "https://podium.example.org"
 SCHEDULE = validate_schedule_data({
@@ -58,13 +58,12 @@ def test_the_check_in_alert_names_who_is_missing_and_nothing_when_all_are_there(
     assert effects(of("b", CHECK_IN), SCHEDULE, public_url=URL) == []  # nobody to check in
 
 
-def test_the_start_sets_the_topic_says_now_and_lets_the_speakers_present():
+def test_the_start_sets_the_topic_and_says_now():
     made = effects(of("a", START), SCHEDULE, public_url=URL)
-    topic, notice, power = made
+    topic, notice = made
     assert topic == SetTopic("track/forum", "topic", "Now: <Alpha> — Sam, Lee · Next at 10:45: Beta · "
                                                       f"Stream: {URL}/widgets/stream/forum")
     assert isinstance(notice, Say) and notice.message.body.startswith("Now: <Alpha> — Sam, Lee.")
-    assert power == SetPower("track/forum", "speaker_power", ("@sam:x",), PRESENTER_POWER)
 
 
 def test_a_plenary_start_is_announced_and_a_track_without_stream_links_its_now_next_page():
@@ -75,8 +74,7 @@ def test_a_plenary_start_is_announced_and_a_track_without_stream_links_its_now_n
 
 def test_the_end_hands_the_open_questions_over_and_says_what_is_next():
     asked = [question(1, "Slides?", 3), question(2, "Answered one", 9, state="answered"), question(3, "Tests?", 1)]
-    power, handed, pointer, topic = effects(of("a", END), SCHEDULE, public_url=URL, questions=asked)
-    assert power == SetPower("track/forum", "speaker_power", ("@sam:x",), None)
+    handed, pointer, topic = effects(of("a", END), SCHEDULE, public_url=URL, questions=asked)
     assert handed.room == "talk/a" and handed.mentions == ("@sam:x",)
     assert "Slides?" in handed.message.body and "Tests?" in handed.message.body and "Answered" not in handed.message.body
     assert pointer.message.body == ("“<Alpha>” has ended. Meet the speakers in its breakout room.\n"
@@ -103,12 +101,11 @@ def test_a_training_says_until_when_it_runs():
                    "duration": "3h", "speakers": [{"name": "Jo", "matrix_id": "@jo:x"}]}],
     }, "<test>")
     start = next(t for t in transitions(schedule) if t.kind == START)
-    topic, notice, power = effects(start, schedule, public_url=URL)
+    topic, notice = effects(start, schedule, public_url=URL)
     assert notice.message.body == ("Now: the training FastAPI <hands-on> — Jo, until 12:30. "
                                    "Questions for the trainer: !ask <question>.")
     assert "&lt;hands-on&gt;" in notice.message.html
     assert topic.topic.endswith(f"Now and next: {URL}/widgets/now-next?track=lab")
-    assert power.users == ("@jo:x",)
 
 
 def test_a_posters_session_reminds_its_presenters_and_is_announced_in_its_room():
