@@ -145,7 +145,8 @@ def test_a_released_change_reimports_as_exactly_that_change_and_keeps_the_additi
     assert code == 2 and into.read_text(encoding="utf-8") == text, out
     code, out = run_import(capsys, monkeypatch, server, server.api_url, into, "--matrix-question", MATRIX_QUESTION)
     assert code == 0, out
-    changes = [line for line in out.splitlines() if line[:2] in ("+ ", "~ ", "- ", "! ")]
+    # The summary groups its lines by kind of change, each line indented under its kind's heading.
+    changes = [line.strip() for line in out.splitlines() if line.strip()[:2] in ("+ ", "~ ", "- ", "! ")]
     assert changes == [
         # pretalx's test event is made around the day it is set up: its day is read, never written in.
         f"~ talk {moved.id} ({moved.ref}): moved from {moved.start:%a %d %b} 09:00 to {moved.start:%a %d %b} 08:00",
