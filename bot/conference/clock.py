@@ -39,12 +39,14 @@ def talks_in_track(schedule: Schedule, track_id: str) -> list[Talk]:
     return sorted((t for t in schedule.talks if t.track == track_id and not t.cancelled), key=lambda t: t.start)
 
 
+def is_on(talk: Talk, now: datetime) -> bool:
+    """Whether ``talk`` runs at ``now`` (start inclusive, end exclusive)."""
+    return talk.start <= now < talk_end(talk)
+
+
 def live_talk(talks: Iterable[Talk], now: datetime) -> Talk | None:
-    """The talk running at ``now`` (start inclusive, end exclusive), if any."""
-    for talk in talks:
-        if talk.start <= now < talk_end(talk):
-            return talk
-    return None
+    """The talk running at ``now``, if any."""
+    return next((talk for talk in talks if is_on(talk, now)), None)
 
 
 def next_talk(talks: Iterable[Talk], now: datetime) -> Talk | None:

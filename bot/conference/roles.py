@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from .clock import talk_end
+from .clock import is_on, talks_in_track
 from .roomkeys import HELPDESK, HELPDESK_STAFF, kind_of, object_id
 from .schedule import Schedule
 from .sponsors import sponsor_of
@@ -103,12 +103,15 @@ def room_staff(schedule: Schedule, room_key: str) -> set[str]:
 
 def presenting(schedule: Schedule, now: datetime) -> dict[str, frozenset[str]]:
     """Who presents at ``now``, by track id: the speakers (with a Matrix ID) of the talks running
-    there. ``schedule`` is the one in force, with the tracks' delays applied."""
-    on: dict[str, set[str]] = {}
-    for talk in schedule.talks:
-        if talk.start <= now < talk_end(talk):
-            on.setdefault(talk.track, set()).update(p.matrix_id for p in talk.speakers if p.matrix_id)
-    return {track: frozenset(speakers) for track, speakers in on.items()}
+    there, cancelled ones aside. ``schedule`` is the one in force, with the tracks' delays applied."""
+    on: dict[str, frozenset[str]] = {}
+    for track in schedule.tracks:
+        # Every talk on, not only the first: an imported programme may run talks side by side.
+        speakers = frozenset(p.matrix_id for talk in talks_in_track(schedule, track.id) if is_on(talk, now)
+                             for p in talk.speakers if p.matrix_id)
+        if speakers:
+            on[track.id] = speakers
+    return on
 
 
 def with_presenters(power_levels: dict[str, Any], presenters: Iterable[str]) -> dict[str, int]:

@@ -44,6 +44,12 @@ def test_the_speakers_of_the_talk_running_now_present_in_its_track_from_start_to
     assert presenting(without_a, at(10, 10)) == {"main": {"@kim:x"}}
 
 
+
+def test_a_cancelled_talk_kept_in_the_schedule_has_no_presenters():
+    cancelled = SCHEDULE.model_copy(update={"talks": [t.model_copy(update={"cancelled": t.id == "a"})
+                                                      for t in SCHEDULE.talks]})
+    assert presenting(cancelled, at(10, 10)) == {"main": {"@kim:x"}}
+
 def test_the_presenter_level_is_given_to_presenters_and_taken_from_everyone_else_who_holds_it():
     levels = {"users_default": 0, "users": {"@mod:x": 50, "@org:x": 100, "@sam:x": PRESENTER_POWER,
                                              "@old:x": PRESENTER_POWER, "@muted:x": -1}}
