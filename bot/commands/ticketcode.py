@@ -5,9 +5,8 @@ Each code admits one account once (``bot.store.ticketcodes``): a second use, by 
 refused and its sender told the code was used already. Wrong codes are limited per sender
 (``WRONG_CODES`` an hour by the bot's receive time, then they are told how long to wait), so
 codes cannot be guessed. Only a message shaped like a loaded code counts as a try: "hello" is
-answered, and costs nothing. No
-code is ever written to the log, nor echoed back. Someone already in the space, or invited to
-it, is told so and no code is used.
+answered, and costs nothing. No code is ever written to the log, nor echoed back. Someone
+already in the space, or invited to it, is told so and no code is used.
 
 Every answer goes to the sender's direct chat as the bot finds it when the code arrives: the chat
 the code came in while only the two of them are in it, else a new one (``bot.direct``), so no one
