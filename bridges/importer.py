@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tempfile
+import urllib.error
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +57,25 @@ def read_programme(source: str, options: ImportOptions) -> tuple[Programme, list
             parts = urllib.parse.urlsplit(source)
             root = urllib.parse.urlunsplit(parts._replace(path=api["root"] + "/", query="", fragment=""))
             return _with_talks(_from_api(root, options, notes)), notes
-        data = fetch.get(source)
-        if is_web_page(data):
-            source, data = _export_behind(source, notes)
+        try:
+            data = fetch.get(source)
+            page_failed = None
+        except fetch.FetchProblem as problem:
+            # An event's page that fails to render (a server error, a login wall) still has its
+            # export and API beside it; a server that cannot be reached at all has nothing to try.
+            if not _answered(problem):
+                raise
+            data, page_failed = b"", problem
+        if page_failed is not None or is_web_page(data):
+            api = _api_behind(source, options, notes)
+            if api is not None:
+                return _with_talks(api), notes
+            try:
+                source, data = _export_behind(source, notes, page_failed=page_failed is not None)
+            except fetch.FetchProblem:
+                if page_failed is not None:
+                    raise page_failed from None
+                raise
     else:
         data = fetch.read_file(Path(source))
     programme = _from_content(data, source, options.timezone)
@@ -95,7 +112,29 @@ def is_web_page(data: bytes) -> bool:
     return bool(_WEB_PAGE.match(data.lstrip(b"\xef\xbb\xbf")[:4096]))
 
 
-def _export_behind(url: str, notes: list[str]) -> tuple[str, bytes]:
+def _api_behind(url: str, options: ImportOptions, notes: list[str]) -> Programme | None:
+    """With a token, the pretalx API of the event whose web page ``url`` is: it holds what the
+    public export leaves out (cancelled talks, the speakers' answers). None where there is none."""
+    segments = [s for s in urllib.parse.urlsplit(url).path.split("/") if s]
+    if not options.token or not segments:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    root = urllib.parse.urlunsplit(parts._replace(path=f"/api/events/{segments[0]}/", query="", fragment=""))
+    try:
+        if not is_pretalx_event(fetch.get_json(root, options.token)):
+            return None
+    except fetch.FetchProblem:
+        return None
+    notes.append(f"{url} is an event's page; read its pretalx API at {root}")
+    return _from_api(root, options, notes)
+
+
+def _answered(problem: fetch.FetchProblem) -> bool:
+    """Whether the server answered the request that failed (with an HTTP error status)."""
+    return isinstance(problem.__context__, urllib.error.HTTPError)
+
+
+def _export_behind(url: str, notes: list[str], *, page_failed: bool = False) -> tuple[str, bytes]:
     """The export of the event whose web page ``url`` is (what an organiser copies from the
     browser, like https://pretalx.example/democon/): tried where pretalx and frab publish it."""
     parts = urllib.parse.urlsplit(url)
@@ -115,7 +154,8 @@ def _export_behind(url: str, notes: list[str]) -> tuple[str, bytes]:
             except fetch.FetchProblem:
                 continue
             if not is_web_page(data):
-                notes.append(f"{url} is a web page; read the event's export at {candidate}")
+                what = "did not load" if page_failed else "is a web page"
+                notes.append(f"{url} {what}; read the event's export at {candidate}")
                 return candidate, data
     raise fetch.FetchProblem(f"{url}: this is a web page, not a schedule export, and no export was found beside "
                              f"it (tried {', '.join(tried[:4]) or 'nothing: the address names no event'}); give "
@@ -160,6 +200,8 @@ def _from_api(root: str, options: ImportOptions, notes: list[str]) -> Programme:
     if not isinstance(latest, dict) or "id" not in latest:
         raise fetch.FetchProblem(f"{root}schedules/latest/: no released schedule; release one in pretalx first")
     slots = fetch.get_all(fetch.with_query(root + "slots/", schedule=latest["id"], expand=SLOT_EXPAND), token)
+    # Cancelled talks leave the released schedule; only their submissions, seen with a token, say why.
+    cancelled = fetch.get_all(fetch.with_query(root + "submissions/", state="canceled"), token) if token else []
     matrix_ids: dict[str, str] = {}
     if options.matrix_question:
         if not token:
@@ -175,7 +217,7 @@ def _from_api(root: str, options: ImportOptions, notes: list[str]) -> Programme:
         matrix_ids = matrix_ids_from_answers(answers)
     elif not token:
         notes.append("no API token (PODIUM_PRETALX_TOKEN or --token-file): read what pretalx shows the public")
-    return parse_pretalx_api(event, latest, slots, root, matrix_ids)
+    return parse_pretalx_api(event, latest, slots, root, matrix_ids, cancelled)
 
 
 def _first_text(value) -> str:

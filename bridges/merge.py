@@ -230,6 +230,16 @@ def merge(programme: Programme, existing: str | None, filename: str, *, prune: b
             result.added += 1
             result.changes.append(f"+ talk {entry['id']} ({talk.ref}): \"{talk.title}\", {_when(talk.start, tz)}, "
                                   f"{_minutes(talk.duration)} min, in {want.track}")
+    for ref in sorted(programme.cancelled & by_ref.keys() - seen - excluded):
+        # Cancelled after it was announced, and so out of the schedule the source released: kept
+        # where it was, so the pages say it is cancelled, and nothing runs for it.
+        seen.add(ref)
+        old_talk = old_talks[by_ref[ref]]
+        if not old_talk.cancelled:
+            talks[by_ref[ref]]["cancelled"] = True
+            result.changed += 1
+            result.changes.append(f"~ talk {old_talk.id} ({ref}): cancelled")
+            result.tell("now cancelled", f"{old_talk.id} ({ref}): \"{old_talk.title}\"")
     for i in sorted((i for ref, i in by_ref.items() if ref not in seen and ref not in excluded), reverse=True):
         gone = old_talks[i]
         result.withdrawn += 1

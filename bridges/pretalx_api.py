@@ -3,7 +3,8 @@
 is :mod:`bridges.fetch`'s job.
 
 What is read: the event (``/api/events/<e>/``), its latest released schedule
-(``/schedules/latest/``), that schedule's slots with their rooms, submissions, speakers and
+(``/schedules/latest/``), the cancelled submissions (``/submissions/?state=canceled``, with a
+token), that schedule's slots with their rooms, submissions, speakers and
 submission types expanded (``/slots/?schedule=<id>&expand=...``), and, for speakers' Matrix IDs,
 the answers to one speaker question (``/questions/``, ``/answers/?question=<id>``). Only
 confirmed talks with a room and a start are imported: what the public schedule shows.
@@ -32,6 +33,8 @@ FORMAT = "pretalx API"
 SLOT_EXPAND = "room,submission,submission.speakers,submission.submission_type"
 #: What the public schedule shows; "accepted" talks are not yet confirmed by their speakers.
 IMPORTED_STATES = ("confirmed",)
+#: A talk the organisers cancelled (pretalx spells it so); the API shows it only with a token.
+CANCELLED_STATES = ("canceled",)
 
 
 def is_pretalx_event(data: Any) -> bool:
@@ -74,7 +77,7 @@ def matrix_ids_from_answers(answers: list[dict]) -> dict[str, str]:
 
 
 def parse_pretalx_api(event: Any, schedule: Any, slots: list[Any], source: str,
-                      matrix_ids: dict[str, str] | None = None) -> Programme:
+                      matrix_ids: dict[str, str] | None = None, cancelled: list[Any] = ()) -> Programme:
     """The programme from the API's answers; ScheduleInvalid lists every problem with its URL and JSON path."""
     problems = Problems(source)
     if not is_pretalx_event(event):
@@ -107,8 +110,11 @@ def parse_pretalx_api(event: Any, schedule: Any, slots: list[Any], source: str,
     problems.raise_any()
     version = schedule.get("version") if isinstance(schedule, dict) else ""
     ordered_rooms = [name for _, name in sorted(rooms, key=lambda r: r[0])]
+    # pretalx takes a cancelled talk out of the schedule it releases: only its submission says so.
+    cancelled_refs = frozenset(str(s["code"]) for s in cancelled
+                               if isinstance(s, dict) and s.get("state") in CANCELLED_STATES and s.get("code"))
     return Programme(source, FORMAT, conference, tuple(talks), tuple(dict.fromkeys(ordered_rooms)),
-                     str(version or ""))
+                     str(version or ""), cancelled=cancelled_refs - {t.ref for t in talks})
 
 
 def _talk(slot: dict, submission: dict, room: dict, where: str, tz, problems: Problems,

@@ -85,6 +85,9 @@ class Programme:
     version: str = ""
     #: What reading it noticed without stopping (a time zone worked out from the talks' offsets).
     notes: tuple[str, ...] = ()
+    #: Refs of talks the source says were cancelled but no longer lists with a slot (pretalx takes
+    #: a cancelled talk out of the schedule it releases): one already imported is marked cancelled.
+    cancelled: frozenset[str] = frozenset()
 
     @property
     def tz(self) -> ZoneInfo:

@@ -91,7 +91,10 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
     if transition.kind == REMIND:
         return [Say(backstage, "reminder", message(
             "Starting at ", _time(talk, zone), ": “", user(talk.title), "”", *_by(talk),
-            ". Speakers, please check in here with ", code("!here"), "."), speakers)]
+            ". Speakers, please check in here with ", code("!here"), ".",
+            # The speakers asked for it; the chairs in this room must see that nobody records it.
+            *((" ", bold("Not recorded:"), " the speakers asked that this talk be neither recorded nor streamed.")
+              if talk.do_not_record else ())), speakers)]
     if transition.kind == CHECK_IN:
         missing = [p for p in talk.speakers if p.matrix_id and p.matrix_id not in checked_in]
         if not missing:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..conference.clock import live_talk, next_talk, talk_end
+from ..conference.clock import live_talk, next_talk, talk_end, talks_in_track
 from ..conference.display import RoomLinks, clock_time, when
 from ..conference.openspace import Session, free_rooms, numbered_slots
 from ..conference.roomkeys import open_space_key, poster_key, talk_key, track_key
@@ -120,6 +120,15 @@ def talk_view(talk: Talk, schedule: Schedule, now: datetime, rooms: RoomLinks) -
         "when": when(talk.start, now, schedule),
         "starts_in_min": max(0, int((talk.start - now).total_seconds() // 60)) if talk.start > now else 0,
         "link": rooms.link(talk_key(talk.id)),
+        # What the programme says beside the title: its own grouping (a devroom), what attendees
+        # may follow, whether it is recorded, and whether it still takes place.
+        "category": talk.category,
+        "subtitle": talk.subtitle,
+        "language": talk.language,
+        "description": talk.description,
+        "links": [{"url": link.url, "title": link.title or link.url} for link in talk.links if http_url(link.url)],
+        "do_not_record": talk.do_not_record,
+        "cancelled": talk.cancelled,
     }
 
 
@@ -128,7 +137,7 @@ def track_view(
 ) -> dict[str, Any]:
     """A track's current and next talk with links to its rooms (``schedule`` already delayed)."""
     track = schedule.track(track_id)
-    talks = schedule.talks_in(track_id)
+    talks = talks_in_track(schedule, track_id)  # a cancelled talk is never on now or next
     current, upcoming = live_talk(talks, now), next_talk(talks, now)
     return {
         "id": track.id,
@@ -233,7 +242,8 @@ def programme_view(
                     "link": rooms.link(track_key(track.id)),
                     "delay_min": int((delays or {}).get(track.id, 0)),
                     "talks": [
-                        {**talk_view(t, schedule, now, rooms), "live": t.start <= now < talk_end(t)} for t in mine
+                        {**talk_view(t, schedule, now, rooms), "live": not t.cancelled and t.start <= now < talk_end(t)}
+                        for t in mine
                     ],
                 })
         result.append({"day": day.isoformat(), "label": day_label(day), "tracks": tracks,
@@ -281,7 +291,7 @@ def display_name(name: str | None) -> str:
 def current_talk_id(schedule: Schedule, track_id: str, now: datetime) -> str | None:
     """The talk whose questions the board shows: the one live in the track, or None between
     talks, where the track's own questions go (the same rule ``!ask`` files questions by)."""
-    talk = live_talk(schedule.talks_in(track_id), now)
+    talk = live_talk(talks_in_track(schedule, track_id), now)
     return None if talk is None else talk.id
 
 

@@ -9,27 +9,16 @@ import json
 
 from bot.cli import main
 from bot.conference.schedule import Schedule, load_schedule
-from tests.support.pretalx import EVENT, MATRIX_QUESTION, PretalxServer, pretalx, pretalx_copy  # noqa: F401
+from tests.support.pretalx import (  # noqa: F401
+    EVENT,
+    MATRIX_QUESTION,
+    PretalxServer,
+    pretalx,
+    pretalx_copy,
+    programme_of,
+    run_import,
+)
 from tests.support.provisioning import podium
-
-
-def run_import(capsys, monkeypatch, server: PretalxServer, source: str, into, *extra: str) -> tuple[int, str]:
-    monkeypatch.setenv("PODIUM_PRETALX_TOKEN", server.tokens["read"])
-    capsys.readouterr()
-    code = main(["import", source, "--into", str(into), *extra])
-    out, err = capsys.readouterr()
-    assert server.tokens["read"] not in out + err
-    return code, out + err
-
-
-def programme_of(schedule: Schedule) -> dict:
-    """What an import puts into a schedule, speakers as a set (pretalx's API and its exports order
-    co-speakers differently)."""
-    return {
-        "tracks": [(t.id, t.name) for t in schedule.tracks],
-        "talks": sorted((t.ref, t.id, t.track, t.title, t.kind, t.start, t.duration, t.abstract,
-                         frozenset(p.name for p in t.speakers)) for t in schedule.talks),
-    }
 
 
 def public_programme(server: PretalxServer) -> tuple[set[str], set[str], set[str]]:
@@ -151,8 +140,8 @@ def test_a_released_change_reimports_as_exactly_that_change_and_keeps_the_additi
         # pretalx's test event is made around the day it is set up: its day is read, never written in.
         f"~ talk {moved.id} ({moved.ref}): moved from {moved.start:%a %d %b} 09:00 to {moved.start:%a %d %b} 08:00",
         f"~ talk {renamed.id} ({renamed.ref}): renamed from \"{renamed.title}\" to \"A renamed talk\"",
-        (f"! talk {withdrawn.id} ({withdrawn.ref}): \"{withdrawn.title}\" is no longer in the programme; kept "
-         "(pass --prune to remove it)"),
+        # Cancelled in pretalx after it was announced: the API says so, and it stays, marked cancelled.
+        f"~ talk {withdrawn.id} ({withdrawn.ref}): cancelled",
     ], out
 
     after = load_schedule(into)
@@ -164,7 +153,8 @@ def test_a_released_change_reimports_as_exactly_that_change_and_keeps_the_additi
     assert after.track(first_track).chairs == [ADDITIONS["chair"]]
     assert [p.id for p in after.posters] == ["results"]
     assert "# the main room" in into.read_text(encoding="utf-8")
-    unchanged = [t for t in organised.talks if t.ref not in (moved.ref, renamed.ref)]
+    assert after.talk(withdrawn.id).cancelled
+    unchanged = [t for t in organised.talks if t.ref not in (moved.ref, renamed.ref, withdrawn.ref)]
     assert all(after.talk(t.id) == t for t in unchanged)
 
     code, out = run_import(capsys, monkeypatch, server, f"{server.event_url}/schedule/export/schedule.xml", into,

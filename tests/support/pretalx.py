@@ -36,6 +36,8 @@ from typing import Any
 
 import pytest
 
+from bot.cli import main as podium_main
+from bot.conference.schedule import Schedule
 from bot.ports import free_port
 from tests.support.waiting import settled_blocking
 
@@ -281,6 +283,27 @@ def pretalx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PretalxServer]
 def pretalx_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PretalxServer]:
     """A pretalx server of this test's own, on its own copy of the prepared data: change it freely."""
     yield from _running(tmp_path_factory, "pretalx-copy")
+
+
+def run_import(capsys, monkeypatch, server: PretalxServer, source: str, into, *extra: str) -> tuple[int, str]:
+    """``podium import source --into into`` with the reading token; its exit code and output, which
+    never shows the token."""
+    monkeypatch.setenv("PODIUM_PRETALX_TOKEN", server.tokens["read"])
+    capsys.readouterr()
+    code = podium_main(["import", source, "--into", str(into), *extra])
+    out, err = capsys.readouterr()
+    assert server.tokens["read"] not in out + err
+    return code, out + err
+
+
+def programme_of(schedule: Schedule) -> dict:
+    """What an import puts into a schedule, speakers as a set (pretalx's API and its exports order
+    co-speakers differently)."""
+    return {
+        "tracks": [(t.id, t.name) for t in schedule.tracks],
+        "talks": sorted((t.ref, t.id, t.track, t.title, t.kind, t.start, t.duration, t.abstract,
+                         frozenset(p.name for p in t.speakers)) for t in schedule.talks),
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -15,6 +15,10 @@
       const detail = label === "Next" ? talk.when + (talk.speakers.length ? " · " + talk.speakers.join(", ") : "")
                                       : P.talkLine(talk);
       row.appendChild(P.el("span", "muted detail", detail));
+      // The programme's own grouping (a devroom) is what attendees look for; speakers and
+      // attendees alike see that the talk is not recorded.
+      if (talk.category) row.appendChild(P.el("span", "category", talk.category));
+      if (talk.do_not_record) row.appendChild(P.el("span", "badge not-recorded", "not recorded"));
     } else {
       row.appendChild(P.el("span", "muted", fallback));
     }
