@@ -7,7 +7,6 @@ pretalx's REST API (a URL whose answer is a pretalx event, like ``https://…/ap
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -15,6 +14,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.conference.inputfile import SCHEDULE_LIMIT, InputRefused, read_input
 from bot.conference.schedule import ScheduleError, ScheduleInvalid, load_schedule
 
 from . import fetch
@@ -41,26 +41,34 @@ class ImportOptions:
     token: str | None = None
     #: The speaker question whose answers are Matrix IDs (its text, identifier or id); API only.
     matrix_question: str | None = None
+    #: Seconds the whole read of a URL may take, every request and page of it.
+    timeout: float = fetch.DEFAULT_TIMEOUT
 
 
 def read_programme(source: str, options: ImportOptions) -> tuple[Programme, list[str]]:
     """The programme at ``source`` and notes about reading it; FetchProblem or ScheduleInvalid."""
-    notes: list[str] = []
-    if fetch.is_url(source):
-        api = _API_EVENT.match(urllib.parse.urlsplit(source).path)
+    if not fetch.is_url(source):
+        return _with_notes(_from_content(fetch.read_file(Path(source)), source)[0], source, options, [])
+    fetch.check_url(source)
+    with fetch.Deadline(options.timeout) as deadline:
+        notes: list[str] = []
+        parts = urllib.parse.urlsplit(source)
+        api = _API_EVENT.match(parts.path)
         if api:
-            parts = urllib.parse.urlsplit(source)
             root = urllib.parse.urlunsplit(parts._replace(path=api["root"] + "/", query="", fragment=""))
-            return _from_api(root, options, notes), notes
-        data = fetch.get(source)
-    else:
-        data = fetch.read_file(Path(source))
-    programme = _from_content(data, source)
+            return _from_api(root, options, notes, deadline), notes
+        # Messages, and the schedule's header, name the source without the secrets in its query.
+        programme, parsed = _from_content(fetch.get(source, deadline=deadline), fetch.shown(source))
+        if programme is None and is_pretalx_event(parsed):
+            return _from_api(source.rstrip("/") + "/", options, notes, deadline), notes
+        return _with_notes(programme, source, options, notes)
+
+
+def _with_notes(programme: Programme | None, source: str, options: ImportOptions,
+                notes: list[str]) -> tuple[Programme, list[str]]:
     if programme is None:
-        event = _json_or_none(data)
-        if is_pretalx_event(event) and fetch.is_url(source):
-            return _from_api(source.rstrip("/") + "/", options, notes), notes
-        raise fetch.FetchProblem(f"{source}: not a format Podium reads; give {KINDS_OF_SOURCE}")
+        raise fetch.FetchProblem(f"{fetch.shown(source) if fetch.is_url(source) else source}: not a format Podium "
+                                 f"reads; give {KINDS_OF_SOURCE}")
     if options.matrix_question:
         notes.append(f"--matrix-question: {programme.format} carries no answers to questions, so speakers' Matrix "
                      "IDs come from schedule.yaml only; import from pretalx's API (/api/events/<event>/) with a "
@@ -68,56 +76,49 @@ def read_programme(source: str, options: ImportOptions) -> tuple[Programme, list
     return programme, notes
 
 
-def _json_or_none(data: bytes):
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-
-
-def _from_content(data: bytes, source: str) -> Programme | None:
+def _from_content(data: bytes, source: str) -> tuple[Programme | None, object]:
+    """The programme in ``data`` if it is in a format Podium reads, and the parsed JSON if it is JSON."""
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
-        return parse_frab_xml(data, source)
+        return parse_frab_xml(data, source), None
     if head == b"{":
-        parsed = _json_or_none(data)
-        if parsed is None:
-            try:
-                json.loads(data.decode("utf-8-sig"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                line = getattr(exc, "lineno", None)
-                raise ScheduleInvalid([ScheduleError(source, line, "", f"not valid JSON ({exc}); export it again")]) \
-                    from None
-        if is_frab_json(parsed):
-            return parse_frab_json(parsed, source)
-    return None
+        try:
+            parsed = fetch.parse_json(data)
+        except fetch.NotJson as exc:
+            raise ScheduleInvalid([ScheduleError(source, exc.line, "", f"not valid JSON ({exc}); export it again")]) \
+                from None
+        return (parse_frab_json(parsed, source) if is_frab_json(parsed) else None), parsed
+    return None, None
 
 
-def _from_api(root: str, options: ImportOptions, notes: list[str]) -> Programme:
+def _from_api(root: str, options: ImportOptions, notes: list[str], deadline: fetch.Deadline) -> Programme:
     token = options.token
-    event = fetch.get_json(root, token)
+    event = fetch.get_json(root, token, deadline=deadline)
     if not is_pretalx_event(event):
-        raise fetch.FetchProblem(f"{root}: this is not a pretalx event; give https://…/api/events/<event>/")
-    latest = fetch.get_json(root + "schedules/latest/", token)
+        raise fetch.FetchProblem(f"{fetch.shown(root)}: this is not a pretalx event; give "
+                                 "https://…/api/events/<event>/")
+    latest = fetch.get_json(root + "schedules/latest/", token, deadline=deadline)
     if not isinstance(latest, dict) or "id" not in latest:
-        raise fetch.FetchProblem(f"{root}schedules/latest/: no released schedule; release one in pretalx first")
-    slots = fetch.get_all(fetch.with_query(root + "slots/", schedule=latest["id"], expand=SLOT_EXPAND), token)
+        raise fetch.FetchProblem(f"{fetch.shown(root)}schedules/latest/: no released schedule; release one in "
+                                 "pretalx first")
+    slots = fetch.get_all(fetch.with_query(root + "slots/", schedule=latest["id"], expand=SLOT_EXPAND), token,
+                          deadline=deadline)
     matrix_ids: dict[str, str] = {}
     if options.matrix_question:
         if not token:
             raise fetch.FetchProblem("--matrix-question: pretalx shows answers only with an API token; set "
                                      "PODIUM_PRETALX_TOKEN or pass --token-file FILE")
-        questions = fetch.get_all(root + "questions/", token)
+        questions = fetch.get_all(root + "questions/", token, deadline=deadline)
         question = find_question(questions, options.matrix_question)
         if question is None:
             texts = ", ".join(repr(_first_text(q.get("question"))) for q in questions if isinstance(q, dict))
-            raise fetch.FetchProblem(f"{root}questions/: no question {options.matrix_question!r}; the event's "
-                                     f"questions are: {texts or 'none'}")
-        answers = fetch.get_all(fetch.with_query(root + "answers/", question=question["id"]), token)
+            raise fetch.FetchProblem(f"{fetch.shown(root)}questions/: no question {options.matrix_question!r}; the "
+                                     f"event's questions are: {texts or 'none'}")
+        answers = fetch.get_all(fetch.with_query(root + "answers/", question=question["id"]), token, deadline=deadline)
         matrix_ids = matrix_ids_from_answers(answers)
     elif not token:
         notes.append("no API token (PODIUM_PRETALX_TOKEN or --token-file): read what pretalx shows the public")
-    return parse_pretalx_api(event, latest, slots, root, matrix_ids)
+    return parse_pretalx_api(event, latest, slots, fetch.shown(root), matrix_ids)
 
 
 def _first_text(value) -> str:
@@ -130,7 +131,10 @@ def import_into(programme: Programme, into: Path, *, prune: bool = False, dry_ru
     """Merge ``programme`` into the file ``into`` (created when missing) and write it, unless
     ``dry_run``; the file is replaced in one rename, only once the result is valid."""
     try:
-        existing = into.read_text(encoding="utf-8-sig") if into.exists() else None
+        existing = read_input(into, SCHEDULE_LIMIT, "a schedule file (schedule.yaml)").decode("utf-8-sig") \
+            if into.exists() else None
+    except InputRefused as exc:
+        raise fetch.FetchProblem(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise fetch.FetchProblem(f"{into}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     if existing is not None:
