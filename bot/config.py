@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .conference.inputfile import SECRET_LIMIT, InputRefused, read_input
+
 
 class ConfigProblem(Exception):
     """A setting is missing or unusable; the message says which and how to set it."""
@@ -33,11 +35,21 @@ def secret(name: str, env: dict[str, str]) -> str | None:
         return env[name]
     path = env.get(f"{name}_FILE")
     if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigProblem(f"{name}_FILE={path}: cannot read it ({exc.strerror})") from None
+        return secret_file(Path(path), f"{name}_FILE={path}")
     return None
+
+
+def secret_file(path: Path, named: str) -> str:
+    """The secret the file holds, stripped; ``named`` says where the file was named, for the
+    messages (which never quote the file: it holds a secret)."""
+    try:
+        return read_input(path, SECRET_LIMIT, "a file holding one secret").decode("utf-8").strip()
+    except InputRefused as exc:
+        raise ConfigProblem(f"{named}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigProblem(f"{named}: the file is not UTF-8 text; put only the secret in it") from None
+    except OSError as exc:
+        raise ConfigProblem(f"{named}: cannot read it ({exc.strerror or exc})") from None
 
 
 def connection_from(homeserver: str | None, user_id: str | None, env: dict[str, str] | None = None) -> Connection:

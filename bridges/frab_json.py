@@ -20,13 +20,15 @@ from .programme import (
     Problems,
     Programme,
     CANCELLED_STATES,
-    abstract_text,
+    WHEN_WANTED,
     cancelled_title,
     duration_or_problem,
     link_pairs,
+    list_or_problem,
     parse_moment,
     path_of,
     recording_links,
+    schedulable,
     texts_of,
     title_text,
     zone_from_offsets,
@@ -58,7 +60,7 @@ def read_timezone(value: Any, problems: Problems, where: str, line: int | None =
 def read_day(value: Any) -> date | None:
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip()[:10])
+            return schedulable(date.fromisoformat(value.strip()[:10]))
         except ValueError:
             return None
     return None
@@ -81,19 +83,23 @@ def start_of(moment: Any, day: date | None, clock: Any, tz: ZoneInfo) -> datetim
         return parsed
     if day is not None and isinstance(clock, str):
         try:
-            return datetime.combine(day, time.fromisoformat(clock.strip()), tz)
+            return schedulable(datetime.combine(day, time.fromisoformat(clock.strip()), tz))
         except ValueError:
             return None
     return None
 
 
-def _entries(days: Any):
-    """(day index, day, room name, index, entry) of every entry in a schedule.json's days."""
+def _entries(days: Any, problems: Problems | None = None):
+    """(day index, day, room name, index, entry) of every entry in a schedule.json's days; with
+    ``problems``, a room whose talks are no list is one."""
     for d, day in enumerate(days if isinstance(days, list) else []):
         if not isinstance(day, dict):
             continue
         day_rooms = day.get("rooms") if isinstance(day.get("rooms"), dict) else {}
         for room_name, entries in day_rooms.items():
+            if problems is not None:
+                entries = list_or_problem(entries, problems, path_of("schedule", "conference", "days", d, "rooms",
+                                                                     room_name), "talks")
             for n, entry in enumerate(entries if isinstance(entries, list) else []):
                 yield d, day, room_name, n, entry
 
@@ -116,14 +122,17 @@ def parse_frab_json(data: Any, source: str, timezone: str | None = None) -> Prog
     conference = ImportedConference(acronym=acronym, title=title_text(conf.get("title")) or acronym,
                                     timezone=str(tz) if tz else "UTC", start=read_day(conf.get("start")),
                                     end=read_day(conf.get("end")))
-    rooms = [title_text(room.get("name")) for room in conf.get("rooms") or [] if isinstance(room, dict)]
+    rooms = [title_text(room.get("name"))
+             for room in list_or_problem(conf.get("rooms"), problems, path_of("schedule", "conference", "rooms"),
+                                         "rooms")
+             if isinstance(room, dict)]
     talks: list[ImportedTalk] = []
     days = conf.get("days")
     if not isinstance(days, list):
         problems.add(path_of("schedule", "conference", "days"), "the export has no list of days; export the "
                                                                  "schedule again once it is released")
         days = []
-    for d, day, room_name, n, entry in _entries(days):
+    for d, day, room_name, n, entry in _entries(days, problems):
         where = path_of("schedule", "conference", "days", d, "rooms", room_name, n)
         talk = _talk(entry, where, read_day(day.get("date")), title_text(room_name), tz, problems)
         if talk is not None:
@@ -154,15 +163,14 @@ def _talk(entry: Any, where: str, day: date | None, room_key: str, tz: ZoneInfo 
         start = start_of(entry.get("date"), day, entry.get("start"), tz)
         if start is None:
             problems.add(f"{where}.date", f"cannot read when the talk starts (date {entry.get('date')!r}, start "
-                                          f"{entry.get('start')!r}); Podium needs an ISO date and time like "
-                                          "2026-07-13T09:00:00+02:00")
+                                          f"{entry.get('start')!r}); {WHEN_WANTED}")
     room = title_text(entry.get("room")) or room_key
     if not room:
         problems.add(f"{where}.room", "the talk has no room; schedule it in a room in the source")
     if not (ref and title and duration and start and room):
         return None
     speakers = []
-    for person in entry.get("persons") or []:
+    for person in list_or_problem(entry.get("persons"), problems, f"{where}.persons", "people"):
         if isinstance(person, dict):
             name = title_text(person.get("public_name") or person.get("name"))
             if name:

@@ -7,6 +7,7 @@ type declarations: a schedule needs no entities, and entity expansion is how XML
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from xml.parsers import expat
@@ -16,6 +17,7 @@ from .programme import (
     ImportedConference,
     ImportedPerson,
     ImportedTalk,
+    WHEN_WANTED,
     Problems,
     CANCELLED_STATES,
     Programme,
@@ -87,9 +89,23 @@ def parse_xml_tree(text: str | bytes) -> Node:
     except expat.ExpatError as exc:
         raise XmlUnreadable(exc.lineno, f"not well-formed XML: {expat.ErrorString(exc.code)} at column "
                                         f"{exc.offset + 1}; export the schedule again") from None
+    except (ValueError, LookupError):
+        # expat hands encodings it does not know to Python's codecs, which refuse the ones that
+        # are not one byte a character (UTF-7, Shift JIS...) with a ValueError.
+        raise XmlUnreadable(parser.CurrentLineNumber or 1, f"the file declares the encoding "
+                                                           f"{_declared_encoding(text)}, which Podium does not "
+                                                           "read; export the schedule as UTF-8") from None
     if not root:
         raise XmlUnreadable(None, "the file holds no XML element")
     return root[0]
+
+
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+
+
+def _declared_encoding(text: str | bytes) -> str:
+    found = _ENCODING.match(text.encode("utf-8", "replace") if isinstance(text, str) else text[:200])
+    return found.group(1).decode("ascii") if found else "it declares"
 
 
 def parse_frab_xml(text: str | bytes, source: str, timezone: str | None = None) -> Programme:
@@ -158,8 +174,7 @@ def _talk(event: Node, day, room_name: str, tz, problems: Problems) -> ImportedT
         start = start_of(event.text_of("date"), day, event.text_of("start"), tz)
         if start is None:
             problems.add(f"{where}.date", f"cannot read when the event starts (date {event.text_of('date')!r}, "
-                                          f"start {event.text_of('start')!r}); Podium needs an ISO date and time "
-                                          "like 2026-07-13T09:00:00+02:00", line_of("date"))
+                                          f"start {event.text_of('start')!r}); {WHEN_WANTED}", line_of("date"))
     room = title_text(event.text_of("room")) or room_name
     if not room:
         problems.add(f"{where}.room", "the event has no room; schedule it in a room in the source", line_of("room"))

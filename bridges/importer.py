@@ -7,7 +7,6 @@ pretalx's REST API (a URL whose answer is a pretalx event, like ``https://…/ap
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -16,6 +15,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.conference.inputfile import SCHEDULE_LIMIT, InputRefused, read_input
 from bot.conference.schedule import ScheduleError, ScheduleInvalid, load_schedule
 
 from . import fetch
@@ -46,19 +46,25 @@ class ImportOptions:
     matrix_question: str | None = None
     #: The conference's IANA time zone, for a source that names none (--timezone).
     timezone: str | None = None
+    #: Seconds the whole read of a URL may take, every request and page of it.
+    timeout: float = fetch.DEFAULT_TIMEOUT
 
 
 def read_programme(source: str, options: ImportOptions) -> tuple[Programme, list[str]]:
     """The programme at ``source`` and notes about reading it; FetchProblem or ScheduleInvalid."""
     notes: list[str] = []
-    if fetch.is_url(source):
-        api = _API_EVENT.match(urllib.parse.urlsplit(source).path)
+    if not fetch.is_url(source):
+        programme, _ = _from_content(fetch.read_file(Path(source)), source, options.timezone)
+        return _with_notes(programme, source, options, notes)
+    fetch.check_url(source)
+    with fetch.Deadline(options.timeout) as deadline:
+        parts = urllib.parse.urlsplit(source)
+        api = _API_EVENT.match(parts.path)
         if api:
-            parts = urllib.parse.urlsplit(source)
             root = urllib.parse.urlunsplit(parts._replace(path=api["root"] + "/", query="", fragment=""))
-            return _with_talks(_from_api(root, options, notes)), notes
+            return _with_talks(_from_api(root, options, notes, deadline)), notes
         try:
-            data = fetch.get(source)
+            data = fetch.get(source, deadline=deadline)
             page_failed = None
         except fetch.FetchProblem as problem:
             # An event's page that fails to render (a server error, a login wall) still has its
@@ -67,23 +73,27 @@ def read_programme(source: str, options: ImportOptions) -> tuple[Programme, list
                 raise
             data, page_failed = b"", problem
         if page_failed is not None or is_web_page(data):
-            api = _api_behind(source, options, notes)
-            if api is not None:
-                return _with_talks(api), notes
+            api_programme = _api_behind(source, options, notes, deadline)
+            if api_programme is not None:
+                return _with_talks(api_programme), notes
             try:
-                source, data = _export_behind(source, notes, page_failed=page_failed is not None)
+                source, data = _export_behind(source, notes, deadline, page_failed=page_failed is not None)
             except fetch.FetchProblem:
                 if page_failed is not None:
                     raise page_failed from None
                 raise
-    else:
-        data = fetch.read_file(Path(source))
-    programme = _from_content(data, source, options.timezone)
+        # Messages, and the schedule's header, name the source without the secrets in its query.
+        programme, parsed = _from_content(data, fetch.shown(source), options.timezone)
+        if programme is None and is_pretalx_event(parsed):
+            return _with_talks(_from_api(source.rstrip("/") + "/", options, notes, deadline)), notes
+        return _with_notes(programme, source, options, notes)
+
+
+def _with_notes(programme: Programme | None, source: str, options: ImportOptions,
+                notes: list[str]) -> tuple[Programme, list[str]]:
     if programme is None:
-        event = _json_or_none(data)
-        if is_pretalx_event(event) and fetch.is_url(source):
-            return _with_talks(_from_api(source.rstrip("/") + "/", options, notes)), notes
-        raise fetch.FetchProblem(f"{source}: not a format Podium reads; give {KINDS_OF_SOURCE}")
+        raise fetch.FetchProblem(f"{fetch.shown(source) if fetch.is_url(source) else source}: not a format Podium "
+                                 f"reads; give {KINDS_OF_SOURCE}")
     notes += programme.notes
     _with_talks(programme)
     if options.matrix_question:
@@ -112,7 +122,7 @@ def is_web_page(data: bytes) -> bool:
     return bool(_WEB_PAGE.match(data.lstrip(b"\xef\xbb\xbf")[:4096]))
 
 
-def _api_behind(url: str, options: ImportOptions, notes: list[str]) -> Programme | None:
+def _api_behind(url: str, options: ImportOptions, notes: list[str], deadline: fetch.Deadline) -> Programme | None:
     """With a token, the pretalx API of the event whose web page ``url`` is: it holds what the
     public export leaves out (cancelled talks, the speakers' answers). None where there is none."""
     segments = [s for s in urllib.parse.urlsplit(url).path.split("/") if s]
@@ -121,12 +131,12 @@ def _api_behind(url: str, options: ImportOptions, notes: list[str]) -> Programme
     parts = urllib.parse.urlsplit(url)
     root = urllib.parse.urlunsplit(parts._replace(path=f"/api/events/{segments[0]}/", query="", fragment=""))
     try:
-        if not is_pretalx_event(fetch.get_json(root, options.token)):
+        if not is_pretalx_event(fetch.get_json(root, options.token, deadline=deadline)):
             return None
     except fetch.FetchProblem:
         return None
-    notes.append(f"{url} is an event's page; read its pretalx API at {root}")
-    return _from_api(root, options, notes)
+    notes.append(f"{fetch.shown(url)} is an event's page; read its pretalx API at {fetch.shown(root)}")
+    return _from_api(root, options, notes, deadline)
 
 
 def _answered(problem: fetch.FetchProblem) -> bool:
@@ -134,7 +144,8 @@ def _answered(problem: fetch.FetchProblem) -> bool:
     return isinstance(problem.__context__, urllib.error.HTTPError)
 
 
-def _export_behind(url: str, notes: list[str], *, page_failed: bool = False) -> tuple[str, bytes]:
+def _export_behind(url: str, notes: list[str], deadline: fetch.Deadline, *,
+                   page_failed: bool = False) -> tuple[str, bytes]:
     """The export of the event whose web page ``url`` is (what an organiser copies from the
     browser, like https://pretalx.example/democon/): tried where pretalx and frab publish it."""
     parts = urllib.parse.urlsplit(url)
@@ -150,74 +161,70 @@ def _export_behind(url: str, notes: list[str], *, page_failed: bool = False) -> 
             candidate = urllib.parse.urlunsplit(parts._replace(path=base + export, query="", fragment=""))
             tried.append(candidate)
             try:
-                data = fetch.get(candidate)
+                data = fetch.get(candidate, deadline=deadline)
             except fetch.FetchProblem:
                 continue
             if not is_web_page(data):
                 what = "did not load" if page_failed else "is a web page"
-                notes.append(f"{url} {what}; read the event's export at {candidate}")
+                notes.append(f"{fetch.shown(url)} {what}; read the event's export at {fetch.shown(candidate)}")
                 return candidate, data
-    raise fetch.FetchProblem(f"{url}: this is a web page, not a schedule export, and no export was found beside "
-                             f"it (tried {', '.join(tried[:4]) or 'nothing: the address names no event'}); give "
+    raise fetch.FetchProblem(f"{fetch.shown(url)}: this is a web page, not a schedule export, and no export was found beside "
+                             f"it (tried {', '.join(fetch.shown(t) for t in tried[:4]) or 'nothing: the address names no event'}); give "
                              f"{KINDS_OF_SOURCE}")
 
 
-def _json_or_none(data: bytes):
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-
-
-def _from_content(data: bytes, source: str, timezone: str | None = None) -> Programme | None:
+def _from_content(data: bytes, source: str, timezone: str | None = None) -> tuple[Programme | None, object]:
+    """The programme in ``data`` if it is in a format Podium reads, and the parsed JSON if it is JSON."""
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
         if is_web_page(data):
             raise fetch.FetchProblem(f"{source}: this is a web page, not a schedule export; give {KINDS_OF_SOURCE}")
-        return parse_frab_xml(data, source, timezone)
+        return parse_frab_xml(data, source, timezone), None
     if head == b"{":
-        parsed = _json_or_none(data)
-        if parsed is None:
-            try:
-                json.loads(data.decode("utf-8-sig"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                line = getattr(exc, "lineno", None)
-                raise ScheduleInvalid([ScheduleError(source, line, "", f"not valid JSON ({exc}); export it again")]) \
-                    from None
+        try:
+            parsed = fetch.parse_json(data)
+        except fetch.NotJson as exc:
+            raise ScheduleInvalid([ScheduleError(source, exc.line, "", f"not valid JSON ({exc}); export it again")]) \
+                from None
         if is_schedule_v2(parsed):
-            return parse_schedule_v2(parsed, source, timezone)
+            return parse_schedule_v2(parsed, source, timezone), parsed
         if is_frab_json(parsed):
-            return parse_frab_json(parsed, source, timezone)
-    return None
+            return parse_frab_json(parsed, source, timezone), parsed
+        return None, parsed
+    return None, None
 
 
-def _from_api(root: str, options: ImportOptions, notes: list[str]) -> Programme:
+def _from_api(root: str, options: ImportOptions, notes: list[str], deadline: fetch.Deadline) -> Programme:
     token = options.token
-    event = fetch.get_json(root, token)
+    event = fetch.get_json(root, token, deadline=deadline)
     if not is_pretalx_event(event):
-        raise fetch.FetchProblem(f"{root}: this is not a pretalx event; give https://…/api/events/<event>/")
-    latest = fetch.get_json(root + "schedules/latest/", token)
+        raise fetch.FetchProblem(f"{fetch.shown(root)}: this is not a pretalx event; give "
+                                 "https://…/api/events/<event>/")
+    latest = fetch.get_json(root + "schedules/latest/", token, deadline=deadline)
     if not isinstance(latest, dict) or "id" not in latest:
-        raise fetch.FetchProblem(f"{root}schedules/latest/: no released schedule; release one in pretalx first")
-    slots = fetch.get_all(fetch.with_query(root + "slots/", schedule=latest["id"], expand=SLOT_EXPAND), token)
+        raise fetch.FetchProblem(f"{fetch.shown(root)}schedules/latest/: no released schedule; release one in "
+                                 "pretalx first")
+    slots = fetch.get_all(fetch.with_query(root + "slots/", schedule=latest["id"], expand=SLOT_EXPAND), token,
+                          deadline=deadline)
     # Cancelled talks leave the released schedule; only their submissions, seen with a token, say why.
-    cancelled = fetch.get_all(fetch.with_query(root + "submissions/", state="canceled"), token) if token else []
+    cancelled = fetch.get_all(fetch.with_query(root + "submissions/", state="canceled"), token,
+                              deadline=deadline) if token else []
     matrix_ids: dict[str, str] = {}
     if options.matrix_question:
         if not token:
             raise fetch.FetchProblem("--matrix-question: pretalx shows answers only with an API token; set "
                                      "PODIUM_PRETALX_TOKEN or pass --token-file FILE")
-        questions = fetch.get_all(root + "questions/", token)
+        questions = fetch.get_all(root + "questions/", token, deadline=deadline)
         question = find_question(questions, options.matrix_question)
         if question is None:
             texts = ", ".join(repr(_first_text(q.get("question"))) for q in questions if isinstance(q, dict))
-            raise fetch.FetchProblem(f"{root}questions/: no question {options.matrix_question!r}; the event's "
-                                     f"questions are: {texts or 'none'}")
-        answers = fetch.get_all(fetch.with_query(root + "answers/", question=question["id"]), token)
+            raise fetch.FetchProblem(f"{fetch.shown(root)}questions/: no question {options.matrix_question!r}; the "
+                                     f"event's questions are: {texts or 'none'}")
+        answers = fetch.get_all(fetch.with_query(root + "answers/", question=question["id"]), token, deadline=deadline)
         matrix_ids = matrix_ids_from_answers(answers)
     elif not token:
         notes.append("no API token (PODIUM_PRETALX_TOKEN or --token-file): read what pretalx shows the public")
-    return parse_pretalx_api(event, latest, slots, root, matrix_ids, cancelled)
+    return parse_pretalx_api(event, latest, slots, fetch.shown(root), matrix_ids, cancelled)
 
 
 def _first_text(value) -> str:
@@ -230,7 +237,10 @@ def import_into(programme: Programme, into: Path, *, prune: bool = False, dry_ru
     """Merge ``programme`` into the file ``into`` (created when missing) and write it, unless
     ``dry_run``; the file is replaced in one rename, only once the result is valid."""
     try:
-        existing = into.read_text(encoding="utf-8-sig") if into.exists() else None
+        existing = read_input(into, SCHEDULE_LIMIT, "a schedule file (schedule.yaml)").decode("utf-8-sig") \
+            if into.exists() else None
+    except InputRefused as exc:
+        raise fetch.FetchProblem(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise fetch.FetchProblem(f"{into}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     if existing is not None:

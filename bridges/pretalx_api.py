@@ -21,9 +21,11 @@ from .programme import (
     ImportedConference,
     ImportedPerson,
     ImportedTalk,
+    WHEN_WANTED,
     Problems,
     Programme,
     abstract_text,
+    list_or_problem,
     parse_moment,
     path_of,
     title_text,
@@ -56,6 +58,8 @@ def find_question(questions: list[dict], wanted: str) -> dict | None:
     """The question ``wanted`` names: its id, identifier, or text in any language (ignoring case)."""
     key = wanted.strip().casefold()
     for question in questions:
+        if not isinstance(question, dict):
+            continue
         texts = question.get("question")
         names = list(texts.values()) if isinstance(texts, dict) else [texts]
         names += [str(question.get("id", "")), str(question.get("identifier") or "")]
@@ -68,6 +72,8 @@ def matrix_ids_from_answers(answers: list[dict]) -> dict[str, str]:
     """Speaker code → the answer's text, stripped; empty answers are left out."""
     out = {}
     for answer in answers:
+        if not isinstance(answer, dict):
+            continue
         person = answer.get("person")
         code = person.get("code") if isinstance(person, dict) else person
         text = answer.get("answer")
@@ -99,7 +105,9 @@ def parse_pretalx_api(event: Any, schedule: Any, slots: list[Any], source: str,
         submission = slot.get("submission")
         room = slot.get("room")
         if isinstance(room, dict) and title_text(i18n(room.get("name"))):
-            rooms.append((room.get("position") or 0, title_text(i18n(room.get("name")))))
+            position = room.get("position")
+            position = position if isinstance(position, (int, float)) and not isinstance(position, bool) else 0
+            rooms.append((position, title_text(i18n(room.get("name")))))
         if not isinstance(submission, dict) or submission.get("state") not in IMPORTED_STATES:
             continue  # a break, or a talk not (or no longer) confirmed
         if not slot.get("start") or not isinstance(room, dict) or slot.get("is_visible") is False:
@@ -127,10 +135,11 @@ def _talk(slot: dict, submission: dict, room: dict, where: str, tz, problems: Pr
         problems.add(f"{where}.submission.title", "the talk has no title; give it one in pretalx")
     start = parse_moment(slot.get("start"), tz) if tz is not None else None
     if tz is not None and start is None:
-        problems.add(f"{where}.start", f"{slot.get('start')!r} is not an ISO date and time")
+        problems.add(f"{where}.start", f"cannot read when the talk starts ({slot.get('start')!r}); {WHEN_WANTED}")
     end = parse_moment(slot.get("end"), tz) if tz is not None else None
+    minutes = slot.get("duration")
     duration = (end - start) if start and end else (
-        timedelta(minutes=slot["duration"]) if isinstance(slot.get("duration"), int) else None)
+        timedelta(minutes=minutes) if isinstance(minutes, int) and 0 < minutes < 100_000 else None)
     if start is not None and (duration is None or duration <= timedelta(0)):
         problems.add(f"{where}.end", "the slot has no end after its start; give the talk a duration in pretalx")
         duration = None
@@ -140,7 +149,7 @@ def _talk(slot: dict, submission: dict, room: dict, where: str, tz, problems: Pr
     if not (ref and title and start and duration and room_name):
         return None
     speakers = []
-    for person in submission.get("speakers") or []:
+    for person in list_or_problem(submission.get("speakers"), problems, f"{where}.submission.speakers", "speakers"):
         if isinstance(person, dict) and title_text(person.get("name")):
             code = str(person.get("code") or "")
             speakers.append(ImportedPerson(title_text(person.get("name")), code, matrix_ids.get(code)))

@@ -20,6 +20,8 @@ from bot.conference.schedule import (
     MAX_NAME_LENGTH,
     MAX_TEXT_LENGTH,
     MAX_URL_LENGTH,
+    MAX_YEAR,
+    MIN_YEAR,
     DurationError,
     ScheduleError,
     ScheduleInvalid,
@@ -241,13 +243,27 @@ def duration_or_problem(value: Any, problems: Problems, where: str, line: int | 
         return None
     try:
         return lenient_duration(value)
-    except DurationError as exc:
+    except (OverflowError, ValueError) as exc:  # DurationError is a ValueError; so is a NaN
+        if not isinstance(exc, DurationError):
+            exc = DurationError(f"{value!r} is no duration Podium can use")
         problems.add(where, f"{exc} (in the source; fix it there)", line)
         return None
 
 
+#: What the readers say when they cannot use a talk's start.
+WHEN_WANTED = (f"Podium needs an ISO date and time in the years {MIN_YEAR} to {MAX_YEAR}, like "
+               "2026-07-13T09:00:00+02:00")
+
+
+def schedulable(moment: datetime | date | None):
+    """``moment`` if it is in the years Podium schedules (so that moving it into another zone, or a
+    day on, stays inside the calendar), else None."""
+    return moment if moment is not None and MIN_YEAR <= moment.year <= MAX_YEAR else None
+
+
 def parse_moment(text: Any, tz: tzinfo | None) -> datetime | None:
-    """An ISO date and time; one without an offset is in ``tz``. None if unreadable."""
+    """An ISO date and time; one without an offset is in ``tz``. None if unreadable, or outside
+    the years Podium schedules."""
     if not isinstance(text, str) or not text.strip():
         return None
     value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
@@ -255,7 +271,27 @@ def parse_moment(text: Any, tz: tzinfo | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+    return schedulable(moment.replace(tzinfo=tz) if moment.tzinfo is None else moment)
+
+
+def list_or_problem(value: Any, problems: Problems, where: str, what: str, line: int | None = None) -> list:
+    """``value`` when it is a list (or missing: an empty one); else the problem, and an empty list."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    problems.add(where, f"expected a list of {what} here, not {_kind_of_json(value)}; export it again", line)
+    return []
+
+
+def _kind_of_json(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "an object" if isinstance(value, dict) else "a value of another kind"
 
 
 class _TextOnly(HTMLParser):

@@ -8,6 +8,7 @@ an error (a full disk, a file that may not be replaced) leaves no half-written e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -181,10 +182,17 @@ def write_all(files: Mapping[Path, bytes], *, replace: bool) -> None:
             placed.append(target)
     except OSError as exc:
         for temporary in partial.values():
-            temporary.unlink(missing_ok=True)
+            _remove(temporary)
         if not replace:
             for target in placed:
-                target.unlink(missing_ok=True)
+                _remove(target)
             placed = []
         done = f"only {', '.join(map(str, placed))} replaced" if placed else "nothing was written"
         raise ExportProblem(f"cannot write {target}: {exc.strerror or exc}; {done}") from None
+
+
+def _remove(path: Path) -> None:
+    """Take away what an unfinished export left; a path that cannot hold a file (its folder is a
+    file) holds nothing to take away."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..conference.inputfile import LIST_LIMIT, InputRefused, read_input
 from ..conference.roomkeys import SPACE
 from ..config import ConfigProblem, connection_from
 from ..provisioning.desired import Settings
@@ -67,7 +68,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def _read_list(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_input(path, LIST_LIMIT, "a list (a CSV export, or one entry a line)")
+    except InputRefused as exc:
+        raise ConfigProblem(str(exc)) from None
     except OSError as exc:
         raise ConfigProblem(f"{path}: cannot read it ({exc.strerror or exc})") from None
 

@@ -9,8 +9,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from bridges.fetch import DEFAULT_TIMEOUT
+
 from .. import SAMPLE_SCHEDULE
-from ..config import ConfigProblem, secret
+from ..conference.inputfile import IMPORT_LIMIT, size_text
+from ..config import ConfigProblem, secret, secret_file
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES, build
 from ..wording import counted
@@ -38,7 +41,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                                         "(schedule.xml), or pretalx's API (https://…/api/events/<event>/); the "
                                         "format is recognised from the content. The API token comes from "
                                         "PODIUM_PRETALX_TOKEN (or PODIUM_PRETALX_TOKEN_FILE) or --token-file, never "
-                                        "a flag. The file is written only when the result is valid, in one rename. "
+                                        "a flag, and a URL with a user name and password is refused. A URL is read "
+                                        f"within --timeout ({DEFAULT_TIMEOUT:g} s unless given), every page of it "
+                                        "together; a file is read only when it is a regular file of at most "
+                                        f"{size_text(IMPORT_LIMIT)}. "
+                                        "The file is written only when the result is valid, in one rename. "
                                         "Exit 0 when written (or nothing changed), 1 on errors; with --dry-run 2 "
                                         "when something would change.")
     p.add_argument("source", metavar="SOURCE", help="a file path or URL: schedule.json, schedule.xml or "
@@ -54,6 +61,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--timezone", metavar="ZONE",
                    help="the conference's IANA time zone (like Europe/Brussels), for a source that names none; "
                         "without it, one taken from the talks' UTC offsets when they all carry the same")
+    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"give up reading a URL after this long, all its requests and pages together (default: "
+                        f"{DEFAULT_TIMEOUT:g} s)")
     p.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
     p.add_argument("--prune", action="store_true",
                    help="remove the talks the programme no longer has (default: report them and keep them)")
@@ -137,20 +147,30 @@ def _init_lines(directory: Path, templates: bool) -> list[str]:
     return lines
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86_400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 86400, like 60")
+    return seconds
+
+
 def _import(args: argparse.Namespace) -> int:
+    from bridges.fetch import is_url, shown
     from bridges.importer import ImportOptions, import_into, read_programme
 
     if args.token_file is not None:
-        try:
-            token = args.token_file.read_text(encoding="utf-8").strip() or None
-        except OSError as exc:
-            raise ConfigProblem(f"--token-file {args.token_file}: cannot read it ({exc.strerror or exc})") from None
+        token = secret_file(args.token_file, f"--token-file {args.token_file}") or None
         if token is None:
             raise ConfigProblem(f"--token-file {args.token_file}: the file is empty; put the pretalx API token in it")
     else:
         token = secret("PODIUM_PRETALX_TOKEN", dict(os.environ))
-    programme, notes = read_programme(args.source, ImportOptions(token=token, matrix_question=args.matrix_question,
-                                                                 timezone=args.timezone))
+    options = ImportOptions(token=token, matrix_question=args.matrix_question, timezone=args.timezone,
+                            timeout=args.timeout)
+    programme, notes = read_programme(args.source, options)
+    source = shown(args.source) if is_url(args.source) else args.source
     result = import_into(programme, args.into, prune=args.prune, dry_run=args.dry_run)
     for line in summary_lines(result):
         print(line)
@@ -160,13 +180,13 @@ def _import(args: argparse.Namespace) -> int:
     counts = (f"{counted(result.added, 'talk')} added, {result.changed} changed, {result.withdrawn} no longer in "
               f"the programme" + (f" ({result.removed} removed)" if result.removed else ""))
     if args.dry_run:
-        print(f"Dry run: {programme.format}{version} from {args.source}: {counts}; {args.into} "
+        print(f"Dry run: {programme.format}{version} from {source}: {counts}; {args.into} "
               f"{'would change' if result.changes else 'is up to date'}. Nothing was written.")
         return EXIT_CHANGES if result.changes else EXIT_OK
     if not result.changes:
         print(f"{args.into} is up to date with {programme.format}{version} ({counted(len(programme.talks), 'talk')}).")
         return EXIT_OK
-    print(f"Wrote {args.into}: {programme.format}{version} from {args.source}: {counts}. "
+    print(f"Wrote {args.into}: {programme.format}{version} from {source}: {counts}. "
           f"Next: `podium validate --schedule {args.into}`, then `podium plan`.")
     return EXIT_OK
 

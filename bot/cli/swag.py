@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..conference.inputfile import LIST_LIMIT, InputRefused, read_input
 from ..conference.schedule import Schedule
 from ..conference.sponsors import read_swag_codes
 from ..config import ConfigProblem
@@ -64,7 +65,9 @@ def _text_of(path: Path) -> str:
     if path.is_dir():
         raise SwagProblem(f"{path} is a folder; {how}")
     try:
-        data = path.read_bytes()
+        data = read_input(path, LIST_LIMIT, "a list of swag codes")
+    except InputRefused as exc:
+        raise SwagProblem(str(exc)) from None
     except OSError as exc:
         raise SwagProblem(f"{path}: cannot be read ({exc.strerror})") from None
     try:

@@ -66,7 +66,7 @@ def read_attendees(data: bytes, filename: str, column: str | None = None) -> Att
     """The Matrix IDs in column ``column`` (default ``matrix_id``) of a CSV file. Raises
     :class:`ScheduleInvalid` naming every row whose value is not a Matrix ID."""
     wanted = column or MATRIX_ID_COLUMN
-    rows = _rows(_text(data, filename))
+    rows = _rows(_text(data, filename), filename)
     index = _column_index(rows, wanted, filename, hint="name the column of Matrix IDs with --column NAME")
     result, errors, first_seen = Attendees(), [], {}
     for line, row in rows[1:]:
@@ -92,7 +92,7 @@ def read_ticket_codes(data: bytes, filename: str, column: str | None = None) -> 
     the first line names one) or from a plain list, one code a line. Raises
     :class:`ScheduleInvalid` naming every line that holds no usable code."""
     text = _text(data, filename)
-    rows = _rows(text)
+    rows = _rows(text, filename)
     if column is None and rows:
         header = [cell.strip().casefold() for cell in rows[0][1]]
         column = next((rows[0][1][header.index(name)].strip() for name in CODE_COLUMNS if name in header), None)
@@ -186,8 +186,9 @@ def _text(data: bytes, filename: str) -> str:
                                                                  "it (or export it) as UTF-8")]) from None
 
 
-def _rows(text: str) -> list[tuple[int, list[str]]]:
-    """The CSV's rows, each with the line it starts on (a quoted value may span lines)."""
+def _rows(text: str, filename: str) -> list[tuple[int, list[str]]]:
+    """The CSV's rows, each with the line it starts on (a quoted value may span lines); a row the
+    CSV reader refuses (a value longer than it takes, a NUL) is reported on its line."""
     first = text.split("\n", 1)[0]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(first, delimiters=",;\t")
@@ -201,6 +202,10 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
             row = next(reader)
         except StopIteration:
             return rows
+        except csv.Error as exc:
+            raise ScheduleInvalid([ScheduleError(filename, start, "", f"cannot read this line as CSV ({exc}); is "
+                                                                      "this the export of attendees or tickets?")]) \
+                from None
         if any(cell.strip() for cell in row):
             rows.append((start, row))
 

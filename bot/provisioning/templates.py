@@ -18,6 +18,7 @@ import yaml
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from ..conference.inputfile import SCHEDULE_LIMIT, InputRefused, read_input
 from ..resources import resource
 
 #: The room kinds a conference is made of; each has ``room-templates/<kind>.yaml``.
@@ -57,11 +58,15 @@ class RoomTemplates:
         for name in (BASE, *KINDS):
             path = directory / f"{name}.yaml"
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                data = yaml.safe_load(read_input(path, SCHEDULE_LIMIT, "a room template").decode("utf-8"))
             except FileNotFoundError:
                 raise TemplateProblem(
                     f"{path}: missing room template; every kind needs one ({', '.join(KINDS)})"
                 ) from None
+            except InputRefused as exc:
+                raise TemplateProblem(str(exc)) from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise TemplateProblem(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
             except yaml.YAMLError as exc:
                 raise TemplateProblem(f"{path}: not valid YAML: {exc}") from None
             if not isinstance(data, dict):

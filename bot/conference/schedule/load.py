@@ -10,9 +10,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..inputfile import SCHEDULE_LIMIT, InputRefused, read_input
 from ..yamlsource import LineMap, YamlSourceError, format_path, load_yaml
 from .checks import _parts_from_raw, _parts_of, _semantic_errors
-from .errors import ScheduleError, ScheduleInvalid, _show
+from .errors import ScheduleError, ScheduleInvalid
 from .fields import _CURRENT_TZ
 from .messages import _friendly, _without_typo_echoes
 from .models import _SCHEDULE_DIR, Schedule, _tz_from_raw
@@ -39,10 +40,13 @@ def _validate(data: Any, filename: str, lines: LineMap | None,
                                     "section (see the sample schedule.yaml)"))
         raise ScheduleInvalid(errors)
     if not isinstance(data, dict):
+        # Said without quoting the file: one that is no YAML mapping is likely no schedule at all
+        # (a path that names another file, a link to a secret), and the report may be read in a
+        # room the bot shares with others.
         errors.append(ScheduleError(filename, line(()), "",
-                                    "the schedule should be made of sections like "
-                                    "'conference:', 'tracks:' and 'talks:', not "
-                                    f"{_show(data)}"))
+                                    f"this is not a schedule: the file holds {_kind_of(data)}, where a "
+                                    "schedule is made of sections like 'conference:', 'tracks:' and "
+                                    "'talks:'; check that the path names your schedule.yaml"))
         raise ScheduleInvalid(errors)
 
     # If the conference timezone is broken (reported on its own), read naive times as UTC so
@@ -66,6 +70,16 @@ def _validate(data: Any, filename: str, lines: LineMap | None,
     if errors or schedule is None:
         raise ScheduleInvalid(errors)
     return schedule
+
+
+def _kind_of(data: Any) -> str:
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, bool):
+        return "a yes-or-no value"
+    if isinstance(data, (int, float)):
+        return "a number"
+    return "text"
 
 
 @dataclass(frozen=True)
@@ -111,7 +125,9 @@ def load_schedule_source(path: Path | str) -> ScheduleSource:
     """:func:`load_schedule`, keeping the line of every value."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_input(path, SCHEDULE_LIMIT, "a schedule file (schedule.yaml)")
+    except InputRefused as exc:
+        raise ScheduleInvalid([ScheduleError(str(path), None, "", exc.reason)]) from None
     except FileNotFoundError:
         raise ScheduleInvalid([ScheduleError(str(path), None, "",
                                              "file not found; check the path")]) from None
