@@ -11,6 +11,12 @@ through the same planner and apply as ``podium apply``.
 A ``!reload`` is answered in its room; a change noticed in the file is reported in the first
 track's backstage, where the organisers are. A conference without tracks has no backstage: there
 the report goes to the log only (the lobby rooms are the attendees', no place for file errors).
+
+The file is read and checked in a worker thread, never on the event loop: the bot and the widget
+pages go on answering while a large schedule is parsed. It is read only as ``podium validate``
+reads it (bot.conference.inputfile): a regular file of at most SCHEDULE_LIMIT bytes; a FIFO or a
+device at the path is refused without waiting on it, and a report quotes positions in the
+schedule (file, line, field), not what a file that is no schedule holds.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +32,7 @@ from pathlib import Path
 
 from ..commands.message import Message, message, user
 from ..conference.clock import apply_delays
+from ..conference.inputfile import SCHEDULE_LIMIT, InputRefused, read_input
 from ..conference.roomkeys import backstage_key
 from ..conference.schedule import Schedule, ScheduleInvalid
 from ..conference.transitions import REMIND_BEFORE, transitions
@@ -54,8 +62,17 @@ class ReloadOptions:
 
 
 def fingerprint(path: Path) -> str | None:
+    """What the file at ``path`` holds, to notice a change: its digest, or for a file that will not
+    be read (no regular file, too large) its type, size and time of change; None when it is gone.
+    Blocks for as long as reading the file takes: run it in a worker thread."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_input(path, SCHEDULE_LIMIT, "a schedule file")).hexdigest()
+    except InputRefused:
+        try:
+            status = os.stat(path)
+        except OSError:
+            return None
+        return f"refused {status.st_mode:o} {status.st_size} {status.st_mtime_ns} {status.st_ino}"
     except OSError:
         return None
 
@@ -71,7 +88,7 @@ class ScheduleReloader:
         await self.runtime.ready.wait()
         while True:
             await asyncio.sleep(self.options.every)
-            now = fingerprint(self.options.schedule)
+            now = await asyncio.to_thread(fingerprint, self.options.schedule)
             if now is not None and now != self.seen:
                 try:
                     await self.reload()
@@ -82,7 +99,7 @@ class ScheduleReloader:
         """Load schedule.yaml again and return the report; with ``announce`` (a change noticed in
         the file, not a ``!reload``, which answers in its own room) also tell the organisers."""
         async with self.lock:
-            self.seen = fingerprint(self.options.schedule)
+            self.seen = await asyncio.to_thread(fingerprint, self.options.schedule)
             report = await self._reload()
         log.info("%s", report.body)
         room_id = self._organisers_room() if announce else None
@@ -103,7 +120,9 @@ class ScheduleReloader:
     async def _reload(self) -> Message:
         path = self.options.schedule
         try:
-            conference = build(path, self.options.settings, self.options.templates or DEFAULT_TEMPLATES)
+            # Parsing a large file takes seconds: the loop goes on answering meanwhile.
+            conference = await asyncio.to_thread(build, path, self.options.settings,
+                                                 self.options.templates or DEFAULT_TEMPLATES)
         except ScheduleInvalid as exc:
             shown = exc.errors[:SHOWN_ERRORS]
             more = len(exc.errors) - len(shown)
