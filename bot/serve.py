@@ -57,6 +57,18 @@ class Listen:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+@dataclass(frozen=True)
+class WebCaps:
+    """What the operator asked of the web server (``podium run``'s options); None: the default,
+    sized from the limit on open files (see bot.web.limits)."""
+
+    streams: int | None = None  # live pages' event streams open at once
+    streams_per_client: int | None = None
+    connections_per_client: int | None = None
+    header_seconds: float | None = None  # a new connection's time to send its request headers
+    trusted_proxies: tuple = ()  # ip_network()s whose X-Forwarded-For names the client
+
+
 async def serve(
     connection: Connection,
     conference: Conference,
@@ -65,8 +77,7 @@ async def serve(
     listen: Listen,
     clock: Clock = utc_now,
     on_ready: Callable[[], None] | None = None,
-    max_streams: int | None = None,
-    max_streams_per_client: int | None = None,
+    caps: WebCaps = WebCaps(),
     day: DayOptions | None = None,
     reload: ReloadOptions | None = None,
 ) -> None:
@@ -74,19 +85,23 @@ async def serve(
     called once both are up: the web server listens and the bot has caught up with its rooms.
     If either stops with an error, the other is stopped too and the error raised.
 
-    ``max_streams`` and ``max_streams_per_client`` cap the live pages' event streams (by
-    default sized from the limit on open files, see bot.web.limits)."""
+    ``caps`` cap the live pages' event streams and what one client may hold (see WebCaps)."""
     # Imported here: every `podium` command parses --listen, only these two need the bot and the web.
     from .web import create_app, start_web
     from .web.limits import LimitProblem, WebLimits, raise_open_file_limit
 
     open_files = raise_open_file_limit()
     try:
-        limits = WebLimits.within(open_files, streams=max_streams, streams_per_client=max_streams_per_client)
+        limits = WebLimits.within(open_files, streams=caps.streams, streams_per_client=caps.streams_per_client,
+                                  connections_per_client=caps.connections_per_client,
+                                  header_seconds=caps.header_seconds, trusted_proxies=caps.trusted_proxies)
     except LimitProblem as exc:
         raise ListenProblem(str(exc)) from None
-    log.info("web server: at most %d connections, %d of them live pages (%d per client address); "
-             "%d files may be open", limits.connections, limits.streams, limits.streams_per_client, open_files)
+    log.info("web server: at most %d connections, %d of them live pages (%d per client address), %d from one "
+             "address; request headers within %g s; %s; %d files may be open", limits.connections, limits.streams,
+             limits.streams_per_client, limits.connections_per_client, limits.header_seconds,
+             f"trusted proxies {', '.join(map(str, limits.trusted_proxies))}" if limits.trusted_proxies
+             else "no trusted proxy", open_files)
     # One programme for the bot, its clock and the pages: a reloaded schedule reaches all three.
     programme = Programme(conference)
     app = create_app(conference.schedule, conference.settings, data_dir=data_dir, now=clock, limits=limits,

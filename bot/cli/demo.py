@@ -19,11 +19,11 @@ from ..ports import free_port_near, port_problem
 from ..provisioning.apply import ApplyReport
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import Conference, build
-from ..serve import Listen, serve
+from ..serve import Listen, WebCaps, serve
 from ..store.database import Store
 from ..wording import counted
 from .interrupt import Headway, run_interruptible
-from .options import listen_option, pages_url, port_number, public_url_option
+from .options import listen_option, pages_url, port_number, public_url_option, web_caps
 from .provision import apply_with_report  # the same apply an organiser runs
 
 SERVER_NAME = "localhost"
@@ -42,7 +42,7 @@ DEMO_PASSWORD = "podium-demo"
 
 
 def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str, listen: Listen,
-             wait: bool = True, max_streams: int | None = None, max_streams_per_client: int | None = None) -> int:
+             wait: bool = True, caps: WebCaps = WebCaps()) -> int:
     from ..day.runner import DayOptions
 
     bot_id = f"@{BOT}:{SERVER_NAME}"
@@ -97,8 +97,7 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
             _print_where_to_try(conference, clock(), zone)
             asyncio.run(serve(connection, conference, data_dir, listen=listen, clock=clock,
                               on_ready=lambda: print("The bot is answering. Press Ctrl-C to stop.", flush=True),
-                              max_streams=max_streams, max_streams_per_client=max_streams_per_client,
-                              day=DayOptions()))  # the clock an organiser runs
+                              caps=caps, day=DayOptions()))  # the clock an organiser runs
         return 0
     finally:
         print("Stopping Synapse …", flush=True)
@@ -229,5 +228,4 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.schedule, args.data_dir, port=args.port, public_url=pages_url(args), listen=args.listen,
-                    wait=not args.no_wait, max_streams=args.max_streams,
-                    max_streams_per_client=args.max_streams_per_client)
+                    wait=not args.no_wait, caps=web_caps(args))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..conference.userinput import UsageError, read_number
 from ..provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES
-from ..serve import DEFAULT_LISTEN, Listen, ListenProblem
+from ..serve import DEFAULT_LISTEN, Listen, ListenProblem, WebCaps
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -53,8 +53,28 @@ def listen_option(p: argparse.ArgumentParser) -> None:
                         "'busy, retrying' (PODIUM_MAX_STREAMS; default: sized from the limit on open files)")
     p.add_argument("--max-streams-per-client", type=positive_count, metavar="N",
                    default=os.environ.get("PODIUM_MAX_STREAMS_PER_CLIENT"),
-                   help="live pages open at once from one address, or from one address a reverse proxy on this "
-                        "machine forwards (PODIUM_MAX_STREAMS_PER_CLIENT)")
+                   help="live pages open at once from one address, or from one address a trusted proxy "
+                        "forwards (PODIUM_MAX_STREAMS_PER_CLIENT; default 16)")
+    p.add_argument("--max-connections-per-client", type=positive_count, metavar="N",
+                   default=os.environ.get("PODIUM_MAX_CONNECTIONS_PER_CLIENT"),
+                   help="connections one address may hold open, a trusted proxy excepted; more get 'busy' "
+                        "(PODIUM_MAX_CONNECTIONS_PER_CLIENT; default 128, at most a quarter of all)")
+    p.add_argument("--header-timeout", type=positive_seconds, metavar="SECONDS",
+                   default=os.environ.get("PODIUM_HEADER_TIMEOUT"),
+                   help="a new connection that has not sent its request headers by then is closed "
+                        "(PODIUM_HEADER_TIMEOUT; default 10)")
+    p.add_argument("--trusted-proxy", type=proxy_addresses, metavar="ADDRESS[,ADDRESS…]",
+                   default=os.environ.get("PODIUM_TRUSTED_PROXIES"),
+                   help="reverse proxies in front of the web server (addresses or networks, e.g. 127.0.0.1 or "
+                        "10.0.0.0/8): the last X-Forwarded-For address they append names the client, and they "
+                        "are not held to one client's connections (PODIUM_TRUSTED_PROXIES; default: none)")
+
+
+def web_caps(args: argparse.Namespace) -> WebCaps:
+    """What the options above ask of the web server."""
+    return WebCaps(streams=args.max_streams, streams_per_client=args.max_streams_per_client,
+                   connections_per_client=args.max_connections_per_client, header_seconds=args.header_timeout,
+                   trusted_proxies=args.trusted_proxy or ())
 
 
 def data_dir_option(p: argparse.ArgumentParser, what: str) -> None:
@@ -101,6 +121,26 @@ def positive_count(text: str) -> int:
         return read_number(text.strip(), "a count")
     except UsageError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a count; expected a whole number from 1, e.g. 100") from None
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; expected a number from 0.1 "
+                                         "to 3600, e.g. 10")
+    return seconds
+
+
+def proxy_addresses(text: str):
+    from ..web.limits import proxy_networks  # the web server's, imported only when named
+
+    try:
+        return proxy_networks(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def port_number(text: str) -> int:

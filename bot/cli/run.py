@@ -23,6 +23,7 @@ from .options import (
     schedule_options,
     templates_option,
     utc_moment,
+    web_caps,
 )
 
 
@@ -67,7 +68,6 @@ def _run(args: argparse.Namespace) -> int:
             print(f"Rehearsal: the clock reads {moment:%a %d %b %H:%M} UTC now, so the first talk starts at "
                   f"{(args.rehearse_at or utc_now() + REHEARSAL_LEAD):%H:%M} UTC.", flush=True)
     asyncio.run(serve(connection, conference, args.data_dir, listen=args.listen,
-                      clock=clock, on_ready=answering, max_streams=args.max_streams,
-                      max_streams_per_client=args.max_streams_per_client, day=DayOptions(),
+                      clock=clock, on_ready=answering, caps=web_caps(args), day=DayOptions(),
                       reload=ReloadOptions(args.schedule, conference.settings, connection, args.templates)))
     return EXIT_OK

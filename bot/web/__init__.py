@@ -27,14 +27,18 @@ Entry point::
 * ``templates_dir`` (optional): the room templates the conference was applied with, when not
   the bundled ``room-templates/`` (aliases, and so the links, come from them).
 * ``limits``: a :class:`bot.web.limits.WebLimits`: how many connections the server keeps open,
-  how many of them may be event streams, and how many streams one client address may hold.
-  By default sized from the process's limit on open files, keeping a reserve for the bot
-  (``WebLimits.within(open_files, streams=..., streams_per_client=...)``). Past a cap the
-  answer is a 503 with ``Retry-After``; the pages' scripts retry later, less often each time.
+  how many of them may be event streams, how many streams and connections one client address
+  may hold, how long a new connection has to send its request headers, and which reverse
+  proxies are trusted to name the client. By default sized from the process's limit on open
+  files, keeping a reserve for the bot (``WebLimits.within(open_files, streams=..., ...)``),
+  with no trusted proxy. Past a cap the answer is a 503 with ``Retry-After``; the pages'
+  scripts retry later, less often each time.
 
 ``async start_web(app, host, port) -> aiohttp.web.AppRunner`` listens and returns the runner.
-It accepts connections itself (see ``listener.py``): past the connection cap a new one gets a
-503 and is closed, and running out of file descriptors is logged once, not once per attempt.
+It accepts connections itself (see ``listener.py``): past the connection cap, or past one
+address's share, a new one gets a 503 and is closed; one that has not sent its request headers
+in time is closed; running out of file descriptors is logged once, not once per attempt. A
+malformed request is logged as one line, so many a minute (``requestlog.py``).
 
 Pages (all GET; no cookies, no forms, only public schedule data):
 

@@ -32,12 +32,12 @@ from .limits import (
     RETRY_AFTER_SECONDS,
     StreamSlots,
     WebLimits,
-    client_address,
     open_file_limit,
 )
 from .listener import CappedSite
 from .live import LiveData
 from .posters import CACHE_FOLDER, PosterFiles, PosterUnavailable
+from .requestlog import BadRequestLog
 
 #: The pages' Jinja2 templates and static files, shipped with Podium.
 WIDGETS = resource("widgets")
@@ -62,6 +62,7 @@ K_PAYLOADS = web.AppKey("payloads", dict)
 K_LIMITS = web.AppKey("limits", WebLimits)
 K_STREAMS = web.AppKey("streams", StreamSlots)
 K_POSTERS = web.AppKey("posters", PosterFiles)
+K_BAD_REQUESTS = web.AppKey("bad_requests", BadRequestLog)
 
 
 def create_app(
@@ -96,11 +97,13 @@ def create_app(
     app[K_CLOSING] = asyncio.Event()
     app[K_PAYLOADS] = {}
     app[K_POSTERS] = PosterFiles(data_dir / CACHE_FOLDER)
+    app[K_BAD_REQUESTS] = BadRequestLog()
     app.on_response_prepare.append(_security_headers)
     app.on_startup.append(_start_live)
     app.on_shutdown.append(_close_streams)
     app.on_cleanup.append(_stop_live)
     app.on_cleanup.append(_close_posters)
+    app.on_cleanup.append(_count_bad_requests)
 
     app.router.add_get(pages.INDEX_PATH, index)
     app.router.add_get(pages.SCHEDULE_PATH, schedule_page)
@@ -127,12 +130,14 @@ async def start_web(app: web.Application, host: str, port: int) -> web.AppRunner
     # Open event streams end at shutdown (see _close_streams), so a short grace period is enough.
     # handler_cancellation: a live page closed in the browser gives back its stream slot and its
     # connection at once, not at its next write. keepalive_timeout: an idle connection, or one
-    # that never sends a request, keeps its place under the connection cap for a short while only.
+    # that never sends a request, keeps its place under the connection cap for a short while only
+    # (one that never finishes its request's headers, a shorter while: see listener.py).
+    # logger: malformed requests logged one line each, so many a minute (see requestlog.py).
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True,
-                           keepalive_timeout=IDLE_CONNECTION_SECONDS)
+                           keepalive_timeout=IDLE_CONNECTION_SECONDS, logger=app[K_BAD_REQUESTS])
     await runner.setup()
     try:
-        await CappedSite(runner, host, port, max_connections=app[K_LIMITS].connections).start()
+        await CappedSite(runner, host, port, limits=app[K_LIMITS]).start()
     except BaseException:
         await runner.cleanup()
         raise
@@ -157,6 +162,10 @@ async def _stop_live(app: web.Application) -> None:
 
 async def _close_posters(app: web.Application) -> None:
     await app[K_POSTERS].close()
+
+
+async def _count_bad_requests(app: web.Application) -> None:
+    app[K_BAD_REQUESTS].throttle.flush()  # the count of those not logged, before the log ends
 
 
 # ----------------------------------------------------------------------------- security
@@ -271,7 +280,7 @@ async def _event_stream(request: web.Request, key: str, build: Callable[[], dict
     for as long as it is open; when none is free the answer is 503.
     """
     slots = request.app[K_STREAMS]
-    client = client_address(request.remote, request.headers.get("X-Forwarded-For"))
+    client = request.app[K_LIMITS].client(request.remote, request.headers.get("X-Forwarded-For"))
     if not slots.take(client):
         return _busy("Too many live pages are open on Podium's web server right now")
     try:

@@ -6,6 +6,11 @@ SQLite. The web server therefore works inside a budget, the limit minus a reserv
 bot, and within it caps the connections it accepts and, tighter, the event streams (a live page
 holds its connection open for as long as it is shown). Past a cap it answers 503 at once,
 rather than letting the next ``accept()`` or the bot's next request fail.
+
+No one client may take the whole budget: each address holds at most its share of the
+connections, and a connection must have sent its request headers within a few seconds. Who the
+client is, is what the server saw (the connection's peer address); only a reverse proxy the
+operator named as trusted may say otherwise, in the ``X-Forwarded-For`` it appends.
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ ROOM_FOR_PAGES = 32
 DEFAULT_STREAMS_PER_CLIENT = 16
 #: What an answer over a cap tells browsers: try again after this many seconds.
 RETRY_AFTER_SECONDS = 5
+#: Connections one address may hold: a browser opens six at most, but one address may be a
+#: venue's shared connection; a quarter of all connections at most, so no one address fills them.
+DEFAULT_CONNECTIONS_PER_CLIENT = 128
+#: Seconds a new connection has to send its request headers (a few hundred bytes, sent at once by
+#: any browser; the allowance is for a slow network), after which it is closed.
+DEFAULT_HEADER_SECONDS = 10.0
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class LimitProblem(ValueError):
@@ -42,10 +55,14 @@ class WebLimits:
     connections: int  # open connections of any kind, pages and streams together
     streams: int  # event streams open at once, from everyone
     streams_per_client: int  # event streams open at once from one client address
+    connections_per_client: int = DEFAULT_CONNECTIONS_PER_CLIENT  # open connections from one peer address
+    header_seconds: float = DEFAULT_HEADER_SECONDS  # a new connection's time to send its request headers
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-For names the client
 
     @classmethod
-    def within(cls, open_files: int, *, streams: int | None = None,
-               streams_per_client: int | None = None) -> "WebLimits":
+    def within(cls, open_files: int, *, streams: int | None = None, streams_per_client: int | None = None,
+               connections_per_client: int | None = None, header_seconds: float | None = None,
+               trusted_proxies: tuple[Network, ...] = ()) -> "WebLimits":
         """The caps for a process allowed ``open_files`` descriptors: the defaults, or the
         streams asked for when they fit. Raises LimitProblem saying what to change."""
         budget = open_files - RESERVED_FOR_BOT
@@ -64,7 +81,17 @@ class WebLimits:
                 f"{ROOM_FOR_PAGES} for page loads); lower it or raise the limit (ulimit -n)")
         connections = max(connections, streams + ROOM_FOR_PAGES)
         per_client = DEFAULT_STREAMS_PER_CLIENT if streams_per_client is None else streams_per_client
-        return cls(connections, streams, min(per_client, streams))
+        if connections_per_client is None:
+            connections_per_client = min(DEFAULT_CONNECTIONS_PER_CLIENT, connections // 4)
+        return cls(connections, streams, min(per_client, streams), min(connections_per_client, connections),
+                   DEFAULT_HEADER_SECONDS if header_seconds is None else header_seconds, trusted_proxies)
+
+    def is_trusted_proxy(self, peer: str | None) -> bool:
+        return _in_networks(peer, self.trusted_proxies)
+
+    def client(self, peer: str | None, forwarded_for: str | None) -> str:
+        """Whom a request counts against (see client_address)."""
+        return client_address(peer, forwarded_for, self.trusted_proxies)
 
 
 def open_file_limit() -> int:
@@ -87,22 +114,41 @@ def raise_open_file_limit() -> int:
     return hard
 
 
-def client_address(peer: str | None, forwarded_for: str | None) -> str:
-    """Whom a request counts against. A proxy on this machine (a loopback peer) forwards every
-    client from its own address, so there the address it appended to X-Forwarded-For (the
-    last one) names the client; anywhere else the header is the client's own word and ignored."""
-    if peer and forwarded_for and _is_loopback(peer):
+def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: tuple[Network, ...] = ()) -> str:
+    """Whom a request counts against: the peer address. A reverse proxy forwards every client
+    from its own address, so for a peer among ``trusted_proxies`` (and only there: anywhere else
+    the header is the sender's own word) the address the proxy appended to X-Forwarded-For, the
+    last one, names the client."""
+    if forwarded_for and _in_networks(peer, trusted_proxies):
         last = forwarded_for.rsplit(",", 1)[-1].strip()
         if last:
             return last
     return peer or "unknown"
 
 
-def _is_loopback(address: str) -> bool:
+def proxy_networks(text: str) -> tuple[Network, ...]:
+    """Trusted proxies as the operator writes them: addresses or networks, separated by commas
+    (``127.0.0.1``, ``10.0.0.0/8, ::1``). Raises ValueError naming the one that is neither."""
+    networks = []
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or network; expected e.g. 127.0.0.1 or 10.0.0.0/8") \
+                from None
+    return tuple(networks)
+
+
+def _in_networks(address: str | None, networks: tuple[Network, ...]) -> bool:
+    if not address or not networks:
+        return False
     try:
-        return ipaddress.ip_address(address).is_loopback
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped  # an IPv4 peer on a dual-stack socket
+    return any(ip in network for network in networks)
 
 
 class StreamSlots:

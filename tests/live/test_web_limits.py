@@ -35,6 +35,7 @@ from bot.web.limits import (
     StreamSlots,
     WebLimits,
     client_address,
+    proxy_networks,
     raise_open_file_limit,
 )
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
@@ -69,14 +70,17 @@ def test_caps_that_do_not_fit_the_file_limit_are_refused_with_what_to_change():
         WebLimits.within(150)
 
 
-def test_a_proxy_on_this_machine_names_the_client_and_nobody_else_can():
-    assert client_address("203.0.113.7", None) == "203.0.113.7"
-    assert client_address("127.0.0.1", "198.51.100.2") == "198.51.100.2"
+def test_a_trusted_proxy_names_the_client_and_nobody_else_can():
+    local = proxy_networks("127.0.0.1, ::1")
+    assert client_address("203.0.113.7", None, local) == "203.0.113.7"
+    assert client_address("127.0.0.1", "198.51.100.2", local) == "198.51.100.2"
     # nginx appends the address it saw: only the last entry is the proxy's word.
-    assert client_address("127.0.0.1", "10.9.9.9, 198.51.100.2") == "198.51.100.2"
-    assert client_address("::1", "2001:db8::5") == "2001:db8::5"
-    assert client_address("203.0.113.7", "198.51.100.2") == "203.0.113.7", "a remote client cannot pick its own name"
-    assert client_address("127.0.0.1", " ") == "127.0.0.1"
+    assert client_address("127.0.0.1", "10.9.9.9, 198.51.100.2", local) == "198.51.100.2"
+    assert client_address("::1", "2001:db8::5", local) == "2001:db8::5"
+    assert client_address("203.0.113.7", "198.51.100.2", local) == "203.0.113.7", \
+        "a remote client cannot pick its own name"
+    assert client_address("127.0.0.1", " ", local) == "127.0.0.1"
+    assert client_address("127.0.0.1", "198.51.100.2") == "127.0.0.1", "no proxy is trusted unless named"
 
 
 def test_stream_slots_count_per_client_and_in_total():
@@ -215,7 +219,8 @@ async def test_event_streams_over_a_cap_get_a_503_that_says_the_page_retries(tmp
 
 
 async def test_behind_a_local_proxy_each_forwarded_client_has_its_own_cap(tmp_path):
-    async with web_server(tmp_path, WebLimits(connections=50, streams=10, streams_per_client=1)) as port:
+    limits = WebLimits(connections=50, streams=10, streams_per_client=1, trusted_proxies=proxy_networks("127.0.0.1"))
+    async with web_server(tmp_path, limits) as port:
         via_proxy = [await open_stream(port, headers={"X-Forwarded-For": f"198.51.100.{n}"}) for n in (1, 2, 1)]
         assert [a.status for a in via_proxy] == [200, 200, 503]
         for answer in via_proxy:
