@@ -22,7 +22,9 @@ from .programme import (
     Programme,
     cancelled_title,
     duration_or_problem,
+    WHEN_WANTED,
     link_pairs,
+    list_or_problem,
     parse_moment,
     path_of,
     texts_of,
@@ -82,7 +84,7 @@ def parse_schedule_v2(data: Any, source: str, timezone: str | None = None) -> Pr
     names: dict[str, str] = {}
     rooms = []
     for group in ("tracks", "rooms"):
-        for item in conf.get(group) or []:
+        for item in list_or_problem(conf.get(group), problems, path_of("schedule", "conference", group), group):
             if isinstance(item, dict) and title_text(localized(item.get("name"))):
                 name = title_text(localized(item.get("name")))
                 names.update({item[k]: name for k in ("slug", "guid") if isinstance(item.get(k), str)})
@@ -117,8 +119,8 @@ def _talk(event: dict, where: str, tz, names: dict[str, str], problems: Problems
         start = parse_moment(event.get("start"), tz)
         end = parse_moment(event.get("end"), tz)
         if start is None:
-            problems.add(f"{where}.start", f"cannot read when the talk starts ({event.get('start')!r}); Podium "
-                                           "needs an ISO date and time like 2026-07-13T09:00:00+02:00")
+            problems.add(f"{where}.start", f"cannot read when the talk starts ({event.get('start')!r}); "
+                                           f"{WHEN_WANTED}")
     duration = (end - start) if start is not None and end is not None and end > start else \
         duration_or_problem(event.get("duration"), problems, f"{where}.end")
     room = _reference(event.get("room"), names)
@@ -128,7 +130,8 @@ def _talk(event: dict, where: str, tz, names: dict[str, str], problems: Problems
         return None
     speakers = tuple(
         ImportedPerson(title_text(p.get("name") or p.get("public_name")), str(p.get("guid") or p.get("id") or ""))
-        for p in event.get("participants") or event.get("persons") or []
+        for p in list_or_problem(event.get("participants") or event.get("persons"), problems, f"{where}.participants",
+                                 "participants")
         if isinstance(p, dict) and title_text(p.get("name") or p.get("public_name"))
         and str(p.get("role") or "speaker").lower() in SPEAKING_ROLES)
     state = event.get("state")

@@ -24,6 +24,7 @@ from bot.cli import main
 from bot.conference.inputfile import LIST_LIMIT, SCHEDULE_LIMIT
 from bot.conference.schedule import ScheduleInvalid
 from bridges.fetch import FetchProblem
+from bridges.c3voc_json import is_schedule_v2, parse_schedule_v2
 from bridges.frab_json import parse_frab_json
 from bridges.merge import merge
 from bridges.pretalx_api import parse_pretalx_api
@@ -309,3 +310,27 @@ def test_an_export_under_a_path_whose_parent_is_a_file_is_refused(conference, ca
     assert code == 1
     assert str(target) in output and "nothing was written" in output
     assert (conference / "afile").read_text() == "not a folder"
+
+
+def test_every_value_of_a_schedule_v2_export_replaced_by_one_of_another_type_is_read_or_refused_located():
+    """c3voc's schedule v2 JSON (the CCC hub's export), cut to one talk: every variant is read or
+    refused with a located ScheduleInvalid, never anything else."""
+    whole = json.loads((Path(__file__).parents[1] / "fixtures/programmes/38c3-hub-v2.json").read_text())["schedule"]
+    conference = {key: whole["conference"][key] for key in ("acronym", "title", "start", "end", "time_zone_name")}
+    conference["tracks"] = whole["conference"]["tracks"][:1]
+    conference["rooms"] = whole["conference"]["rooms"][:1]
+    event = {key: whole["events"][0][key] for key in ("guid", "code", "start", "end", "room", "title", "subtitle",
+                                                        "language", "track", "abstract", "participants", "links")}
+    original = {"schedule": {"version": whole["version"], "conference": conference, "events": [event]}}
+    assert is_schedule_v2(original) and parse_schedule_v2(original, "tiny.json").talks
+    tried = 0
+    for path, new in itertools.product(list(_paths(original))[1:], _wrong_values()):
+        data = _replaced(original, path, new)
+        tried += 1
+        if not is_schedule_v2(data):
+            continue  # podium import says it is no format it reads
+        try:
+            merge(parse_schedule_v2(data, "tiny.json"), None, "schedule.yaml")
+        except ScheduleInvalid as exc:
+            assert all(error.file.startswith(("tiny.json", "schedule.yaml")) for error in exc.errors), (path, new)
+    assert tried > 500
