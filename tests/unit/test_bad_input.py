@@ -23,7 +23,6 @@ import pytest
 from bot.cli import main
 from bot.conference.inputfile import LIST_LIMIT, SCHEDULE_LIMIT
 from bot.conference.schedule import ScheduleInvalid
-from bridges.fetch import FetchProblem
 from bridges.c3voc_json import is_schedule_v2, parse_schedule_v2
 from bridges.frab_json import parse_frab_json
 from bridges.merge import merge
