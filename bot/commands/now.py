@@ -25,6 +25,7 @@ from ..conference.roomkeys import track_key
 from ..conference.schedule import Schedule, Talk, Track
 from ..conference.userinput import quoted
 from ..store.delays import DelayStore
+from ..wording import age
 from . import Context, UsageError, command
 from .message import Message, Part, bold, link, message, user
 
@@ -111,7 +112,7 @@ def _starts(asked: Asked, talk: Talk) -> tuple[Part, ...]:
         return (f" on {when(talk.start, asked.now, asked.schedule)}",)
     # Rounded up: a talk 30 seconds away starts "in 1 min", not "in 0 min".
     minutes = math.ceil((talk.start - asked.now).total_seconds() / 60)
-    return (f" at {clock_time(talk.start, asked.schedule)}, in {minutes} min",)
+    return (f" at {clock_time(talk.start, asked.schedule)}, in {age(minutes * 60)}",)
 
 
 def _late(asked: Asked, track: Track) -> tuple[Part, ...]:
