@@ -59,6 +59,11 @@ def _line(q: Question) -> tuple:
     return (pin, bold(q.label), f" · {q.votes} {UPVOTE} · ", user(q.asker_name), ": ", user(q.text), mark)
 
 
+def _heading(open_questions: int, shown: int) -> str:
+    """The list's heading: "Top 5 questions for" over a list cut short, "Open questions for" over all."""
+    return f"Top {shown} questions for " if open_questions > shown else "Open questions for "
+
+
 async def _post_list(ctx: Context, title: tuple, listed: list[Question], empty: str) -> None:
     if not listed:
         await ctx.reply(message(*title, f": {empty}"))
@@ -146,7 +151,7 @@ async def on_redaction(ctx: Context) -> None:
 async def list_questions(ctx: Context) -> None:
     track_id, talk_id, what = _scope(ctx)
     listed = [q for q in questions(ctx).for_talk(ctx.room.conference, track_id, talk_id) if q.state == OPEN]
-    await _post_list(ctx, ("Top questions for ", *what), listed[:TOP_DEFAULT],
+    await _post_list(ctx, (_heading(len(listed), TOP_DEFAULT), *what), listed[:TOP_DEFAULT],
                      "none yet. Ask one with !ask <question>.")
 
 
@@ -175,7 +180,7 @@ async def moderate(ctx: Context) -> None:
     if action == "top":
         n = min(_number(rest, "say how many, e.g. 5", default=TOP_DEFAULT), TOP_MAX)
         listed = [q for q in store.for_talk(conference, track_id, talk_id) if q.state == OPEN]
-        await _post_list(ctx, (f"Top {n} questions for ", *what), listed[:n], "no open questions.")
+        await _post_list(ctx, (_heading(len(listed), n), *what), listed[:n], "no open questions.")
         return
     if action not in ("answered", "hide", "pin", "unpin"):
         raise UsageError(f"there is no !qa {quoted(action)}")
