@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 from ..conference.clock import apply_delays, talk_end
 from ..store.delays import DelayStore
 from ..store.transitions import TransitionStore
-from . import Context, UsageError, command
+from . import Context, Role, UsageError, command
 from .message import message, user
 
 #: How long before its start a talk's speakers may check in.
 CHECK_IN_WINDOW = timedelta(hours=1)
 
 
-@command("here", help="speakers: check in for your talk (on now or within the hour)", usage="!here",
-         kinds=("backstage", "track", "breakout"))
+@command("here", help="check in for your talk (on now or within the hour)", usage="!here",
+         role=Role.SPEAKER, kinds=("backstage", "track", "breakout"))
 async def here(ctx: Context) -> None:
     if ctx.args:
         raise UsageError("!here takes nothing after it")
