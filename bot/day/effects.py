@@ -89,9 +89,14 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
     track, backstage = track_key(talk.track), backstage_key(talk.track)
     speakers = tuple(p.matrix_id for p in talk.speakers if p.matrix_id)
     if transition.kind == REMIND:
+        unreachable = [p.name for p in talk.speakers if not p.matrix_id]
         return [Say(backstage, "reminder", message(
-            "Starting at ", _time(talk, zone), ": “", user(talk.title), "”", *_by(talk),
-            ". Speakers, please check in here with ", code("!here"), ".",
+            "Starting at ", _time(talk, zone), ": “", user(talk.title), "”", *_by(talk), ".",
+            # Only speakers with a Matrix ID are in this room to read it and check in; for the
+            # others the chairs are told to reach them another way.
+            *((" Speakers, please check in here with ", code("!here"), ".") if speakers else ()),
+            *((" ", user(", ".join(unreachable)), f" {'has' if len(unreachable) == 1 else 'have'} no Matrix ID in "
+               "the schedule: chairs, check with them another way.") if unreachable else ()),
             # The speakers asked for it; the chairs in this room must see that nobody records it.
             *((" ", bold("Not recorded:"), " the speakers asked that this talk be neither recorded nor streamed.")
               if talk.do_not_record else ())), speakers)]

@@ -47,7 +47,8 @@ def question(number: int, text: str, votes: int, state: str = "open") -> Questio
 def test_the_reminder_goes_to_the_backstage_and_notifies_the_speakers_with_matrix_ids():
     [say] = effects(of("a", REMIND), SCHEDULE, public_url=URL)
     assert (say.room, say.switch, say.mentions) == ("backstage/forum", "reminder", ("@sam:x",))
-    assert say.message.body == "Starting at 10:00: “<Alpha>” — Sam, Lee. Speakers, please check in here with !here."
+    assert say.message.body == ("Starting at 10:00: “<Alpha>” — Sam, Lee. Speakers, please check in here with !here. "
+                                "Lee has no Matrix ID in the schedule: chairs, check with them another way.")
     assert "&lt;Alpha&gt;" in say.message.html and "<Alpha>" not in say.message.html
 
 
