@@ -407,8 +407,9 @@ async def calendar_file(request: web.Request) -> web.Response:
 def _qa_builder(request: web.Request, track_id: str, moderator: bool) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         schedule, now, _rooms, _delays = _state(request)
-        questions = request.app[K_LIVE].questions(schedule.conference.id, track_id)
-        return views.qa_view(schedule, track_id, now, questions, moderator=moderator)
+        live = request.app[K_LIVE]
+        return views.qa_view(schedule, track_id, now, live.questions(schedule.conference.id, track_id),
+                             moderator=moderator, session=live.qa_session(schedule.conference.id, track_id))
 
     return build
 

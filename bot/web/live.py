@@ -112,6 +112,10 @@ class LiveData:
         """The track's questions as the Q&A store ranks them, hidden ones excluded."""
         return self._questions.for_track(conference, track_id, include_hidden=False) if self._questions else []
 
+    def qa_session(self, conference: str, track_id: str) -> tuple[str, str | None] | None:
+        """The moderators' last ``!qa open``/``close`` in the track: (state, talk id), or None."""
+        return self._questions.session(conference, track_id) if self._questions else None
+
     def polls(self, conference: str, track_id: str) -> list[PollView]:
         """The track's polls, newest first."""
         return self._polls.for_track(conference, track_id) if self._polls else []

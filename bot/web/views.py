@@ -7,6 +7,7 @@ server-sent events, so a page rendered by the server and one updated live agree.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..conference.clock import live_talk, next_talk, talk_end, talks_in_track
 from ..conference.display import RoomLinks, clock_time, when
+from ..conference import qa
 from ..conference.openspace import Session, free_rooms, numbered_slots
 from ..conference.roomkeys import open_space_key, poster_key, talk_key, track_key
 from ..conference.schedule import Person, Schedule, Talk
@@ -184,14 +186,27 @@ def now_next_view(
     sessions: Iterable[Session] = (),
 ) -> dict[str, Any]:
     """Every track's now and next, and the open space's: the navigator's and the stream page's
-    live data."""
+    live data (``schedule`` already delayed). ``refresh_in``: seconds until the next talk or
+    open-space slot starts or ends, so that a page asks again then rather than show a talk that
+    has started as still to come."""
+    sessions = list(sessions)
     return {
         "conference": schedule.conference.name,
         "time": clock_time(now, schedule),
         "timezone": schedule.conference.timezone,
         "tracks": [track_view(schedule, t.id, now, rooms, delays) for t in schedule.tracks],
-        "open_space": open_space_now_next(schedule, list(sessions), now, rooms),
+        "open_space": open_space_now_next(schedule, sessions, now, rooms),
+        "refresh_in": seconds_to_next_change(schedule, now),
     }
+
+
+def seconds_to_next_change(schedule: Schedule, now: datetime) -> int | None:
+    """Whole seconds (rounded up) until a talk or an open-space slot starts or ends; None when
+    nothing more does."""
+    moments = [m for talk in schedule.talks for m in (talk.start, talk_end(talk))]
+    moments += [m for slot in numbered_slots(schedule) for m in (slot.start, slot.end)]
+    later = [m for m in moments if m > now]
+    return math.ceil((min(later) - now).total_seconds()) if later else None
 
 
 def open_space_day(schedule: Schedule, day: date, sessions: list[Session], now: datetime,
@@ -302,9 +317,12 @@ def qa_view(
     questions: Iterable[Any],
     *,
     moderator: bool,
+    session: tuple[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The Q&A board: the current talk's questions in the store's ranking, hidden ones dropped
-    (whatever the store returned), askers by display name only."""
+    (whatever the store returned), askers by display name only; ``asking`` whether ``!ask`` takes
+    questions now (``session``: the moderators' last open/close), so the board invites questions
+    only then."""
     talk_id = current_talk_id(schedule, track_id, now)
     talk = schedule.talk(talk_id) if talk_id else None
     shown = []
@@ -323,6 +341,7 @@ def qa_view(
         "track": schedule.track(track_id).name,
         "talk": None if talk is None else {"title": talk.title, "speakers": names(talk.speakers)},
         "moderator": moderator,
+        "asking": qa.is_open(talk_id, session),
         "open": [q for q in shown if not q["answered"]],
         "answered": [q for q in shown if q["answered"]],
     }

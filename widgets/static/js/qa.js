@@ -30,7 +30,10 @@
     P.clear(answered);
     data.open.forEach(function (q) { open.appendChild(question(q)); });
     data.answered.forEach(function (q) { answered.appendChild(question(q)); });
-    document.getElementById("none").hidden = data.open.length + data.answered.length > 0;
+    const empty = data.open.length + data.answered.length === 0;
+    // Invite questions only while !ask takes them: a closed Q&A says so instead.
+    document.getElementById("none").hidden = !(empty && data.asking);
+    document.getElementById("closed").hidden = !(empty && !data.asking);
     document.getElementById("answered-section").hidden = data.answered.length === 0;
   }
 
