@@ -64,12 +64,18 @@
     if (data.open_space) list.appendChild(openSpace(data.open_space));
   }
 
-  // Shows the navigator's data in `list` now and again every 30 seconds (talks start and end,
-  // delays change); `then` also gets each payload.
+  // Shows the navigator's data in `list` now and again every 30 seconds (delays change), and
+  // a second after the next talk starts or ends (the server says when: `refresh_in`), so a talk
+  // that has started shows as on at once; `then` also gets each payload.
   P.nowNext = function (list, data, then) {
+    let timer = null;
     function show(fresh) {
       render(list, fresh);
       if (then) then(fresh);
+      if (timer !== null) window.clearTimeout(timer);
+      timer = fresh.refresh_in == null ? null : window.setTimeout(function () {
+        P.fetchJson("/api/now-next", show);
+      }, Math.min(fresh.refresh_in + 1, 3600) * 1000);
     }
     show(data);
     P.every(30, "/api/now-next", show);

@@ -71,14 +71,17 @@ window.Podium = (function () {
     connect();
   }
 
+  // Fetch JSON once and render it; a failure leaves what is shown.
+  function fetchJson(url, render) {
+    fetch(url, {credentials: "omit", cache: "no-store"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) render(data); })
+      .catch(function () {});
+  }
+
   // Re-fetch JSON every few seconds (times move on: talks start and end).
   function every(seconds, url, render) {
-    window.setInterval(function () {
-      fetch(url, {credentials: "omit", cache: "no-store"})
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) { if (data) render(data); })
-        .catch(function () {});
-    }, seconds * 1000);
+    window.setInterval(function () { fetchJson(url, render); }, seconds * 1000);
   }
 
   function talkLine(talk) {
@@ -87,5 +90,5 @@ window.Podium = (function () {
   }
 
   return {el: el, link: link, clear: clear, initialData: initialData, subscribe: subscribe,
-          every: every, talkLine: talkLine};
+          fetchJson: fetchJson, every: every, talkLine: talkLine};
 })();
