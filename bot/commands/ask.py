@@ -99,12 +99,11 @@ async def ask(ctx: Context) -> None:
         return
     earlier = qa.duplicate_of(text, store.for_talk(conference, track_id, talk_id))
     if earlier is not None:
-        added = store.vote(f"ask:{ctx.event_id}", conference, earlier.number, ctx.sender, asked_at)
-        votes = earlier.votes + (1 if added else 0)
+        # Votes are the 👍 on a question's post, the count Element shows there: asking again is
+        # pointed at that post rather than counted where nobody sees it.
         state = " (already answered)" if earlier.state == ANSWERED else ""
-        counted = "your vote is counted there" if added else "you had voted for it already"
         await ctx.reply(message("That looks like ", bold(earlier.label), f"{state}: “", user(earlier.text),
-                                f"”. Instead of a new question, {counted} ({votes} {UPVOTE})."))
+                                f"” ({earlier.votes} {UPVOTE}). Instead of a new question, put a {UPVOTE} on it."))
         return
     question = store.add(conference=conference, room_id=ctx.room.room_id, track_id=track_id, talk_id=talk_id,
                          asker=ctx.sender, asker_name=one_line(ctx.sender_name), text=text, asked_at=asked_at,

@@ -5,10 +5,12 @@ with its own connection and notices changes through ``PRAGMA data_version``.
 
 Idempotence is built into the keys, because after a crash the bot may handle an event again:
 a question is keyed by the ``!ask`` event that made it, and a vote by the reaction event that
-cast it (``ask:<event id>`` for the vote an asker gets automatically), so handling an event twice
-changes nothing, and a redaction of the reaction finds the vote it withdraws.
+cast it, so handling an event twice changes nothing, and a redaction of the reaction finds the
+vote it withdraws.
 
-A person may hold several votes for one question (👍 and 👍🏽, or their ``!ask`` and a 👍); the
+A question's votes are the people who put a 👍 on its post: the number Element shows under it.
+Asking is no vote (data directories from before, where it was, keep those rows as ``ask:<event
+id>``; they are not counted). A person may hold several votes for one question (👍 and 👍🏽); the
 question counts people, not votes, so each counts once for as long as any of their votes stays.
 """
 
@@ -25,7 +27,7 @@ QUESTIONS, VOTES, SESSIONS = "qa_questions", "qa_votes", "qa_sessions"
 
 _SELECT = f"""
     SELECT q.*, (SELECT COUNT(DISTINCT v.user) FROM {VOTES} v
-                 WHERE v.conference = q.conference AND v.number = q.number) AS votes
+                 WHERE v.conference = q.conference AND v.number = q.number AND v.key NOT LIKE 'ask:%') AS votes
     FROM {QUESTIONS} q
 """
 
@@ -90,7 +92,7 @@ class QuestionStore:
 
     def add(self, *, conference: str, room_id: str, track_id: str | None, talk_id: str | None, asker: str,
             asker_name: str, text: str, asked_at: float, source_event_id: str) -> Question:
-        """Store a question under the next number of its conference, with the asker's vote.
+        """Store a question under the next number of its conference, with no votes yet.
         Adding the same ``source_event_id`` again returns the question stored the first time."""
         with self.db.conn:
             insert_numbered(self.db, QUESTIONS, {
@@ -99,7 +101,6 @@ class QuestionStore:
                 "source_event_id": source_event_id}, numbered_within=("conference",))
             number = self.db.execute(f"SELECT number FROM {QUESTIONS} WHERE source_event_id = ?",
                                      [source_event_id]).fetchone()[0]
-            self._insert_vote(f"ask:{source_event_id}", conference, number, asker, asked_at)
         question = self.get(conference, number)
         assert question is not None
         return question
@@ -113,8 +114,8 @@ class QuestionStore:
         """Record ``user``'s vote cast by event ``key``; False if they had voted already (the
         vote is recorded all the same, and keeps theirs counted if the other one goes)."""
         with self.db.conn:
-            had = self.db.execute(f"SELECT 1 FROM {VOTES} WHERE conference = ? AND number = ? AND user = ? LIMIT 1",
-                                  [conference, number, user]).fetchone() is not None
+            had = self.db.execute(f"SELECT 1 FROM {VOTES} WHERE conference = ? AND number = ? AND user = ? "
+                                  "AND key NOT LIKE 'ask:%' LIMIT 1", [conference, number, user]).fetchone() is not None
             return self._insert_vote(key, conference, number, user, at) and not had
 
     def _insert_vote(self, key: str, conference: str, number: int, user: str, at: float) -> bool:

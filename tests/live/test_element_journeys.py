@@ -86,9 +86,13 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
         post = await tab.bot_post(rf"^Q\d+ · .*{re.escape(question)}")
         number = re.match(r"^Q(\d+)", await post.locator(".mx_EventTile_body").inner_text())[1]
         await tab.shot("asked")
+        # The count the bot gives is the 👍 Element shows under the post: none yet, asking is no vote.
+        await tab.send("!questions")
+        await tab.bot_post(rf"Q{number} · 0 👍 · .*{re.escape(question)}")
         await tab.react_thumbs_up(post)
         await tab.send("!questions")
         await tab.bot_post(rf"Q{number} · 1 👍 · .*{re.escape(question)}")
+        assert await post.locator(".mx_ReactionsRowButton_count").inner_text() == "1"
         await tab.shot("upvoted")
 
         # A native poll from the organiser: Element's own vote buttons; the vote is counted.

@@ -21,7 +21,7 @@ def test_numbers_per_conference_and_asking_twice_is_one_question(tmp_path):
     other = ask(store, "$c", "Elsewhere?", conference="other")
     assert (q1.number, q2.number, other.number) == (1, 2, 1)
     again = ask(store, "$a", "First?")
-    assert again == q1 and q1.votes == 1, "the asker's own vote, once"
+    assert again == q1 and q1.votes == 0, "asking is no vote"
     assert store.by_source("$b") == ("conf", q2)
     assert sorted(q.number for q in store.for_track("conf", "forum")) == [1, 2]
     assert [q.number for q in store.for_track("other", "forum")] == [1], "another conference's track of the same id"
@@ -34,7 +34,7 @@ def test_votes_one_per_user_withdrawn_by_their_event(tmp_path):
     assert store.by_post("$post")[1].number == q.number
     assert store.vote("$r1", "conf", q.number, "@bob:x", 101)
     assert not store.vote("$r2", "conf", q.number, "@bob:x", 102), "one vote per user"
-    assert not store.vote("$r3", "conf", q.number, "@alice:x", 103), "the asker has voted already"
+    assert store.vote("$r3", "conf", q.number, "@alice:x", 103), "the asker's own 👍 is a vote like any"
     assert store.get("conf", q.number).votes == 2
     assert store.withdraw("$nothing") is None, "a reaction that was no vote withdraws nothing"
     assert store.withdraw("$r1") == ("conf", q.number)
@@ -80,14 +80,14 @@ def test_a_person_with_two_votes_counts_once_while_either_stays(tmp_path):
     q = ask(store, "$a", "First?")
     assert store.vote("$thumb", "conf", q.number, "@bob:x", 101)
     assert not store.vote("$thumb-medium", "conf", q.number, "@bob:x", 102), "bob had voted already"
-    assert store.get("conf", q.number).votes == 2
+    assert store.get("conf", q.number).votes == 1
     assert store.withdraw("$thumb") == ("conf", q.number)
-    assert store.get("conf", q.number).votes == 2, "bob's 👍🏽 still stands"
+    assert store.get("conf", q.number).votes == 1, "bob's 👍🏽 still stands"
     assert store.withdraw("$thumb-medium") == ("conf", q.number)
-    assert store.get("conf", q.number).votes == 1, "now bob has withdrawn both"
-    assert not store.vote("$own", "conf", q.number, "@alice:x", 103), "the asker has voted by asking"
+    assert store.get("conf", q.number).votes == 0, "now bob has withdrawn both"
+    assert store.vote("$own", "conf", q.number, "@alice:x", 103), "the asker's 👍 counts as anyone's"
     store.withdraw("$own")
-    assert store.get("conf", q.number).votes == 1, "the asker's vote stays"
+    assert store.get("conf", q.number).votes == 0
     assert store.vote("$thumb", "conf", q.number, "@bob:x", 104), "a vote again after withdrawing every one"
 
 
@@ -108,9 +108,9 @@ def test_a_store_from_before_keeps_its_votes_and_takes_a_second_one(tmp_path):
 
     store = QuestionStore(open_database(path))
     web = QuestionStore(open_database(path))  # opened again: nothing left to migrate
-    assert store.get("conf", 1).votes == 3, "the votes from before are kept"
+    assert store.get("conf", 1).votes == 2, "the votes from before are kept; asking was no vote"
     assert store.vote("$bob-medium", "conf", 1, "@bob:x", 103) is False, "bob had voted already"
     store.withdraw("$bob")
-    assert web.get("conf", 1).votes == 3, "bob's second reaction holds his vote"
+    assert web.get("conf", 1).votes == 2, "bob's second reaction holds his vote"
     assert {r[0] for r in store.db.execute(f"SELECT key FROM {VOTES}")} == {"ask:$a", "$carol", "$bob-medium"}
     assert ask(store, "$b", "Second?").number == 2, "numbering carries on"
