@@ -28,6 +28,9 @@ POLLS_PATH = "/widgets/polls/{track}"
 POLLS_EVENTS_PATH = "/widgets/polls/{track}/events"
 POSTER_PATH = "/widgets/poster/{poster}"
 SPONSOR_PATH = "/widgets/sponsor/{sponsor}"
+SPONSOR_EVENTS_PATH = "/widgets/sponsor/{sponsor}/events"
+JOBS_PATH = "/widgets/jobs"
+JOBS_EVENTS_PATH = "/widgets/jobs/events"
 NOW_NEXT_API_PATH = "/api/now-next"
 CALENDAR_PATH = "/schedule.ics"
 TRACK_CALENDAR_PATH = "/tracks/{track}.ics"
@@ -104,6 +107,21 @@ def poster_page(base: str, poster_id: str) -> str:
 def sponsor_page(base: str, sponsor_id: str) -> str:
     """A sponsor's booth page."""
     return _at(base, SPONSOR_PATH.format(sponsor=sponsor_id))
+
+
+def sponsor_events(base: str, sponsor_id: str) -> str:
+    """The event stream the booth page follows (its jobs)."""
+    return _at(base, SPONSOR_EVENTS_PATH.format(sponsor=sponsor_id))
+
+
+def jobs_page(base: str) -> str:
+    """Every sponsor's job openings, the jobs room's page."""
+    return _at(base, JOBS_PATH)
+
+
+def jobs_events(base: str) -> str:
+    """The event stream the jobs page follows."""
+    return _at(base, JOBS_EVENTS_PATH)
 
 
 def calendar_file(base: str) -> str:

@@ -117,6 +117,9 @@ def create_app(
     app.router.add_get(pages.POLLS_EVENTS_PATH, polls_events)
     app.router.add_get(pages.POSTER_PATH, poster_widget)
     app.router.add_get(pages.SPONSOR_PATH, sponsor_widget)
+    app.router.add_get(pages.SPONSOR_EVENTS_PATH, sponsor_events)
+    app.router.add_get(pages.JOBS_PATH, jobs_widget)
+    app.router.add_get(pages.JOBS_EVENTS_PATH, jobs_events)
     app.router.add_get(pages.NOW_NEXT_API_PATH, now_next_json)
     app.router.add_get(pages.CALENDAR_PATH, calendar_file)
     app.router.add_get(pages.TRACK_CALENDAR_PATH, calendar_file)
@@ -499,20 +502,54 @@ async def poster_pdf(request: web.Request) -> web.StreamResponse:
     })
 
 
+def _sponsor(request: web.Request):
+    wanted = request.match_info["sponsor"]
+    return next((s for s in _schedule(request.app).sponsors if s.id == wanted), None)
+
+
+def _jobs_builder(request: web.Request, sponsors: Callable[[], list]) -> Callable[[], dict[str, Any]]:
+    """The jobs of ``sponsors()``: the schedule's, then those their staff posted with !job; read
+    again on every change, so that an open page shows a new job at once."""
+    def build() -> dict[str, Any]:
+        schedule, _now, rooms, _delays = _state(request)
+        live = request.app[K_LIVE]
+        return {"sponsors": [views.jobs_view(s, live.jobs(schedule.conference.id, s.id), rooms.link(sponsor_key(s.id)))
+                             for s in sponsors()]}
+
+    return build
+
+
 async def sponsor_widget(request: web.Request) -> web.Response:
     schedule, _now, rooms, _delays = _state(request)
-    sponsor = next((s for s in schedule.sponsors if s.id == request.match_info["sponsor"]), None)
+    sponsor = _sponsor(request)
     if sponsor is None:
         return _not_found(request, "sponsor")
-    # The schedule's jobs first, then those the sponsor's staff posted in their room with !job.
-    posted = request.app[K_LIVE].jobs(schedule.conference.id, sponsor.id)
-    jobs = [{"title": j.title, "url": views.http_url(j.url)} for j in [*sponsor.jobs, *posted]]
+    data = _jobs_builder(request, lambda: [sponsor])()
     return _render(
         request,
         "sponsor.html",
         sponsor=sponsor,
-        jobs=jobs,
+        data=data,
+        jobs=data["sponsors"][0]["jobs"],
+        events=pages.sponsor_events("", sponsor.id),
         booth=views.http_url(sponsor.booth_url),
         room=rooms.link(sponsor_key(sponsor.id)),
         jobs_room=rooms.link(JOBS_ROOM),
     )
+
+
+async def sponsor_events(request: web.Request) -> web.StreamResponse:
+    sponsor = _sponsor(request)
+    if sponsor is None:
+        raise web.HTTPNotFound()
+    return await _event_stream(request, f"booth-jobs:{sponsor.id}", _jobs_builder(request, lambda: [
+        s for s in _schedule(request.app).sponsors if s.id == sponsor.id]))
+
+
+async def jobs_widget(request: web.Request) -> web.Response:
+    data = _jobs_builder(request, lambda: list(_schedule(request.app).sponsors))()
+    return _render(request, "jobs.html", data=data, events=pages.jobs_events(""))
+
+
+async def jobs_events(request: web.Request) -> web.StreamResponse:
+    return await _event_stream(request, "jobs", _jobs_builder(request, lambda: list(_schedule(request.app).sponsors)))

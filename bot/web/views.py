@@ -347,6 +347,18 @@ def qa_view(
     }
 
 
+def jobs_view(sponsor: Any, posted: Iterable[Any], room: str | None) -> dict[str, Any]:
+    """A sponsor's job openings: the schedule's first, then those its staff posted with ``!job``;
+    a link only where it is a web address."""
+    return {
+        "id": sponsor.id,
+        "name": sponsor.name,
+        "level": sponsor.level or "",
+        "room": room,
+        "jobs": [{"title": one_line(job.title), "url": http_url(job.url)} for job in [*sponsor.jobs, *posted]],
+    }
+
+
 def poll_view(poll: Any) -> dict[str, Any]:
     """One poll's bars: counts and shares for a disclosed or closed poll; for a secret poll
     still open only how many have voted."""
