@@ -56,12 +56,15 @@ from .models import (
     Poster,
     Schedule,
     Slot,
+    Speaker,
     Sponsor,
     Staff,
     Talk,
     Track,
     VideoSettings,
     later_by,
+    speaker_key,
+    speakers_matrix_ids,
 )
 
 __all__ = [
@@ -88,6 +91,7 @@ __all__ = [
     "ScheduleInvalid",
     "ScheduleSource",
     "Slot",
+    "Speaker",
     "Sponsor",
     "Staff",
     "Talk",
@@ -103,5 +107,7 @@ __all__ = [
     "parse_duration",
     "parse_schedule",
     "parse_schedule_source",
+    "speaker_key",
+    "speakers_matrix_ids",
     "validate_schedule_data",
 ]
