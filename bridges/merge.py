@@ -47,6 +47,7 @@ from bot.conference.schedule import (
     parse_schedule,
     speaker_key,
     validate_schedule_data,
+    written_people,
 )
 from bot.conference.yamlsource import load_yaml
 from bot.wording import counted
@@ -288,7 +289,7 @@ def _speakers_section(doc: CommentedMap, old: Schedule | None, wanted: list[_Wan
     by_ref = {s.ref: i for i, s in enumerate(old_entries) if s.ref}
     by_name = {speaker_key(s.name): i for i, s in enumerate(old_entries)}
     done: set[str] = set()
-    on_talks = _still_on_talks(doc)
+    on_talks = _speaking(doc, with_ids=True)
     for name, ref, answer in (person for want in wanted for person in want.speakers):
         key = speaker_key(name)
         if key in done:
@@ -340,26 +341,14 @@ def _speakers_section(doc: CommentedMap, old: Schedule | None, wanted: list[_Wan
         del doc["speakers"]
 
 
-def _speaking(doc: CommentedMap) -> set[str]:
-    """The :func:`speaker_key` of everyone the file's talks and posters name."""
+def _speaking(doc: CommentedMap, *, with_ids: bool = False) -> set[str]:
+    """The :func:`speaker_key` of everyone the file's talks and posters name (``with_ids``: and
+    give a Matrix ID there)."""
     names = set()
-    for section, field in (("talks", "speakers"), ("posters", "presenters")):
-        for item in doc.get(section) or []:
-            for person in (item.get(field) or []) if isinstance(item, dict) else []:
-                name = person.get("name") if isinstance(person, dict) else person
-                if name is not None:
-                    names.add(speaker_key(str(name)))
-    return names
-
-
-def _still_on_talks(doc: CommentedMap) -> set[str]:
-    """The :func:`speaker_key` of every speaker the file gives a Matrix ID on a talk or poster."""
-    names = set()
-    for section, field in (("talks", "speakers"), ("posters", "presenters")):
-        for item in doc.get(section) or []:
-            for person in (item.get(field) or []) if isinstance(item, dict) else []:
-                if isinstance(person, dict) and person.get("matrix_id") and person.get("name") is not None:
-                    names.add(speaker_key(str(person["name"])))
+    for _, person in written_people(doc):
+        name = person.get("name") if isinstance(person, dict) else person
+        if name is not None and (not with_ids or isinstance(person, dict) and person.get("matrix_id")):
+            names.add(speaker_key(str(name)))
     return names
 
 

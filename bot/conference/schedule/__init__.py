@@ -21,7 +21,7 @@ conference timezone). All datetimes in the models are aware.
 from __future__ import annotations
 
 from ..yamlsource import format_path  # for bot.provisioning.limits, which names its paths the same way
-from .checks import check_schedule
+from .checks import check_schedule, written_people
 from .errors import DurationError, ScheduleError, ScheduleInvalid
 from .fields import (
     CONFERENCE_ID_RE,
@@ -110,4 +110,5 @@ __all__ = [
     "speaker_key",
     "speakers_matrix_ids",
     "validate_schedule_data",
+    "written_people",
 ]

@@ -80,8 +80,9 @@ def _people_of(schedule: Schedule) -> list[tuple[tuple, Person]]:
                for j, p in enumerate(x.presenters)])
 
 
-def _raw_people(data: dict) -> list[tuple[tuple, Any]]:
-    """(path, raw entry) of every talk's speaker and poster's presenter as written."""
+def written_people(data: dict) -> list[tuple[tuple, Any]]:
+    """(path, entry as written: a name or a mapping) of every talk's speaker and poster's
+    presenter in plain schedule data."""
     out = []
     for section, field in (("talks", "speakers"), ("posters", "presenters")):
         for i, raw in enumerate(_raw_list(data, (section,))):
@@ -147,9 +148,9 @@ def _parts_from_raw(data: dict) -> _Parts:
                      if isinstance(raw, dict) and isinstance(raw.get("track"), (str, int))
                      and not isinstance(raw.get("track"), bool)],
         speakers=items(("speakers",), Speaker),
-        people_with_ids=[(path, person) for path, raw in _raw_people(data)
+        people_with_ids=[(path, person) for path, raw in written_people(data)
                          for person in [_quietly(Person.model_validate, raw)] if person and person.matrix_id],
-        speaking={speaker_key(str(name)): str(name) for _, raw in _raw_people(data)
+        speaking={speaker_key(str(name)): str(name) for _, raw in written_people(data)
                   for name in [raw.get("name") if isinstance(raw, dict) else raw] if isinstance(name, (str, int))},
     )
 
