@@ -85,7 +85,7 @@ class Invite:
 #: Why a speaker's invitation to a room of this kind is withdrawn, as the plan and they are told.
 NO_LONGER_SPEAKING = {
     "backstage": "no talk in this track any more",
-    "breakout": "no longer a speaker of this talk",
+    "breakout": "no longer one of its speakers or presenters",
     "poster": "no longer a presenter of this poster",
 }
 
