@@ -463,6 +463,11 @@ class MatrixAdapter:
     async def invite(self, room_id: str, user_id: str, *, what: str) -> None:
         await self.request("POST", f"{CLIENT}/rooms/{quote(room_id)}/invite", {"user_id": user_id}, what=what)
 
+    async def kick(self, room_id: str, user_id: str, *, reason: str, what: str) -> None:
+        """Take ``user_id`` out of a room, or take back their invitation to it; they see the ``reason``."""
+        await self.request("POST", f"{CLIENT}/rooms/{quote(room_id)}/kick", {"user_id": user_id, "reason": reason},
+                           what=what)
+
     async def join(self, room_id_or_alias: str, *, what: str) -> str:
         data = await self.request("POST", f"{CLIENT}/join/{quote(room_id_or_alias)}", {}, what=what)
         return data["room_id"]

@@ -9,8 +9,11 @@ description, links, do-not-record flag, and whether it runs in parallel with ano
 room or was cancelled. Everything else is the organisers': the conference section (only widened
 when the programme outgrows its days), staff, lobby, the tracks' names, streams, chairs and
 topics, posters, sponsors, helpdesks, open space, talks without a ref, a talk's ``kind`` once it
-is in the file (the source's event type only suggests one), and the speakers' Matrix IDs, which
-belong to the person: one given on any talk reaches every talk of that speaker. A talk's ``id``
+is in the file (the source's event type only suggests one), and the speakers' Matrix IDs. Those
+belong to the person and live under ``speakers:``: the answers to pretalx's Matrix-ID question are
+written there (with the speaker's code, ``ref``, which finds the entry again after a rename), an ID
+the organisers wrote there or on a talk is never overwritten, and a talk's speakers are written as
+names. An entry whose speaker no longer speaks at any talk is removed, and reported. A talk's ``id``
 names its rooms, so it is chosen once, from the title, and never changed after. A talk the
 programme no longer has is reported, and removed only when asked (``prune``); the refs under
 ``import: exclude:`` are never imported again; a cancelled talk is left out, or, if it was
@@ -39,9 +42,12 @@ from bot.conference.schedule import (
     Schedule,
     ScheduleError,
     ScheduleInvalid,
+    Speaker,
     Talk,
     parse_schedule,
+    speaker_key,
     validate_schedule_data,
+    written_people,
 )
 from bot.conference.yamlsource import load_yaml
 from bot.wording import counted
@@ -52,8 +58,8 @@ HEADER = """\
 # schedule.yaml - imported by `podium import` from {source}
 #
 # Run the same import again to take in changes to the programme: talks are found again by their
-# `ref`, and what you add here (streams, chairs, speakers' Matrix IDs, posters, sponsors, staff,
-# comments) is kept. See `podium init` for a commented sample of every section.
+# `ref`, and what you add here (streams, chairs, posters, sponsors, staff, comments, and the
+# speakers' Matrix IDs under `speakers:`) is kept. See `podium init` for a commented sample of every section.
 """
 
 
@@ -151,20 +157,14 @@ class _Wanted:
     talk: ImportedTalk
     track: str
     kind: str
-    speakers: tuple[tuple[str, str | None], ...]
+    #: (name, the speaker's code in the source, the Matrix ID the speaker answered) of each speaker.
+    speakers: tuple[tuple[str, str, str | None], ...]
     parallel: bool = False
 
 
-def _speakers_value(speakers: tuple[tuple[str, str | None], ...]) -> CommentedSeq:
-    seq = CommentedSeq()
-    for name, matrix_id in speakers:
-        if matrix_id:
-            person = CommentedMap(name=name, matrix_id=matrix_id)
-            person.fa.set_flow_style()
-            seq.append(person)
-        else:
-            seq.append(name)
-    return seq
+def _speakers_value(speakers: tuple[tuple[str, str, str | None], ...]) -> CommentedSeq:
+    """A talk's speakers, by name: their Matrix IDs are under ``speakers:``."""
+    return CommentedSeq(name for name, _, _ in speakers)
 
 
 def _text_value(text: str) -> Any:
@@ -210,17 +210,20 @@ def merge(programme: Programme, existing: str | None, filename: str, *, prune: b
     excluded = set(old.import_settings.exclude) if old is not None else set()
     programme = _without_left_out(programme, by_ref, excluded, result)
     room_tracks = _room_tracks(programme, tracks, result)
-    wanted = _wanted(programme, room_tracks, notes, _matrix_ids_of(old_talks))
+    wanted = _wanted(programme, room_tracks, notes)
     _mark_parallel(wanted, result)
+    known_ids = _matrix_ids_of(old_talks)
 
     taken = {str(entry.get("id", "")).lower() for entry in talks if isinstance(entry, dict)}
     seen: set[str] = set()
+    #: Matrix IDs written on talks whose speakers the import rewrites: they move under speakers:.
+    moving: dict[str, str] = {}
     for want in wanted:
         talk = want.talk
         seen.add(talk.ref)
         if talk.ref in by_ref:
             i = by_ref[talk.ref]
-            lines = _update(talks[i], old_talks[i], want, tz, result)
+            lines = _update(talks[i], old_talks[i], want, tz, result, moving)
             if lines:
                 result.changed += 1
                 result.changes += [f"~ talk {old_talks[i].id} ({talk.ref}): {line}" for line in lines]
@@ -251,6 +254,7 @@ def merge(programme: Programme, existing: str | None, filename: str, *, prune: b
         else:
             result.changes.append(f"! talk {gone.id} ({gone.ref}): \"{gone.title}\" is no longer in the programme; "
                                   "kept (pass --prune to remove it)")
+    _speakers_section(doc, old, wanted, known_ids, moving, result)
     result.changes.sort(key=lambda line: line[0] == "!")  # withdrawn last, after what changed
     _widen_days(doc, [w.talk for w in wanted], tz, result)
 
@@ -272,6 +276,80 @@ def _new_document(programme: Programme) -> CommentedMap:
     conference = CommentedMap(id=conference_id_for(conf.acronym or conf.title), name=conf.title or conf.acronym,
                               timezone=conf.timezone, start=start.isoformat(), end=max(start, end).isoformat())
     return CommentedMap(conference=conference, tracks=CommentedSeq(), talks=CommentedSeq())
+
+
+def _speakers_section(doc: CommentedMap, old: Schedule | None, wanted: list[_Wanted], known_ids: dict[str, str],
+                      moving: dict[str, str], result: MergeResult) -> None:
+    """Bring ``speakers:`` up to date: the speakers' answers, and the IDs of talks whose speakers
+    were rewritten, written there; a renamed speaker's entry renamed; entries of speakers who no
+    longer speak removed. What the organisers wrote there stays as it is."""
+    section = doc.get("speakers")
+    entries = section if isinstance(section, CommentedSeq) else CommentedSeq()
+    old_entries = list(old.speakers) if old is not None else []
+    by_ref = {s.ref: i for i, s in enumerate(old_entries) if s.ref}
+    by_name = {speaker_key(s.name): i for i, s in enumerate(old_entries)}
+    done: set[str] = set()
+    on_talks = _speaking(doc, with_ids=True)
+    for name, ref, answer in (person for want in wanted for person in want.speakers):
+        key = speaker_key(name)
+        if key in done:
+            continue
+        done.add(key)
+        matrix_id = answer or moving.get(key)
+        i = by_ref.get(ref) if ref else None
+        if i is not None and speaker_key(old_entries[i].name) != key:
+            result.changes.append(f"~ speaker {name} ({ref}): renamed from \"{old_entries[i].name}\"")
+            entries[i]["name"] = name
+            by_name[key] = i
+        i = by_name.get(key) if i is None else i
+        if i is not None:
+            have = old_entries[i].matrix_id
+            if matrix_id and not have:
+                entries[i]["matrix_id"] = matrix_id
+                result.changes.append(f"~ speaker {name}: Matrix ID {matrix_id}")
+            elif answer and have and answer != have:
+                result.notes.append(f"{name} answered the Matrix-ID question with {answer}; kept {have}, which "
+                                    "speakers: gives")
+            continue
+        have = known_ids.get(key)
+        if answer and have and answer != have:
+            result.notes.append(f"{name} answered the Matrix-ID question with {answer}; kept {have}, which a talk "
+                                "of theirs gives")
+            continue
+        if matrix_id and (answer or key not in on_talks):
+            entry = CommentedMap(name=name)
+            if ref:
+                entry["ref"] = ref
+            entry["matrix_id"] = matrix_id
+            entries.append(entry)
+            old_entries.append(Speaker(name=name, ref=ref or None, matrix_id=matrix_id))
+            by_name[key] = len(old_entries) - 1
+            result.changes.append(f"+ speaker {name}{f' ({ref})' if ref else ''}: {matrix_id}")
+    speaking = _speaking(doc)
+    for i in range(len(entries) - 1, -1, -1):
+        entry = entries[i]
+        name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+        if name and speaker_key(name) not in speaking:
+            ref = f" ({entry['ref']})" if entry.get("ref") else ""
+            gave = f" (it gave {entry['matrix_id']})" if entry.get("matrix_id") else ""
+            result.changes.append(f"- speaker {name}{ref}: speaks at no talk any more; removed from speakers:{gave}")
+            del entries[i]
+    if entries and "speakers" not in doc:
+        keys = list(doc)
+        doc.insert(keys.index("tracks") if "tracks" in keys else len(keys), "speakers", entries)
+    elif not entries and "speakers" in doc and isinstance(section, CommentedSeq):
+        del doc["speakers"]
+
+
+def _speaking(doc: CommentedMap, *, with_ids: bool = False) -> set[str]:
+    """The :func:`speaker_key` of everyone the file's talks and posters name (``with_ids``: and
+    give a Matrix ID there)."""
+    names = set()
+    for _, person in written_people(doc):
+        name = person.get("name") if isinstance(person, dict) else person
+        if name is not None and (not with_ids or isinstance(person, dict) and person.get("matrix_id")):
+            names.add(speaker_key(str(name)))
+    return names
 
 
 def _room_tracks(programme: Programme, tracks: CommentedSeq, result: MergeResult) -> dict[str, str]:
@@ -311,12 +389,13 @@ def _without_left_out(programme: Programme, by_ref: dict[str, int], excluded: se
 
 
 def _matrix_ids_of(talks: list[Talk]) -> dict[str, str]:
-    """Each speaker's Matrix ID, from whichever talk in the file gives it: it is the person's."""
+    """Each speaker's Matrix ID as the file has it (under ``speakers:`` or on a talk), by
+    :func:`speaker_key`: it is the person's."""
     known: dict[str, str] = {}
     for talk in talks:
         for person in talk.speakers:
             if person.matrix_id:
-                known.setdefault(person.name.casefold(), person.matrix_id)
+                known.setdefault(speaker_key(person.name), person.matrix_id)
     return known
 
 
@@ -336,8 +415,7 @@ def _mark_parallel(wanted: list[_Wanted], result: MergeResult) -> None:
         latest_end[want.track] = max(end, latest_end.get(want.track, end))
 
 
-def _wanted(programme: Programme, room_tracks: dict[str, str], notes: list[str],
-            known_ids: dict[str, str]) -> list[_Wanted]:
+def _wanted(programme: Programme, room_tracks: dict[str, str], notes: list[str]) -> list[_Wanted]:
     unknown: dict[str, int] = {}
     bad_ids: list[str] = []
     out = []
@@ -355,7 +433,7 @@ def _wanted(programme: Programme, room_tracks: dict[str, str], notes: list[str],
                     matrix_id = candidate.lower()
                 else:
                     bad_ids.append(f"{person.name} ({candidate!r})")
-            speakers.append((person.name, matrix_id or known_ids.get(person.name.casefold())))
+            speakers.append((person.name, person.ref, matrix_id))
         out.append(_Wanted(talk, room_tracks[talk.room], kind, tuple(speakers)))
     for event_type, n in sorted(unknown.items()):
         notes.append(f"event type \"{event_type}\" ({counted(n, 'talk')}) is none of Podium's kinds; imported as "
@@ -398,8 +476,10 @@ def _source_fields(want: _Wanted) -> dict[str, Any]:
             "cancelled": talk.cancelled}
 
 
-def _update(entry: CommentedMap, old: Talk, want: _Wanted, tz: tzinfo, result: MergeResult) -> list[str]:
-    """Rewrite in ``entry`` what the programme changed; what changed, in words."""
+def _update(entry: CommentedMap, old: Talk, want: _Wanted, tz: tzinfo, result: MergeResult,
+            moving: dict[str, str]) -> list[str]:
+    """Rewrite in ``entry`` what the programme changed; what changed, in words. The Matrix IDs
+    written on speakers the rewrite drops go into ``moving``, by :func:`speaker_key`."""
     talk = want.talk
     lines = []
     if old.start != talk.start or old.track != want.track:
@@ -419,14 +499,15 @@ def _update(entry: CommentedMap, old: Talk, want: _Wanted, tz: tzinfo, result: M
         # suggested it, and a keynote set by hand must stay one.
         result.tell("kind kept", f"{old.id} ({talk.ref}): {old.kind} (the source's type "
                                                     f"reads as {want.kind})")
-    # The organisers' Matrix IDs stay where the programme gives none.
-    known = {person.name: person.matrix_id for person in old.speakers if person.matrix_id}
-    speakers = tuple((name, matrix_id or known.get(name)) for name, matrix_id in want.speakers)
     # The same people in another order is no change: pretalx's API and its exports list
-    # co-speakers in different orders.
-    if sorted((p.name, p.matrix_id or "") for p in old.speakers) != sorted((n, m or "") for n, m in speakers):
-        names = [name for name, _ in speakers]
+    # co-speakers in different orders. Their Matrix IDs are the speakers', not the talk's.
+    speakers = want.speakers
+    if sorted(p.name for p in old.speakers) != sorted(name for name, _, _ in speakers):
+        names = [name for name, _, _ in speakers]
         lines.append(f"speakers: {', '.join(names) or 'none'}")
+        for person in entry.get("speakers") or []:
+            if isinstance(person, dict) and person.get("matrix_id") and person.get("name") is not None:
+                moving.setdefault(speaker_key(str(person["name"])), str(person["matrix_id"]))
         if speakers:
             entry["speakers"] = _speakers_value(speakers)
         elif "speakers" in entry:

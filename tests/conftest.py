@@ -101,6 +101,7 @@ def sample_people(synapse: EmbeddedSynapse) -> None:
     for section, people in (("talks", "speakers"), ("posters", "presenters")):
         for item in data.get(section, []):
             ids |= {p["matrix_id"] for p in item.get(people, []) if isinstance(p, dict) and p.get("matrix_id")}
+    ids |= {p["matrix_id"] for p in data.get("speakers", []) if p.get("matrix_id")}
     for section in ("sponsors", "helpdesks"):
         for item in data.get(section, []):
             ids |= set(item.get("staff", []))

@@ -202,7 +202,7 @@ def summary_lines(result) -> list[str]:
     groups: dict[str, list[str]] = {}
     for line in result.changes:
         subject = "track" if line[2:].startswith("track") else "conference day" if line[2:].startswith("conference") \
-            else "talk"
+            else "speaker" if line[2:].startswith("speaker") else "talk"
         what = {"+": "added", "~": "changed", "-": "removed", "!": "no longer in the programme, kept"}[line[0]]
         groups.setdefault(f"{subject}|{what}", []).append(line)
     for kind, lines in result.kinds.items():

@@ -9,9 +9,19 @@ from typing import Any, Callable
 
 from ..matrix import MatrixAdapter, MatrixError, Unreachable
 from ..roomstate.observation import Snapshot, conference_rooms, fold
-from ..roomstate.state import CANONICAL_ALIAS, JOIN_RULES, LOCATOR, DesiredRoom, Observed, ObservedRoom, UntrustedRoom
+from ..roomstate.state import (
+    CANONICAL_ALIAS,
+    JOIN_RULES,
+    LOCATOR,
+    SPEAKER_INVITED,
+    SPEAKER_WITHDRAWN,
+    DesiredRoom,
+    Observed,
+    ObservedRoom,
+    UntrustedRoom,
+)
 from ..store.database import Store
-from .planner import Action, CreateRoom, Invite, Plan, SetState, plan, refs_in, resolve
+from .planner import Action, CreateRoom, Invite, Plan, SetState, Withdraw, plan, refs_in, resolve
 
 Progress = Callable[[Action, str | None], None]  # (action just finished, error or None)
 
@@ -36,6 +46,26 @@ class CreateJournal:
         if self.store:
             self.store.forget_create(self.account, alias)
         self.unanswered.discard(alias)
+
+
+class SpeakerInvites:
+    """What provisioning invited into each room as a speaker, and withdrew, kept in the store: a
+    room cannot tell who invited someone once they joined, and only Podium's own invitations to
+    speakers are ever withdrawn. Without a store nothing is kept, and nothing withdrawn."""
+
+    def __init__(self, store: Store | None, account: str):
+        self.store, self.account = store, account
+
+    def recorded(self) -> dict[tuple[str, str], str]:
+        return self.store.speaker_invites(self.account) if self.store else {}
+
+    def note(self, room_id: str, user_id: str, state: str) -> None:
+        if self.store:
+            self.store.note_speaker_invite(self.account, room_id, user_id, state, time.time())
+
+    def forget(self, room_id: str, user_id: str) -> None:
+        if self.store:
+            self.store.forget_speaker_invite(self.account, room_id, user_id)
 
 
 @dataclass
@@ -74,23 +104,39 @@ async def observe(
             raise
         snapshot = fold(Snapshot(), await adapter.sync_state(None))
     observed = conference_rooms(snapshot, conference_id, adapter.user_id)
-    checks = [
-        (room.key, user)
-        for room in desired
-        if room.key in observed.rooms
-        for user in room.invites
-        if (room.key, user) not in observed.memberships
-    ]
+    speakers = SpeakerInvites(store, account)
+    recorded = _speaker_invites(observed, speakers.recorded())
+    wanted = {(room.key, user) for room in desired if room.key in observed.rooms for user in room.invites}
+    checks = [pair for pair in sorted(wanted) if pair not in observed.memberships]
+    # A speaker's membership that Podium may act on is read afresh, not taken from the snapshot:
+    # one it invited who may have to leave, and one it took out who may have to come back.
+    checks += [pair for pair, state in sorted(recorded.items())
+               if (state == SPEAKER_INVITED) != (pair in wanted) and pair not in checks]
     memberships = await asyncio.gather(
         *(adapter.membership(observed.rooms[key].room_id, user) for key, user in checks)
     )
     for (key, user), membership in zip(checks, memberships):
+        room_id = observed.rooms[key].room_id
         if membership is not None:
             observed.memberships[(key, user)] = membership
-            snapshot.memberships.setdefault(observed.rooms[key].room_id, {})[user] = membership
+            snapshot.memberships.setdefault(room_id, {})[user] = membership
+        else:
+            observed.memberships.pop((key, user), None)
+        if recorded.get((key, user)) == SPEAKER_INVITED and (key, user) not in wanted \
+                and membership not in ("invite", "join"):
+            # Gone already (declined, left, taken out by a moderator): nothing left to withdraw.
+            speakers.forget(room_id, user)
+            del recorded[(key, user)]
+    observed.speaker_invites = recorded
     if store:
         store.save_snapshot(account, snapshot)
     return observed
+
+
+def _speaker_invites(observed: Observed, recorded: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    """The store's record of speakers' invitations, by room key, for the conference's rooms."""
+    keys = {room.room_id: key for key, room in observed.rooms.items()}
+    return {(keys[room_id], user): state for (room_id, user), state in recorded.items() if room_id in keys}
 
 
 def create_room_body(action: CreateRoom, ids: dict[str, str]) -> dict[str, Any]:
@@ -123,7 +169,7 @@ def create_room_body(action: CreateRoom, ids: dict[str, str]) -> dict[str, Any]:
 
 async def execute(
     the_plan: Plan, adapter: MatrixAdapter, ids: dict[str, str], progress: Progress | None = None,
-    journal: CreateJournal | None = None,
+    journal: CreateJournal | None = None, speakers: SpeakerInvites | None = None,
 ) -> ApplyReport:
     """Run the actions, as many at once as the adapter allows, each as soon as what it needs
     exists. A failed action does not stop the others, but whatever depends on a room that could
@@ -139,6 +185,7 @@ async def execute(
     report = ApplyReport()
     ids = dict(ids)
     journal = journal or CreateJournal(None, "")
+    speakers = speakers or SpeakerInvites(None, "")
     tasks: list[asyncio.Task[None]] = []
     creator: dict[str, asyncio.Task[None]] = {}  # room key -> the task creating it
     last_in_room: dict[str, asyncio.Task[None]] = {}  # room key -> the latest write into it
@@ -148,7 +195,7 @@ async def execute(
             await asyncio.wait(after)  # they never raise: each records its own outcome
         error: str | None = None
         try:
-            await _run(action, adapter, ids, report, journal)
+            await _run(action, adapter, ids, report, journal, speakers)
             report.done += 1
         except KeyError as missing:
             error = f"skipped: room {missing.args[0]} does not exist"
@@ -187,7 +234,7 @@ def _rooms_needed(action: Action) -> set[str]:
 
 
 async def _run(action: Action, adapter: MatrixAdapter, ids: dict[str, str], report: ApplyReport,
-               journal: CreateJournal) -> None:
+               journal: CreateJournal, speakers: SpeakerInvites) -> None:
     if isinstance(action, CreateRoom):
         ids[action.key] = report.created[action.key] = await _create(action, adapter, ids, report, journal)
     elif isinstance(action, SetState):
@@ -201,6 +248,12 @@ async def _run(action: Action, adapter: MatrixAdapter, ids: dict[str, str], repo
         )
     elif isinstance(action, Invite):
         await adapter.invite(ids[action.key], action.user_id, what=f"invite {action.user_id} to {action.key}")
+        if action.speaker:
+            speakers.note(ids[action.key], action.user_id, SPEAKER_INVITED)
+    elif isinstance(action, Withdraw):
+        await adapter.kick(ids[action.key], action.user_id, reason=action.reason,
+                           what=f"{action.describe()} ({action.key})")
+        speakers.note(ids[action.key], action.user_id, SPEAKER_WITHDRAWN)
 
 
 async def _create(action: CreateRoom, adapter: MatrixAdapter, ids: dict[str, str], report: ApplyReport,
@@ -312,7 +365,8 @@ async def converge(
         observed = await observe(adapter, desired, conference_id, store)
         return observed, plan(desired, observed, bot_user_id=adapter.user_id, room_version=room_version, prune=prune)
 
-    journal = CreateJournal(store, Store.account(adapter.user_id, adapter.client.homeserver))
+    account = Store.account(adapter.user_id, adapter.client.homeserver)
+    journal, speakers = CreateJournal(store, account), SpeakerInvites(store, account)
     observed, the_plan = await look()
     first_plan = the_plan
     if on_plan:
@@ -321,7 +375,7 @@ async def converge(
         if not the_plan.actions:
             break
         ids = {key: room.room_id for key, room in observed.rooms.items()}
-        result = await execute(the_plan, adapter, ids, progress, journal)
+        result = await execute(the_plan, adapter, ids, progress, journal, speakers)
         report.done += result.done
         report.created.update(result.created)
         report.failed += result.failed

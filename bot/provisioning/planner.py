@@ -17,6 +17,8 @@ from ..roomstate.state import (
     LOCATOR,
     POWER_LEVELS,
     SPACE_CHILD,
+    SPEAKER_INVITED,
+    SPEAKER_WITHDRAWN,
     WIDGET,
     DesiredRoom,
     Observed,
@@ -73,12 +75,37 @@ class SetState:
 class Invite:
     key: str
     user_id: str
+    #: Invited as one of the room's speakers: remembered, so it can be withdrawn when they no longer are.
+    speaker: bool = False
 
     def describe(self) -> str:
         return f"invite {self.user_id}"
 
 
-Action = Union[CreateRoom, SetState, Invite]
+#: Why a speaker's invitation to a room of this kind is withdrawn, as the plan and they are told.
+NO_LONGER_SPEAKING = {
+    "backstage": "no talk in this track any more",
+    "breakout": "no longer one of its speakers or presenters",
+    "poster": "no longer a presenter of this poster",
+}
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """Take back a speaker's invitation Podium sent to a room they no longer speak in: a pending
+    one is revoked, someone who joined is removed (both are a kick in Matrix), with the reason."""
+
+    key: str
+    user_id: str
+    joined: bool
+    reason: str
+
+    def describe(self) -> str:
+        what = f"remove {self.user_id}" if self.joined else f"withdraw the invitation of {self.user_id}"
+        return f"{what}: {self.reason}"
+
+
+Action = Union[CreateRoom, SetState, Invite, Withdraw]
 
 
 @dataclass(frozen=True)
@@ -107,9 +134,10 @@ class Plan:
         return sum(isinstance(a, CreateRoom) for a in self.actions)
 
     def counts(self) -> dict[str, int]:
-        counts = {"create": 0, "state": 0, "invite": 0}
+        counts = {"create": 0, "state": 0, "invite": 0, "withdraw": 0}
         for action in self.actions:
-            kind = "create" if isinstance(action, CreateRoom) else "state" if isinstance(action, SetState) else "invite"
+            kind = ("create" if isinstance(action, CreateRoom) else "state" if isinstance(action, SetState)
+                    else "withdraw" if isinstance(action, Withdraw) else "invite")
             counts[kind] += 1
         return counts
 
@@ -198,13 +226,17 @@ def plan(
             available.add(room.key)
             # Invited one by one, not through createRoom's invite list: there one unknown user
             # fails the whole request after the room already exists.
-            result.actions.extend(Invite(room.key, user) for user in room.invites)
+            result.actions.extend(Invite(room.key, user, user in room.speakers) for user in room.invites)
         else:
             result.actions.extend(_repairs(room, current, ids, available, position, waiting, bot_user_id))
             result.actions.extend(_unlink_untrusted(room, current, untrusted_ids))
+            result.actions.extend(_withdrawals(room, observed))
             for user in room.invites:
-                if (room.key, user) not in observed.memberships:
-                    result.actions.append(Invite(room.key, user))
+                membership = observed.memberships.get((room.key, user))
+                # Someone who left is not invited again, unless it was Podium that took them out.
+                if membership is None or (membership == "leave" and
+                                          observed.speaker_invites.get((room.key, user)) == SPEAKER_WITHDRAWN):
+                    result.actions.append(Invite(room.key, user, user in room.speakers))
         result.actions.extend(waiting.pop(room.key, []))
 
     result.encrypted = [room.key for room in desired
@@ -262,6 +294,20 @@ def _repairs(
         ):
             actions.append(SetState(room.key, WIDGET, state_key, {}, "widget no longer in the template: remove"))
     return actions
+
+
+def _withdrawals(room: DesiredRoom, observed: Observed) -> list[Withdraw]:
+    """The invitations Podium sent to ``room``'s speakers who no longer are, and are still
+    invited or in it: only those Podium itself sent, never to staff or anyone it still invites."""
+    reason = NO_LONGER_SPEAKING.get(room.kind, "no longer one of this room's speakers")
+    out = []
+    for (key, user), state in sorted(observed.speaker_invites.items()):
+        if key != room.key or state != SPEAKER_INVITED or user in room.invites:
+            continue
+        membership = observed.memberships.get((key, user))
+        if membership in ("invite", "join"):
+            out.append(Withdraw(key, user, membership == "join", reason))
+    return out
 
 
 def _unlink_untrusted(room: DesiredRoom, current: ObservedRoom, untrusted_ids: set[str]) -> list[SetState]:

@@ -74,9 +74,10 @@ def summary_line(the_plan: Plan) -> str:
     if not the_plan.changes:
         extra = f"; {counted(len(the_plan.orphans), 'room')} no longer in the schedule" if the_plan.orphans else ""
         return f"No changes: the homeserver matches the schedule{extra}."
+    withdrawn = f", {counted(counts['withdraw'], 'invitation')} to withdraw" if counts["withdraw"] else ""
     return (
         f"Plan: {counted(counts['create'], 'room')} to create, {counted(counts['state'], 'state event')} to set, "
-        f"{counted(counts['invite'], 'invite')}; {counted(len(the_plan.actions), 'write request')}."
+        f"{counted(counts['invite'], 'invite')}{withdrawn}; {counted(len(the_plan.actions), 'write request')}."
     )
 
 

@@ -60,12 +60,19 @@ class DesiredRoom:
     parent: str | None  # key of the space this room sits in
     state: dict[StateId, dict[str, Any]]
     invites: tuple[str, ...] = ()
+    #: Those of ``invites`` invited as the room's speakers: when one no longer is, the invitation
+    #: Podium sent is withdrawn (and staff, or people invited by hand, are never touched).
+    speakers: tuple[str, ...] = ()
     suggested: bool = True  # shown to attendees first in the parent space
     order: str | None = None  # sort key in the parent space; None: schedule position
     category: int = 0  # the place of its category in the space's listing
     clock: dict[str, bool] = field(default_factory=dict)  # the conference clock's messages here, on or off
     live_state: frozenset[str] = frozenset()  # event types set at creation, then kept up by the running bot
     welcome: bool = False  # (the conference space) new members get the bot's welcome in a direct chat
+
+
+#: What provisioning remembers of a speaker's invitation to a room: it sent it, or withdrew it.
+SPEAKER_INVITED, SPEAKER_WITHDRAWN = "invited", "withdrawn"
 
 
 @dataclass
@@ -100,3 +107,6 @@ class Observed:
     memberships: dict[tuple[str, str], str] = field(default_factory=dict)
     # rooms that claim to be this conference's but that the bot did not create: never used
     untrusted: list[UntrustedRoom] = field(default_factory=list)
+    # (room key, user) -> SPEAKER_INVITED or SPEAKER_WITHDRAWN: whom provisioning itself invited
+    # there as a speaker, or took out again, as its store remembers
+    speaker_invites: dict[tuple[str, str], str] = field(default_factory=dict)

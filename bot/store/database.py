@@ -71,6 +71,29 @@ class Store:
         with self.db.conn:
             self.db.execute("DELETE FROM unanswered_creates WHERE account = ? AND alias = ?", [account, alias])
 
+    # ---- speakers' invitations --------------------------------------------------------
+    #
+    # Whom provisioning itself invited into a room as one of its speakers (``invited``), and whose
+    # invitation it withdrew because they no longer speak there (``withdrawn``). Only these are ever
+    # withdrawn: the room cannot tell who invited someone once they joined, and staff and people
+    # invited by hand must stay.
+
+    def speaker_invites(self, account: str) -> dict[tuple[str, str], str]:
+        """(room id, user) → ``invited`` or ``withdrawn``."""
+        rows = self.db.execute("SELECT room_id, user_id, state FROM speaker_invites WHERE account = ?",
+                               [account]).fetchall()
+        return {(room_id, user_id): state for room_id, user_id, state in rows}
+
+    def note_speaker_invite(self, account: str, room_id: str, user_id: str, state: str, at: float) -> None:
+        with self.db.conn:
+            self.db.execute("INSERT OR REPLACE INTO speaker_invites (account, room_id, user_id, state, at) "
+                            "VALUES (?, ?, ?, ?, ?)", [account, room_id, user_id, state, at])
+
+    def forget_speaker_invite(self, account: str, room_id: str, user_id: str) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM speaker_invites WHERE account = ? AND room_id = ? AND user_id = ?",
+                            [account, room_id, user_id])
+
     # ---- the running bot --------------------------------------------------------------
 
     def load_sync_token(self, account: str) -> str | None:

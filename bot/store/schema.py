@@ -14,6 +14,8 @@ limited to one per person), so the file gets version 1 with every row where it w
 
 Upgrade 2 marks how each ticket code's digest was made (``_keyed_ticket_codes``).
 
+Upgrade 5 keeps whom provisioning invited into a room as a speaker (``_speaker_invites``).
+
 A file with a higher version than ``VERSION`` was written by a newer Podium, whose tables this
 one cannot know: ``NewerDatabase`` refuses it, for reading and for writing alike, with what to do.
 
@@ -211,8 +213,17 @@ def _ticket_code_shapes(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE ticket_codes ADD COLUMN shape TEXT")
 
 
+def _speaker_invites(db: sqlite3.Connection) -> None:
+    """Whom provisioning invited into a room as one of its speakers (``database.Store``): only
+    those invitations are withdrawn when the speaker no longer belongs there."""
+    db.execute("""CREATE TABLE IF NOT EXISTS speaker_invites (
+        account TEXT NOT NULL, room_id TEXT NOT NULL, user_id TEXT NOT NULL, state TEXT NOT NULL, at REAL NOT NULL,
+        PRIMARY KEY (account, room_id, user_id))""")
+
+
 #: Upgrade N (from version N-1 to N) is ``UPGRADES[N - 1]``.
-UPGRADES: list[Upgrade] = [_podium_0_1_0, _keyed_ticket_codes, _receive_times, _ticket_code_shapes]
+UPGRADES: list[Upgrade] = [_podium_0_1_0, _keyed_ticket_codes, _receive_times, _ticket_code_shapes,
+                           _speaker_invites]
 VERSION = len(UPGRADES)
 
 

@@ -296,7 +296,11 @@ def test_removed_talk_is_reported_and_pruned(tmp_path, bot, synapse, sample_peop
     dropped = yaml.safe_load(path.read_text())["talks"][-1]
     rewrite(path, lambda d: d["talks"].pop())
     code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "plan", "--schedule", str(path))
-    assert code == 0, "a dropped talk alone changes nothing without --prune"
+    # Without --prune a dropped talk keeps its rooms; its speaker, who speaks at no other talk of
+    # the track, loses the backstage invitation Podium sent, and nothing else changes.
+    speaker = dropped["speakers"][0]["matrix_id"]
+    assert code == 2 and f"withdraw the invitation of {speaker}: no talk in this track any more" in out, out
+    assert "0 rooms to create, 0 state events to set, 0 invites, 1 invitation to withdraw" in out, out
     assert f"[talk/{dropped['id']}]: no longer in the schedule (--prune archives it)" in out
     code, out, _ = podium(monkeypatch, capsys, bot, synapse.base_url, "apply", "--schedule", str(path), "--prune", "--quiet")
     assert code == 0

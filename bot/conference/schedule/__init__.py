@@ -21,7 +21,7 @@ conference timezone). All datetimes in the models are aware.
 from __future__ import annotations
 
 from ..yamlsource import format_path  # for bot.provisioning.limits, which names its paths the same way
-from .checks import check_schedule
+from .checks import check_schedule, written_people
 from .errors import DurationError, ScheduleError, ScheduleInvalid
 from .fields import (
     CONFERENCE_ID_RE,
@@ -56,12 +56,15 @@ from .models import (
     Poster,
     Schedule,
     Slot,
+    Speaker,
     Sponsor,
     Staff,
     Talk,
     Track,
     VideoSettings,
     later_by,
+    speaker_key,
+    speakers_matrix_ids,
 )
 
 __all__ = [
@@ -88,6 +91,7 @@ __all__ = [
     "ScheduleInvalid",
     "ScheduleSource",
     "Slot",
+    "Speaker",
     "Sponsor",
     "Staff",
     "Talk",
@@ -103,5 +107,8 @@ __all__ = [
     "parse_duration",
     "parse_schedule",
     "parse_schedule_source",
+    "speaker_key",
+    "speakers_matrix_ids",
     "validate_schedule_data",
+    "written_people",
 ]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from ..yamlsource import LineMap, format_path
 from .errors import ScheduleError, _suggest
 from .fields import _parse_date
-from .models import Schedule, Slot, Talk, Track, _check_timezone, _zone
+from .models import Person, Schedule, Slot, Speaker, Talk, Track, _check_timezone, _zone, speaker_key
 
 
 @dataclass
@@ -38,6 +38,12 @@ class _Parts:
     track_ids: list[str]
     #: (index, track id) of every talk that names a track, even if the talk is otherwise broken.
     talk_tracks: list[tuple[int, str]]
+    #: (index, entry) of the ``speakers:`` section.
+    speakers: list[tuple[int, Speaker]]
+    #: (path, person) of every talk's speaker and poster's presenter that gives a Matrix ID.
+    people_with_ids: list[tuple[tuple, Person]]
+    #: Every name a talk or poster gives, by :func:`speaker_key`, even if it is otherwise broken.
+    speaking: dict[str, str]
 
 
 _ID_SECTIONS: tuple[tuple, ...] = (("lobby",), ("tracks",), ("talks",), ("posters",),
@@ -62,7 +68,29 @@ def _parts_of(schedule: Schedule) -> _Parts:
         ids=ids,
         track_ids=[t.id for t in schedule.tracks],
         talk_tracks=[(i, t.track) for i, t in enumerate(schedule.talks)],
+        speakers=list(enumerate(schedule.speakers)),
+        people_with_ids=[(path, p) for path, p in _people_of(schedule) if p.matrix_id],
+        speaking={speaker_key(p.name): p.name for _, p in _people_of(schedule)},
     )
+
+
+def _people_of(schedule: Schedule) -> list[tuple[tuple, Person]]:
+    return ([(("talks", i, "speakers", j), p) for i, t in enumerate(schedule.talks) for j, p in enumerate(t.speakers)]
+            + [(("posters", i, "presenters", j), p) for i, x in enumerate(schedule.posters)
+               for j, p in enumerate(x.presenters)])
+
+
+def written_people(data: dict) -> list[tuple[tuple, Any]]:
+    """(path, entry as written: a name or a mapping) of every talk's speaker and poster's
+    presenter in plain schedule data."""
+    out = []
+    for section, field in (("talks", "speakers"), ("posters", "presenters")):
+        for i, raw in enumerate(_raw_list(data, (section,))):
+            people = raw.get(field) if isinstance(raw, dict) else None
+            people = [people] if isinstance(people, (str, dict)) else people
+            for j, person in enumerate(people if isinstance(people, list) else []):
+                out.append(((section, i, field, j), person))
+    return out
 
 
 def _quietly(fn, *args):
@@ -119,6 +147,11 @@ def _parts_from_raw(data: dict) -> _Parts:
         talk_tracks=[(i, str(raw["track"])) for i, raw in enumerate(_raw_list(data, ("talks",)))
                      if isinstance(raw, dict) and isinstance(raw.get("track"), (str, int))
                      and not isinstance(raw.get("track"), bool)],
+        speakers=items(("speakers",), Speaker),
+        people_with_ids=[(path, person) for path, raw in written_people(data)
+                         for person in [_quietly(Person.model_validate, raw)] if person and person.matrix_id],
+        speaking={speaker_key(str(name)): str(name) for _, raw in written_people(data)
+                  for name in [raw.get("name") if isinstance(raw, dict) else raw] if isinstance(name, (str, int))},
     )
 
 
@@ -176,6 +209,8 @@ def _semantic_errors(parts: _Parts, filename: str, lines: LineMap | None) -> lis
                 "re-import could not tell the two talks apart, so remove the copy")
         else:
             refs[talk.ref] = i
+
+    _speaker_errors(parts, add, at)
 
     # Every talk names a track.
     known = parts.track_ids
@@ -245,6 +280,51 @@ def _semantic_errors(parts: _Parts, filename: str, lines: LineMap | None) -> lis
             latest_slot = (i, slot)
 
     return errors
+
+
+def _speaker_errors(parts: _Parts, add, at) -> None:
+    """A speaker has one entry under ``speakers:`` and one Matrix ID, and every entry names
+    someone who speaks."""
+    entries: dict[str, tuple[int, Speaker]] = {}
+    refs: dict[str, int] = {}
+    for i, speaker in parts.speakers:
+        key = speaker_key(speaker.name)
+        if key in entries:
+            add(("speakers", i, "name"),
+                f"'{speaker.name}' is listed already ({at(('speakers', entries[key][0]))}); a speaker has one "
+                "entry and one Matrix ID: remove this one, or keep the right ID in the other")
+            continue
+        entries[key] = (i, speaker)
+        if speaker.ref is not None:
+            if speaker.ref in refs:
+                add(("speakers", i, "ref"),
+                    f"duplicate ref '{speaker.ref}': {at(('speakers', refs[speaker.ref], 'ref'))} already has it; "
+                    "a re-import could not tell the two speakers apart, so remove the copy")
+            else:
+                refs[speaker.ref] = i
+        if key not in parts.speaking:
+            add(("speakers", i, "name"),
+                f"'{speaker.name}' is no speaker of any talk or poster"
+                f"{_suggest(speaker.name, sorted(parts.speaking.values()))}; write the "
+                "name as the talks' speakers: write it, or remove the entry")
+    first_given: dict[str, tuple[tuple, str]] = {}
+    for path, person in parts.people_with_ids:
+        key = speaker_key(person.name)
+        if key in entries and entries[key][1].matrix_id:
+            j, entry = entries[key]
+            if entry.matrix_id != person.matrix_id:
+                add(path + ("matrix_id",),
+                    f"'{person.matrix_id}' disagrees with the Matrix ID of {person.name} under speakers: "
+                    f"('{entry.matrix_id}', {at(('speakers', j))}); a speaker has one Matrix ID, kept under "
+                    "speakers:: remove it here, or correct the one there")
+        elif key not in first_given:
+            first_given[key] = (path, person.matrix_id)
+        elif first_given[key][1] != person.matrix_id:
+            other, matrix_id = first_given[key]
+            add(path + ("matrix_id",),
+                f"'{person.matrix_id}' differs from '{matrix_id}' given to {person.name} at {at(other)}; a "
+                "speaker has one Matrix ID: list the speaker once under speakers: with the right one and remove "
+                "it from the talks, or, if these are two people, write their names apart")
 
 
 def check_schedule(schedule: Schedule, filename: str = "schedule.yaml",

@@ -186,16 +186,65 @@ def later_by(moment: datetime, duration: timedelta) -> datetime:
     return (moment.astimezone(timezone.utc) + duration).astimezone(moment.tzinfo)
 
 
+#: A ref as the sources write them. frab's guids of 2014 are URL-safe base64, which may start
+#: with '-' or '_'.
+_REF = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}")
+
+
 def _check_ref(value: Any) -> str | None:
     text = _text_value(value)
     if text is None:
         return None
-    # frab's guids of 2014 are URL-safe base64, which may start with '-' or '_'.
-    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}", text):
+    if not _REF.fullmatch(text):
         raise _err("ref", f"{_show(value)} is not a reference Podium writes; `podium import` sets it to the "
                           "talk's pretalx code or frab guid (1-64 letters, digits, '.', '_', ':' or '-'): "
                           "restore it, or remove the line to make the talk your own")
     return text
+
+
+def _check_speaker_ref(value: Any) -> str | None:
+    text = _text_value(value)
+    if text is None:
+        return None
+    if not _REF.fullmatch(text):
+        raise _err("ref", f"{_show(value)} is not a reference Podium writes; `podium import` sets it to the "
+                          "speaker's pretalx code or frab person id (1-64 letters, digits, '.', '_', ':' or '-'): "
+                          "restore it, or remove the line")
+    return text
+
+
+class Speaker(_Model):
+    """One speaker under ``speakers:``: the one place their Matrix ID is written. Every talk and
+    poster that names them (by ``name``, ignoring case) gets it."""
+
+    name: Text
+    matrix_id: Annotated[Union[MatrixId, None], BeforeValidator(lambda v: None if v == "" else v)] = None
+    #: The speaker's code in the system the programme was imported from: how a re-import finds
+    #: the entry again after the speaker's name changed there.
+    ref: Annotated[str | None, BeforeValidator(_check_speaker_ref)] = None
+
+
+def speaker_key(name: str) -> str:
+    """How a speaker's name is matched between ``speakers:`` and the talks: ignoring case."""
+    return name.casefold().strip()
+
+
+def speakers_matrix_ids(section: list[Speaker], people: list[Person]) -> dict[str, str]:
+    """Each speaker's Matrix ID by :func:`speaker_key`: the one under ``speakers:``, else the one
+    ``people`` (every talk's speakers and poster's presenters) agree on. A speaker given two
+    different IDs gets none from here; the schedule's checks report the disagreement."""
+    ids: dict[str, str] = {}
+    for speaker in section:  # the first entry of a speaker listed twice; the checks report the second
+        if speaker.matrix_id:
+            ids.setdefault(speaker_key(speaker.name), speaker.matrix_id)
+    given: dict[str, set[str]] = {}
+    for person in people:
+        if person.matrix_id:
+            given.setdefault(speaker_key(person.name), set()).add(person.matrix_id)
+    for key, found in given.items():
+        if key not in ids and len(found) == 1:
+            ids[key] = next(iter(found))
+    return ids
 
 
 class Link(_Model):
@@ -434,6 +483,8 @@ class Schedule(_Model):
     helpdesks: _section(Helpdesk) = Field(default_factory=list)
     open_space: Annotated[OpenSpace, BeforeValidator(lambda v: {} if v is None else v)] = Field(
         default_factory=OpenSpace)
+    #: Each speaker's Matrix ID, in one place; their talks and posters name them.
+    speakers: _section(Speaker) = Field(default_factory=list)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -441,9 +492,26 @@ class Schedule(_Model):
         # Naive times anywhere in the schedule are in the conference timezone.
         token = _CURRENT_TZ.set(_tz_from_raw(data) or _CURRENT_TZ.get())
         try:
-            return handler(data)
+            schedule = handler(data)
         finally:
             _CURRENT_TZ.reset(token)
+        return schedule._with_speakers_ids() if isinstance(schedule, Schedule) else schedule
+
+    def _with_speakers_ids(self) -> Schedule:
+        """The schedule with every speaker's Matrix ID on each of their talks and posters: what
+        invites them, gives them power and names them is read from the talks alone."""
+        people = [p for t in self.talks for p in t.speakers] + [p for x in self.posters for p in x.presenters]
+        ids = speakers_matrix_ids(self.speakers, people)
+        if not ids:
+            return self
+
+        def known(persons: list[Person]) -> list[Person]:
+            return [p if p.matrix_id or speaker_key(p.name) not in ids
+                    else p.model_copy(update={"matrix_id": ids[speaker_key(p.name)]}) for p in persons]
+
+        talks = [t.model_copy(update={"speakers": known(t.speakers)}) for t in self.talks]
+        posters = [x.model_copy(update={"presenters": known(x.presenters)}) for x in self.posters]
+        return self.model_copy(update={"talks": talks, "posters": posters})
 
     # -- helpers ------------------------------------------------------------------------------
 
