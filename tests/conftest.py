@@ -16,11 +16,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
 
 from bot import SAMPLE_SCHEDULE
 from bot.homeserver import EmbeddedSynapse
 from tests.support.accounts import TEST_PASSWORD
 from tests.support.provisioning import SAMPLE_PEOPLE_PASSWORD
+
+# Property tests check what holds, not how fast: hypothesis's per-example deadline would fail a
+# correct test on a busy machine (speed is bench/'s to measure).
+settings.register_profile("podium", deadline=None)
+settings.load_profile("podium")
 
 # ----------------------------------------------------------------------------- homeserver
 
