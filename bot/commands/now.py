@@ -26,7 +26,7 @@ from ..conference.schedule import Schedule, Talk, Track
 from ..conference.userinput import quoted
 from ..store.delays import DelayStore
 from . import Context, UsageError, command
-from .message import Message, Part, bold, link, message, user
+from .message import Message, Part, bold, message, room, user
 
 NOW_USAGE = "!now [track]"
 NEXT_USAGE = "!next [track]"
@@ -71,11 +71,12 @@ def _reply(asked: Asked, what: str, parts: Callable[[Asked, Track], tuple[Part, 
         return message("This conference has no tracks.")
     if asked.track_id is None:
         return (message(f"{what} ({zone} time):")
-                .items((bold(user(track.name)), ": ", *parts(asked, track), *_room(asked, track)) for track in tracks))
+                .items((bold(_track_room(asked, track)), ": ", *parts(asked, track)) for track in tracks))
     track = tracks[0]
     reply = message(what, " in ", bold(user(track.name)), f" ({zone} time): ", *parts(asked, track), ".")
-    url = asked.rooms.link(track_key(track.id))
-    return reply if url is None else reply.line("Track room: ", link(url))
+    if asked.rooms.alias(track_key(track.id)) is None:
+        return reply
+    return reply.line("Track room: ", _track_room(asked, track))
 
 
 def _now_parts(asked: Asked, track: Track) -> tuple[Part, ...]:
@@ -121,9 +122,9 @@ def _late(asked: Asked, track: Track) -> tuple[Part, ...]:
     return (f"; the track runs {abs(minutes)} min {'late' if minutes > 0 else 'early'}",)
 
 
-def _room(asked: Asked, track: Track) -> tuple[Part, ...]:
-    url = asked.rooms.link(track_key(track.id))
-    return () if url is None else (" · ", link(url))
+def _track_room(asked: Asked, track: Track) -> Part:
+    """The track's name, linking to its room."""
+    return room(asked.rooms, track_key(track.id), track.name)
 
 
 # ---- the commands ------------------------------------------------------------------------
