@@ -11,11 +11,11 @@ import uuid
 
 import pytest
 
-from tests.live.test_element_journeys import _rooms
 from tests.support.element import (  # noqa: F401
     SPACE,
     STEP_MS,
     User,
+    demo_rooms,
     element,
     element_demo,
     element_screenshots,
@@ -47,7 +47,7 @@ async def _timeline(tab) -> str:
 
 
 async def test_an_announcement_and_a_question_each_show_once(element):  # noqa: F811
-    rooms = _rooms()
+    rooms = demo_rooms()
     tab = await _in_the_conference(element, "reader", "one-trace")
     try:
         # She is in the track room already when she reads the announcements.
@@ -89,7 +89,7 @@ async def test_an_announcement_and_a_question_each_show_once(element):  # noqa: 
     "text is dropped) and a pill shows the room's name only for a room the client has; for any "
     "other it shows the alias"))
 async def test_a_track_she_has_not_joined_reads_as_its_name(element):  # noqa: F811
-    rooms = _rooms()
+    rooms = demo_rooms()
     tab = await _in_the_conference(element, "lobby-reader", "room-names")
     try:
         await tab.join_room(_alias(rooms["lobby/hallway"]))

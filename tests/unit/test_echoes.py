@@ -9,14 +9,13 @@ from bot.commands.message import message, room
 from bot.conference.display import RoomLinks
 from bot.conference.roles import Role
 from bot.conference.schedule import load_schedule
-from bot.conference.transitions import END
+from bot.conference.transitions import END, transitions
 from bot.day.effects import effects
 from bot.store.database import open_database
 from tests.support.commands import dispatch
-from tests.support.live import write_live_schedule
-from tests.unit.test_day_effects import SCHEDULE, URL, of
+from tests.support.live import FIRST_TALK_TITLE, write_live_schedule
 
-LINKS = RoomLinks({"talk/a": "fx-talk-a", "track/forum": "fx-track-forum"}, "example.org")
+LINKS = RoomLinks({"talk/t1": "fx-talk-t1", "track/forum": "fx-track-forum"}, "example.org")
 
 
 def test_a_room_mention_reads_the_name_and_says_which_server_to_join_through():
@@ -28,10 +27,13 @@ def test_a_room_mention_reads_the_name_and_says_which_server_to_join_through():
     assert message(room(None, "track/forum", "Forum")).html == "Forum"
 
 
-def test_the_end_of_a_talk_links_its_breakout_room_by_name():
-    *_, pointer, _topic = effects(of("a", END), SCHEDULE, public_url=URL, links=LINKS)
-    link = "https://matrix.to/#/#fx-talk-a:example.org?via=example.org"
-    assert f'Meet the speakers in its breakout room: <a href="{link}">&lt;Alpha&gt;</a>.' in pointer.message.html
+def test_the_end_of_a_talk_links_its_breakout_room_by_name(tmp_path):
+    schedule = load_schedule(write_live_schedule(tmp_path, moderator="@mod:x", speaker="@sam:x")[0])
+    end = next(t for t in transitions(schedule) if t.talk_id == "t1" and t.kind == END)
+    *_, pointer, _topic = effects(end, schedule, public_url="https://podium.example.org", links=LINKS)
+    link = "https://matrix.to/#/#fx-talk-t1:example.org?via=example.org"
+    title = FIRST_TALK_TITLE.replace("<", "&lt;").replace(">", "&gt;")
+    assert f'Meet the speakers in its breakout room: <a href="{link}">{title}</a>.' in pointer.message.html
 
 
 def test_the_answer_to_a_ticket_code_does_not_quote_it(tmp_path):
