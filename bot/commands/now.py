@@ -71,7 +71,7 @@ def _reply(asked: Asked, what: str, parts: Callable[[Asked, Track], tuple[Part, 
         return message("This conference has no tracks.")
     if asked.track_id is None:
         return (message(f"{what} ({zone} time):")
-                .items((bold(_track_room(asked, track)), ": ", *parts(asked, track)) for track in tracks))
+                .items((bold(user(track.name)), ": ", *parts(asked, track), *_room(asked, track)) for track in tracks))
     track = tracks[0]
     reply = message(what, " in ", bold(user(track.name)), f" ({zone} time): ", *parts(asked, track), ".")
     if asked.rooms.alias(track_key(track.id)) is None:
@@ -125,6 +125,13 @@ def _late(asked: Asked, track: Track) -> tuple[Part, ...]:
 def _track_room(asked: Asked, track: Track) -> Part:
     """The track's name, linking to its room."""
     return room(asked.rooms, track_key(track.id), track.name)
+
+
+def _room(asked: Asked, track: Track) -> tuple[Part, ...]:
+    """`` · `` and the link to the track's room, after the track's line. Beside the name in
+    bold, not in its place: Element shows a room link as a pill, and names only rooms the reader
+    is in."""
+    return () if asked.rooms.alias(track_key(track.id)) is None else (" · ", _track_room(asked, track))
 
 
 # ---- the commands ------------------------------------------------------------------------

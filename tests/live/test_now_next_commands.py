@@ -86,19 +86,20 @@ def test_the_lobby_gets_a_line_per_track_each_with_its_room():
     now = now_reply(asked(None, at(10, 10), {"south": 5}))
     assert now.body.splitlines() == [
         "On now (Europe/Prague time):",
-        f"Forum <Hall> ({FORUM_LINK}): “Typing <b>in</b> practice” by Ann, Bo & Co and Cy, 10:00–10:45",
-        f"South ({SOUTH_LINK}): nothing on; next “Tomorrow's only talk” on Tue 14 Jul, 09:35; the track runs 5 min late",
+        f"Forum <Hall>: “Typing <b>in</b> practice” by Ann, Bo & Co and Cy, 10:00–10:45 · Forum <Hall> ({FORUM_LINK})",
+        f"South: nothing on; next “Tomorrow's only talk” on Tue 14 Jul, 09:35; the track runs 5 min late · South "
+        f"({SOUTH_LINK})",
     ]
     assert now.html.count("<li>") == 2 and f'<a href="{SOUTH_LINK}">South</a>' in now.html
     upcoming = next_reply(asked(None, at(10, 10)))
     assert upcoming.body.splitlines() == [
         "Next (Europe/Prague time):",
-        f"Forum <Hall> ({FORUM_LINK}): “Second” by Dee at 11:00, in 50 min",
-        f"South ({SOUTH_LINK}): “Tomorrow's only talk” on Tue 14 Jul, 09:30",
+        f"Forum <Hall>: “Second” by Dee at 11:00, in 50 min · Forum <Hall> ({FORUM_LINK})",
+        f"South: “Tomorrow's only talk” on Tue 14 Jul, 09:30 · South ({SOUTH_LINK})",
     ]
     over = now_reply(asked(None, at(23, 0, day=14)))
-    assert over.body.splitlines()[1:] == [f"Forum <Hall> ({FORUM_LINK}): nothing on, and no more talks",
-                                          f"South ({SOUTH_LINK}): nothing on, and no more talks"]
+    assert [line.split(" · ")[0] for line in over.body.splitlines()[1:]] == [
+        "Forum <Hall>: nothing on, and no more talks", "South: nothing on, and no more talks"]
 
 
 def test_a_track_without_a_known_room_is_answered_without_a_link():
@@ -131,9 +132,10 @@ async def test_attendees_ask_what_is_on_in_a_track_and_in_the_lobby(live):
     assert upcoming["body"].startswith("Next in Forum Hall (UTC time): “Second talk” at 11:00, in 10 min."), upcoming
 
     lobby = await live.alice.ask(live.lobby, "!now", live.bot)
-    assert lobby["body"] == (f"On now (UTC time):\nForum Hall ({live.link}): nothing on; next “Second talk” at 11:00, "
-                             "in 10 min")
-    assert f'<ul><li><b><a href="{live.link}">Forum Hall</a></b>: ' in lobby["formatted_body"]
+    assert lobby["body"] == ("On now (UTC time):\nForum Hall: nothing on; next “Second talk” at 11:00, in 10 min · "
+                             f"Forum Hall ({live.link})")
+    assert "<ul><li><b>Forum Hall</b>: " in lobby["formatted_body"]
+    assert f'· <a href="{live.link}">Forum Hall</a></li>' in lobby["formatted_body"]
     named = await live.alice.ask(live.lobby, "!next forum", live.bot)
     assert named["body"].startswith("Next in Forum Hall (UTC time): “Second talk”"), named
 
@@ -151,7 +153,7 @@ async def test_a_delay_is_followed_in_the_track_and_in_the_lobby(live):
                                       "the track runs 15 min late."), now
         assert "“Async &lt;b&gt;all&lt;/b&gt; the things”" in now["formatted_body"]
         lobby = await live.alice.ask(live.lobby, "!next", live.bot)
-        assert lobby["body"].splitlines()[1] == (f"Forum Hall ({live.link}): “Second talk” at 11:15, in 25 min; the "
-                                                 "track runs 15 min late")
+        assert lobby["body"].splitlines()[1] == ("Forum Hall: “Second talk” at 11:15, in 25 min; the track runs 15 min "
+                                                 f"late · Forum Hall ({live.link})")
     finally:
         await live.mod.ask(live.track, "!delay 0", live.bot)
