@@ -28,6 +28,7 @@ from nio import AsyncClient, AsyncClientConfig
 from .roomstate.observation import Snapshot, SyncDelta, fold, observed_room
 from .roomstate.state import (
     CANONICAL_ALIAS,
+    CLIENT_SETTINGS,
     ENCRYPTION,
     GUEST_ACCESS,
     JOIN_RULES,
@@ -60,6 +61,7 @@ MANAGED_STATE = (
     SPACE_CHILD,
     WIDGET,
     LAYOUT,
+    CLIENT_SETTINGS,
 )
 
 RATE_LIMIT_HINT = (

@@ -277,6 +277,13 @@ class Context:
         except MatrixError as exc:
             log.warning("could not remove %s in %s: %s", event_id, room_id, exc)
 
+    async def tell_sender(self, said: Message) -> str:
+        """Say ``said`` to the sender alone, in their direct chat with the bot (``bot.direct``: a
+        room only the two of them are in, checked as it is used); in this room where the bot has
+        no homeserver to make one on. Never a reply: what it answers may be gone, or private."""
+        room_id = await self.direct_chat(self.sender) if self.direct_chat is not None else self.room.room_id
+        return await self.send("m.room.message", said.content(), room_id=room_id)
+
     async def reply(self, reply: Message, *, notice: bool = True, thread: bool = True,
                     extra: dict[str, Any] | None = None) -> str:
         """Send ``reply`` to this room, with its plain and HTML bodies. With ``thread`` (the
@@ -384,7 +391,12 @@ class Registry:
         try:
             await cmd.handler(ctx)
         except UsageError as exc:
-            await ctx.reply(message(user(str(exc)), ". Usage: ", code(cmd.usage)))
+            await ctx.reply(usage_answer(exc, cmd))
+
+
+def usage_answer(problem: UsageError, cmd: Command) -> Message:
+    """What someone who used ``cmd`` wrongly is told: the problem, and how to use it."""
+    return message(user(str(problem)), ". Usage: ", code(cmd.usage))
 
 
 def _charge(ctx: Context) -> tuple[budget.Verdict, budget.Bucket]:

@@ -5,7 +5,11 @@ Made in the announcements room; it goes to the lobby's rooms and the track rooms
 exactly once, also when the bot stops half-way: the rooms are recorded with the announcement,
 each delivery before and after its request (``bot.store.announcements``), and every request's
 transaction id comes from the announcement and the room, so a request repeated after a restart
-is one the homeserver has seen and drops. The organiser gets one reply: how many rooms.
+is one the homeserver has seen and drops.
+
+Attendees read the announcement once: the bot's post. The command is removed from the
+announcements room once every room has it, and the organiser alone is told how it went (in
+rooms, and where it could not be posted), in their direct chat with the bot.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from ..conference.display import place_name
 from ..matrix import MatrixError
 from ..store.announcements import SENT, AnnouncementStore, Delivery
 from ..wording import counted
-from . import Context, Role, command
-from .message import Message, bold, code, message, user
+from . import Context, Role, UsageError, command, usage_answer
+from .message import Message, bold, code, message, room, user
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +35,18 @@ log = logging.getLogger(__name__)
 async def announce(ctx: Context) -> None:
     if ctx.room.key != ANNOUNCEMENTS_ROOM:
         where = ctx.room_of(ANNOUNCEMENTS_ROOM)
-        await ctx.reply(message("Announcements are made in the ", user(place_name(ctx.schedule, ANNOUNCEMENTS_ROOM)),
-                                " room" if where is not None else " room, which this conference does not have",
-                                ": send ", code("!announce"), " there."))
+        await ctx.tell_sender(message("Announcements are made in the ",
+                                      room(ctx.links, ANNOUNCEMENTS_ROOM, place_name(ctx.schedule, ANNOUNCEMENTS_ROOM)),
+                                      " room" if where is not None else " room, which this conference does not have",
+                                      ": send ", code("!announce"), " there."))
         return
     store = ctx.store(AnnouncementStore)
-    said = announcements.parse(ctx.args)
+    try:
+        said = announcements.parse(ctx.args)
+    except UsageError as exc:  # for the organiser alone: attendees read this room too
+        assert ctx.command is not None
+        await ctx.tell_sender(usage_answer(exc, ctx.command))
+        return
     rooms = announcements.targets(ctx.rooms(), said.selector)
     deliveries = store.start(ctx.event_id, conference=ctx.room.conference, sender=ctx.sender,
                              selector=said.selector, text="\n".join(said.lines), at=ctx.received_at,
@@ -50,13 +60,15 @@ async def announce(ctx: Context) -> None:
         raise retry  # not handled: the rooms not reached yet get it once the homeserver is back
     reached = [d for d in store.deliveries(ctx.event_id) if d.state == SENT]
     if not deliveries:
-        await ctx.reply(message("There is no room to announce in yet."))
+        await ctx.tell_sender(message("There is no room to announce in yet."))
         return
+    # Attendees read the post, wherever it went; the command line only says it again.
+    await ctx.remove_command("the announcement is posted")
     reply = message("📣 Announced in ", counted(len(reached), "room"), ": ",
                     ", ".join(place_name(ctx.schedule, d.room_key) for d in reached) or "none", ".")
     if failed:
         reply = reply.line(f"Could not post in {counted(len(failed), 'room')}: ", user(str(failed[0]), 200))
-    await ctx.reply(reply)
+    await ctx.tell_sender(reply)
 
 
 def _post(said: Announcement) -> Message:

@@ -6,6 +6,9 @@ question as its own message; a 👍 reaction on that post (any skin tone: ``qa.i
 vote, and redacting the reaction withdraws it. Someone who reacted with two kinds of 👍 votes
 once, for as long as either reaction stays. Only these posts count: a 👍 on anything else is
 just a reaction.
+
+The post takes the place of the ``!ask`` line: once it is up, the command is removed, so the
+room shows each question once, in the post people vote on.
 """
 
 from __future__ import annotations
@@ -116,6 +119,7 @@ async def _post_question(ctx: Context, store: QuestionStore, question: Question)
             .line(italic(f"({UPVOTE} this message to upvote)")))
     event_id = await ctx.reply(post, notice=False, thread=False)
     store.set_post(ctx.room.conference, question.number, event_id)
+    await ctx.remove_command("the question is posted")
 
 
 # ---- votes -------------------------------------------------------------------------------

@@ -1,23 +1,24 @@
 """The helpdesk: ``!helpdesk`` opens a ticket; its staff see it in the helpdesk's staff room and
 take it with ``!claim``, close it with ``!done`` and list what is open with ``!tickets``.
 
-The asker is answered in the room where they asked, mentioned by name: when someone takes the
-ticket and when it is done. Each send derives its transaction id from the event being handled
-and is made in the same order every time, so a command handled again after a crash sends
-nothing twice.
+The request shows once in the room where it was made: the bot posts the ticket there (who asked,
+what, its number) and removes the ``!helpdesk`` line. The asker is answered in that room,
+mentioned by name: when someone takes the ticket and when it is done. Each send derives its
+transaction id from the event being handled and is made in the same order every time, so a
+command handled again after a crash sends nothing twice.
 """
 
 from __future__ import annotations
 
 from ..conference import helpdesk
-from ..conference.display import place_name, room_link, user_link
+from ..conference.display import place_name, user_link
 from ..conference.helpdesk import ASK_KINDS, CLAIMED, DONE, STAFF_KINDS, Ticket
 from ..conference.roomkeys import helpdesk_key, helpdesk_staff_key
 from ..conference.userinput import UsageError, one_line, quoted, read_number
 from ..store.tickets import TicketStore
 from ..wording import ago
 from . import Context, Role, command
-from .message import Message, Part, bold, code, link, message, user
+from .message import Message, Part, bold, code, link, message, room, user
 
 #: At most this many tickets in one ``!tickets`` answer; the rest are counted.
 LIST_MAX = 20
@@ -36,7 +37,7 @@ def _desk_name(ctx: Context, desk: str) -> str:
 
 
 def _where(ctx: Context, ticket: Ticket) -> Part:
-    return link(room_link(ticket.room_id), user(place_name(ctx.schedule, ticket.room_key)))
+    return room(ctx.links, ticket.room_key, place_name(ctx.schedule, ticket.room_key))
 
 
 def _summary(ctx: Context, ticket: Ticket) -> tuple[Part, ...]:
@@ -69,8 +70,10 @@ async def ask_for_help(ctx: Context) -> None:
         await ctx.send("m.room.message", message("🎫 ", *_summary(ctx, ticket))
                        .line("Take it with ", code(f"!claim {ticket.number}"), ".").content(notice=False),
                        room_id=staff_room.room_id)
-    await ctx.reply(message(f"Ticket {ticket.label} is open: the ", user(name),
-                            " staff have it and will answer you here."))
+    post = message("🎫 ", user(ticket.asker_name), ": ", user(ticket.text))
+    await ctx.reply(post.line(f"Ticket {ticket.label} is open: the ", user(name), " staff have it and will answer "
+                              "you here."), thread=False)
+    await ctx.remove_command("the ticket is posted")
 
 
 # ---- staff -------------------------------------------------------------------------------
@@ -109,13 +112,12 @@ def _closed_already(ticket: Ticket) -> Message:
 
 
 async def _tell_asker(ctx: Context, ticket: Ticket, *parts: Part) -> None:
-    """A message to the asker in the room where they asked, mentioning them, as a reply to their
-    ``!helpdesk``."""
+    """A message to the asker in the room where they asked, mentioning them. Not a reply: the
+    ``!helpdesk`` line it would quote is gone, the ticket's post says what was asked."""
     # A text, not a notice: the homeserver's push rules silence notices before they look at
     # mentions, and this one is meant to reach the asker.
     content = message(link(user_link(ticket.asker), user(ticket.asker_name)), ": ", *parts).content(notice=False)
     content["m.mentions"] = {"user_ids": [ticket.asker]}
-    content["m.relates_to"] = {"m.in_reply_to": {"event_id": ticket.source_event_id}}
     await ctx.send("m.room.message", content, room_id=ticket.room_id)
 
 
@@ -133,7 +135,7 @@ async def claim(ctx: Context) -> None:
         await ctx.reply(message("You have ", *_summary(ctx, ticket)).line("Answer there; then ",
                                                                           code(f"!done {number}"), "."))
         await _tell_asker(ctx, ticket, user(ticket.claimer_name or ""), " from the ", user(_desk_name(ctx, desk)),
-                          f" is on your ticket {ticket.label} (“", user(ticket.text, 80), "”).")
+                          f" is on your ticket {ticket.label}.")
     elif ticket.state == DONE:
         await ctx.reply(_closed_already(ticket))
     elif ticket.claimer == ctx.sender:

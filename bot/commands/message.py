@@ -9,7 +9,7 @@ link's URL::
 
     message(bold("Q", 7), " · ", user(name), ": ", user(text)).line(italic("(👍 this message to upvote)"))
     message("Top questions:").items([("Q1 · ", user(text))])
-    message("On now in ", link(room_url, user(track_name)))
+    message("On now in ", room(links, track_key("forum"), track_name))
 
 Line breaks come only from ``line`` and ``items``: a part with a line break in it is a mistake
 in the bot, and refused.
@@ -21,7 +21,9 @@ import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Union
+from urllib.parse import quote
 
+from ..conference.display import RoomLinks
 from ..conference.userinput import one_line
 
 
@@ -63,6 +65,17 @@ def link(url: str, *parts: Part) -> Span:
     if not sep or scheme not in ("http", "https") or not rest or any(c.isspace() or ord(c) < 32 for c in url):
         raise ValueError(f"not an http(s) link: {url!r}")
     return Span("a", parts or (url,), href=url)
+
+
+def room(links: RoomLinks | None, key: str, name: str) -> Span:
+    """A mention of the conference room of ``key`` (``track/forum``), reading ``name``: a
+    matrix.to link to its alias that names the server to join through (``via``), so it opens the
+    room for a reader who is not in it yet as for one who is. Just the name where there is no
+    link to give (no links, or a room the conference no longer has)."""
+    alias = links.alias(key) if links is not None else None
+    if alias is None:
+        return user(name)
+    return link(f"https://matrix.to/#/{quote(alias, safe='#:')}?via={quote(links.server_name, safe='')}", user(name))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from ..conference.userinput import quoted
 from ..store.delays import DelayStore
 from ..wording import age
 from . import Context, UsageError, command
-from .message import Message, Part, bold, link, message, user
+from .message import Message, Part, bold, message, room, user
 
 NOW_USAGE = "!now [track]"
 NEXT_USAGE = "!next [track]"
@@ -75,8 +75,9 @@ def _reply(asked: Asked, what: str, parts: Callable[[Asked, Track], tuple[Part, 
                 .items((bold(user(track.name)), ": ", *parts(asked, track), *_room(asked, track)) for track in tracks))
     track = tracks[0]
     reply = message(what, " in ", bold(user(track.name)), f" ({zone} time): ", *parts(asked, track), ".")
-    url = asked.rooms.link(track_key(track.id))
-    return reply if url is None else reply.line("Track room: ", link(url))
+    if asked.rooms.alias(track_key(track.id)) is None:
+        return reply
+    return reply.line("Track room: ", _track_room(asked, track))
 
 
 def _now_parts(asked: Asked, track: Track) -> tuple[Part, ...]:
@@ -122,9 +123,16 @@ def _late(asked: Asked, track: Track) -> tuple[Part, ...]:
     return (f"; the track runs {abs(minutes)} min {'late' if minutes > 0 else 'early'}",)
 
 
+def _track_room(asked: Asked, track: Track) -> Part:
+    """The track's name, linking to its room."""
+    return room(asked.rooms, track_key(track.id), track.name)
+
+
 def _room(asked: Asked, track: Track) -> tuple[Part, ...]:
-    url = asked.rooms.link(track_key(track.id))
-    return () if url is None else (" · ", link(url))
+    """`` · `` and the link to the track's room, after the track's line. Beside the name in
+    bold, not in its place: Element shows a room link as a pill, and names only rooms the reader
+    is in."""
+    return () if asked.rooms.alias(track_key(track.id)) is None else (" · ", _track_room(asked, track))
 
 
 # ---- the commands ------------------------------------------------------------------------

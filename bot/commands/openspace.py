@@ -34,7 +34,7 @@ from ..conference.userinput import UsageError, one_line, quoted
 from ..conference.roomkeys import object_id, open_space_key
 from ..store.bookings import BookingStore
 from . import Context, Role, _a, command
-from .message import Message, Part, bold, code, link, message, user
+from .message import Message, Part, bold, code, link, message, room, user
 
 USAGE = "!openspace [book <slot> <title> | cancel [slot]]"
 BOOK = "!openspace book <slot> <title>"
@@ -69,10 +69,8 @@ def _slot(ctx: Context, slot: NumberedSlot, word: str = "slot") -> str:
 
 
 def _room(ctx: Context, room_id: str) -> Part:
-    room = session_room(ctx.schedule, room_id)
-    name = user(room.name if room else room_id)
-    url = ctx.links.link(open_space_key(room_id)) if ctx.links else None
-    return link(url, name) if url else name
+    session = session_room(ctx.schedule, room_id)
+    return room(ctx.links, open_space_key(room_id), session.name if session else room_id)
 
 
 def _session(ctx: Context, booking: Booking) -> tuple[Part, ...]:

@@ -26,7 +26,7 @@ from ..matrix import MatrixError
 from ..store.ticketcodes import TicketCodeStore
 from ..wording import counted
 from . import Context, _charge, budget, listener, parse_command
-from .message import Message, code, link, message, user
+from .message import Message, code, message, room, user
 
 DIRECT = "direct"
 
@@ -44,7 +44,9 @@ async def ticket_code(ctx: Context) -> None:
     private = await ctx.direct_chat(ctx.sender) if ctx.direct_chat is not None else ctx.room.room_id
     answer = await _answer(ctx, body)
     if private == ctx.room.room_id:
-        await ctx.reply(answer)
+        # Not a reply, which would quote the code back: a reference says what it answers, unseen.
+        await ctx.reply(answer, thread=False,
+                        extra={"m.relates_to": {"rel_type": "m.reference", "event_id": ctx.event_id}})
     else:
         await ctx.send("m.room.message", answer.content(), room_id=private)
 
@@ -52,8 +54,7 @@ async def ticket_code(ctx: Context) -> None:
 async def _answer(ctx: Context, body: str) -> Message:
     conference = ctx.schedule.conference
     space = ctx.room_of(SPACE)
-    space_link = ctx.links.link(SPACE) if ctx.links else None
-    where = link(space_link, user(conference.name)) if space_link else user(conference.name)
+    where = room(ctx.links, SPACE, conference.name)
     if conference.access == "public" or space is None:
         return message("No code is needed: anyone on the homeserver may join ", where, ".")
     membership = await ctx.transport.membership(space.room_id, ctx.sender)

@@ -16,7 +16,7 @@ from ..conference.pages import now_next_page, schedule_page
 from ..conference.roomkeys import SPACE, lobby_key
 from ..store.direct import DirectRoomStore
 from . import Context, listener
-from .message import Message, code, link, message, user
+from .message import Message, code, link, message, room, user
 
 
 @listener("m.room.member")
@@ -42,12 +42,11 @@ def welcome_message(ctx: Context) -> Message:
     if ctx.public_url:
         rows.append(("What is on now, in every track: ", link(now_next_page(ctx.public_url), "the navigator"),
                      "; the whole programme: ", link(schedule_page(ctx.public_url), "the schedule"), "."))
-    lobby = [(room.id, ctx.links.link(lobby_key(room.id)) if ctx.links else None) for room in schedule.lobby]
-    if lobby:
+    if schedule.lobby:
         parts: list = ["Start in the lobby: "]
-        for i, (room_id, url) in enumerate(lobby):
-            name = user(place_name(schedule, lobby_key(room_id)))
-            parts += [", " if i else "", link(url, name) if url else name]
+        for i, lobby in enumerate(schedule.lobby):
+            key = lobby_key(lobby.id)
+            parts += [", " if i else "", room(ctx.links, key, place_name(schedule, key))]
         rows.append((*parts, "."))
     rows.append(("Every room of the conference is listed in its space; in any of them, send ", code("!help"),
                  " to see what you can do there (", code("!now"), " for what is on, ", code("!ask"),

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
-from ..commands.message import Message, bold, code, link, message, user
+from ..commands.message import Message, bold, code, link, message, room, user
 from ..conference.announcements import ANNOUNCEMENTS_ROOM
 from ..conference.clock import next_talk, talk_end, talks_in_track
-from ..conference.display import user_link
+from ..conference.display import RoomLinks, place_name, user_link
 from ..conference.openspace import (
     Booking,
     booking_slot,
@@ -80,8 +80,10 @@ Effect = Say | SetTopic | SetName
 
 
 def effects(transition: Transition, schedule: Schedule, *, public_url: str, checked_in: set[str] = frozenset(),
-            questions: Sequence[Question] = (), chairs: Sequence[str] = ()) -> list[Effect]:
-    """The effects of ``transition`` in ``schedule`` (with the track's delay applied)."""
+            questions: Sequence[Question] = (), chairs: Sequence[str] = (),
+            links: RoomLinks | None = None) -> list[Effect]:
+    """The effects of ``transition`` in ``schedule`` (with the track's delay applied); ``links``
+    name the rooms a message points to."""
     talk = next((t for t in schedule.talks if t.id == transition.talk_id), None)
     if talk is None:
         return []
@@ -132,7 +134,8 @@ def effects(transition: Transition, schedule: Schedule, *, public_url: str, chec
                 "Questions still open for “", user(talk.title), "”:").items(
                     (bold(q.label), f" · {q.votes} 👍 · ", user(q.asker_name), ": ", user(q.text))
                     for q in open_questions), speakers))
-        after = message("“", user(talk.title), "” has ended. Meet the speakers in its breakout room.")
+        breakout = room(links, talk_key(talk.id), place_name(schedule, talk_key(talk.id)))
+        after = message("“", user(talk.title), "” has ended. Meet the speakers in its breakout room: ", breakout, ".")
         if upcoming is not None:
             after = after.line("Up next at ", _time(upcoming, zone), ": ", bold(user(upcoming.title)), *_by(upcoming),
                                ".")

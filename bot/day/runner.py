@@ -170,7 +170,7 @@ class DayRunner:
             checked_in=self.done.checked_in(self.conference, transition.talk_id),
             questions=self.questions.for_talk(self.conference, transition.track_id, transition.talk_id)
             if talk else (),
-            chairs=[*moderators],
+            chairs=[*moderators], links=self.runtime.programme.links,
         )
 
     async def _carry_out(self, transition: Transition, effect, txn_seed: str) -> None:

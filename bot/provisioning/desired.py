@@ -29,6 +29,7 @@ from ..conference.roles import MODERATOR_POWER, ORGANISER_POWER, PRESENTER_POWER
 from ..conference.schedule import Schedule
 from ..roomstate.state import (
     CANONICAL_ALIAS,
+    CLIENT_SETTINGS,
     GUEST_ACCESS,
     JOIN_RULES,
     LAYOUT,
@@ -227,6 +228,9 @@ class _Builder:
             (LOCATOR, ""): {"conference": self.schedule.conference.id, "key": key, "kind": kind},
             (POWER_LEVELS, ""): self._power_levels(spec, where),
         }
+        if not _switch(spec.get("show_redactions", True), where, "show_redactions"):
+            # Element stores its "showRedactions" setting under the inverted, older name.
+            state[(CLIENT_SETTINGS, "")] = {"hideRedactions": True}
         if parent is not None:
             state[(SPACE_PARENT, RoomRef(parent))] = {"via": [settings.server_name], "canonical": True}
         layout: dict[str, Any] = {}

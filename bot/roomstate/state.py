@@ -12,6 +12,8 @@ LOCATOR = "org.podium.locator"
 CREATE = "m.room.create"
 WIDGET = "im.vector.modular.widgets"
 LAYOUT = "io.element.widgets.layout"
+#: Element's settings for everyone in a room (its "room" level, below each person's own choice).
+CLIENT_SETTINGS = "im.vector.web.settings"
 SPACE_CHILD = "m.space.child"
 SPACE_PARENT = "m.space.parent"
 POWER_LEVELS = "m.room.power_levels"

@@ -11,15 +11,13 @@ from __future__ import annotations
 import re
 import uuid
 
-from bot import SAMPLE_SCHEDULE
 from bot.conference.roomkeys import backstage_key, track_key
-from bot.provisioning.desired import Settings
-from bot.provisioning.pipeline import build
 from tests.support.element import (  # noqa: F401
     SPACE,
     STEP_MS,
     User,
     _http_json,
+    demo_rooms,
     element,
     element_demo,
     element_screenshots,
@@ -27,12 +25,6 @@ from tests.support.element import (  # noqa: F401
 )
 
 CONFERENCE = "EuroPython 2026"
-
-
-def _rooms():
-    """The demo's rooms as its schedule describes them, by key."""
-    conference = build(SAMPLE_SCHEDULE, Settings("localhost", "@podium:localhost", "http://localhost"))
-    return {room.key: room for room in conference.rooms}
 
 
 def _banner_room(harness) -> str:
@@ -46,7 +38,7 @@ def _banner_room(harness) -> str:
 
 
 async def test_the_attendee_finds_everything_under_the_conference(element):  # noqa: F811
-    rooms = _rooms()
+    rooms = demo_rooms()
     user = await element.new_attendee("attendee")
     tab = await element.open(user, "attendee")
     try:
@@ -139,7 +131,7 @@ async def test_the_attendee_finds_everything_under_the_conference(element):  # n
 
 
 async def test_the_moderator_runs_qa_and_a_poll_and_watches_the_board(element):  # noqa: F811
-    rooms = _rooms()
+    rooms = demo_rooms()
     banner_room = _banner_room(element)
     track_id = banner_room.split("-track-")[1].split(":")[0]
     backstage = rooms[backstage_key(track_id)]

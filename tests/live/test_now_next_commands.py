@@ -28,8 +28,8 @@ SCHEDULE = parse_schedule(yaml.safe_dump({
     ],
 }))
 ROOMS = RoomLinks({"track/forum": "ep-track-forum", "track/south": "ep-track-south"}, "example.org")
-FORUM_LINK = "https://matrix.to/#/#ep-track-forum:example.org"
-SOUTH_LINK = "https://matrix.to/#/#ep-track-south:example.org"
+FORUM_LINK = "https://matrix.to/#/#ep-track-forum:example.org?via=example.org"
+SOUTH_LINK = "https://matrix.to/#/#ep-track-south:example.org?via=example.org"
 
 
 def at(hh: int, mm: int, day: int = 13) -> datetime:
@@ -45,10 +45,10 @@ def asked(track: str | None, moment: datetime, delays: dict[str, int] | None = N
 def test_now_in_a_track_names_the_talk_its_speakers_its_times_and_the_room():
     reply = now_reply(asked("forum", at(10, 10)))
     assert reply.body == ("On now in Forum <Hall> (Europe/Prague time): “Typing <b>in</b> practice” by Ann, "
-                          f"Bo & Co and Cy, 10:00–10:45.\nTrack room: {FORUM_LINK}")
+                          f"Bo & Co and Cy, 10:00–10:45.\nTrack room: Forum <Hall> ({FORUM_LINK})")
     assert reply.html == ("On now in <b>Forum &lt;Hall&gt;</b> (Europe/Prague time): “Typing &lt;b&gt;in&lt;/b&gt; "
                           "practice” by Ann, Bo &amp; Co and Cy, 10:00–10:45."
-                          f'<br>Track room: <a href="{FORUM_LINK}">{FORUM_LINK}</a>')
+                          f'<br>Track room: <a href="{FORUM_LINK}">Forum &lt;Hall&gt;</a>')
 
 
 def test_a_delay_keeps_a_talk_on_and_moves_the_next_one():
@@ -71,7 +71,7 @@ def test_between_talks_the_next_start_is_rounded_up_to_the_minute():
 
 def test_after_the_last_talk_nothing_more_is_on():
     assert now_reply(asked("forum", at(12, 0))).body == (
-        f"On now in Forum <Hall> (Europe/Prague time): nothing on, and no more talks.\nTrack room: {FORUM_LINK}")
+        f"On now in Forum <Hall> (Europe/Prague time): nothing on, and no more talks.\nTrack room: Forum <Hall> ({FORUM_LINK})")
     assert next_reply(asked("forum", at(12, 0))).body.startswith(
         "Next in Forum <Hall> (Europe/Prague time): no more talks.")
 
@@ -86,15 +86,16 @@ def test_the_lobby_gets_a_line_per_track_each_with_its_room():
     now = now_reply(asked(None, at(10, 10), {"south": 5}))
     assert now.body.splitlines() == [
         "On now (Europe/Prague time):",
-        f"Forum <Hall>: “Typing <b>in</b> practice” by Ann, Bo & Co and Cy, 10:00–10:45 · {FORUM_LINK}",
-        f"South: nothing on; next “Tomorrow's only talk” on Tue 14 Jul, 09:35; the track runs 5 min late · {SOUTH_LINK}",
+        f"Forum <Hall>: “Typing <b>in</b> practice” by Ann, Bo & Co and Cy, 10:00–10:45 · Forum <Hall> ({FORUM_LINK})",
+        f"South: nothing on; next “Tomorrow's only talk” on Tue 14 Jul, 09:35; the track runs 5 min late · South "
+        f"({SOUTH_LINK})",
     ]
-    assert now.html.count("<li>") == 2 and f'<a href="{SOUTH_LINK}">' in now.html
+    assert now.html.count("<li>") == 2 and f'<a href="{SOUTH_LINK}">South</a>' in now.html
     upcoming = next_reply(asked(None, at(10, 10)))
     assert upcoming.body.splitlines() == [
         "Next (Europe/Prague time):",
-        f"Forum <Hall>: “Second” by Dee at 11:00, in 50 min · {FORUM_LINK}",
-        f"South: “Tomorrow's only talk” on Tue 14 Jul, 09:30 · {SOUTH_LINK}",
+        f"Forum <Hall>: “Second” by Dee at 11:00, in 50 min · Forum <Hall> ({FORUM_LINK})",
+        f"South: “Tomorrow's only talk” on Tue 14 Jul, 09:30 · South ({SOUTH_LINK})",
     ]
     over = now_reply(asked(None, at(23, 0, day=14)))
     assert [line.split(" · ")[0] for line in over.body.splitlines()[1:]] == [
@@ -118,22 +119,23 @@ LIVE = LiveSetup(people=(("alice", "Alice"),), rooms={"track": "track-forum", "l
 
 @contextlib.asynccontextmanager
 async def live_extras(live):
-    live.link = f"https://matrix.to/#/{live.conf.track_alias}"
+    live.link = f"https://matrix.to/#/{live.conf.track_alias}?via=localhost"
     yield
 
 
 async def test_attendees_ask_what_is_on_in_a_track_and_in_the_lobby(live):
     now = await live.alice.ask(live.track, "!now", live.bot)
     assert now["body"] == ("On now in Forum Hall (UTC time): nothing on; next “Second talk” at 11:00, in 10 min.\n"
-                           f"Track room: {live.link}")
-    assert f'<a href="{live.link}">{live.link}</a>' in now["formatted_body"]
+                           f"Track room: Forum Hall ({live.link})")
+    assert f'<a href="{live.link}">Forum Hall</a>' in now["formatted_body"]
     upcoming = await live.alice.ask(live.breakout, "!next", live.bot)
     assert upcoming["body"].startswith("Next in Forum Hall (UTC time): “Second talk” at 11:00, in 10 min."), upcoming
 
     lobby = await live.alice.ask(live.lobby, "!now", live.bot)
     assert lobby["body"] == ("On now (UTC time):\nForum Hall: nothing on; next “Second talk” at 11:00, in 10 min · "
-                             f"{live.link}")
+                             f"Forum Hall ({live.link})")
     assert "<ul><li><b>Forum Hall</b>: " in lobby["formatted_body"]
+    assert f'· <a href="{live.link}">Forum Hall</a></li>' in lobby["formatted_body"]
     named = await live.alice.ask(live.lobby, "!next forum", live.bot)
     assert named["body"].startswith("Next in Forum Hall (UTC time): “Second talk”"), named
 
@@ -152,6 +154,6 @@ async def test_a_delay_is_followed_in_the_track_and_in_the_lobby(live):
         assert "“Async &lt;b&gt;all&lt;/b&gt; the things”" in now["formatted_body"]
         lobby = await live.alice.ask(live.lobby, "!next", live.bot)
         assert lobby["body"].splitlines()[1] == ("Forum Hall: “Second talk” at 11:15, in 25 min; the track runs 15 min "
-                                                 f"late · {live.link}")
+                                                 f"late · Forum Hall ({live.link})")
     finally:
         await live.mod.ask(live.track, "!delay 0", live.bot)

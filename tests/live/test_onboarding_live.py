@@ -94,21 +94,23 @@ async def test_a_ticket_code_admits_one_account_once_and_wrong_codes_are_limited
     codes.load(live.conf.conf_id, ["TIX4DAN", "TIX4NOONE"], time.time())
     dan_room = await open_direct_chat(live.dan, live.bot)
     await eventually(lambda: live.runner.runtime.direct_rooms.user_of(dan_room) == live.dan.user_id)
-    answer = await live.dan.ask(dan_room, "tix4dan", live.bot)
+    answer = await live.dan.said_back(dan_room, "tix4dan", live.bot)
     assert answer["body"] == (f"Thank you! I invited you to Live <Test> (https://matrix.to/#/#{live.conf.conf_id}:"
-                              "localhost): accept the invitation and every room of the conference is open to you.")
+                              "localhost?via=localhost): accept the invitation and every room of the conference is "
+                              "open to you.")
     assert await live.adapter.membership(live.space, live.dan.user_id) == "invite"
     assert "tix4dan" not in answer["body"].lower()
 
     # Another account with the same code: refused. Then wrong codes, until it is told to wait.
     fay_room = await open_direct_chat(live.fay, live.bot)
     await eventually(lambda: live.runner.runtime.direct_rooms.user_of(fay_room) == live.fay.user_id)
-    assert (await live.fay.ask(fay_room, "TIX4DAN", live.bot))["body"].startswith(
+    assert (await live.fay.said_back(fay_room, "TIX4DAN", live.bot))["body"].startswith(
         "This code was used already, by another account: each ticket admits one account once.")
     assert await live.adapter.membership(live.space, live.fay.user_id) is None
-    replies = [body_ := (await live.fay.ask(fay_room, f"WRONG{n}X", live.bot))["body"] for n in range(WRONG_CODES)]
+    replies = [body_ := (await live.fay.said_back(fay_room, f"WRONG{n}X", live.bot))["body"]
+               for n in range(WRONG_CODES)]
     assert replies[0].endswith(f"({WRONG_CODES - 1} more tries this hour).") and "no more tries" in body_
-    refused = (await live.fay.ask(fay_room, "TIX4NOONE", live.bot))["body"]
+    refused = (await live.fay.said_back(fay_room, "TIX4NOONE", live.bot))["body"]
     assert refused.startswith(f"That makes {WRONG_CODES} wrong codes within an hour: please wait 60 min")
     assert codes.count(live.conf.conf_id) == (2, 1), "the right code sent while waiting is not used"
 

@@ -49,7 +49,7 @@ async def test_one_booking_each_and_one_winner_for_the_last_room(live):
     again = await live.alice.ask(live.os1, "!openspace book 2 Something else", live.bot)
     assert again["body"] == ("You have a booking already (one at a time).\nYours: slot 1 (Mon 13:00–13:30), "
                              "“Rust and Matrix” — Alice in Open space 1 "
-                             f"(https://matrix.to/#/#{live.conf.conf_id}-open-os1:localhost). "
+                             f"(https://matrix.to/#/#{live.conf.conf_id}-open-os1:localhost?via=localhost). "
                              "Cancel it with !openspace cancel.")
 
     # Bob and Carol race for the slot's last free room.

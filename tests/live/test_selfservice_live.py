@@ -16,7 +16,7 @@ import sqlite_utils
 
 from bot.store.announcements import SENT, AnnouncementStore
 from bot.store.tickets import TicketStore
-from tests.support.live import LiveSetup, Person, body
+from tests.support.live import LiveSetup, Person, body, bot_messages
 from tests.support.waiting import eventually
 
 PEOPLE = (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("dave", "Dave"), ("hana", "Hana"), ("ivo", "Ivo"),
@@ -48,17 +48,25 @@ def from_bot(live, text: str):
 
 
 async def open_ticket(live, person: Person, room: str, text: str):
-    """``!helpdesk text`` in ``room``: (the command's event id, the stored ticket, the asker's reply)."""
+    """``!helpdesk text`` in ``room``: (the command's event id, the stored ticket, the ticket's post
+    in that room, which takes the command's place)."""
     event_id = await person.say(room, f"!helpdesk {text}")
-    reply = await person.reply_to(room, event_id, live.bot)
-    return event_id, live.tickets.by_source(event_id), body(reply)
+    post = await person.wait_for(room, lambda e: from_bot(live, text)(e) and "is open" in body(e), why="the ticket")
+    return event_id, live.tickets.by_source(event_id), body(post)
+
+
+async def said_privately(live, person: Person, text: str) -> list[str]:
+    """The bodies of what the bot told ``person`` holding ``text``, in their direct chat with it."""
+    return [body(e) for _, e in await bot_messages(person, live.bot, text)]
 
 
 async def test_a_ticket_from_asking_to_done(live):
-    event_id, ticket, reply = await open_ticket(live, live.alice, live.info_desk, "My microphone is not picked up")
-    assert reply == f"Ticket #{ticket.number} is open: the Helpdesk staff have it and will answer you here."
+    _, ticket, reply = await open_ticket(live, live.alice, live.info_desk, "My microphone is not picked up")
+    assert reply == (f"🎫 Alice: My microphone is not picked up\n"
+                     f"Ticket #{ticket.number} is open: the Helpdesk staff have it and will answer you here.")
     seen = await live.hana.wait_for(live.staff, from_bot(live, f"#{ticket.number} · Alice"))
-    assert body(seen).startswith(f"🎫 #{ticket.number} · Alice in Info desk (https://matrix.to/#/{live.info_desk}): "
+    info_desk = f"https://matrix.to/#/#{live.conf.conf_id}-info-desk:localhost?via=localhost"
+    assert body(seen).startswith(f"🎫 #{ticket.number} · Alice in Info desk ({info_desk}): "
                                  "My microphone is not picked up")
     assert f"!claim {ticket.number}" in body(seen)
 
@@ -71,7 +79,7 @@ async def test_a_ticket_from_asking_to_done(live):
                                      and f"#{ticket.number}" in body(e))
     assert told["content"]["m.mentions"] == {"user_ids": [live.alice.user_id]}
     assert f"Hana from the Helpdesk is on your ticket #{ticket.number}" in body(told)
-    assert told["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": event_id}}, "an answer to the !helpdesk"
+    assert "m.relates_to" not in told["content"], "no quote of the !helpdesk line, which is gone"
 
     listing = body(await live.ivo.reply_to(live.staff, await live.ivo.say(live.staff, "!tickets"), live.bot))
     assert f"#{ticket.number} · Hana has it, asked just now · Alice in Info desk" in listing
@@ -103,16 +111,22 @@ async def test_two_staff_claiming_at_once_one_wins(live):
 
 
 async def test_mod_calls_a_moderator_once_per_room(live):
-    first = await live.carol.ask(live.hallway, "!mod someone keeps posting ads", live.bot)
-    assert first["body"] == "A moderator has been called to this room."
+    hallway = f"Hallway (https://matrix.to/#/#{live.conf.conf_id}-hallway:localhost?via=localhost)"
+    await live.carol.say(live.hallway, "!mod someone keeps posting ads")
+    assert await eventually(lambda: said_privately(live, live.carol, "moderator")) == [
+        f"A moderator has been called to {hallway}."]
     notice = await live.hana.wait_for(live.staff, from_bot(live, "called by Carol"))
-    assert body(notice) == (f"🚨 Moderator wanted in Hallway (https://matrix.to/#/{live.hallway}), called by Carol.\n"
-                            "“someone keeps posting ads”")
-    again = await live.dave.ask(live.hallway, "!mod", live.bot)
-    assert again["body"] == ("A moderator was already called to this room just now and is on the way; "
-                             "no need to call again.")
-    elsewhere = await live.dave.ask(live.track, "!mod", live.bot)
-    assert elsewhere["body"] == "A moderator has been called to this room.", "the limit is per room"
+    assert body(notice) == f"🚨 Moderator wanted in {hallway}, called by Carol.\n“someone keeps posting ads”"
+    await live.dave.say(live.hallway, "!mod")
+    assert await eventually(lambda: said_privately(live, live.dave, "moderator")) == [
+        f"A moderator was already called to {hallway} just now and is on the way; no need to call again."]
+    await live.dave.say(live.track, "!mod")
+    async def both_answers() -> list[str] | None:
+        said = await said_privately(live, live.dave, "moderator")
+        return said if len(said) > 1 else None
+
+    called = await eventually(both_answers)
+    assert called[1].startswith("A moderator has been called to Forum Hall ("), "the limit is per room"
     await live.mod.wait_for(live.backstage, from_bot(live, "Moderator wanted in Forum Hall"))
     await live.hana.sync()
     assert not [e for e in live.hana.timeline[live.staff] if from_bot(live, "called by Dave")(e)], \
@@ -128,8 +142,9 @@ async def test_commands_for_staff_and_organisers_refuse_everyone_else(live):
 
 async def test_an_announcement_reaches_the_chosen_rooms(live):
     text = f"The Forum Hall stream is back ({uuid.uuid4().hex[:6]})"
-    reply = await live.org.ask(live.announcements, f"!announce --tracks {text}", live.bot)
-    assert reply["body"] == "📣 Announced in 1 room: Forum Hall."
+    await live.org.say(live.announcements, f"!announce --tracks {text}")
+    assert await eventually(lambda: said_privately(live, live.org, "in 1 room")) == [
+        "📣 Announced in 1 room: Forum Hall."]
     post = await live.alice.wait_for(live.track, from_bot(live, text))
     assert body(post) == f"📣 Announcement\n{text}"
     await live.alice.sync()
@@ -164,8 +179,8 @@ async def test_an_announcement_reaches_every_room_once_across_a_restart(live):
     await live.runner.stop()
     await live.runner.start()
 
-    summary = await live.org.reply_to(live.announcements, event_id, live.bot, why="the announcement's summary")
-    assert body(summary) == "📣 Announced in 5 rooms: Announcements, Hallway, Info desk, Jobs, Forum Hall."
+    summary = await eventually(lambda: said_privately(live, live.org, "in 5 rooms"), what="the announcement's summary")
+    assert summary == ["📣 Announced in 5 rooms: Announcements, Hallway, Info desk, Jobs, Forum Hall."]
     assert all(d.state == SENT for d in live.announcement_store.deliveries(event_id))
     for room in (live.announcements, live.hallway, live.info_desk, live.jobs, live.track):
         await live.alice.wait_for(room, from_bot(live, text))
@@ -174,4 +189,4 @@ async def test_an_announcement_reaches_every_room_once_across_a_restart(live):
     for room in (live.announcements, live.hallway, live.info_desk, live.jobs, live.track):
         posts = [e for e in live.alice.timeline[room] if from_bot(live, text)(e) and e["content"].get("msgtype") == "m.text"]
         assert len(posts) == 1, (room, posts)
-    assert len(live.org.replies_to(live.announcements, event_id, live.bot)) == 1
+    assert await said_privately(live, live.org, "in 5 rooms") == summary, "one summary"

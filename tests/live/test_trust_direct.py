@@ -20,7 +20,7 @@ from nio import RoomCreateResponse, RoomPreset
 
 from bot.cli import main
 from bot.matrix import MatrixAdapter
-from tests.support.live import LiveSetup, Person, body
+from tests.support.live import LiveSetup, Person, bot_messages
 from tests.support.waiting import eventually
 
 AT_ONCE = 12
@@ -71,16 +71,6 @@ async def joined_by_a_third(live, owner: Person, room_id: str) -> None:
     """``owner`` invites Tom into their direct chat with the bot, and Tom joins."""
     await owner.client.room_invite(room_id, live.tom.user_id)
     await live.tom.join(room_id)
-
-
-async def bot_messages(person: Person, bot: str, text: str) -> list[tuple[str, dict]]:
-    """(room, event) of every message of the bot holding ``text`` that ``person`` can read, after
-    accepting every invitation they have."""
-    for room_id in list(person.client.invited_rooms):
-        await person.join(room_id)
-    await person.sync(300)
-    return [(room_id, event) for room_id, events in person.timeline.items() for event in events
-            if event.get("sender") == bot and text in body(event)]
 
 
 async def members(live, room_id: str) -> set[str]:

@@ -41,5 +41,6 @@ def dispatch(schedule, db, body: str, *, role: Role, key: str, event_id: str = "
 
 
 def bodies(sent: list[tuple[str, dict]]) -> list[str]:
-    return [content["body"] for _, content in sent]
+    """The bodies of the messages sent (redactions have none)."""
+    return [content["body"] for _, content in sent if "body" in content]
 

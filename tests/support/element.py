@@ -45,9 +45,12 @@ import pytest
 import pytest_asyncio
 from nio import AsyncClient, JoinResponse, LoginResponse, RoomInviteResponse
 
+from bot import SAMPLE_SCHEDULE
 from bot.cli.demo import DEMO_PASSWORD, SERVER_NAME
 from bot.homeserver import SHARED_SECRET_FILE
 from bot.ports import free_port
+from bot.provisioning.desired import Settings
+from bot.provisioning.pipeline import build
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.demo_process import READY, DemoProcess
 from tests.support.waiting import settled
@@ -179,6 +182,12 @@ class Demo:
     def stop(self) -> None:
         code = self.process.stop()
         assert code == 0, self.process.output
+
+
+def demo_rooms() -> dict[str, Any]:
+    """The demo's rooms as its schedule describes them, by key."""
+    conference = build(SAMPLE_SCHEDULE, Settings(SERVER_NAME, f"@podium:{SERVER_NAME}", "http://localhost"))
+    return {room.key: room for room in conference.rooms}
 
 
 def _http_json(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

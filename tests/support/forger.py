@@ -93,12 +93,14 @@ class Forger:
         return await self.send(room_id, "m.room.message", {"msgtype": "m.text", "body": body}, dated=dated)
 
     async def replies(self, room_id: str, sender: str) -> dict[str, list[dict[str, Any]]]:
-        """The messages ``sender`` sent in ``room_id`` in reply to others, by the event they answer."""
+        """The messages ``sender`` sent in ``room_id`` in reply to others (or referring to them
+        without quoting them, as an answer to a ticket code does), by the event they answer."""
         page = await self._request("GET", f"{CLIENT}/rooms/{quote(room_id, safe='')}/messages", dir="b", limit=1000)
         replies: dict[str, list[dict[str, Any]]] = {}
         for event in page["chunk"]:
             relates = (event.get("content") or {}).get("m.relates_to") or {}
-            target = (relates.get("m.in_reply_to") or {}).get("event_id")
+            referred = relates.get("event_id") if relates.get("rel_type") == "m.reference" else None
+            target = (relates.get("m.in_reply_to") or {}).get("event_id") or referred
             if event.get("sender") == sender and target:
                 replies.setdefault(target, []).append(event)
         return replies

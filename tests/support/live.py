@@ -170,6 +170,17 @@ class Person:
         event_id = await self.say(room_id, command)
         return (await self.reply_to(room_id, event_id, bot, timeout=timeout))["content"]
 
+    async def said_back(self, room_id: str, text: str, bot: str) -> dict[str, Any]:
+        """Say ``text``, return the content of the bot's next message in the room: for answers
+        that are not replies (one to a ticket code never quotes it)."""
+        sent = await self.say(room_id, text)
+
+        def after(event: dict[str, Any]) -> bool:
+            ids = [e["event_id"] for e in self.timeline.get(room_id, [])]
+            return event.get("sender") == bot and sent in ids and ids.index(event["event_id"]) > ids.index(sent)
+
+        return (await self.wait_for(room_id, after, why=f"the bot's answer to {text!r}"))["content"]
+
 
 def reply_target(event: dict[str, Any]) -> str | None:
     relates = (event.get("content") or {}).get("m.relates_to") or {}
@@ -241,6 +252,16 @@ class SetClock:
 def body(event: dict[str, Any]) -> str:
     """A message's plain body."""
     return event["content"].get("body", "")
+
+
+async def bot_messages(person: Person, bot: str, text: str) -> list[tuple[str, dict]]:
+    """(room, event) of every message of the bot holding ``text`` that ``person`` can read, after
+    accepting every invitation they have (a direct chat the bot opened with them, say)."""
+    for room_id in list(person.client.invited_rooms):
+        await person.join(room_id)
+    await person.sync(300)
+    return [(room_id, event) for room_id, events in person.timeline.items() for event in events
+            if event.get("sender") == bot and text in body(event)]
 
 
 def by_bot(bot_id: str, text: str) -> Callable[[dict[str, Any]], bool]:

@@ -78,7 +78,7 @@ def test_the_end_hands_the_open_questions_over_and_says_what_is_next():
     handed, pointer, topic = effects(of("a", END), SCHEDULE, public_url=URL, questions=asked)
     assert handed.room == "talk/a" and handed.mentions == ("@sam:x",)
     assert "Slides?" in handed.message.body and "Tests?" in handed.message.body and "Answered" not in handed.message.body
-    assert pointer.message.body == ("“<Alpha>” has ended. Meet the speakers in its breakout room.\n"
+    assert pointer.message.body == ("“<Alpha>” has ended. Meet the speakers in its breakout room: <Alpha>.\n"
                                     "Up next at 10:45: Beta.")
     assert topic.topic.startswith("Now: nothing on · Next at 10:45: Beta")
     # The last talk of a track: no questions, nothing next.

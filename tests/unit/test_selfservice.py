@@ -219,16 +219,19 @@ def test_help_lists_the_new_commands_by_role_and_room(schedule):
 
 
 def test_a_ticket_handled_again_sends_the_same_requests(schedule):
-    """After a crash the !helpdesk is handled again: the same ticket, the same two sends (the
-    staff room's notice, the asker's reply) with the same transaction ids."""
+    """After a crash the !helpdesk is handled again: the same ticket, the same sends (the staff
+    room's notice, the ticket's post, the command's removal) with the same transaction ids."""
     db = open_database(":memory:")
     first = dispatch(schedule, db, "!helpdesk The <b>sound</b> is gone", role=Role.ATTENDEE, key="lobby/info-desk")
     again = dispatch(schedule, db, "!helpdesk The <b>sound</b> is gone", role=Role.ATTENDEE, key="lobby/info-desk")
-    assert first == again and [room for room, _ in first] == ["!helpdesk-staff-desk:x", "!lobby-info-desk:x"]
+    assert first == again and [room for room, _ in first] == ["!helpdesk-staff-desk:x", "!lobby-info-desk:x",
+                                                              "!lobby-info-desk:x"]
+    assert first[2][1]["redacts"] == "$cmd"
     notice, reply = bodies(first)
-    assert notice.startswith("🎫 #1 · A in Info desk (https://matrix.to/#/!lobby-info-desk:x): The <b>sound</b> is gone")
+    assert notice.startswith("🎫 #1 · A in Info desk: The <b>sound</b> is gone")
     assert "&lt;b&gt;sound&lt;/b&gt;" in first[0][1]["formatted_body"]
-    assert reply == "Ticket #1 is open: the Help <desk> staff have it and will answer you here."
+    assert reply == ("🎫 A: The <b>sound</b> is gone\n"
+                     "Ticket #1 is open: the Help <desk> staff have it and will answer you here.")
     assert len(TicketStore(db).open_at(CONF, "desk")) == 1
 
 
@@ -241,7 +244,7 @@ def test_the_asker_is_mentioned_where_they_asked(schedule):
     assert staff_room == "!helpdesk-staff-desk:x" and claimed["body"].startswith("You have #1 · A in Info desk")
     assert asker_room == "!lobby-info-desk:x" and told["m.mentions"] == {"user_ids": ["@a:x"]}
     assert told["msgtype"] == "m.text", "push rules silence notices, mentions and all"
-    assert told["m.relates_to"] == {"m.in_reply_to": {"event_id": "$ask"}}
+    assert "m.relates_to" not in told, "no quote of the !helpdesk line, which is gone"
     assert '<a href="https://matrix.to/#/@a:x">A</a>: H from the Help &lt;desk&gt; is on your ticket #1' \
         in told["formatted_body"]
     other = dispatch(schedule, db, "!claim #1", role=Role.MODERATOR, key="helpdesk/desk", event_id="$c2",
@@ -256,7 +259,7 @@ def test_a_person_may_call_three_times_in_ten_minutes_and_a_replay_is_the_same_c
     where = []
     for n, key in enumerate(("lobby/hallway", "lobby/info-desk", "track/forum")):
         sent = dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key=key, event_id=f"$m{n}", at_ms=at + n * 1000)
-        assert bodies(sent)[-1] == "A moderator has been called to this room."
+        assert bodies(sent)[-1] == f"A moderator has been called to {place_name(schedule, key)}."
         where.append(sent[0][0])
     assert where == ["!helpdesk-staff-desk:x", "!helpdesk-staff-desk:x", "!backstage-forum:x"]
     assert bodies(dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key="helpdesk/desk", event_id="$m3",
@@ -266,7 +269,7 @@ def test_a_person_may_call_three_times_in_ten_minutes_and_a_replay_is_the_same_c
     assert bodies(replay)[0].startswith("🚨 Moderator wanted in Hallway"), "handled again: sent again, not refused"
     assert bodies(dispatch(schedule, db, "!mod", role=Role.ATTENDEE, key="lobby/hallway", event_id="$m4",
                            sender="@b:x", at_ms=at + 299_000)) == [
-        "A moderator was already called to this room 4 min ago and is on the way; no need to call again."]
+        "A moderator was already called to Hallway 4 min ago and is on the way; no need to call again."]
 
 
 class RefusingRoom(Recorder):
@@ -293,8 +296,9 @@ def test_an_announcement_a_room_refuses_is_reported_and_one_that_fails_is_sent_a
     db = open_database(":memory:")
     refused = RefusingRoom("!lobby-hallway:x", 403)
     announce(schedule, db, refused, "!announce --lobby Doors open")
-    *posts, (_, _, summary, _) = refused.sent
+    *posts, (_, removal, _, _), (_, _, summary, _) = refused.sent
     assert [room for room, *_ in posts] == ["!lobby-announcements:x", "!lobby-info-desk:x"]
+    assert removal == "m.room.redaction"
     assert summary["body"].startswith("📣 Announced in 2 rooms: Announcements, Info desk.\nCould not post in 1 room: "
                                       "send to !lobby-hallway:x: HTTP 403 M_FORBIDDEN: no")
 
@@ -305,7 +309,7 @@ def test_an_announcement_a_room_refuses_is_reported_and_one_that_fails_is_sent_a
     assert len(failing.sent) == 3, "the three lobby rooms, and no summary yet"
     again = Recorder()
     announce(schedule, db, again, "!announce Doors open")
-    (room, _, post, txn), (_, _, summary, _) = again.sent
+    (room, _, post, txn), _removal, (_, _, summary, _) = again.sent
     assert room == "!track-forum:x" and post["body"] == "📣 Announcement\nDoors open"
     assert failing.tried == [txn], "sent again with the transaction id it was first sent with"
     assert len({txn, *(t for *_, t in failing.sent)}) == 4, "one transaction id per room"
