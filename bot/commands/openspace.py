@@ -95,8 +95,8 @@ def _listing(ctx: Context) -> Message:
             parts.extend((" · ", *_session(ctx, booking)))
         free = free_rooms(slot, active, schedule.open_space.rooms)
         parts.append(" · free: " if free else " · full")
-        for i, room in enumerate(free):
-            parts.extend((", " if i else "", _room(ctx, room.id)))
+        for i, free_room in enumerate(free):
+            parts.extend((", " if i else "", _room(ctx, free_room.id)))
         rows.append(tuple(parts))
     reply = message(f"Open-space slots (times in {schedule.conference.timezone}); book a free one with ",
                     code(BOOK), ":").items(rows)
