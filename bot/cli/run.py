@@ -8,13 +8,13 @@ import logging
 
 from ..conference.clock import shifted_clock, utc_now
 from ..conference.transitions import REHEARSAL_LEAD, rehearsal_moment
-from ..config import connection_from
 from ..day.reload import ReloadOptions
 from ..day.runner import DayOptions
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import build
 from .options import (
     EXIT_OK,
+    connection_of,
     connection_options,
     data_dir_option,
     listen_option,
@@ -50,7 +50,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ..serve import serve
 
-    connection = connection_from(args.homeserver, args.user_id)
+    connection = connection_of(args)
     public_url = pages_url(args)
     conference = build(args.schedule, Settings(connection.server_name, connection.user_id, public_url), args.templates)
     logging.getLogger("bot").setLevel(logging.INFO)
