@@ -132,6 +132,18 @@ LOGIN_HINTS = {
 }
 
 
+#: Errors of the bot as an application service, in the words of its registration.
+APPSERVICE_HINTS = {
+    "M_UNKNOWN_TOKEN": "the homeserver does not know the application service's as_token: add the registration "
+    "`podium appservice` wrote to its app_service_config_files and restart it (or run `podium appservice` again "
+    "if the data directory's tokens are new)",
+    "M_EXCLUSIVE": "the registration does not claim this Matrix ID: run `podium appservice` with the same "
+    "--user-id, give Synapse the new registration and restart it",
+    "M_FORBIDDEN": "the registration does not claim this Matrix ID: run `podium appservice` with the same "
+    "--user-id, give Synapse the new registration and restart it",
+}
+
+
 @dataclass
 class RequestStats:
     reads: int = 0
@@ -292,10 +304,17 @@ class MatrixAdapter:
                 "inhibit_login": True}
         try:
             await self.request("POST", path, body, what=f"register {self.user_id} as the application service's user",
-                               appservice_user=False)
+                               appservice_user=False, hints=APPSERVICE_HINTS)
         except MatrixError as exc:
             if exc.errcode != "M_USER_IN_USE":
                 raise
+
+    async def ping_appservice(self, service_id: str) -> None:
+        """As an application service: ask the homeserver to reach the service's URL; once it has,
+        it pushes at once what it kept while the service was away, rather than at its next retry."""
+        await self.request("POST", f"/_matrix/client/v1/appservice/{quote(service_id, safe='')}/ping",
+                           {"transaction_id": uuid.uuid4().hex}, what="ask the homeserver to reach the bot's web server",
+                           appservice_user=False, hints=APPSERVICE_HINTS)
 
     # ---- reads -----------------------------------------------------------------------
 

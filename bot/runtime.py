@@ -1,6 +1,8 @@
 """``podium run``: the bot online during the conference.
 
-A /sync loop on the Matrix adapter. Every event of a conference room goes through the command
+A /sync loop on the Matrix adapter (``run``); or, as an application service, the batches the
+homeserver pushes (``run_pushed`` and ``deliver``; ``bot.web.transactions`` receives them), handled
+alike. Every event of a conference room goes through the command
 registry (``bot.commands``); what it handled is remembered in the store (``bot.store.database``) together
 with the sync token, so that:
 

@@ -182,6 +182,8 @@ async def run_bot(connection: Connection, schedule: Schedule | Programme, data_d
         tasks = [asyncio.create_task(runtime.run() if receiver is None else runtime.run_pushed(), name="answering")]
         if day is not None:
             tasks.append(asyncio.create_task(DayRunner(runtime, day).run(), name="clock"))
+        if receiver is not None:
+            tasks.append(asyncio.create_task(receiver.call_for_pushes(), name="pushes"))
         if reload is not None:
             runtime.reloader = ScheduleReloader(runtime, reload)
             tasks.append(asyncio.create_task(runtime.reloader.watch(), name="reload"))
@@ -198,6 +200,8 @@ async def run_bot(connection: Connection, schedule: Schedule | Programme, data_d
             if ready is not None:
                 waiter.cancel()
     finally:
+        if receiver is not None:
+            await receiver.detach()
         store.close()
         await adapter.close()
 

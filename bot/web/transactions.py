@@ -40,6 +40,7 @@ from ..store.transactions import PushedTransactions
 log = logging.getLogger(__name__)
 
 TRANSACTIONS_PATH = "/_matrix/app/v1/transactions/{txn_id}"
+PING_PATH = "/_matrix/app/v1/ping"
 #: The largest transaction read: a homeserver pushes at most 100 events and 100 ephemeral ones
 #: at a time (Synapse), each at most 64 KiB.
 MAX_TRANSACTION_BYTES = 16 * 1024 * 1024
@@ -79,15 +80,44 @@ class TransactionReceiver:
         self._done: PushedTransactions | None = None
         self._attached = asyncio.Event()
         self._one_at_a_time = asyncio.Lock()
+        self._delivery: asyncio.Future | None = None  # the transaction being handled
 
     def install(self, app: web.Application) -> None:
         app.router.add_put(TRANSACTIONS_PATH, self.receive)
+        app.router.add_post(PING_PATH, self.pinged)
 
     def attach(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._done = PushedTransactions(runtime.store.db, self.service.id)
         self._done.forget_before(time.time() - KEEP_HANDLED_SECONDS)
         self._attached.set()
+
+    async def detach(self) -> None:
+        """The runtime is stopping (its store about to close): the transaction being handled is
+        stopped, and this one and any later are answered 503, so the homeserver pushes them again
+        to the next run."""
+        self._runtime = self._done = None
+        if self._delivery is not None:
+            self._delivery.cancel()
+            await asyncio.wait({self._delivery})
+
+    async def call_for_pushes(self) -> None:
+        """Once the runtime has its rooms, ask the homeserver to reach this server: it then
+        pushes what it kept while the bot was away at once instead of at its next retry, which
+        comes minutes apart after a long stop. A homeserver that cannot reach the bot is worth a
+        warning, not a stop: it may reach it later. Then wait, until cancelled."""
+        await self._attached.wait()
+        assert self._runtime is not None
+        await self._runtime.ready.wait()
+        try:
+            await self._runtime.adapter.ping_appservice(self.service.id)
+        except MatrixError as exc:
+            log.warning("%s: the homeserver pushes the rooms' events to the URL in the registration; check that "
+                        "it reaches this web server there (podium appservice --url)", exc)
+        await asyncio.Future()
+
+    async def pinged(self, request: web.Request) -> web.Response:
+        return self._refusal(request.headers.get("Authorization", "")) or web.json_response({})
 
     async def receive(self, request: web.Request) -> web.Response:
         refused = self._refusal(request.headers.get("Authorization", ""))
@@ -105,16 +135,29 @@ class TransactionReceiver:
         if not isinstance(events, list):
             return _error(400, "M_BAD_JSON", "a transaction holds a list of events")
         await self._attached.wait()
-        assert self._runtime is not None and self._done is not None
         async with self._one_at_a_time:
-            if self._done.handled(txn_id):
+            runtime, done = self._runtime, self._done
+            if runtime is None or done is None:
+                return _stopping()
+            if done.handled(txn_id):
                 return web.json_response({})
+            delivery = self._delivery = asyncio.ensure_future(runtime.deliver(as_sync_batch(events, runtime.user_id)))
             try:
-                await self._runtime.deliver(as_sync_batch(events, self._runtime.user_id))
-            except MatrixError as exc:
-                log.warning("transaction %s: %s; the homeserver will push it again", txn_id, exc)
+                await asyncio.wait({delivery})
+            except asyncio.CancelledError:  # the homeserver gave up waiting: it pushes it again
+                delivery.cancel()
+                raise
+            finally:
+                self._delivery = None
+            if delivery.cancelled() or self._runtime is None:
+                return _stopping()
+            failure = delivery.exception()
+            if isinstance(failure, MatrixError):
+                log.warning("transaction %s: %s; the homeserver will push it again", txn_id, failure)
                 return _error(503, "M_UNAVAILABLE", "the bot cannot reach the homeserver; push it again later")
-            self._done.mark_handled(txn_id, time.time())
+            if failure is not None:
+                raise failure
+            done.mark_handled(txn_id, time.time())
         return web.json_response({})
 
     def _refusal(self, authorization: str) -> web.Response | None:
@@ -124,6 +167,11 @@ class TransactionReceiver:
         if not hmac.compare_digest(token.strip().encode(), self.service.hs_token.encode()):
             return _error(403, "M_FORBIDDEN", "that is not this application service's hs_token")
         return None
+
+
+def _stopping() -> web.Response:
+    """The answer while the bot stops: the homeserver pushes the transaction again to the next run."""
+    return _error(503, "M_UNAVAILABLE", "the bot is stopping; push it again later")
 
 
 async def _read_body(request: web.Request) -> bytes | None:
