@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from nio import AsyncClient
+from nio import AsyncClient, JoinedMembersResponse, RoomCreateResponse, RoomPreset
 
 from bot.cli import main
 from bot.config import APPSERVICE_FOLDER, connection_from
@@ -323,6 +323,19 @@ async def test_a_transaction_without_the_hs_token_is_refused_and_not_handled(ser
         assert (code, answer.get("errcode")) == (status, "M_UNAUTHORIZED" if status == 401 else "M_FORBIDDEN")
     await _settled(world)
     assert world.ada.replies_to(world.track, forged["event_id"], BOT) == []
+
+
+async def test_a_direct_chat_opened_with_the_bot_is_taken_and_answered_through_pushes(world):
+    response = await world.ada.client.room_create(is_direct=True, invite=[BOT], preset=RoomPreset.trusted_private_chat)
+    assert isinstance(response, RoomCreateResponse), response
+
+    async def bot_joined() -> bool:
+        members = await world.ada.client.joined_members(response.room_id)
+        return isinstance(members, JoinedMembersResponse) and BOT in {m.user_id for m in members.members}
+
+    await eventually(bot_joined, what="the bot taking the direct chat Synapse told it of")
+    reply = await world.ada.ask(response.room_id, "!help", BOT)
+    assert reply["body"], reply
 
 
 async def test_podium_run_appservice_as_the_readme_has_it_answers_and_never_shows_a_token(service, world):
