@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..config import APPSERVICE_FOLDER, AS_TOKEN_FILE, HS_TOKEN_FILE, appservice_id, check_user_id
+from ..config import APPSERVICE_FOLDER, AS_TOKEN_FILE, HS_TOKEN_FILE, ConfigProblem, appservice_id, check_user_id
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import DEFAULT_PUBLIC_URL, build
 from ..serve import DEFAULT_LISTEN
@@ -67,8 +67,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _appservice(args: argparse.Namespace) -> int:
-    from ..config import ConfigProblem
-
     user_id = args.user_id or os.environ.get("PODIUM_USER_ID")
     if not user_id:
         raise ConfigProblem("cannot write the registration: missing the bot's Matrix ID (--user-id or PODIUM_USER_ID)")

@@ -31,7 +31,7 @@ def connection_options(p: argparse.ArgumentParser) -> None:
                                "file that holds it.")
     group.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
     group.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
-    group.add_argument("--appservice", action="store_true", default=bool(os.environ.get("PODIUM_APPSERVICE")),
+    group.add_argument("--appservice", action="store_true", default=os.environ.get("PODIUM_APPSERVICE", "").strip().lower() in ("1", "true", "yes"),
                        help="act as the application service `podium appservice` registered, with its token from "
                             "--data-dir (or PODIUM_AS_TOKEN / PODIUM_HS_TOKEN, or their *_FILE): no rate limits, "
                             "no password or access token (PODIUM_APPSERVICE=1)")

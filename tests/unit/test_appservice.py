@@ -70,3 +70,11 @@ def test_the_command_needs_the_bots_id_and_a_url(tmp_path, capsys, monkeypatch):
     assert main(["appservice", "--user-id", BOT, "--url", "127.0.0.1:8080", "--data-dir", str(tmp_path)]) == 1
     assert "must be a URL" in capsys.readouterr().err
     assert not (tmp_path / "appservice").exists()
+
+
+@pytest.mark.parametrize(("value", "on"), [("1", True), ("true", True), ("0", False), ("", False), ("no", False)])
+def test_podium_appservice_in_the_environment_turns_the_mode_on_only_when_it_says_so(monkeypatch, value, on):
+    from bot.cli import build_parser
+
+    monkeypatch.setenv("PODIUM_APPSERVICE", value)
+    assert build_parser().parse_args(["apply"]).appservice is on
