@@ -33,7 +33,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                                         "every room of the conference, and serve the widget pages the rooms embed, "
                                         "until stopped with Ctrl-C. Where it got to is kept in --data-dir, so a "
                                         "restart neither repeats nor misses a command. While the homeserver "
-                                        "cannot be reached it says so and keeps trying.")
+                                        "cannot be reached it says so and keeps trying. With --appservice (see `podium "
+                                        "appservice --help`) the homeserver pushes the rooms' events to the web "
+                                        "server instead of the bot polling for them.")
     schedule_options(p)
     templates_option(p)
     connection_options(p)

@@ -78,3 +78,38 @@ def test_podium_appservice_in_the_environment_turns_the_mode_on_only_when_it_say
 
     monkeypatch.setenv("PODIUM_APPSERVICE", value)
     assert build_parser().parse_args(["apply"]).appservice is on
+
+
+async def _pushed(body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    """What a receiver with no runtime yet answers a push (refusals need none)."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.config import AppService
+    from bot.web.transactions import TransactionReceiver
+
+    app = web.Application()
+    TransactionReceiver(AppService("podium-test", "the-hs-token")).install(app)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.put("/_matrix/app/v1/transactions/1", data=body, headers=headers)
+        return response.status, await response.json()
+
+
+@pytest.mark.parametrize(("headers", "status", "errcode"), [
+    ({}, 401, "M_UNAUTHORIZED"),
+    ({"Authorization": "Basic the-hs-token"}, 401, "M_UNAUTHORIZED"),
+    ({"Authorization": "Bearer the-hs-token-not"}, 403, "M_FORBIDDEN"),
+])
+async def test_a_push_without_the_hs_token_is_refused(headers, status, errcode):
+    code, answer = await _pushed(b'{"events": []}', headers)
+    assert (code, answer["errcode"]) == (status, errcode)
+
+
+@pytest.mark.parametrize(("body", "status", "errcode"), [
+    (b"not json", 400, "M_NOT_JSON"),
+    (b'{"events": {}}', 400, "M_BAD_JSON"),
+    (b"[" * (16 * 1024 * 1024 + 1), 413, "M_TOO_LARGE"),
+])
+async def test_a_push_that_is_no_transaction_is_refused_with_why(body, status, errcode):
+    code, answer = await _pushed(body, {"Authorization": "Bearer the-hs-token"})
+    assert (code, answer["errcode"]) == (status, errcode)
