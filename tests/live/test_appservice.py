@@ -33,7 +33,7 @@ from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter, MatrixError
 from bot.ports import free_port
 from bot.provisioning.desired import Settings
-from bot.provisioning.pipeline import build
+from bot.provisioning.pipeline import build, connect
 from bot.serve import Listen, serve
 from bot.store.database import Store
 from bot.store.transactions import PushedTransactions
@@ -42,6 +42,7 @@ from tests.support.live import DURING_FIRST_TALK, Person
 from tests.support.waiting import PATIENCE, eventually
 
 BOT = "@podium-as:localhost"
+FRESH_BOT = "@podium-fresh:localhost"
 #: Breakout rooms beyond the space, lobbies, track and backstage: well over the ten rooms Synapse's
 #: stock limits let one user create in a burst.
 TALKS = 14
@@ -84,14 +85,35 @@ def service(tmp_path_factory: pytest.TempPathFactory):
                          "--schedule", str(schedule))
     assert code == 0, printed
     registration = data / APPSERVICE_FOLDER / "registration.yaml"
-    synapse = EmbeddedSynapse(directory / "synapse", lift_limits=False, app_services=(registration,))
+    # A second service, for a bot whose account does not exist yet (Synapse never pushes to it).
+    fresh = directory / "fresh"
+    fresh.mkdir()
+    code, fresh_printed = _cli("appservice", "--user-id", FRESH_BOT, "--url", "http://127.0.0.1:9", "--data-dir",
+                               str(fresh / "data"), "--schedule", str(_schedule(fresh)))
+    assert code == 0, fresh_printed
+    synapse = EmbeddedSynapse(directory / "synapse", lift_limits=False)
     synapse.start()
     try:
+        # The bot's account from before the service: a password, and a room it made.
+        _, token = synapse.register_user(BOT[1:].split(":")[0], TEST_PASSWORD)
+        room_before = asyncio.run(_room_of(synapse.base_url, token))
+        synapse.stop()
+        synapse.app_services = (registration, fresh / "data" / APPSERVICE_FOLDER / "registration.yaml")
+        synapse.start()
         yield SimpleNamespace(directory=directory, schedule=schedule, data=data, port=port, url=url,
                               registration=registration, printed=printed, synapse=synapse,
-                              homeserver=synapse.base_url)
+                              homeserver=synapse.base_url, room_before=room_before, fresh_data=fresh / "data")
     finally:
         synapse.stop()
+
+
+async def _room_of(homeserver: str, token: str) -> str:
+    async with MatrixAdapter(homeserver, BOT, token) as adapter:
+        return await adapter.create_room({"preset": "private_chat", "name": "From before"}, what="create a room")
+
+
+async def _joined_rooms(adapter: MatrixAdapter) -> list[str]:
+    return (await adapter.request("GET", "/_matrix/client/v3/joined_rooms", what="list the bot's rooms"))["joined_rooms"]
 
 
 @pytest.fixture(scope="module")
@@ -141,14 +163,31 @@ def test_the_registration_is_private_names_the_bot_and_synapse_accepts_it(servic
     assert any(re.match(n["regex"], f"#{conf_id}-track-forum:localhost") for n in aliases)
     assert not any(re.match(n["regex"], "#other-track-forum:localhost") for n in aliases)
 
-    async def whoami() -> tuple[str, str]:
+    async def whoami() -> tuple[str, str, list[str]]:
         async with MatrixAdapter(service.homeserver, BOT, registration["as_token"]) as service_user, \
-                MatrixAdapter(service.homeserver, BOT, registration["as_token"], appservice=True) as bot:
-            await bot.claim_user()
-            return await service_user.whoami(), await bot.whoami()
+                await connect(connection_from(service.homeserver, BOT, {},
+                                              appservice=service.data / APPSERVICE_FOLDER)) as bot:
+            return await service_user.whoami(), await bot.whoami(), await _joined_rooms(bot)
 
-    # Synapse started with the file: its as_token is the service's, which acts as the bot.
-    assert asyncio.run(whoami()) == ("@podium-as-appservice:localhost", BOT)
+    # Synapse started with the file: its as_token is the service's, which acts as the bot, whose
+    # account from before is still its account, with its rooms.
+    service_user, bot, rooms = asyncio.run(whoami())
+    assert (service_user, bot) == ("@podium-as-appservice:localhost", BOT)
+    assert service.room_before in rooms
+
+
+def test_a_bot_account_that_does_not_exist_yet_is_registered_by_the_first_command(service):
+    connection = connection_from(service.homeserver, FRESH_BOT, {}, appservice=service.fresh_data / APPSERVICE_FOLDER)
+
+    async def before_and_after() -> tuple[int | None, str]:
+        async with MatrixAdapter(service.homeserver, FRESH_BOT, connection.access_token or "",
+                                 appservice=True) as unregistered:
+            with pytest.raises(MatrixError) as refused:
+                await unregistered.whoami()
+        async with await connect(connection) as bot:
+            return refused.value.status, await bot.whoami()
+
+    assert asyncio.run(before_and_after()) == (403, FRESH_BOT)
 
 
 def test_writing_the_registration_again_keeps_the_tokens(service):
