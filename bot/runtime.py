@@ -2,9 +2,9 @@
 
 A /sync loop on the Matrix adapter (``run``); or, as an application service, the batches the
 homeserver pushes (``run_pushed`` and ``deliver``; ``bot.web.transactions`` receives them), handled
-alike. Every event of a conference room goes through the command
-registry (``bot.commands``); what it handled is remembered in the store (``bot.store.database``) together
-with the sync token, so that:
+alike. Every event of a conference room goes through the command registry (``bot.commands``);
+what it handled is remembered in the store (``bot.store.database``) together with the sync token,
+so that:
 
 - a restart resumes from the last token: nothing said while the bot was away is dropped, and an
   event handled before the restart is not handled again (handled event ids are kept);
