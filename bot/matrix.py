@@ -134,6 +134,18 @@ LOGIN_HINTS = {
 }
 
 
+#: Errors of the bot as an application service, in the words of its registration.
+APPSERVICE_HINTS = {
+    "M_UNKNOWN_TOKEN": "the homeserver does not know the application service's as_token: add the registration "
+    "`podium appservice` wrote to its app_service_config_files and restart it (or run `podium appservice` again "
+    "if the data directory's tokens are new)",
+    "M_EXCLUSIVE": "the registration does not claim this Matrix ID: run `podium appservice` with the same "
+    "--user-id, give Synapse the new registration and restart it",
+    "M_FORBIDDEN": "the registration does not claim this Matrix ID: run `podium appservice` with the same "
+    "--user-id, give Synapse the new registration and restart it",
+}
+
+
 @dataclass
 class RequestStats:
     reads: int = 0
@@ -164,7 +176,11 @@ class MatrixAdapter:
         max_retries: int = 8,
         max_wait: float = 300.0,
         timeout: float = 120.0,
+        appservice: bool = False,
     ):
+        """``appservice``: ``access_token`` is an application service's as_token and every
+        request acts as ``user_id``, a user of the service's namespace (the ``user_id`` query
+        parameter). Not as the service's own user: the homeserver refuses that one /sync."""
         # nio would sleep through every 429 forever; this adapter applies one bound for all.
         config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=timeout)
         self.client = AsyncClient(homeserver.rstrip("/"), user_id, config=config)
@@ -178,6 +194,7 @@ class MatrixAdapter:
         self._timeout = timeout
         self._resume_at = 0.0  # monotonic time before which no request may start
         self._account_data_changes: dict[str, asyncio.Lock] = {}  # by event type
+        self.appservice = appservice
 
     async def close(self) -> None:
         await self.client.close()
@@ -191,14 +208,18 @@ class MatrixAdapter:
     # ---- transport -------------------------------------------------------------------
 
     async def request(self, method: str, path: str, body: Any = None, *, what: str, timeout: float | None = None,
-                      long_poll: bool = False, hints: dict[str, str] | None = None) -> dict:
+                      long_poll: bool = False, hints: dict[str, str] | None = None,
+                      appservice_user: bool = True) -> dict:
         """Send one request; wait out rate limits (globally, bounded); raise MatrixError.
 
         A ``long_poll`` request is not held to the bound on requests in flight. ``hints`` says
         what an error code means for this request, where it differs from :data:`HINTS`. An
         answer that is not a Matrix one (an HTML page, a 404 without an error code) raises
-        :class:`NotAHomeserver`, and no page body ever goes into an error."""
+        :class:`NotAHomeserver`, and no page body ever goes into an error. An application
+        service's request acts as the bot's user unless ``appservice_user`` is False."""
         headers = {"Authorization": f"Bearer {self.client.access_token}"} if self.client.access_token else {}
+        if self.appservice and appservice_user:
+            path += f"{'&' if '?' in path else '?'}user_id={quote(self.user_id, safe='')}"
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -276,6 +297,26 @@ class MatrixAdapter:
                                  "JSON without an access token")
         self.client.access_token = token
         return token
+
+    async def claim_user(self) -> None:
+        """As an application service: register the bot's account in the service's namespace,
+        unless it exists already (an account the bot used before keeps its rooms)."""
+        path = f"{CLIENT}/register"
+        body = {"type": "m.login.application_service", "username": self.user_id[1:].split(":", 1)[0],
+                "inhibit_login": True}
+        try:
+            await self.request("POST", path, body, what=f"register {self.user_id} as the application service's user",
+                               appservice_user=False, hints=APPSERVICE_HINTS)
+        except MatrixError as exc:
+            if exc.errcode != "M_USER_IN_USE":
+                raise
+
+    async def ping_appservice(self, service_id: str) -> None:
+        """As an application service: ask the homeserver to reach the service's URL; once it has,
+        it pushes at once what it kept while the service was away, rather than at its next retry."""
+        await self.request("POST", f"/_matrix/client/v1/appservice/{quote(service_id, safe='')}/ping",
+                           {"transaction_id": uuid.uuid4().hex}, what="ask the homeserver to reach the bot's web server",
+                           appservice_user=False, hints=APPSERVICE_HINTS)
 
     # ---- reads -----------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """``podium run``: the bot online during the conference.
 
-A /sync loop on the Matrix adapter. Every event of a conference room goes through the command
-registry (``bot.commands``); what it handled is remembered in the store (``bot.store.database``) together
-with the sync token, so that:
+A /sync loop on the Matrix adapter (``run``); or, as an application service, the batches the
+homeserver pushes (``run_pushed`` and ``deliver``; ``bot.web.transactions`` receives them), handled
+alike. Every event of a conference room goes through the command registry (``bot.commands``);
+what it handled is remembered in the store (``bot.store.database``) together with the sync token,
+so that:
 
 - a restart resumes from the last token: nothing said while the bot was away is dropped, and an
   event handled before the restart is not handled again (handled event ids are kept);
@@ -208,6 +210,29 @@ class Runtime:
                     await backoff.wait(exc)
         finally:
             await self._abandon()
+
+    async def run_pushed(self) -> None:
+        """The bot as an application service: read the rooms as ``run`` does, then wait until
+        cancelled while the homeserver pushes their events (``deliver``) instead of a /sync loop."""
+        backoff = Backoff(most=self.max_backoff)
+        while not self.ready.is_set():
+            try:
+                await self.start()
+                backoff.succeeded()
+            except MatrixError as exc:
+                if not _transient(exc):
+                    raise
+                await backoff.wait(exc)
+        await asyncio.Future()
+
+    async def deliver(self, batch: dict[str, Any]) -> None:
+        """Handle events the homeserver pushed, shaped as one /sync batch: folded in and handled as
+        a batch of /sync is, each event once; returns when every one is handled. Raises a
+        MatrixError the homeserver may be over soon (the pusher tries again later), as ``run``
+        does. One batch at a time: the caller waits for one to end before it delivers the next."""
+        await self.ready.wait()
+        handlers = await self.process(batch)
+        await self._handle_batch(handlers, None)
 
     async def start(self) -> None:
         """Read every room's state, and pick up where the last run stopped (or start from now)."""
@@ -536,9 +561,10 @@ class Runtime:
         return await self.adapter.membership(room_id, user_id)
 
 
-def answering_adapter(homeserver: str, user_id: str, access_token: str) -> MatrixAdapter:
-    """The adapter the bot syncs and answers through."""
-    return MatrixAdapter(homeserver, user_id, access_token, max_in_flight=REQUESTS_IN_FLIGHT)
+def answering_adapter(homeserver: str, user_id: str, access_token: str, *, appservice: bool = False) -> MatrixAdapter:
+    """The adapter the bot syncs and answers through (``appservice``: ``access_token`` is an
+    application service's, acting as ``user_id``)."""
+    return MatrixAdapter(homeserver, user_id, access_token, max_in_flight=REQUESTS_IN_FLIGHT, appservice=appservice)
 
 
 async def log_in(adapter: MatrixAdapter, password: str) -> None:

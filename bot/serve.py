@@ -15,6 +15,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .conference.clock import Clock, utc_now
 from .conference.schedule import Schedule
@@ -25,6 +26,9 @@ from .day.runner import DayOptions
 from .ports import free_port_near
 from .provisioning.pipeline import Conference
 from .provisioning.programme import Programme
+
+if TYPE_CHECKING:
+    from .web.transactions import TransactionReceiver
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +110,13 @@ async def serve(
     programme = Programme(conference)
     app = create_app(conference.schedule, conference.settings, data_dir=data_dir, now=clock, limits=limits,
                      programme=programme)
+    receiver = None
+    if connection.appservice is not None:
+        from .web.transactions import TransactionReceiver
+
+        # The homeserver pushes the rooms' events to the same web server as the pages.
+        receiver = TransactionReceiver(connection.appservice)
+        receiver.install(app)
     try:
         runner = await start_web(app, listen.host, listen.port)
     except OSError as exc:
@@ -118,8 +129,8 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     ready = asyncio.Event()
-    bot = asyncio.create_task(run_bot(connection, programme, data_dir, clock=clock, ready=ready, day=day, reload=reload),
-                              name="bot")
+    bot = asyncio.create_task(run_bot(connection, programme, data_dir, clock=clock, ready=ready, day=day, reload=reload,
+                                      receiver=receiver), name="bot")
     stopping = asyncio.create_task(stop.wait(), name="stop")
     caught_up = asyncio.create_task(ready.wait(), name="ready")
     try:
@@ -141,29 +152,38 @@ async def serve(
 
 async def run_bot(connection: Connection, schedule: Schedule | Programme, data_dir: Path, *,
                   clock: Clock = utc_now, ready: asyncio.Event | None = None, day: DayOptions | None = None,
-                  reload: ReloadOptions | None = None) -> None:
+                  reload: ReloadOptions | None = None, receiver: TransactionReceiver | None = None) -> None:
     """Run the bot for ``schedule`` (or a programme shared with the web pages) until cancelled: log in (access token, or password on a fixed
     device), open the store in ``data_dir``, sync and answer. ``ready`` is set once it listens.
     With ``day``, the conference clock runs the transitions too (``bot.day``); with ``reload``,
-    edits to schedule.yaml (and ``!reload``) are put in force while it runs."""
+    edits to schedule.yaml (and ``!reload``) are put in force while it runs. With a ``receiver``
+    (the bot as an application service), the events come from the transactions the homeserver
+    pushes to it instead of /sync."""
     # Imported here, as in serve: every `podium` command parses --listen through this module.
     from .day.reload import ScheduleReloader
     from .day.runner import DayRunner
     from .runtime import Runtime, answering_adapter, log_in
     from .store.database import Store
 
-    adapter = answering_adapter(connection.homeserver, connection.user_id, connection.access_token or "")
+    adapter = answering_adapter(connection.homeserver, connection.user_id, connection.access_token or "",
+                                appservice=connection.appservice is not None)
     store = Store(data_dir)
     try:
-        if not connection.access_token:
+        if connection.appservice is not None:
+            await adapter.claim_user()
+        elif not connection.access_token:
             assert connection.password
             await log_in(adapter, connection.password)
         runtime = Runtime(adapter, schedule, store, clock=clock)
         if ready is not None:
             waiter = asyncio.create_task(_forward(runtime.ready, ready))
-        tasks = [asyncio.create_task(runtime.run(), name="answering")]
+        if receiver is not None:
+            receiver.attach(runtime)
+        tasks = [asyncio.create_task(runtime.run() if receiver is None else runtime.run_pushed(), name="answering")]
         if day is not None:
             tasks.append(asyncio.create_task(DayRunner(runtime, day).run(), name="clock"))
+        if receiver is not None:
+            tasks.append(asyncio.create_task(receiver.call_for_pushes(), name="pushes"))
         if reload is not None:
             runtime.reloader = ScheduleReloader(runtime, reload)
             tasks.append(asyncio.create_task(runtime.reloader.watch(), name="reload"))
@@ -180,6 +200,8 @@ async def run_bot(connection: Connection, schedule: Schedule | Programme, data_d
             if ready is not None:
                 waiter.cancel()
     finally:
+        if receiver is not None:
+            await receiver.detach()
         store.close()
         await adapter.close()
 

@@ -25,7 +25,7 @@ from ..provisioning.templates import TemplateProblem
 from ..serve import ListenProblem
 from ..store.codesecret import SecretProblem
 from ..store.schema import NewerDatabase
-from . import demo, offline, onboarding, provision, run, setup
+from . import appservice, demo, offline, onboarding, provision, run, setup
 from .interrupt import Interrupted
 from .options import DEFAULT_SCHEDULE, EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from .provision import apply_conference, apply_with_report
@@ -41,11 +41,13 @@ invites the attendees of a list to the conference space; `podium tickets FILE` l
 that admit attendees who send one to the bot. `podium demo`
 brings up the sample conference on an embedded Synapse, with no settings at all. `podium export
 ical` writes the programme as a calendar file; `podium export archive DIR` the questions and polls.
-`podium swag load SPONSOR FILE` adds a sponsor's digital swag codes for `!swag`.
+`podium swag load SPONSOR FILE` adds a sponsor's digital swag codes for `!swag`. `podium appservice`
+registers the bot as a Synapse application service: no rate limits, events pushed to `podium run`.
 
 Connection settings (plan, apply, run, invite): --homeserver / PODIUM_HOMESERVER, --user-id /
 PODIUM_USER_ID, and a secret from the environment only: PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD
-(or PODIUM_ACCESS_TOKEN_FILE / PODIUM_PASSWORD_FILE naming a file that holds it).
+(or PODIUM_ACCESS_TOKEN_FILE / PODIUM_PASSWORD_FILE naming a file that holds it), or --appservice
+for the application service's token.
 `podium run` and `podium demo` also serve the widget pages: --listen / PODIUM_LISTEN,
 --public-url / PODIUM_PUBLIC_URL; `podium demo` runs its homeserver on --port.
 
@@ -106,6 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"podium {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for group in (setup, provision, run, onboarding, offline, demo):
+    for group in (setup, provision, run, appservice, onboarding, offline, demo):
         group.add_commands(commands)
     return parser

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..conference.inputfile import LIST_LIMIT, InputRefused, read_input
 from ..conference.roomkeys import SPACE
-from ..config import ConfigProblem, connection_from
+from ..config import ConfigProblem
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import DEFAULT_PUBLIC_URL, build, connect
 from ..store.database import Store
@@ -17,6 +17,7 @@ from ..wording import counted
 from .options import (
     EXIT_ERROR,
     EXIT_OK,
+    connection_of,
     connection_options,
     data_dir_option,
     schedule_options,
@@ -89,7 +90,7 @@ def _invite(args: argparse.Namespace) -> int:
 
     _not_public(load_schedule(args.schedule), args.schedule, "no one to invite")
     attendees = read_attendees(_read_list(args.file), str(args.file), args.column)
-    connection = connection_from(args.homeserver, args.user_id)
+    connection = connection_of(args)
     # Only the space's alias is wanted from the rooms, which no widget URL changes.
     settings = Settings(connection.server_name, connection.user_id, DEFAULT_PUBLIC_URL)
     conference = build(args.schedule, settings, args.templates)

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from ..conference.userinput import UsageError, read_number
+from ..config import APPSERVICE_FOLDER, Connection, connection_from
 from ..provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES
 from ..serve import DEFAULT_LISTEN, Listen, ListenProblem, WebCaps
 
@@ -30,6 +31,16 @@ def connection_options(p: argparse.ArgumentParser) -> None:
                                "file that holds it.")
     group.add_argument("--homeserver", metavar="URL", help="homeserver base URL (PODIUM_HOMESERVER)")
     group.add_argument("--user-id", metavar="MXID", help="the bot's Matrix ID (PODIUM_USER_ID)")
+    group.add_argument("--appservice", action="store_true", default=os.environ.get("PODIUM_APPSERVICE", "").strip().lower() in ("1", "true", "yes"),
+                       help="act as the application service `podium appservice` registered, with its token from "
+                            "--data-dir (or PODIUM_AS_TOKEN / PODIUM_HS_TOKEN, or their *_FILE): no rate limits, "
+                            "no password or access token (PODIUM_APPSERVICE=1)")
+
+
+def connection_of(args: argparse.Namespace) -> Connection:
+    """The connection the command's options and the environment describe (see connection_options)."""
+    folder = args.data_dir / APPSERVICE_FOLDER if args.appservice else None
+    return connection_from(args.homeserver, args.user_id, appservice=folder)
 
 
 def templates_option(p: argparse.ArgumentParser) -> None:

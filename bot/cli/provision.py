@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ..config import connection_from
 from ..provisioning.apply import ApplyReport
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import build, connect
@@ -15,7 +14,7 @@ from ..provisioning.reconcile import reconcile
 from ..provisioning.report import plan_lines, summary_line
 from ..store.database import Store
 from .interrupt import Headway, run_interruptible
-from .options import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, room_options
+from .options import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, connection_of, room_options
 from .progress import progress_bar
 
 
@@ -45,7 +44,7 @@ def _settings(args: argparse.Namespace, server_name: str, user_id: str) -> Setti
 
 
 def _plan(args: argparse.Namespace) -> int:
-    connection = connection_from(args.homeserver, args.user_id)
+    connection = connection_of(args)
     conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
 
     async def run() -> Plan:
@@ -72,7 +71,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    connection = connection_from(args.homeserver, args.user_id)
+    connection = connection_of(args)
     conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
     store = _store(args, connection)
     try:

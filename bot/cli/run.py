@@ -8,13 +8,13 @@ import logging
 
 from ..conference.clock import shifted_clock, utc_now
 from ..conference.transitions import REHEARSAL_LEAD, rehearsal_moment
-from ..config import connection_from
 from ..day.reload import ReloadOptions
 from ..day.runner import DayOptions
 from ..provisioning.desired import Settings
 from ..provisioning.pipeline import build
 from .options import (
     EXIT_OK,
+    connection_of,
     connection_options,
     data_dir_option,
     listen_option,
@@ -33,7 +33,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                                         "every room of the conference, and serve the widget pages the rooms embed, "
                                         "until stopped with Ctrl-C. Where it got to is kept in --data-dir, so a "
                                         "restart neither repeats nor misses a command. While the homeserver "
-                                        "cannot be reached it says so and keeps trying.")
+                                        "cannot be reached it says so and keeps trying. With --appservice (see `podium "
+                                        "appservice --help`) the homeserver pushes the rooms' events to the web "
+                                        "server instead of the bot polling for them.")
     schedule_options(p)
     templates_option(p)
     connection_options(p)
@@ -50,7 +52,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ..serve import serve
 
-    connection = connection_from(args.homeserver, args.user_id)
+    connection = connection_of(args)
     public_url = pages_url(args)
     conference = build(args.schedule, Settings(connection.server_name, connection.user_id, public_url), args.templates)
     logging.getLogger("bot").setLevel(logging.INFO)

@@ -47,10 +47,14 @@ APPLY_DEVICE_ID = "PODIUM_APPLY"
 
 
 async def connect(connection: Connection, **adapter_options: object) -> MatrixAdapter:
-    """An adapter for the bot account, logged in and checked to be who it says."""
-    adapter = MatrixAdapter(connection.homeserver, connection.user_id, connection.access_token or "", **adapter_options)
+    """An adapter for the bot account, logged in (or, as an application service, registered)
+    and checked to be who it says."""
+    adapter = MatrixAdapter(connection.homeserver, connection.user_id, connection.access_token or "",
+                            appservice=connection.appservice is not None, **adapter_options)
     try:
-        if not connection.access_token:
+        if connection.appservice is not None:
+            await adapter.claim_user()
+        elif not connection.access_token:
             assert connection.password
             await adapter.login(connection.password, device_id=APPLY_DEVICE_ID)
         who = await adapter.whoami()

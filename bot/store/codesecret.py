@@ -41,9 +41,16 @@ def code_secret(db: sqlite_utils.Database) -> bytes:
     return read_or_make(path.parent / SECRET_FILE)
 
 
-def read_or_make(path: Path) -> bytes:
+#: What to do when the ticket codes' secret file holds something else.
+CODES_REMEDY = ("put back the one from your backup, or move it away and load the ticket codes again with "
+                "`podium tickets` (codes loaded before cannot be checked without it)")
+
+
+def read_or_make(path: Path, remedy: str = CODES_REMEDY) -> bytes:
+    """The random secret ``path`` holds (as hex digits), made first if there is no such file;
+    ``remedy`` says what to do when the file holds anything else."""
     try:
-        return _read(path)
+        return _read(path, remedy)
     except FileNotFoundError:
         pass
     # Written under a name of its own, then linked into place: no one ever reads half a secret,
@@ -61,19 +68,17 @@ def read_or_make(path: Path) -> bytes:
             pass
     finally:
         draft.unlink()
-    return _read(path)
+    return _read(path, remedy)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, remedy: str) -> bytes:
     text = path.read_text(encoding="ascii", errors="replace").strip()
     try:
         secret = bytes.fromhex(text)
     except ValueError:
         secret = b""
     if len(secret) != SECRET_BYTES:
-        raise SecretProblem(f"{path} is not the secret Podium keeps there ({SECRET_BYTES * 2} hex digits): put back "
-                            "the one from your backup, or move it away and load the ticket codes again with "
-                            "`podium tickets` (codes loaded before cannot be checked without it)")
+        raise SecretProblem(f"{path} is not the secret Podium keeps there ({SECRET_BYTES * 2} hex digits): {remedy}")
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         log.warning("%s can be read by others than its owner (mode %o): chmod 600 it", path, mode)

@@ -16,6 +16,9 @@ Upgrade 2 marks how each ticket code's digest was made (``_keyed_ticket_codes``)
 
 Upgrade 5 keeps whom provisioning invited into a room as a speaker (``_speaker_invites``).
 
+Upgrade 6 keeps the transactions an application service's homeserver pushed and the bot handled
+(``_pushed_transactions``).
+
 A file with a higher version than ``VERSION`` was written by a newer Podium, whose tables this
 one cannot know: ``NewerDatabase`` refuses it, for reading and for writing alike, with what to do.
 
@@ -221,9 +224,18 @@ def _speaker_invites(db: sqlite3.Connection) -> None:
         PRIMARY KEY (account, room_id, user_id))""")
 
 
+def _pushed_transactions(db: sqlite3.Connection) -> None:
+    """The transactions the homeserver pushed to the bot as an application service and the bot
+    handled (``transactions.PushedTransactions``): one pushed again is acknowledged, not handled
+    twice."""
+    db.execute("CREATE TABLE IF NOT EXISTS pushed_transactions (service TEXT NOT NULL, txn_id TEXT NOT NULL, "
+               "handled_at REAL NOT NULL, PRIMARY KEY (service, txn_id))")
+    db.execute("CREATE INDEX IF NOT EXISTS pushed_transactions_at ON pushed_transactions (handled_at)")
+
+
 #: Upgrade N (from version N-1 to N) is ``UPGRADES[N - 1]``.
 UPGRADES: list[Upgrade] = [_podium_0_1_0, _keyed_ticket_codes, _receive_times, _ticket_code_shapes,
-                           _speaker_invites]
+                           _speaker_invites, _pushed_transactions]
 VERSION = len(UPGRADES)
 
 
