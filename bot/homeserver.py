@@ -166,7 +166,8 @@ class EmbeddedSynapse:
     ``base_url`` stays valid), moving to another only if it has been taken. ``lift_limits=True`` writes generous
     ``rc_*`` settings so provisioning is never throttled; ``lift_limits=False`` keeps Synapse's
     stock limits (about one room creation a minute), which is what 429 handling is tested
-    against. ``app_services``: registration files of application services the homeserver accepts
+    against. ``rate_limits``: ``rc_*`` settings of its own, over either. ``app_services``:
+    registration files of application services the homeserver accepts
     (``app_service_config_files``); none by default, and the demo gives none.
     """
 
@@ -179,6 +180,7 @@ class EmbeddedSynapse:
         port: int | None = None,
         lift_limits: bool = True,
         app_services: tuple[Path, ...] = (),
+        rate_limits: dict[str, Any] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.app_services = tuple(Path(path).resolve() for path in app_services)
@@ -187,6 +189,7 @@ class EmbeddedSynapse:
         self._requested_port = port
         self.port: int = port if port is not None else 0
         self.lift_limits = lift_limits
+        self.rate_limits = dict(rate_limits or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
         self._admin_token: str | None = None
@@ -275,9 +278,9 @@ class EmbeddedSynapse:
         if self.app_services:
             lines.append("app_service_config_files:")
             lines.extend(f"  - {q(str(path))}" for path in self.app_services)
-        if self.lift_limits:
-            for key, value in LIFTED_RATELIMITS.items():
-                lines.append(f"{key}: {json.dumps(value)}")
+        limits = {**(LIFTED_RATELIMITS if self.lift_limits else {}), **self.rate_limits}
+        for key, value in limits.items():
+            lines.append(f"{key}: {json.dumps(value)}")
         return "\n".join(lines) + "\n"
 
     def _write_config(self) -> None:

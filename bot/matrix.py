@@ -18,7 +18,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -146,12 +146,41 @@ APPSERVICE_HINTS = {
 }
 
 
+@dataclass(frozen=True)
+class Throttle:
+    """One 429 the homeserver answered: which kind of write (:func:`write_kind`), how many of
+    that kind it had let pass before in this run, and how long it said to wait."""
+
+    kind: str
+    passed_before: int
+    wait: float
+
+
+def write_kind(method: str, path: str) -> str | None:
+    """Which of the homeserver's rate-limit buckets a request draws on: "create" (rooms),
+    "invite", "state" (state events and messages alike), or None for what provisioning does
+    not count (reads, joins, account data)."""
+    if method == "GET":
+        return None
+    bare = path.split("?", 1)[0]
+    if bare.endswith("/createRoom"):
+        return "create"
+    if bare.endswith("/invite"):
+        return "invite"
+    if "/state/" in bare or "/send/" in bare:
+        return "state"
+    return None
+
+
 @dataclass
 class RequestStats:
     reads: int = 0
     writes: int = 0
     rate_limited: int = 0
     waited: float = 0.0  # seconds spent waiting out rate limits
+    #: Writes the homeserver let through, by :func:`write_kind`, and the 429s it answered.
+    passed: dict[str, int] = field(default_factory=dict)
+    throttles: list[Throttle] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -258,9 +287,12 @@ class MatrixAdapter:
             if status in (404, 405) and not errcode:  # a homeserver names every error it returns
                 raise NotAHomeserver(what, status, self.client.homeserver, path,
                                      f"HTTP {status} and no Matrix error code")
+            kind = write_kind(method, path)
             if status == 429 or errcode == "M_LIMIT_EXCEEDED":
                 wait = _retry_after_seconds(retry_after, payload)
                 self.stats.rate_limited += 1
+                if kind is not None:
+                    self.stats.throttles.append(Throttle(kind, self.stats.passed.get(kind, 0), wait))
                 if wait > self._max_wait:
                     raise MatrixError(what, status, "M_LIMIT_EXCEEDED",
                                       f"asked to wait {wait:.0f} s, more than the {self._max_wait:.0f} s allowed",
@@ -272,6 +304,8 @@ class MatrixAdapter:
             if status >= 400:
                 raise MatrixError(what, status, errcode or f"HTTP_{status}", payload.get("error", ""),
                                   (hints or {}).get(errcode))
+            if kind is not None:
+                self.stats.passed[kind] = self.stats.passed.get(kind, 0) + 1
             return payload
         raise MatrixError(what, 429, "M_LIMIT_EXCEEDED", f"still rate limited after {self._max_retries} retries",
                           RATE_LIMIT_HINT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 
 from ..provisioning.apply import ApplyReport
 from ..provisioning.desired import Settings
@@ -47,7 +48,7 @@ def _plan(args: argparse.Namespace) -> int:
     connection = connection_of(args)
     conference = build(args.schedule, _settings(args, connection.server_name, connection.user_id), args.templates)
 
-    async def run() -> Plan:
+    async def run() -> tuple[Plan, list[str]]:
         from ..provisioning.apply import observe
         from ..provisioning.planner import plan
 
@@ -56,18 +57,32 @@ def _plan(args: argparse.Namespace) -> int:
         try:
             observed = await observe(adapter, conference.rooms, conference.schedule.conference.id, store)
             version = await adapter.default_room_version()
-            return plan(conference.rooms, observed, bot_user_id=connection.user_id, room_version=version,
-                        prune=args.prune)
+            the_plan = plan(conference.rooms, observed, bot_user_id=connection.user_id, room_version=version,
+                            prune=args.prune)
+            return the_plan, _preflight(the_plan, store.load_limits(Store.account(adapter.user_id,
+                                                                                  adapter.client.homeserver)),
+                                        appservice=adapter.appservice)
         finally:
             store.close()
             await adapter.close()
 
-    the_plan = asyncio.run(run())
-    for line in plan_lines(the_plan, connection.server_name):
+    the_plan, preflight = asyncio.run(run())
+    for line in plan_lines(the_plan, connection.server_name) + preflight:
         print(line)
     if the_plan.changes:
         print("Run `podium apply` to make these changes.")
     return EXIT_CHANGES if the_plan.changes else EXIT_OK
+
+
+def _preflight(the_plan: Plan, known: tuple[dict[str, tuple[float, int]], float | None], *,
+               appservice: bool) -> list[str]:
+    """How long the plan's writes will take under the homeserver's limits (provisioning/preflight.py)."""
+    from ..provisioning.preflight import Limit, preflight_lines
+
+    limits, at = known
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at is not None else None
+    return preflight_lines(the_plan.counts(), {kind: Limit(*value) for kind, value in limits.items()},
+                           measured_at=when, appservice=appservice)
 
 
 def _apply(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from ..store.database import Store
 from .apply import ApplyReport, Progress, converge
 from .pipeline import Conference, connect
 from .planner import Plan
+from .preflight import measured
 from .report import apply_lines
 
 
@@ -46,6 +47,11 @@ async def reconcile(conference: Conference, connection: Connection, store: Store
             adapter, conference.rooms, conference_id=conference.schedule.conference.id, room_version=version,
             prune=prune, progress=progress, on_plan=on_plan, store=store)
         stats = adapter.stats
+        if store is not None and stats.throttles:
+            # What this homeserver let through and made wait: `podium plan` estimates from it.
+            limits = measured(stats.throttles)
+            store.save_limits(Store.account(adapter.user_id, adapter.client.homeserver),
+                              {kind: (limit.per_second, limit.burst) for kind, limit in limits.items()}, time.time())
     finally:
         await adapter.close()
     return Reconciled(first_plan, report, stats, time.monotonic() - started, connection.server_name)

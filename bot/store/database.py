@@ -52,6 +52,21 @@ class Store:
     def forget_snapshot(self, account: str) -> None:
         self.db["snapshots"].delete_where("account = ?", [account])
 
+    # ---- the homeserver's rate limits, as apply met them -------------------------------
+
+    def save_limits(self, account: str, limits: dict[str, tuple[float, int]], at: float) -> None:
+        """``limits``: kind of write -> (requests a second, burst), measured at ``at``."""
+        with self.db.conn:
+            for kind, (per_second, burst) in limits.items():
+                self.db.execute("INSERT OR REPLACE INTO homeserver_limits VALUES (?, ?, ?, ?, ?)",
+                                [account, kind, per_second, burst, at])
+
+    def load_limits(self, account: str) -> tuple[dict[str, tuple[float, int]], float | None]:
+        """The limits last measured for ``account``, and when (None: never)."""
+        rows = self.db.execute("SELECT kind, per_second, burst, measured_at FROM homeserver_limits WHERE account = ?",
+                               [account]).fetchall()
+        return {kind: (rate, burst) for kind, rate, burst, _ in rows}, max((r[3] for r in rows), default=None)
+
     # ---- createRoom requests on their way ---------------------------------------------
     #
     # A room's alias is reserved inside createRoom before the room has its first event. When the

@@ -19,6 +19,8 @@ Upgrade 5 keeps whom provisioning invited into a room as a speaker (``_speaker_i
 Upgrade 6 keeps the transactions an application service's homeserver pushed and the bot handled
 (``_pushed_transactions``).
 
+Upgrade 7 keeps the rate limits ``podium apply`` met on a homeserver (``_homeserver_limits``).
+
 A file with a higher version than ``VERSION`` was written by a newer Podium, whose tables this
 one cannot know: ``NewerDatabase`` refuses it, for reading and for writing alike, with what to do.
 
@@ -233,9 +235,17 @@ def _pushed_transactions(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS pushed_transactions_at ON pushed_transactions (handled_at)")
 
 
+def _homeserver_limits(db: sqlite3.Connection) -> None:
+    """The rate limits ``podium apply`` met, per bot account and kind of write
+    (``database.Store``): ``podium plan`` tells from them how long a build will take."""
+    db.execute("""CREATE TABLE IF NOT EXISTS homeserver_limits (
+        account TEXT NOT NULL, kind TEXT NOT NULL, per_second REAL NOT NULL, burst INTEGER NOT NULL,
+        measured_at REAL NOT NULL, PRIMARY KEY (account, kind))""")
+
+
 #: Upgrade N (from version N-1 to N) is ``UPGRADES[N - 1]``.
 UPGRADES: list[Upgrade] = [_podium_0_1_0, _keyed_ticket_codes, _receive_times, _ticket_code_shapes,
-                           _speaker_invites, _pushed_transactions]
+                           _speaker_invites, _pushed_transactions, _homeserver_limits]
 VERSION = len(UPGRADES)
 
 
