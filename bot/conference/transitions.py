@@ -17,6 +17,10 @@ An open-space booking has three (``bot.conference.openspace``):
   gets its template's name and topic back. It runs however late the clock is, as it puts a room
   right rather than saying something that is past.
 
+A start missed by more than the grace window still runs while its talk or session is on (what
+it says is true until the end); whatever else was missed, each room's topic and name are put
+back to what the last start or end due gives them (``in_force``) whenever the bot starts.
+
 Every transition is identified by (talk, kind, when it is due): the store records that key
 once a transition has run, so a restart repeats nothing, and a talk a ``!delay`` or a schedule
 edit moves gets new keys and runs again at its new time. Times are absolute (UTC): a lead time
@@ -27,6 +31,8 @@ Nothing here reads the clock or touches the homeserver; the runtime schedules wh
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -55,6 +61,11 @@ KINDS = (END, SESSION_END, POSTER_END, REMIND, SESSION_REMIND, POSTER_REMIND, CH
 #: ``poster-`` ones).
 TALK_KINDS = (REMIND, CHECK_IN, START, END)
 POSTER_KINDS = (POSTER_REMIND, POSTER_START, POSTER_END)
+#: A talk's, an open-space session's and a poster session's beginning and end.
+STARTS = (START, SESSION_START, POSTER_START)
+ENDS = (END, SESSION_END, POSTER_END)
+#: The kinds that set a room's topic or name (``bot.day.effects``).
+SETS_STATE = (START, END, SESSION_START, SESSION_END)
 #: Default lead time of the speakers' reminder.
 REMIND_BEFORE = timedelta(minutes=10)
 #: Lead time of an open-space booker's reminder.
@@ -172,20 +183,57 @@ def due(planned: Iterable[Transition], now: datetime, done: set[str] | frozenset
     """Sort ``planned`` by what the clock should do at ``now``, leaving out what has run (keys in
     ``done``). A transition missed within ``grace`` (the bot was down, or busy) still runs, once;
     an older one is skipped, for the runtime to summarise to the moderators in one message; but
-    an open-space session's end, which gives the room its name back, runs however late."""
+    an open-space session's end, which gives the room its name back, runs however late, and so
+    does the start of a talk or session still on at ``now``: what it says is still true, and the
+    room would otherwise not say what is on until the next change (a demo or a first run starts
+    in the middle of talks; a restart comes after a change of talks)."""
+    planned = sorted(planned, key=Transition.sort_key)
+    on = still_on(planned, now)
     run: list[Transition] = []
     skipped: list[Transition] = []
     waiting: list[Transition] = []
-    for transition in sorted(planned, key=Transition.sort_key):
+    for transition in planned:
         if transition.key in done:
             continue
         if transition.at > now:
             waiting.append(transition)
-        elif now - transition.at <= grace or transition.kind == SESSION_END:
+        elif now - transition.at <= grace or transition.kind == SESSION_END or transition in on:
             run.append(transition)
         else:
             skipped.append(transition)
     return Due(run, skipped, waiting)
+
+
+def still_on(planned: Iterable[Transition], now: datetime) -> set[Transition]:
+    """The starts in ``planned`` (of a talk, an open-space session, a poster session) whose
+    talk or session has begun and not ended at ``now``: its end (the first one of the same
+    subject after the start) is still to come."""
+    ends: dict[str, list[datetime]] = defaultdict(list)
+    for transition in planned:
+        if transition.kind in ENDS:
+            ends[transition.talk_id].append(transition.at)
+    for times in ends.values():
+        times.sort()
+    on: set[Transition] = set()
+    for transition in planned:
+        if transition.kind not in STARTS or transition.at > now:
+            continue
+        times = ends.get(transition.talk_id, [])
+        after = bisect_right(times, transition.at)
+        if after < len(times) and times[after] > now:
+            on.add(transition)
+    return on
+
+
+def in_force(planned: Iterable[Transition], now: datetime) -> list[Transition]:
+    """For each room the clock names and titles (a track room, an open-space room), the last
+    start or end due at ``now``: the one whose topic and name the room should show, whether it ran
+    or was skipped. Rooms with none due yet keep what their template gives them."""
+    last: dict[str, Transition] = {}
+    for transition in sorted(planned, key=Transition.sort_key):
+        if transition.at <= now and transition.kind in SETS_STATE:
+            last[transition.track_id] = transition
+    return list(last.values())
 
 
 def rehearsal_moment(schedule: Schedule, now: datetime, first_talk_at: datetime | None = None) -> datetime | None:

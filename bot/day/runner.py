@@ -5,7 +5,10 @@ Every pass recomputes the plan from the schedule and the tracks' current ``!dela
 (``bot.store.transitions``) once done. A crash between an effect and the record runs the
 transition again after the restart, with the same transaction ids, so the homeserver keeps one
 copy of each message. Transitions missed by more than the grace window are not run late: the
-moderators get one summary per backstage instead.
+moderators get one summary per backstage instead; but a start whose talk or session is still on
+runs, and the clock's first pass puts every room's topic and name where the programme in force
+has them (``in_force``), so a demo started mid-talk or a restart across a change of talks leaves
+no room showing what is past.
 
 Each pass also puts the track rooms' presenters right: the speakers of the talk running now in
 the schedule in force (delays applied) hold the presenter level, and nobody else does, whatever
@@ -38,6 +41,7 @@ from ..conference.transitions import (
     REMIND_BEFORE,
     Transition,
     due,
+    in_force,
     poster_transitions,
     session_transitions,
     transitions,
@@ -122,8 +126,33 @@ class DayRunner:
         # Tracks side by side: at the top of the hour every track changes talks at once, and one
         # track's requests need not wait for another's. Within a track, in order.
         await asyncio.gather(*(self._run_track(batch, schedule) for batch in by_track.values()))
+        if self.passes == 1:
+            await self._put_state_in_force(planned, now, result.run, schedule)
         await self._keep_presenters(schedule, now)
         return result.waiting[0].at if result.waiting else None
+
+    async def _put_state_in_force(self, planned, now, running, schedule) -> None:
+        """As the clock starts: every room's topic and name as the last start or end due gives
+        them, whatever the clock skipped while it was away or before it first ran (what runs in
+        this pass sets its own). Only what differs from the synced state is written."""
+        writes = []
+        for transition in in_force(planned, now):
+            if transition in running:
+                continue
+            for index, effect in enumerate(self._effects(transition, schedule)):
+                if isinstance(effect, (SetTopic, SetName)) and self._switched_on(effect.room, effect.switch) \
+                        and not self._shows(effect):
+                    writes.append(self._carry_out(transition, effect, f"{transition.key}|{index}"))
+        await asyncio.gather(*writes)
+
+    def _shows(self, effect: SetTopic | SetName) -> bool:
+        """Whether the room already has the topic or name ``effect`` sets (or is not there)."""
+        room_id = self.runtime.room_id_of(effect.room)
+        if room_id is None:
+            return True
+        event_type, field, value = (("m.room.topic", "topic", effect.topic) if isinstance(effect, SetTopic)
+                                    else ("m.room.name", "name", effect.name))
+        return self.runtime.rooms.get(room_id, {}).get(event_type, {}).get("", {}).get(field) == value
 
     def _record(self, transition: Transition, outcome: str = "ran") -> None:
         self.done.record(self.conference, transition.key, kind=transition.kind, talk_id=transition.talk_id,
