@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 TRANSACTIONS_PATH = "/_matrix/app/v1/transactions/{txn_id}"
 PING_PATH = "/_matrix/app/v1/ping"
+#: Pauses between asking the homeserver to reach the bot (seconds); None: the last try.
+PING_PAUSES = (1.0, 3.0, None)
 #: The largest transaction read: a homeserver pushes at most 100 events and 100 ephemeral ones
 #: at a time (Synapse), each at most 64 KiB.
 MAX_TRANSACTION_BYTES = 16 * 1024 * 1024
@@ -79,6 +81,7 @@ class TransactionReceiver:
         self._runtime: Runtime | None = None
         self._done: PushedTransactions | None = None
         self._attached = asyncio.Event()
+        self._reached = asyncio.Event()  # the homeserver has pinged this server
         self._one_at_a_time = asyncio.Lock()
         self._delivery: asyncio.Future | None = None  # the transaction being handled
 
@@ -109,15 +112,28 @@ class TransactionReceiver:
         await self._attached.wait()
         assert self._runtime is not None
         await self._runtime.ready.wait()
-        try:
-            await self._runtime.adapter.ping_appservice(self.service.id)
-        except MatrixError as exc:
-            log.warning("%s: the homeserver pushes the rooms' events to the URL in the registration; check that "
-                        "it reaches this web server there (podium appservice --url)", exc)
+        # A busy homeserver can fail one ping on its own side after reaching this server, or
+        # before: it is asked again, and only a homeserver that never got here is warned about.
+        for pause in PING_PAUSES:
+            try:
+                await self._runtime.adapter.ping_appservice(self.service.id)
+                break
+            except MatrixError as exc:
+                if self._reached.is_set():
+                    break
+                if pause is None:
+                    log.warning("%s: the homeserver pushes the rooms' events to the URL in the registration; check "
+                                "that it reaches this web server there (podium appservice --url)", exc)
+                    break
+                await asyncio.sleep(pause)
         await asyncio.Future()
 
     async def pinged(self, request: web.Request) -> web.Response:
-        return self._refusal(request.headers.get("Authorization", "")) or web.json_response({})
+        refused = self._refusal(request.headers.get("Authorization", ""))
+        if refused is not None:
+            return refused
+        self._reached.set()
+        return web.json_response({})
 
     async def receive(self, request: web.Request) -> web.Response:
         refused = self._refusal(request.headers.get("Authorization", ""))
