@@ -106,10 +106,6 @@ def room_sources(schedule: Schedule) -> list[RoomSource]:
         speakers = [p.matrix_id for t in talks for p in t.speakers if p.matrix_id]
         sources.append(RoomSource(backstage_key(track.id), "backstage", ("tracks", track_index[track.id]),
                                   {"track": track, "talks": talks, "speakers": speakers}))
-    for track in schedule.tracks:
-        for talk in talks_by_track[track.id]:
-            sources.append(RoomSource(talk_key(talk.id), "breakout", ("talks", talk_index[talk.id]),
-                                      {"subject": "talk", "item": talk, "people": talk.speakers, "track": track}))
     # A poster has one room: its call and PDF are where its presenters are met (a second room
     # of the same title beside it left attendees to guess which one the presenters were in).
     for i, poster in enumerate(schedule.posters):
@@ -124,6 +120,10 @@ def room_sources(schedule: Schedule) -> list[RoomSource]:
     for i, room in enumerate(schedule.open_space.rooms):
         sources.append(RoomSource(open_space_key(room.id), "open-space", ("open_space", "rooms", i),
                                   {"room": room, "slots": schedule.open_space.slots}))
+    for track in schedule.tracks:
+        for talk in talks_by_track[track.id]:
+            sources.append(RoomSource(talk_key(talk.id), "breakout", ("talks", talk_index[talk.id]),
+                                      {"subject": "talk", "item": talk, "people": talk.speakers, "track": track}))
     return sources
 
 
