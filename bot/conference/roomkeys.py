@@ -6,8 +6,9 @@ and the id is that entry's id in schedule.yaml. Schedule ids hold no "/", so the
 ambiguous. The conference space has the bare key ``space``. Keys are stored in every room's
 locator state and in the bot's database, so they never change for a room that exists.
 
-A key's kind is not the room's template kind: ``talk/…`` and ``poster-breakout/…`` rooms are both
-rendered from the ``breakout`` template.
+A key's kind is not the room's template kind: ``talk/…`` rooms are rendered from the ``breakout``
+template. ``poster-breakout/…`` rooms, a poster's second room, were made by earlier versions: a
+poster now has one room, and apply reports such a room as no longer wanted.
 
 Pure: nothing here reads or writes anything.
 """
@@ -23,7 +24,7 @@ TRACK = "track"
 BACKSTAGE = "backstage"
 TALK = "talk"
 POSTER = "poster"
-POSTER_BREAKOUT = "poster-breakout"
+POSTER_BREAKOUT = "poster-breakout"  # made by earlier versions only: see above
 SPONSOR = "sponsor"
 HELPDESK = "helpdesk"
 HELPDESK_STAFF = "helpdesk-staff"
@@ -33,8 +34,7 @@ OPEN_SPACE = "open-space"
 BOOKING = "booking"
 
 #: Every kind of room key with an id, in the order the conference space lists them.
-ROOM_KINDS = (LOBBY, TRACK, BACKSTAGE, TALK, POSTER, POSTER_BREAKOUT, SPONSOR, HELPDESK, HELPDESK_STAFF,
-              OPEN_SPACE)
+ROOM_KINDS = (LOBBY, TRACK, BACKSTAGE, TALK, POSTER, SPONSOR, HELPDESK, HELPDESK_STAFF, OPEN_SPACE)
 
 
 def key_of(kind: str, object_id: str) -> str:
@@ -68,7 +68,7 @@ def poster_key(poster_id: str) -> str:
 
 
 def poster_breakout_key(poster_id: str) -> str:
-    """A poster's breakout room, for talking to its presenters."""
+    """A poster's second room, which earlier versions made beside its poster room."""
     return key_of(POSTER_BREAKOUT, poster_id)
 
 

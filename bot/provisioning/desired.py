@@ -19,7 +19,6 @@ from ..conference.roomkeys import (
     helpdesk_staff_key,
     lobby_key,
     open_space_key,
-    poster_breakout_key,
     poster_key,
     sponsor_key,
     talk_key,
@@ -48,15 +47,18 @@ from .templates import RoomTemplates, TemplateProblem
 #: Every room is a direct child of the conference space. Element lists a room under a space only
 #: through spaces the user has joined, and nobody joins a sub-space by accepting the conference's
 #: one invite: with sub-spaces, the rooms attendees joined sat under Home. The category orders the
-#: space's listing instead, and costs no extra write per room.
+#: space's listing instead, and costs no extra write per room. The rooms a newcomer looks for come
+#: first, as the conference is walked: lobby, tracks, posters, sponsors, help, open space; the
+#: talks' breakout rooms, one per talk and met through the track's hand-off at each talk's end,
+#: come last so that they do not push the rest out of sight.
 CATEGORIES = (
     ("lobby", "Lobby"),
     ("tracks", "Tracks"),
-    ("breakouts", "Breakouts"),
     ("posters", "Posters"),
     ("sponsors", "Sponsors"),
     ("help", "Help"),
     ("open-space", "Open space"),
+    ("breakouts", "Breakouts"),
 )
 #: The power levels of Podium's roles, as templates name them (``{{ power.presenter }}``).
 POWER = {"presenter": PRESENTER_POWER, "moderator": MODERATOR_POWER, "organiser": ORGANISER_POWER}
@@ -104,14 +106,10 @@ def room_sources(schedule: Schedule) -> list[RoomSource]:
         speakers = [p.matrix_id for t in talks for p in t.speakers if p.matrix_id]
         sources.append(RoomSource(backstage_key(track.id), "backstage", ("tracks", track_index[track.id]),
                                   {"track": track, "talks": talks, "speakers": speakers}))
-    for track in schedule.tracks:
-        for talk in talks_by_track[track.id]:
-            sources.append(RoomSource(talk_key(talk.id), "breakout", ("talks", talk_index[talk.id]),
-                                      {"subject": "talk", "item": talk, "people": talk.speakers, "track": track}))
+    # A poster has one room: its call and PDF are where its presenters are met (a second room
+    # of the same title beside it left attendees to guess which one the presenters were in).
     for i, poster in enumerate(schedule.posters):
         sources.append(RoomSource(poster_key(poster.id), "poster", ("posters", i), {"poster": poster}))
-        sources.append(RoomSource(poster_breakout_key(poster.id), "breakout", ("posters", i),
-                                  {"subject": "poster", "item": poster, "people": poster.presenters, "track": None}))
     for i, sponsor in enumerate(schedule.sponsors):
         sources.append(RoomSource(sponsor_key(sponsor.id), "sponsor", ("sponsors", i), {"sponsor": sponsor}))
     for i, helpdesk in enumerate(schedule.helpdesks):
@@ -122,6 +120,10 @@ def room_sources(schedule: Schedule) -> list[RoomSource]:
     for i, room in enumerate(schedule.open_space.rooms):
         sources.append(RoomSource(open_space_key(room.id), "open-space", ("open_space", "rooms", i),
                                   {"room": room, "slots": schedule.open_space.slots}))
+    for track in schedule.tracks:
+        for talk in talks_by_track[track.id]:
+            sources.append(RoomSource(talk_key(talk.id), "breakout", ("talks", talk_index[talk.id]),
+                                      {"subject": "talk", "item": talk, "people": talk.speakers, "track": track}))
     return sources
 
 

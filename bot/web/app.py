@@ -19,7 +19,7 @@ from bridges.ical import calendar_bytes
 from ..conference import pages
 from ..conference.clock import Clock, apply_delays, utc_now
 from ..conference.openspace import Session, sessions
-from ..conference.roomkeys import SPACE, poster_breakout_key, poster_key, sponsor_key
+from ..conference.roomkeys import SPACE, poster_key, sponsor_key
 from ..conference.schedule import Poster, Schedule
 from ..conference.sponsors import JOBS_ROOM
 from ..provisioning.desired import Settings
@@ -482,7 +482,7 @@ async def poster_widget(request: web.Request) -> web.Response:
         poster=poster,
         presenters=views.names(poster.presenters),
         pdf=pdf,
-        room=rooms.link(poster_breakout_key(poster.id)),
+        room=rooms.link(poster_key(poster.id)),
     )
 
 

@@ -34,7 +34,8 @@ MAKERS = {
 
 
 def test_every_kind_has_a_maker():
-    assert set(MAKERS) == {*roomkeys.ROOM_KINDS, roomkeys.BOOKING}
+    # A poster's second room is made no more, yet its key names the rooms earlier versions made.
+    assert set(MAKERS) == {*roomkeys.ROOM_KINDS, roomkeys.BOOKING, roomkeys.POSTER_BREAKOUT}
 
 
 @pytest.mark.parametrize("kind", sorted(MAKERS))

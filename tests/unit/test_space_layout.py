@@ -35,7 +35,7 @@ def test_every_room_is_a_child_of_the_conference_space_listed_by_category():
     assert {sk.key for (t, sk) in space.state if t == SPACE_CHILD} == {room.key for room in inside}
     assert all(room.state[(SPACE_PARENT, RoomRef(SPACE))]["canonical"] for room in inside)
 
-    # Element sorts a space's children by their order strings: lobby, tracks, breakouts, ...
+    # Element sorts a space's children by their order strings: lobby, tracks, posters, ...
     orders = {sk.key: c["order"] for (t, sk), c in space.state.items() if t == SPACE_CHILD}
     listed = sorted(inside, key=lambda room: orders[room.key])
     category_of = {"lobby": "lobby", "track": "tracks", "backstage": "tracks", "poster": "posters",
