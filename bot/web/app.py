@@ -376,6 +376,8 @@ async def stream_widget(request: web.Request) -> web.Response:
     elif source:
         request[K_POLICY] = policy(frame_src=[source])
     data = views.now_next_view(schedule, now, rooms, delays, _sessions(request, schedule))
+    # The talk's questions beside the player, as attendees ask and upvote them in the room.
+    data["questions"] = _qa_builder(request, track_id, False)()
     return _render(request, "stream.html", stream=stream, data=data)
 
 
