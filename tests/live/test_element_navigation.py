@@ -65,3 +65,28 @@ async def test_the_space_home_lists_the_groups_in_order(element):  # noqa: F811
             assert sum(title in name for name in names) == 1, (title, names)
     finally:
         await tab.close()
+
+
+async def test_a_newcomer_reaches_the_track_on_now_in_two_clicks(element):  # noqa: F811
+    tracks = {room.name for key, room in _rooms().items() if key.startswith("track/")}
+    user = await element.new_attendee("newcomer")
+    tab = await element.open(user, "navigation-newcomer")
+    try:
+        await tab.accept_invite(SPACE)
+        # The space home, as Element shows it on accepting: the first room that says a talk is on.
+        on_now = tab.page.locator(".mx_SpaceHierarchy_list .mx_SpaceHierarchy_roomTile",
+                                  has_text=re.compile(r"Now: (?!nothing on)")).first
+        await on_now.wait_for(timeout=STEP_MS)
+        await tab.shot("space-home")
+        name = (await on_now.locator(".mx_SpaceHierarchy_roomTile_name").inner_text()).strip()
+        name = re.sub(r"\s*Suggested\s*$", "", name)
+        assert name in tracks, f"the first room saying what is on is {name!r}, not a track"
+        await on_now.locator(".mx_SpaceHierarchy_roomTile_name").click(timeout=STEP_MS)  # click 1
+        join = tab.page.locator(".mx_RoomPreviewBar").get_by_role("button", name=re.compile("^Join"))
+        await join.first.click(timeout=STEP_MS)  # click 2
+        await tab.page.locator(".mx_MessageComposer").wait_for(timeout=STEP_MS)
+        heading = tab.page.locator(".mx_RoomHeader_heading, .mx_RoomHeader h2").first
+        assert (await heading.inner_text()).strip() == name
+        await tab.shot("track-on-now")
+    finally:
+        await tab.close()
