@@ -48,7 +48,7 @@ def test_the_stream_page_shows_the_top_questions_and_follows_the_votes(tmp_path)
             page.evaluate("() => { window.__sameDocument = true; }")
             assert texts.all_inner_texts() == ["Question <4>?", "Question <0>?", "Question <1>?"]
             assert page.locator("#questions-hint").inner_text() == (
-                "2 more · Ask in this room with !ask <question>, upvote with 👍.")
+                "2 more · Ask in this room with !ask <question>; upvote with a thumbs-up.")
 
             for voter in ("@x:localhost", "@y:localhost"):
                 store.vote(f"$v-{voter}", SCHEDULE.conference.id, asked[3].number, voter, time.time())

@@ -19,7 +19,7 @@
     const more = data.open.length - SHOWN;
     document.getElementById("questions-hint").textContent =
       (more > 0 ? more + " more · " : "") +
-      (data.asking ? "Ask in this room with !ask <question>, upvote with 👍."
+      (data.asking ? "Ask in this room with !ask <question>; upvote with a thumbs-up."
                    : data.open.length ? "Q&A is not taking new questions now." : "Q&A is not taking questions now.");
   }
 
