@@ -10,6 +10,9 @@ const back = document.getElementById("page-back");
 const forward = document.getElementById("page-forward");
 const number = document.getElementById("page-number");
 let doc = null, page = 1, busy = false, again = false, task = null;
+// 1 fits the whole page in the tile; more enlarges it that many times, and the viewer scrolls.
+let zoom = 1;
+const ZOOM_MAX = 8;
 
 pdfjs.GlobalWorkerOptions.workerSrc = viewer.dataset.worker;
 
@@ -30,11 +33,12 @@ async function draw() {
     return;
   }
   busy = true;
+  const drawnZoom = zoom;
   try {
     const current = await doc.getPage(page);
     const box = viewer.getBoundingClientRect();
     const natural = current.getViewport({scale: 1});
-    const fit = Math.max(0.05, Math.min(box.width / natural.width, box.height / natural.height));
+    const fit = Math.max(0.05, Math.min(box.width / natural.width, box.height / natural.height)) * zoom;
     const ratio = window.devicePixelRatio || 1;
     const viewport = current.getViewport({scale: fit * ratio});
     // Drawn aside, then copied in at once: resizing the tile redraws the page, and the canvas
@@ -54,6 +58,7 @@ async function draw() {
     canvas.setAttribute("aria-label", "Poster, page " + page + " of " + doc.numPages);
     document.body.dataset.poster = "shown";
     document.body.dataset.page = String(page);
+    document.body.dataset.zoom = String(drawnZoom);
   } catch (e) {
     if (!(e instanceof pdfjs.RenderingCancelledException)) fail("The poster could not be drawn here.");
   } finally {
@@ -64,6 +69,30 @@ async function draw() {
     again = false;
     draw();
   }
+}
+
+// Zoom to `to` keeping the poster point under (x, y) of the viewer where it was (the middle by
+// default), so a click enlarges what was clicked.
+async function zoomTo(to, x, y) {
+  to = Math.min(ZOOM_MAX, Math.max(1, to));
+  if (to === zoom) return;
+  const box = viewer.getBoundingClientRect();
+  const px = x === undefined ? box.width / 2 : x, py = y === undefined ? box.height / 2 : y;
+  const spot = canvas.getBoundingClientRect();
+  const fx = (box.left + px - spot.left) / spot.width, fy = (box.top + py - spot.top) / spot.height;
+  zoom = to;
+  viewer.classList.toggle("zoomed", zoom > 1);
+  await drawn();
+  const now = canvas.getBoundingClientRect();
+  viewer.scrollLeft += now.left + fx * now.width - (box.left + px);
+  viewer.scrollTop += now.top + fy * now.height - (box.top + py);
+}
+
+// Draws at the current zoom and returns once the canvas shows it (after any drawing under way).
+async function drawn() {
+  while (busy) await new Promise(function (done) { window.setTimeout(done, 20); });
+  await draw();
+  while (busy) await new Promise(function (done) { window.setTimeout(done, 20); });
 }
 
 function turn(by) {
@@ -100,6 +129,19 @@ async function open() {
       if (event.key === "ArrowLeft" || event.key === "PageUp") turn(-1);
     });
   }
+  document.getElementById("zoom").hidden = false;
+  document.getElementById("zoom-in").addEventListener("click", function () { zoomTo(zoom * 2); });
+  document.getElementById("zoom-out").addEventListener("click", function () { zoomTo(zoom / 2); });
+  document.getElementById("zoom-fit").addEventListener("click", function () { zoomTo(1); });
+  canvas.addEventListener("click", function (event) {
+    const box = viewer.getBoundingClientRect();
+    zoomTo(zoom >= ZOOM_MAX ? 1 : zoom * 2, event.clientX - box.left, event.clientY - box.top);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "+" || event.key === "=") zoomTo(zoom * 2);
+    if (event.key === "-") zoomTo(zoom / 2);
+    if (event.key === "0") zoomTo(1);
+  });
   await draw();
   // The tile is resized with the room view: fit the page again.
   let timer = null;
