@@ -489,19 +489,21 @@ class ElementTab:
         await settled(all_loaded, timeout=timeout_ms / 1000, interval=0.2)
         return last
 
-    async def loaded_widget(self, widget_id: str) -> WidgetTile:
-        """The pinned tile ``widget_id``, once every pinned tile shows its page. The room is opened
-        once, as a user opens it: a tile that stays on "Loading…" fails the test (with a
-        ``stuck-tile`` screenshot).
+    async def loaded_widget(self, widget_id: str, *, reopen: str | None = None) -> WidgetTile:
+        """The pinned tile ``widget_id``, once every pinned tile shows its page.
 
-        What a "loading (no iframe)" failure right after Continue has been, so far: Element
-        1.11.88's tile starts its widget only once its consent setting's write has returned *and*
-        the setting's /sync echo has come after that (it starts listening for the echo when the
-        write returns). The echo follows within 1-50 ms; when it comes first, the tile is allowed
-        (the prompt goes) but never asks for its page, whatever the widget's state or page."""
+        With ``reopen`` (the room's alias), a tile Element left with no iframe at all is given one
+        more chance, as a user would give it: the room is opened again from Home. That state is
+        Element's own race (it grants permission to a tile it re-created between the Continue
+        click and the setting's echo, and that tile never asks for its page), seen more often
+        while other work loads the machine. The ten-profile test measures it and never reopens."""
         tiles = {t.widget_id: t for t in await self.wait_for_widgets()}
-        if not all(t.loaded for t in tiles.values()):
-            await self.shot("stuck-tile")
+        if reopen is not None and any(t.state == "loading (no iframe)" for t in tiles.values()):
+            await self.shot("stuck-tile-before-reopening")
+            await self.page.evaluate("() => { window.location.hash = '#/home'; }")
+            await self.page.locator(".mx_RoomView").first.wait_for(state="detached", timeout=STEP_MS)
+            await self.open_room(reopen)
+            tiles = {t.widget_id: t for t in await self.wait_for_widgets()}
         assert widget_id in tiles, sorted(tiles)
         assert all(t.loaded for t in tiles.values()), {t.widget_id: t.state for t in tiles.values()}
         return tiles[widget_id]
