@@ -493,10 +493,14 @@ class ElementTab:
         """The pinned tile ``widget_id``, once every pinned tile shows its page.
 
         With ``reopen`` (the room's alias), a tile Element left with no iframe at all is given one
-        more chance, as a user would give it: the room is opened again from Home. That state is
-        Element's own race (it grants permission to a tile it re-created between the Continue
-        click and the setting's echo, and that tile never asks for its page), seen more often
-        while other work loads the machine. The ten-profile test measures it and never reopens."""
+        more chance, as a user would give it: the room is opened again from Home, with a
+        ``stuck-tile-before-reopening`` screenshot. That state is Element 1.11.88's consent race:
+        on Continue it writes the consent to the room's account data and only once the write has
+        returned starts listening for the write's /sync echo; an echo that came first (it comes
+        1-50 ms after the write returns, and sooner on a loaded machine) is missed, and the tile
+        never asks for its page. Holding the write's answer back reproduces it every time; nothing
+        in the widget, its layout or its page changes it, and the bot cannot write a user's
+        consent. The ten-profile test counts the visits that meet it (at most RACES of 10)."""
         tiles = {t.widget_id: t for t in await self.wait_for_widgets()}
         if reopen is not None and any(t.state == "loading (no iframe)" for t in tiles.values()):
             await self.shot("stuck-tile-before-reopening")
