@@ -23,6 +23,13 @@ something failed outright (a failed or skipped action, an error, rooms missing a
     python bench/provision.py --quick            # 10 tracks, 60 talks: about a minute
     python bench/provision.py                    # 100 tracks, 750 talks: several minutes
     python bench/provision.py --speaker-ids 0.5  # half the speakers have Matrix IDs (invites)
+    python bench/provision.py --appservice       # Synapse's stock limits, the bot an application service
+
+With ``--appservice`` Synapse keeps its stock rate limits (one room a minute after a burst of 10)
+and the bot acts through an application-service registration (``rate_limited: false``), as
+``podium appservice`` writes it: the build must not wait once. Beside it the figures say how long
+the same build would take a normal account at Synapse's default limits (``podium plan``'s
+preflight, from the counts the apply made).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import argparse
 import asyncio
 import math
 import random
+import secrets
 import shutil
 import sys
 import tempfile
@@ -44,6 +52,9 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
 
+import yaml
+
+from bot.cli.appservice import registration
 from bot.conference.schedule import ScheduleInvalid, validate_schedule_data
 from bot.homeserver import EmbeddedSynapse
 from bot.matrix import CLIENT, DEFAULT_IN_FLIGHT, MatrixAdapter
@@ -51,6 +62,7 @@ from bot.provisioning.apply import converge
 from bot.provisioning.desired import Settings, desired_rooms
 from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, DEFAULT_TEMPLATES
 from bot.provisioning.planner import CreateRoom, Invite
+from bot.provisioning.preflight import SYNAPSE_DEFAULTS, seconds_needed
 from bot.provisioning.templates import RoomTemplates
 from bot.roomstate.state import DesiredRoom
 from bot.store.database import Store
@@ -237,17 +249,23 @@ class Results:
     reapply_failed: int = 0
     reapply_creates: int = 0  # rooms the re-apply did not find
     speaker_ids: int = 0
+    appservice: bool = False
+    rate_limited: int = 0  # 429s the homeserver answered the apply
+    waited: float = 0.0  # seconds the apply waited them out
 
 
 async def run(server: EmbeddedSynapse, rooms: list[DesiredRoom], conf_id: str, bot_user: str, token: str,
-              results: Results, in_flight: int) -> None:
+              results: Results, in_flight: int, appservice: bool = False) -> None:
     results.rooms = len(rooms)
     results.spaces = sum(r.is_space for r in rooms)
     results.desired_invites = sum(len(r.invites) for r in rooms)
     half = len(rooms) // 2
     # The data dir `podium apply` keeps: what the last run saw, so a re-apply reads only changes.
     store = Store(Path(tempfile.mkdtemp(prefix="podium-bench-data-")))
-    async with MatrixAdapter(server.base_url, bot_user, token, max_in_flight=in_flight) as adapter:
+    async with MatrixAdapter(server.base_url, bot_user, token, max_in_flight=in_flight,
+                             appservice=appservice) as adapter:
+        if appservice:
+            await adapter.claim_user()
         room_version = await adapter.default_room_version()
         log(f"room version {room_version}")
 
@@ -280,6 +298,7 @@ async def run(server: EmbeddedSynapse, rooms: list[DesiredRoom], conf_id: str, b
         results.apply = watch.result
         results.apply_creates, results.apply_state, results.apply_invites = (
             counts["create"], counts["state"], counts["invite"])
+        results.rate_limited, results.waited = adapter.stats.rate_limited, adapter.stats.waited
         results.apply_failed, results.apply_skipped = len(report.failed), len(report.skipped)
         for line in errors:
             log(f"  FAILED {line}")
@@ -384,6 +403,14 @@ def report(results: Results, speaker_ids_on: bool) -> list[str]:
     ]
     if speaker_ids_on:
         rows.insert(1, ("speakers with Matrix IDs", f"{r.speaker_ids} (desired invites {r.desired_invites})"))
+    if r.appservice:
+        # What the same writes would cost a normal account at Synapse's stock limits, as
+        # `podium plan` estimates it (provisioning/preflight.py).
+        normal = seconds_needed({"create": r.apply_creates, "state": r.apply_state, "invite": invites},
+                                SYNAPSE_DEFAULTS)
+        rows += [("apply: rate limited", f"{r.rate_limited} times, {r.waited:.1f} s waited (application service)"),
+                 ("normal account, stock limits", f"at least {normal / 3600:.1f} h ({normal / r.apply.seconds:.0f}× "
+                                                  "the application service's wall time)")]
     width = max(len(k) for k, _ in rows)
     log("")
     log("figures")
@@ -401,6 +428,8 @@ def report(results: Results, speaker_ids_on: bool) -> list[str]:
         (f"re-apply < {MAX_REAPPLY_SECONDS:g} s", f"{r.reapply.seconds:.2f} s", r.reapply.seconds < MAX_REAPPLY_SECONDS),
         ("re-apply writes == 0", f"{r.reapply.writes}", r.reapply.writes == 0),
     ]
+    if r.appservice:
+        targets.append(("rate limited == 0 (appservice)", f"{r.rate_limited}", r.rate_limited == 0))
     width = max(len(t) for t, _, _ in targets)
     log("")
     log("targets")
@@ -421,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"requests in flight at once, for the apply and the floor alike (default {DEFAULT_IN_FLIGHT}, "
                              "as `podium apply`)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="use DIR for Synapse's data and keep it")
+    parser.add_argument("--appservice", action="store_true",
+                        help="Synapse with its stock rate limits, the bot an application service (rate_limited: false)")
     args = parser.parse_args(argv)
     if args.quick:
         args.tracks, args.talks = 10, 60
@@ -436,15 +467,28 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     data_dir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="podium-bench-"))
-    server = EmbeddedSynapse(data_dir, server_name=SERVER_NAME, lift_limits=True)
-    results = Results(speaker_ids=len(synthetic.speaker_ids))
+    bot_user = f"@bench-bot-{uuid.uuid4().hex[:6]}:{SERVER_NAME}"
+    service = None
+    if args.appservice:
+        as_token, hs_token = secrets.token_hex(32), secrets.token_hex(32)
+        service = (as_token, data_dir / "appservice.yaml")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # The URL is never reached: the build needs no pushed events.
+        service[1].write_text(yaml.safe_dump(registration(bot_user, conf_id, [], "http://127.0.0.1:9", as_token,
+                                                          hs_token)))
+    server = EmbeddedSynapse(data_dir, server_name=SERVER_NAME, lift_limits=not args.appservice,
+                             app_services=(service[1],) if service else ())
+    results = Results(speaker_ids=len(synthetic.speaker_ids), appservice=args.appservice)
     failures: list[str] = []
     try:
         t0 = time.perf_counter()
         server.start()
         log(f"synapse up in {time.perf_counter() - t0:.1f} s at {server.base_url} (data in {data_dir})")
-        bot_user, token = server.register_user(f"bench-bot-{uuid.uuid4().hex[:6]}", PASSWORD)
-        server.override_ratelimit(bot_user)
+        if service is None:
+            bot_user, token = server.register_user(bot_user[1:].split(":")[0], PASSWORD)
+            server.override_ratelimit(bot_user)
+        else:
+            token = service[0]  # the bot acts as a user of the service's namespace
         if synthetic.speaker_ids:
             t0 = time.perf_counter()
             register_all(server, synthetic.speaker_ids)
@@ -455,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"conference {conf_id}: {len(schedule.tracks)} tracks, {len(schedule.talks)} talks, "
             f"{len(schedule.lobby)} lobby rooms -> {len(rooms)} rooms")
 
-        asyncio.run(run(server, rooms, conf_id, bot_user, token, results, args.in_flight))
+        asyncio.run(run(server, rooms, conf_id, bot_user, token, results, args.in_flight, appservice=bool(service)))
         failures = report(results, speaker_ids_on=bool(synthetic.speaker_ids))
     except Exception as exc:  # noqa: BLE001 - report it, stop Synapse, exit 1
         traceback.print_exc()
