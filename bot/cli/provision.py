@@ -22,7 +22,9 @@ from .progress import progress_bar
 def add_commands(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("plan", help="show what apply would change (exit 0: nothing, 2: changes)",
                             description="Compare the schedule with the homeserver and print what `podium apply` "
-                                        "would do. Exit 0 when nothing would change, 2 when something would, "
+                                        "would do, and how long it will take under the homeserver's rate limits "
+                                        "(Synapse's defaults until `apply` has met this homeserver's own) and what "
+                                        "lifts them. Exit 0 when nothing would change, 2 when something would, "
                                         "1 on errors. Reads only; changes nothing.")
     room_options(p)
     p.add_argument("--prune", action="store_true", help="also show the archiving of rooms no longer in the schedule")
