@@ -191,26 +191,23 @@ def later_by(moment: datetime, duration: timedelta) -> datetime:
 _REF = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}")
 
 
-def _check_ref(value: Any) -> str | None:
-    text = _text_value(value)
-    if text is None:
-        return None
-    if not _REF.fullmatch(text):
-        raise _err("ref", f"{_show(value)} is not a reference Podium writes; `podium import` sets it to the "
-                          "talk's pretalx code or frab guid (1-64 letters, digits, '.', '_', ':' or '-'): "
-                          "restore it, or remove the line to make the talk your own")
-    return text
+def _ref_check(source: str, remedy: str):
+    """The check of a ``ref`` that ``podium import`` sets to ``source``; ``remedy`` ends the error."""
+
+    def check(value: Any) -> str | None:
+        text = _text_value(value)
+        if text is None:
+            return None
+        if not _REF.fullmatch(text):
+            raise _err("ref", f"{_show(value)} is not a reference Podium writes; `podium import` sets it to the "
+                              f"{source} (1-64 letters, digits, '.', '_', ':' or '-'): {remedy}")
+        return text
+
+    return check
 
 
-def _check_speaker_ref(value: Any) -> str | None:
-    text = _text_value(value)
-    if text is None:
-        return None
-    if not _REF.fullmatch(text):
-        raise _err("ref", f"{_show(value)} is not a reference Podium writes; `podium import` sets it to the "
-                          "speaker's pretalx code or frab person id (1-64 letters, digits, '.', '_', ':' or '-'): "
-                          "restore it, or remove the line")
-    return text
+_check_ref = _ref_check("talk's pretalx code or frab guid", "restore it, or remove the line to make the talk your own")
+_check_speaker_ref = _ref_check("speaker's pretalx code or frab person id", "restore it, or remove the line")
 
 
 class Speaker(_Model):
