@@ -53,11 +53,14 @@ def measured(throttles: Sequence[Throttle]) -> dict[str, Limit]:
     return limits
 
 
+def _bucket_seconds(n: int, limit: Limit) -> float:
+    """How long ``n`` writes wait for one bucket: those past its burst, one per 1/rate seconds."""
+    return max(0, n - limit.burst) / limit.per_second if limit.per_second > 0 else 0.0
+
+
 def seconds_needed(counts: Mapping[str, int], limits: Mapping[str, Limit]) -> float:
     """The least time ``counts`` writes take under ``limits``: the slowest bucket's."""
-    needed = [max(0, counts.get(kind, 0) - limit.burst) / limit.per_second
-              for kind, limit in limits.items() if limit.per_second > 0]
-    return max(needed, default=0.0)
+    return max((_bucket_seconds(counts.get(kind, 0), limit) for kind, limit in limits.items()), default=0.0)
 
 
 def preflight_lines(counts: Mapping[str, int], limits: Mapping[str, Limit] | None, *, measured_at: str | None,
@@ -76,7 +79,7 @@ def preflight_lines(counts: Mapping[str, int], limits: Mapping[str, Limit] | Non
     seconds = seconds_needed(counts, buckets)
     if seconds < 60:
         return [f"Time: under a minute of waiting for rate limits at {source}."]
-    slowest = max(KINDS, key=lambda kind: max(0, counts.get(kind, 0) - buckets[kind].burst) / buckets[kind].per_second)
+    slowest = max(KINDS, key=lambda kind: _bucket_seconds(counts.get(kind, 0), buckets[kind]))
     limit = buckets[slowest]
     return [f"Time: at least {age(seconds)} at {source}: {KINDS[slowest]} {limit.burst} through, then one "
             f"every {1 / limit.per_second:.1f} s, and this plan makes {counts.get(slowest, 0)}.",
