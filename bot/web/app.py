@@ -513,10 +513,8 @@ def _jobs_builder(request: web.Request, sponsors: Callable[[], list]) -> Callabl
     """The jobs of ``sponsors()``: the schedule's, then those their staff posted with !job; read
     again on every change, so that an open page shows a new job at once."""
     def build() -> dict[str, Any]:
-        schedule, _now, rooms, _delays = _state(request)
-        live = request.app[K_LIVE]
-        return {"sponsors": [views.jobs_view(s, live.jobs(schedule.conference.id, s.id), rooms.link(sponsor_key(s.id)))
-                             for s in sponsors()]}
+        conference, live = _schedule(request.app).conference.id, request.app[K_LIVE]
+        return {"sponsors": [views.jobs_view(s, live.jobs(conference, s.id)) for s in sponsors()]}
 
     return build
 
@@ -544,8 +542,9 @@ async def sponsor_events(request: web.Request) -> web.StreamResponse:
     sponsor = _sponsor(request)
     if sponsor is None:
         raise web.HTTPNotFound()
+    # Looked up again on each change: a reload may have taken the sponsor out of the schedule.
     return await _event_stream(request, f"booth-jobs:{sponsor.id}", _jobs_builder(request, lambda: [
-        s for s in _schedule(request.app).sponsors if s.id == sponsor.id]))
+        s for s in [_sponsor(request)] if s is not None]))
 
 
 async def jobs_widget(request: web.Request) -> web.Response:

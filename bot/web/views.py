@@ -347,14 +347,13 @@ def qa_view(
     }
 
 
-def jobs_view(sponsor: Any, posted: Iterable[Any], room: str | None) -> dict[str, Any]:
+def jobs_view(sponsor: Any, posted: Iterable[Any]) -> dict[str, Any]:
     """A sponsor's job openings: the schedule's first, then those its staff posted with ``!job``;
     a link only where it is a web address."""
     return {
         "id": sponsor.id,
         "name": sponsor.name,
         "level": sponsor.level or "",
-        "room": room,
         "jobs": [{"title": one_line(job.title), "url": http_url(job.url)} for job in [*sponsor.jobs, *posted]],
     }
 
