@@ -28,7 +28,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from .commands import Context, Registry, Room, load_all, parse_command
 from .conference.clock import Clock, utc_now
@@ -56,6 +56,7 @@ from .store.ticketcodes import TicketCodeStore
 from .wording import counted
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: ``hook(stage, event)`` with stage "received" (before handling), "answered" (handled, not yet
 #: recorded as handled) or "handled". Tests use it to stop the bot at exactly those points.
@@ -105,23 +106,35 @@ def _transient(exc: MatrixError) -> bool:
 
 class Backoff:
     """The pause between attempts while the homeserver is away or failing: doubling from
-    ``first`` up to ``most`` seconds, each attempt said in one line (what failed, when the next
-    try is), and a line when the homeserver answers again."""
+    ``first`` up to ``most`` seconds. The log hears of each change of state, not of each attempt:
+    one line when the homeserver stops answering (what failed, that the bot keeps trying), one
+    when the failure changes (refused, then a 502, then a timeout), and one when it answers again;
+    an outage of hours is three lines, not thousands."""
 
     def __init__(self, first: float = 0.5, most: float = 30.0):
         self.first, self.most = first, most
         self.delay, self.attempts = first, 0
+        self._said: str | None = None  # the failure the log last heard of
+        self._since = 0.0
 
     async def wait(self, exc: MatrixError) -> None:
         self.attempts += 1
-        log.warning("%s; trying again in %.1f s (attempt %d)", exc, self.delay, self.attempts + 1)
+        if self.attempts == 1:
+            self._since = time.monotonic()
+        if str(exc) != self._said:
+            log.warning("cannot reach the homeserver: %s; trying again, at most %g s apart, until it answers",
+                        exc, self.most)
+            self._said = str(exc)
+        else:
+            log.debug("%s; trying again in %.1f s (attempt %d)", exc, self.delay, self.attempts + 1)
         await asyncio.sleep(self.delay)
         self.delay = min(self.delay * 2, self.most)
 
     def succeeded(self) -> None:
         if self.attempts:
-            log.info("the homeserver answers again, after %d failed attempts", self.attempts)
-        self.delay, self.attempts = self.first, 0
+            log.info("the homeserver answers again, after %s over %.0f s", counted(self.attempts, "failed attempt"),
+                     time.monotonic() - self._since)
+        self.delay, self.attempts, self._said = self.first, 0, None
 
 
 class Runtime:
@@ -570,13 +583,20 @@ def answering_adapter(homeserver: str, user_id: str, access_token: str, *, appse
 async def log_in(adapter: MatrixAdapter, password: str) -> None:
     """Log in, trying again while the homeserver cannot be reached, as the sync loop does; a
     refused password or a URL that is no homeserver stops the bot at once."""
+    await until_reached(lambda: adapter.login(password, device_id=DEVICE_ID))
+
+
+async def until_reached(attempt: Callable[[], Awaitable[T]]) -> T:
+    """What ``attempt()`` returns, tried again with back-off while the homeserver is away or
+    failing (the bot's first requests: logging in, claiming its account); a refusal raises at once."""
     backoff = Backoff()
     while True:
         try:
-            await adapter.login(password, device_id=DEVICE_ID)
-            backoff.succeeded()
-            return
+            result = await attempt()
         except MatrixError as exc:
             if not _transient(exc):
                 raise
             await backoff.wait(exc)
+        else:
+            backoff.succeeded()
+            return result
