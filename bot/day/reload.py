@@ -38,7 +38,8 @@ from ..conference.schedule import Schedule, ScheduleInvalid
 from ..conference.transitions import REMIND_BEFORE, transitions
 from ..config import Connection
 from ..provisioning.desired import Settings
-from ..provisioning.pipeline import DEFAULT_TEMPLATES, build
+from ..provisioning.pipeline import DEFAULT_TEMPLATES, Conference, build
+from ..provisioning.programme import Programme
 from ..provisioning.reconcile import reconcile
 from ..provisioning.templates import TemplateProblem
 from ..store.delays import DelayStore
@@ -77,34 +78,86 @@ def fingerprint(path: Path) -> str | None:
         return None
 
 
+class ScheduleFile:
+    """schedule.yaml as the running conference reads it: looked at every ``every`` seconds for an
+    edit, and loaded exactly as ``podium validate`` loads it. The bot's reloader and the pages
+    running alone (``podium web``) both read it through this, so both take and refuse the same."""
+
+    def __init__(self, path: Path, settings: Settings, templates: Path | None = None, every: float = 2.0):
+        self.path, self.settings, self.templates, self.every = path, settings, templates, every
+        self.seen = fingerprint(path)
+
+    async def edited(self) -> None:
+        """Return once the file holds something other than what was last loaded (or seen)."""
+        while True:
+            await asyncio.sleep(self.every)
+            now = await asyncio.to_thread(fingerprint, self.path)
+            if now is not None and now != self.seen:
+                return
+
+    async def load(self) -> Conference | Message:
+        """The conference the file describes now; or, when it is broken, the report of why it was
+        not loaded (its errors located by file, line and field), the schedule in force staying."""
+        self.seen = await asyncio.to_thread(fingerprint, self.path)
+        try:
+            # Parsing a large file takes seconds: the loop goes on answering meanwhile.
+            return await asyncio.to_thread(build, self.path, self.settings, self.templates or DEFAULT_TEMPLATES)
+        except ScheduleInvalid as exc:
+            shown = exc.errors[:SHOWN_ERRORS]
+            more = len(exc.errors) - len(shown)
+            report = message(f"{self.path.name} changed but was not loaded: {counted(len(exc.errors), 'problem')}; "
+                             "the schedule in force stays. Fix the file and it is read again:").items(
+                user(str(error)) for error in shown)
+            return report.line(f"… and {counted(more, 'more problem')}.") if more else report
+        except TemplateProblem as exc:
+            return message(f"{self.path.name} changed but was not loaded; the schedule in force stays: ",
+                           user(str(exc)))
+
+
+async def follow_edits(programme: Programme, file: ScheduleFile) -> None:
+    """The pages running without the bot (``podium web``): each good edit of the file put in force
+    in ``programme``, a broken one logged with its located errors while the last good one stays.
+    Rooms and transitions are the bot's to update: its own reloader reads the same file."""
+    while True:
+        await file.edited()
+        try:
+            loaded = await file.load()
+        except Exception:
+            log.exception("reloading %s failed; the schedule in force stays", file.path)
+            continue
+        if isinstance(loaded, Message):
+            log.warning("%s", loaded.body)
+            continue
+        programme.put(loaded)
+        log.info("%s reloaded: %s in %s", file.path.name, counted(len(loaded.schedule.talks), "talk"),
+                 counted(len(loaded.schedule.tracks), "track"))
+
+
 class ScheduleReloader:
     def __init__(self, runtime: RunningBot, options: ReloadOptions):
         self.runtime = runtime
         self.options = options
-        self.seen = fingerprint(options.schedule)
+        self.file = ScheduleFile(options.schedule, options.settings, options.templates, options.every)
         self.lock = asyncio.Lock()
 
     async def watch(self) -> None:
         await self.runtime.ready.wait()
         while True:
-            await asyncio.sleep(self.options.every)
-            now = await asyncio.to_thread(fingerprint, self.options.schedule)
-            if now is not None and now != self.seen:
-                try:
-                    await self.reload()
-                except Exception:
-                    log.exception("reloading %s failed; the schedule in force stays", self.options.schedule)
+            await self.file.edited()
+            try:
+                await self.reload()
+            except Exception:
+                log.exception("reloading %s failed; the schedule in force stays", self.options.schedule)
 
     async def reload(self, *, announce: bool = True) -> Message:
         """Load schedule.yaml again and return the report; with ``announce`` (a change noticed in
         the file, not a ``!reload``, which answers in its own room) also tell the organisers."""
         async with self.lock:
-            self.seen = await asyncio.to_thread(fingerprint, self.options.schedule)
             report = await self._reload()
         log.info("%s", report.body)
         room_id = self._organisers_room() if announce else None
         if room_id is not None:
-            txn = "podium.reload." + hashlib.sha256(f"{self.seen}|{time.time()}".encode()).hexdigest()[:32]
+            txn = "podium.reload." + hashlib.sha256(f"{self.file.seen}|{time.time()}".encode()).hexdigest()[:32]
             try:
                 await self.runtime.send(room_id, "m.room.message", report.content(notice=True), txn)
             except Exception as exc:
@@ -119,19 +172,9 @@ class ScheduleReloader:
 
     async def _reload(self) -> Message:
         path = self.options.schedule
-        try:
-            # Parsing a large file takes seconds: the loop goes on answering meanwhile.
-            conference = await asyncio.to_thread(build, path, self.options.settings,
-                                                 self.options.templates or DEFAULT_TEMPLATES)
-        except ScheduleInvalid as exc:
-            shown = exc.errors[:SHOWN_ERRORS]
-            more = len(exc.errors) - len(shown)
-            report = message(f"{path.name} changed but was not loaded: {counted(len(exc.errors), 'problem')}; "
-                             "the schedule in force stays. Fix the file and it is read again:").items(
-                user(str(error)) for error in shown)
-            return report.line(f"… and {counted(more, 'more problem')}.") if more else report
-        except TemplateProblem as exc:
-            return message(f"{path.name} changed but was not loaded; the schedule in force stays: ", user(str(exc)))
+        conference = await self.file.load()
+        if isinstance(conference, Message):
+            return conference
         old, new = self.runtime.schedule, conference.schedule
         moved = self._skip_what_moved_into_the_past(old, new)
         self.runtime.programme.put(conference)  # the commands, the clock and the pages, at once
