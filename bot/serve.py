@@ -1,6 +1,8 @@
 """A conference running: the bot answering in its rooms and the web server its widgets load
 from, side by side in one process until asked to stop. ``podium run`` and ``podium demo`` both
-end up here, so what an organiser runs is what the demo shows.
+end up here, so what an organiser runs is what the demo shows. The pages may also run alone
+(``serve_pages``, ``podium web``) beside a bot without them (``serve(pages=False)``), so that
+they go on through the bot's restarts.
 
 The composition root: the one place that wires the runtime (sync loop and dispatch), the
 conference clock and the schedule reloader together (``run_bot``) and puts the web beside them."""
@@ -21,7 +23,7 @@ from .conference.clock import Clock, utc_now
 from .conference.schedule import Schedule
 from .conference.userinput import UsageError, read_number
 from .config import Connection
-from .day.reload import ReloadOptions
+from .day.reload import ReloadOptions, ScheduleFile
 from .day.runner import DayOptions
 from .ports import free_port_near
 from .provisioning.pipeline import Conference
@@ -84,14 +86,79 @@ async def serve(
     caps: WebCaps = WebCaps(),
     day: DayOptions | None = None,
     reload: ReloadOptions | None = None,
+    pages: bool = True,
 ) -> None:
     """Run the bot and the web server until SIGINT/SIGTERM (or cancellation). ``on_ready`` is
     called once both are up: the web server listens and the bot has caught up with its rooms.
-    If either stops with an error, the other is stopped too and the error raised.
+    If either stops with an error, the other is stopped too and the error raised; a homeserver
+    that is away or failing is no error: the bot tries again while the pages go on.
 
-    ``caps`` cap the live pages' event streams and what one client may hold (see WebCaps)."""
-    # Imported here: every `podium` command parses --listen, only these two need the bot and the web.
-    from .web import create_app, start_web
+    ``caps`` cap the live pages' event streams and what one client may hold (see WebCaps).
+    Without ``pages`` (``podium run --no-pages``, the pages served by ``serve_pages`` in a process
+    of their own) the web server takes only the homeserver's transactions, for a bot that is an
+    application service, and a bot that syncs listens nowhere."""
+    # Imported here: every `podium` command parses --listen, only these need the bot and the web.
+    from .web import create_app, create_bare_app
+
+    # One programme for the bot, its clock and the pages: a reloaded schedule reaches all three.
+    programme = Programme(conference)
+    app = None
+    if pages:
+        app = create_app(conference.schedule, conference.settings, data_dir=data_dir, now=clock,
+                         limits=_web_limits(caps), programme=programme)
+    elif connection.appservice is not None:
+        app = create_bare_app(_web_limits(caps))
+    receiver = None
+    if connection.appservice is not None:
+        from .web.transactions import TransactionReceiver
+
+        # The homeserver pushes the rooms' events to the same web server as the pages.
+        receiver = TransactionReceiver(connection.appservice)
+        receiver.install(app)
+    runner = await _listen(app, listen) if app is not None else None
+    ready = asyncio.Event()
+    bot = asyncio.create_task(run_bot(connection, programme, data_dir, clock=clock, ready=ready, day=day, reload=reload,
+                                      receiver=receiver), name="bot")
+    try:
+        await _until_stopped(bot, ready, on_ready)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def serve_pages(
+    conference: Conference,
+    data_dir: Path,
+    *,
+    listen: Listen,
+    clock: Clock = utc_now,
+    on_ready: Callable[[], None] | None = None,
+    caps: WebCaps = WebCaps(),
+    follow: ScheduleFile | None = None,
+) -> None:
+    """The widget pages alone (``podium web``), until SIGINT/SIGTERM (or cancellation): no Matrix
+    account, no homeserver. Questions, polls, delays and jobs come from the store in ``data_dir``
+    that a bot (``podium run --no-pages``) writes, whether it runs, restarts or is gone; with
+    ``follow``, edits to schedule.yaml are put in force as the bot's reloader puts them.
+    ``on_ready`` is called once the server listens."""
+    from .day.reload import follow_edits
+    from .web import create_app
+
+    programme = Programme(conference)
+    app = create_app(conference.schedule, conference.settings, data_dir=data_dir, now=clock,
+                     limits=_web_limits(caps), programme=programme)
+    runner = await _listen(app, listen)
+    ready = asyncio.Event()
+    ready.set()
+    edits = asyncio.create_task(follow_edits(programme, follow) if follow else asyncio.Future(), name="edits")
+    try:
+        await _until_stopped(edits, ready, on_ready)
+    finally:
+        await runner.cleanup()
+
+
+def _web_limits(caps: WebCaps):
+    """The web server's limits the operator asked for, within what this process may open; logged."""
     from .web.limits import LimitProblem, WebLimits, raise_open_file_limit
 
     open_files = raise_open_file_limit()
@@ -106,17 +173,13 @@ async def serve(
              limits.streams_per_client, limits.connections_per_client, limits.header_seconds,
              f"trusted proxies {', '.join(map(str, limits.trusted_proxies))}" if limits.trusted_proxies
              else "no trusted proxy", open_files)
-    # One programme for the bot, its clock and the pages: a reloaded schedule reaches all three.
-    programme = Programme(conference)
-    app = create_app(conference.schedule, conference.settings, data_dir=data_dir, now=clock, limits=limits,
-                     programme=programme)
-    receiver = None
-    if connection.appservice is not None:
-        from .web.transactions import TransactionReceiver
+    return limits
 
-        # The homeserver pushes the rooms' events to the same web server as the pages.
-        receiver = TransactionReceiver(connection.appservice)
-        receiver.install(app)
+
+async def _listen(app, listen: Listen):
+    """``app`` served on ``listen``; a port taken or not allowed is a ListenProblem naming one to use."""
+    from .web import start_web
+
     try:
         runner = await start_web(app, listen.host, listen.port)
     except OSError as exc:
@@ -124,30 +187,33 @@ async def serve(
         instead = f"pass --listen {free}" if free else "pass --listen with an address and port this machine allows"
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)  # not asyncio's "while attempting to bind"
         raise ListenProblem(f"cannot listen on {listen}: {reason}; {instead}") from exc
+    log.info("web server listening on %s", listen)
+    return runner
+
+
+async def _until_stopped(work: asyncio.Task, ready: asyncio.Event, on_ready: Callable[[], None] | None) -> None:
+    """Wait for SIGINT/SIGTERM, or for ``work`` to end (raising what ended it); ``on_ready`` once
+    ``ready`` is set. ``work`` is cancelled on the way out."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    ready = asyncio.Event()
-    bot = asyncio.create_task(run_bot(connection, programme, data_dir, clock=clock, ready=ready, day=day, reload=reload,
-                                      receiver=receiver), name="bot")
     stopping = asyncio.create_task(stop.wait(), name="stop")
     caught_up = asyncio.create_task(ready.wait(), name="ready")
     try:
-        await asyncio.wait([caught_up, bot, stopping], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([caught_up, work, stopping], return_when=asyncio.FIRST_COMPLETED)
         if ready.is_set() and on_ready:
             on_ready()
-        await asyncio.wait([bot, stopping], return_when=asyncio.FIRST_COMPLETED)
-        if bot.done():
-            bot.result()  # the bot ended on its own: raise what stopped it
+        await asyncio.wait([work, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if work.done():
+            work.result()  # it ended on its own: raise what stopped it
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         stopping.cancel()
         caught_up.cancel()
-        bot.cancel()
-        await asyncio.gather(bot, return_exceptions=True)
-        await runner.cleanup()
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
 
 
 async def run_bot(connection: Connection, schedule: Schedule | Programme, data_dir: Path, *,
@@ -162,7 +228,7 @@ async def run_bot(connection: Connection, schedule: Schedule | Programme, data_d
     # Imported here, as in serve: every `podium` command parses --listen through this module.
     from .day.reload import ScheduleReloader
     from .day.runner import DayRunner
-    from .runtime import Runtime, answering_adapter, log_in
+    from .runtime import Runtime, answering_adapter, log_in, until_reached
     from .store.database import Store
 
     adapter = answering_adapter(connection.homeserver, connection.user_id, connection.access_token or "",
@@ -170,7 +236,7 @@ async def run_bot(connection: Connection, schedule: Schedule | Programme, data_d
     store = Store(data_dir)
     try:
         if connection.appservice is not None:
-            await adapter.claim_user()
+            await until_reached(adapter.claim_user)
         elif not connection.access_token:
             assert connection.password
             await log_in(adapter, connection.password)

@@ -1,7 +1,7 @@
-"""The ``podium`` command line: init, import, validate, plan, apply, run, transitions, export, swag, demo.
+"""The ``podium`` command line: init, import, validate, plan, apply, run, web, transitions, export, swag, demo.
 
 One module per group of commands, each adding its own to the parser: setup (init, import,
-validate), provision (plan, apply), run, onboarding (invite, tickets), offline (transitions,
+validate), provision (plan, apply), run (run, web), onboarding (invite, tickets), offline (transitions,
 export, swag) and demo; options.py holds what they share. Here: the parser they make up together
 and ``main``, which turns the errors users can fix into a message and an exit code.
 """
@@ -48,8 +48,9 @@ Connection settings (plan, apply, run, invite): --homeserver / PODIUM_HOMESERVER
 PODIUM_USER_ID, and a secret from the environment only: PODIUM_ACCESS_TOKEN or PODIUM_PASSWORD
 (or PODIUM_ACCESS_TOKEN_FILE / PODIUM_PASSWORD_FILE naming a file that holds it), or --appservice
 for the application service's token.
-`podium run` and `podium demo` also serve the widget pages: --listen / PODIUM_LISTEN,
---public-url / PODIUM_PUBLIC_URL; `podium demo` runs its homeserver on --port.
+`podium run`, `podium web` and `podium demo` also serve the widget pages: --listen / PODIUM_LISTEN,
+--public-url / PODIUM_PUBLIC_URL; `podium demo` runs its homeserver on --port. `podium web` serves
+them alone, beside `podium run --no-pages`, so they go on while the bot restarts.
 
 `podium COMMAND --help` lists the options of each command."""
 

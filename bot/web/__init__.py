@@ -34,6 +34,9 @@ Entry point::
   with no trusted proxy. Past a cap the answer is a 503 with ``Retry-After``; the pages'
   scripts retry later, less often each time.
 
+``create_bare_app(limits=None)``: a server without pages, under the same limits; the bot running
+without its pages as an application service serves the homeserver's transactions on it alone.
+
 ``async start_web(app, host, port) -> aiohttp.web.AppRunner`` listens and returns the runner.
 It accepts connections itself (see ``listener.py``): past the connection cap, or past one
 address's share, a new one gets a 503 and is closed; one that has not sent its request headers
@@ -66,6 +69,6 @@ outside origin it shows (for HLS: the playlist's host, which must also serve the
 poster page pdf.js's worker from this server. ``?theme=dark`` (Element passes its theme) darkens a page.
 """
 
-from .app import create_app, start_web
+from .app import create_app, create_bare_app, start_web
 
-__all__ = ["create_app", "start_web"]
+__all__ = ["create_app", "create_bare_app", "start_web"]

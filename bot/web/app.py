@@ -79,8 +79,7 @@ def create_app(
     """The web application for one conference (see the package docstring). Given ``programme``
     (what ``podium run`` shares with the bot), the pages follow it when the schedule is reloaded;
     else they show ``schedule`` with the rooms ``templates_dir`` makes."""
-    app = web.Application()
-    app[K_LIMITS] = limits or WebLimits.within(open_file_limit())
+    app = create_bare_app(limits)
     app[K_STREAMS] = StreamSlots(app[K_LIMITS])
     app[K_PROGRAMME] = programme or Programme.bundled(schedule, settings, templates_dir)
     # Kept by reference: whoever passed the mapping may change it and the pages follow.
@@ -97,13 +96,11 @@ def create_app(
     app[K_CLOSING] = asyncio.Event()
     app[K_PAYLOADS] = {}
     app[K_POSTERS] = PosterFiles(data_dir / CACHE_FOLDER)
-    app[K_BAD_REQUESTS] = BadRequestLog()
     app.on_response_prepare.append(_security_headers)
     app.on_startup.append(_start_live)
     app.on_shutdown.append(_close_streams)
     app.on_cleanup.append(_stop_live)
     app.on_cleanup.append(_close_posters)
-    app.on_cleanup.append(_count_bad_requests)
 
     app.router.add_get(pages.INDEX_PATH, index)
     app.router.add_get(pages.SCHEDULE_PATH, schedule_page)
@@ -124,6 +121,18 @@ def create_app(
     app.router.add_get(pages.CALENDAR_PATH, calendar_file)
     app.router.add_get(pages.TRACK_CALENDAR_PATH, calendar_file)
     app.router.add_static(pages.STATIC_PATH, WIDGETS / "static", follow_symlinks=False)
+    return app
+
+
+def create_bare_app(limits: WebLimits | None = None) -> web.Application:
+    """A web server without any page, held to ``limits`` as the pages' server is: what ``start_web``
+    needs to serve it. ``create_app`` adds the pages to one; the bot running without its pages as
+    an application service (``podium run --no-pages --appservice``) only the homeserver's
+    transactions (``TransactionReceiver.install``)."""
+    app = web.Application()
+    app[K_LIMITS] = limits or WebLimits.within(open_file_limit())
+    app[K_BAD_REQUESTS] = BadRequestLog()
+    app.on_cleanup.append(_count_bad_requests)
     return app
 
 

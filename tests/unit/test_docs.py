@@ -37,7 +37,7 @@ def _taking(option: str) -> set[str]:
 
 
 def _named(text: str) -> set[str]:
-    return set(re.findall(r"\b(init|validate|plan|apply|run|demo|invite|tickets)\b", text))
+    return set(re.findall(r"\b(init|validate|plan|apply|run|web|demo|invite|tickets)\b", text))
 
 
 def test_every_documented_command_exists():
