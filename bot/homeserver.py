@@ -60,6 +60,10 @@ INTERNAL_ADMIN = "podium-homeserver-admin"
 #: Generous limits written when ``lift_limits=True``: enough that neither the test-suite nor the
 #: demo is ever throttled, while still being finite numbers Synapse accepts.
 _LIFTED = {"per_second": 10000, "burst_count": 100000}
+#: The Synapse module (a class path, not imported here: Podium runs without Synapse installed)
+#: that joins local users the bot invites into its rooms: see bot/synapse_joins.py.
+JOIN_INVITATIONS_MODULE = "bot.synapse_joins.JoinPodiumInvitations"
+
 LIFTED_RATELIMITS: dict[str, Any] = {
     "rc_message": _LIFTED,
     "rc_room_creation": _LIFTED,
@@ -169,6 +173,9 @@ class EmbeddedSynapse:
     against. ``rate_limits``: ``rc_*`` settings of its own, over either. ``app_services``:
     registration files of application services the homeserver accepts
     (``app_service_config_files``); none by default, and the demo gives none.
+    ``join_invitations_from``: a bot's Matrix ID whose invitations into rooms (not spaces, not
+    direct chats) the homeserver accepts for its local users (:mod:`bot.synapse_joins`): the
+    demo's staff and speakers find their rooms joined.
     """
 
     def __init__(
@@ -181,6 +188,7 @@ class EmbeddedSynapse:
         lift_limits: bool = True,
         app_services: tuple[Path, ...] = (),
         rate_limits: dict[str, Any] | None = None,
+        join_invitations_from: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.app_services = tuple(Path(path).resolve() for path in app_services)
@@ -190,6 +198,7 @@ class EmbeddedSynapse:
         self.port: int = port if port is not None else 0
         self.lift_limits = lift_limits
         self.rate_limits = dict(rate_limits or {})
+        self.join_invitations_from = join_invitations_from
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
         self._admin_token: str | None = None
@@ -278,6 +287,9 @@ class EmbeddedSynapse:
         if self.app_services:
             lines.append("app_service_config_files:")
             lines.extend(f"  - {q(str(path))}" for path in self.app_services)
+        if self.join_invitations_from:
+            lines += ["modules:", f"  - module: {JOIN_INVITATIONS_MODULE}", "    config:",
+                      f"      inviter: {q(self.join_invitations_from)}"]
         limits = {**(LIFTED_RATELIMITS if self.lift_limits else {}), **self.rate_limits}
         for key, value in limits.items():
             lines.append(f"{key}: {json.dumps(value)}")

@@ -55,7 +55,9 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
         return 1
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = EmbeddedSynapse(data_dir / "synapse", server_name=SERVER_NAME, host=HOST, port=port)
+    # Staff and speakers find their rooms joined: one invitation to accept, the conference's.
+    server = EmbeddedSynapse(data_dir / "synapse", server_name=SERVER_NAME, host=HOST, port=port,
+                             join_invitations_from=bot_id)
     print(f"Starting Synapse on {server.base_url} (data in {data_dir / 'synapse'}) …", flush=True)
     try:
         server.start()
