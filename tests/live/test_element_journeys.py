@@ -137,14 +137,14 @@ async def test_the_moderator_runs_qa_and_a_poll_and_watches_the_board(element): 
     backstage = rooms[backstage_key(track_id)]
     tab = await element.open(User("moderator"), "moderator")
     try:
-        await tab.shot("invitations")
+        await tab.shot("rooms-joined-one-invitation")
         # The conference's invitation is the one he accepts: the demo's homeserver joined him to
         # his backstages and the helpdesk's staff room as the bot invited him (bot.synapse_joins).
         await tab.accept_invite(SPACE)
         await tab.select_space(CONFERENCE)
         await tab.wait_for_room_listed(backstage.name)
         await tab.wait_for_room_listed("Helpdesk")
-        await tab.shot("invitations-under-the-conference")
+        await tab.shot("rooms-under-the-conference")
 
         # The track room: a member of the space joins without a 403.
         await tab.join_room(banner_room)
