@@ -50,6 +50,7 @@ from clock import stop_bot
 from commands import PASSWORD, SERVER_NAME, TRACK, client, conclude, conference, log, percentile, start_bot
 from nio import AsyncClient, RoomMessage, RoomSendResponse, RoomVisibility, SyncResponse
 
+from bot.cli.appservice import REGISTRATION_FILE
 from bot.commands.budget import CAPACITY
 from bot.config import APPSERVICE_FOLDER
 from bot.homeserver import EmbeddedSynapse
@@ -82,7 +83,7 @@ def register_service(bot_user: str, schedule: Path, data_dir: Path, port: int) -
     """``podium appservice`` for a bot listening on ``port``; the registration file it wrote."""
     podium("appservice", "--user-id", bot_user, "--url", f"http://127.0.0.1:{port}", "--data-dir", str(data_dir),
            "--schedule", str(schedule))
-    return data_dir / APPSERVICE_FOLDER / "registration.yaml"
+    return data_dir / APPSERVICE_FOLDER / REGISTRATION_FILE
 
 
 def apply_conference(server: EmbeddedSynapse, schedule: Path, data_dir: Path, bot_user: str,
@@ -187,17 +188,17 @@ class Asker:
         except asyncio.TimeoutError:
             return None
 
-    async def until_answering(self, path: str) -> None:
+    async def until_answering(self, path: str, timeout: float = READY_TIMEOUT) -> None:
         """Until ``path`` answers the command: a bot treats what was said before it listened as
         history, so an early command goes unanswered."""
-        deadline = time.monotonic() + READY_TIMEOUT
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pending = asyncio.ensure_future(self.ask(path))
             done, _ = await asyncio.wait({pending}, timeout=3.0)
             if done and pending.result() is not None:
                 return
             pending.cancel()
-        raise RuntimeError(f"{path} did not answer {COMMAND} within {READY_TIMEOUT:.0f} s")
+        raise RuntimeError(f"{path} did not answer {COMMAND} within {timeout:.0f} s")
 
 
 @dataclass
@@ -205,6 +206,7 @@ class Samples:
     seconds: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # (mode, path) -> latencies
     lost: dict[tuple[str, str], int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    askers: int = 0
 
     def add(self, mode: str, path: str, latency: float | None) -> None:
         if latency is None:
@@ -321,7 +323,7 @@ async def run(server: EmbeddedSynapse, args: argparse.Namespace, work: Path, pus
     stop = asyncio.Event()
     readies = [asyncio.Event() for _ in askers]
     following = [asyncio.create_task(asker.follow(stop, ready)) for asker, ready in zip(askers, readies)]
-    samples = Samples()
+    samples = Samples(askers=len(askers))
     pool = Askers(askers)
     try:
         await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 60)
@@ -345,17 +347,17 @@ async def run(server: EmbeddedSynapse, args: argparse.Namespace, work: Path, pus
     return samples
 
 
-def report(samples: Samples, args: argparse.Namespace) -> list[str]:
+def report(samples: Samples) -> list[str]:
     modes = list(dict.fromkeys(mode for mode, _ in samples.seconds))
     log("")
-    log(f"{COMMAND} sent by one client, time from just before its send to the reply in its own /sync (ms); "
-        f"both bots run side by side on one Synapse, each with a conference of its own; load average "
+    log(f"{COMMAND} sent by {samples.askers} askers, time from just before a send to the reply in the sender's own "
+        f"/sync (ms); both bots run side by side on one Synapse, each with a conference of its own; load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     failures: list[str] = []
     for mode in modes:
         log("")
         log(f"{mode}:")
-        log(f"  {'':28}{'n':>5}{'lost':>6}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}   {'ratio to the floor (p50 p90 p99)'}")
+        log(f"  {'':28}{'n':>5}{'lost':>6}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}   ratio to the floor (p50 p90 p99)")
         floor = samples.seconds.get((mode, FLOOR), [])
         for path in PATHS:
             values = samples.seconds.get((mode, path), [])
@@ -380,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=100, help="commands sent to each path in each mode, default 100")
     parser.add_argument("--mode", choices=("sequential", "concurrent", "both"), default="both",
                         help="one command at a time, --burst at once, or both (default)")
-    parser.add_argument("--burst", type=int, default=10, help="commands sent at once in the concurrent mode, default 10")
+    parser.add_argument("--burst", type=int, default=10,
+                        help="commands sent at once in the concurrent mode, default 10")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="use DIR for Synapse's and the bots' data and keep it")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.burst < 1:
@@ -402,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         log(f"synapse up in {time.perf_counter() - t0:.1f} s at {server.base_url}")
         samples = asyncio.run(run(server, args, work, (pushed_user, pushed_schedule, port), bots))
-        failures = report(samples, args)
+        failures = report(samples)
     except Exception as exc:  # noqa: BLE001 - report it, stop everything, exit 1
         traceback.print_exc()
         failures.append(f"{type(exc).__name__}: {exc}")
