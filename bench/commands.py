@@ -438,12 +438,17 @@ async def setup_room(server: EmbeddedSynapse, schedule_path: Path, bot_user: str
     return room_id
 
 
-def start_bot(server: EmbeddedSynapse, schedule_path: Path, data_dir: Path, bot_user: str, bot_token: str,
-              log_path: Path) -> subprocess.Popen:
-    """``podium run`` in its own process, as an organiser runs it."""
+def start_bot(server: EmbeddedSynapse, schedule_path: Path, data_dir: Path, bot_user: str, bot_token: str | None,
+              log_path: Path, options: tuple[str, ...] = ()) -> subprocess.Popen:
+    """``podium run`` in its own process, as an organiser runs it, with ``options`` after its
+    own (``--appservice``, ``--listen``). Without a token the bot is an application service: its
+    tokens are in ``data_dir``."""
     env = {**os.environ, "PODIUM_HOMESERVER": server.base_url, "PODIUM_USER_ID": bot_user,
-           "PODIUM_ACCESS_TOKEN": bot_token, "PODIUM_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "bot.cli", "run", "--schedule", str(schedule_path), "--data-dir", str(data_dir)]
+           "PODIUM_DATA_DIR": str(data_dir)}
+    if bot_token is not None:
+        env["PODIUM_ACCESS_TOKEN"] = bot_token
+    command = [sys.executable, "-m", "bot.cli", "run", "--schedule", str(schedule_path), "--data-dir", str(data_dir),
+               *options]
     with log_path.open("wb") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
