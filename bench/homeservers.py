@@ -53,7 +53,8 @@ DATABASE_NAME = "synapse"
 LOOPBACK = "127.0.0.1"
 
 #: nginx upstream -> the shipped worker file whose listener it reaches (None: the main process).
-UPSTREAM_WORKERS = {"synapse_main": None, "synapse_sync": "synchrotron1", "synapse_client": "client1"}
+UPSTREAM_WORKERS = {"synapse_main": None, "synapse_sync": "synchrotron1", "synapse_client": "client1",
+                    "synapse_appservice": "appservice1"}
 
 
 def _postgres_bin(name: str) -> str:
@@ -83,7 +84,7 @@ def _wait_port(port: int, what: str, proc: subprocess.Popen | None = None, timeo
     raise HomeserverError(f"{what} did not listen on {LOOPBACK}:{port} within {timeout:g} s")
 
 
-def _end(proc: subprocess.Popen | None, timeout: float = 15) -> None:
+def end_process_group(proc: subprocess.Popen | None, timeout: float = 15) -> None:
     """SIGTERM to the process group the child leads, then SIGKILL."""
     if proc is None or proc.poll() is not None:
         return
@@ -155,7 +156,7 @@ class Redis:
         _wait_port(self.port, "redis-server", self._proc)
 
     def stop(self) -> None:
-        _end(self._proc)
+        end_process_group(self._proc)
 
 
 # ----------------------------------------------------------------------------- Synapse on PostgreSQL
@@ -258,7 +259,7 @@ class Worker:
         return self._proc is not None and self._proc.poll() is None
 
     def stop(self) -> None:
-        _end(self._proc)
+        end_process_group(self._proc)
         if self._proc is not None and self._proc.stdin is not None:
             self._proc.stdin.close()
 
@@ -292,7 +293,10 @@ class Nginx:
         (self.folder / "nginx.conf").write_text(
             f"daemon off;\nworker_processes 1;\npid {self.folder}/nginx.pid;\nerror_log {self.folder}/error.log warn;\n"
             "events { worker_connections 1024; }\n"
-            "http {\n  access_log off;\n"
+            "http {\n"
+            # What each request took and which process answered it, for reading a run kept with --keep.
+            "  log_format timed '$msec $request_time $upstream_addr $status \"$request\"';\n"
+            f"  access_log {self.folder}/access.log timed;\n"
             + "".join(f"  {kind}_temp_path {temp}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
             + f"  include {self.folder}/podium.conf;\n}}\n")
         self._proc = subprocess.Popen(
@@ -302,7 +306,7 @@ class Nginx:
         _wait_port(self.port, "nginx", self._proc)
 
     def stop(self) -> None:
-        _end(self._proc)
+        end_process_group(self._proc)
 
 
 # ----------------------------------------------------------------------------- the deployment
@@ -320,7 +324,7 @@ class Deployment:
         self.keep = keep or folder is not None
         self.folder = Path(folder or tempfile.mkdtemp(prefix=f"podium-hs-{shape}-")).resolve()
         self.folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.folder, 0o755)  # PostgreSQL's own user reaches its folder inside
+        os.chmod(self.folder, 0o711)  # PostgreSQL's own user passes through to its folder inside
         options = dict(server_name=server_name, lift_limits=lift_limits, app_services=app_services,
                        rate_limits=rate_limits)
         self.postgres = Postgres(self.folder / "postgres") if shape != "sqlite" else None
