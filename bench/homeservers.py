@@ -28,6 +28,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -58,7 +59,8 @@ UPSTREAM_WORKERS = {"synapse_main": None, "synapse_sync": "synchrotron1", "synap
 
 
 def _postgres_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    # The newest major version installed: /usr/lib/postgresql/15/bin/initdb
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda path: int(path.split("/")[4]))
     if not found:
         raise HomeserverError(f"PostgreSQL's {name} is not installed: apt-get install postgresql")
     return found[-1]
@@ -72,7 +74,6 @@ def _require(program: str, package: str) -> str:
 
 
 def _wait_port(port: int, what: str, proc: subprocess.Popen | None = None, timeout: float = 30) -> None:
-    import socket
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
