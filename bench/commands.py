@@ -418,15 +418,19 @@ async def load(audience: Audience, room_id: str, bot_user: str, figures: Figures
     await asyncio.gather(*watchers, *answers)
 
 
-async def setup_room(server: EmbeddedSynapse, schedule_path: Path, bot_user: str, bot_token: str) -> str:
-    """Apply the conference as ``podium apply`` would; return the track room's id."""
+async def setup_room(server: EmbeddedSynapse, schedule_path: Path, bot_user: str, bot_token: str, *,
+                     appservice: bool = False) -> str:
+    """Apply the conference as ``podium apply`` would (``--appservice``: ``bot_token`` is the
+    service's as_token); return the track room's id."""
     from bot.matrix import MatrixAdapter
     from bot.provisioning.apply import converge
     from bot.provisioning.desired import Settings
     from bot.provisioning.pipeline import DEFAULT_PUBLIC_URL, build
 
     conf = build(schedule_path, Settings(server_name=SERVER_NAME, bot_user_id=bot_user, public_url=DEFAULT_PUBLIC_URL))
-    async with MatrixAdapter(server.base_url, bot_user, bot_token) as adapter:
+    async with MatrixAdapter(server.base_url, bot_user, bot_token, appservice=appservice) as adapter:
+        if appservice:
+            await adapter.claim_user()
         version = await adapter.default_room_version()
         _plan, report = await converge(adapter, conf.rooms, conference_id=conf.schedule.conference.id,
                                        room_version=version)
