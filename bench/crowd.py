@@ -83,6 +83,9 @@ DRAIN_SECONDS = 60.0
 #: A budget for the whole run: past it the load stops being sent and what it reached is printed.
 BUDGET_SECONDS = 15 * 60
 REGISTER_THREADS = 4
+#: How long the staff's clients wait for one request: under the crowd, a send waits its turn
+#: behind hundreds in its room.
+REQUEST_TIMEOUT = 180
 POLL_OPTIONS = ("Alpha", "Beta", "Gamma")
 CLIENT_PATH = "/_matrix/client/v3"
 
@@ -142,6 +145,11 @@ def podium(work: Path, env: dict[str, str], *argv: str) -> None:
 @dataclass
 class Figures:
     asks: dict[str, float] = field(default_factory=dict)  # tag -> when the !ask's send began
+    asks_wall: dict[str, float] = field(default_factory=dict)  # ... on the wall clock (s)
+    taken: dict[str, int] = field(default_factory=dict)  # event id -> origin_server_ts, of what observers saw
+    bot_taken: dict[str, int] = field(default_factory=dict)  # tag -> the homeserver took the bot's post (ms)
+    plain_taken: dict[str, int] = field(default_factory=dict)  # tag -> ... the plain client's answer (ms)
+    bot_seen_wall: dict[str, float] = field(default_factory=dict)  # tag -> an observer saw the bot's post (wall, s)
     ask_events: dict[str, str] = field(default_factory=dict)  # tag -> the !ask's event id
     bot_seen: dict[str, list[float]] = field(default_factory=dict)  # tag -> the bot's posts of it, seen
     plain_seen: dict[str, list[float]] = field(default_factory=dict)  # tag -> the responder's answers, seen
@@ -158,6 +166,21 @@ class Figures:
 
     def latencies(self, seen: dict[str, list[float]]) -> list[float]:
         return [seen[t][0] - sent for t, sent in self.asks.items() if seen.get(t)]
+
+    def breakdown(self) -> dict[str, list[float]]:
+        """Seconds in each stretch of a reply, from this machine's clock (sends, the observers)
+        and the homeserver's ``origin_server_ts`` (the same clock: one machine). "Taken" is when
+        the homeserver stamped the event, after its per-room checks."""
+        ask_taken = {t: self.taken[e] / 1000 for t, e in self.ask_events.items() if e in self.taken}
+        return {
+            "!ask: sent -> taken": [ask_taken[t] - self.asks_wall[t] for t in ask_taken],
+            "bot: !ask taken -> its post taken": [self.bot_taken[t] / 1000 - ask_taken[t]
+                                                  for t in ask_taken if t in self.bot_taken],
+            "plain client: !ask taken -> its answer taken": [self.plain_taken[t] / 1000 - ask_taken[t]
+                                                             for t in ask_taken if t in self.plain_taken],
+            "bot's post: taken -> an observer has it": [self.bot_seen_wall[t] - self.bot_taken[t] / 1000
+                                                        for t in self.bot_taken if t in self.bot_seen_wall],
+        }
 
 
 # ----------------------------------------------------------------------------- attendees
@@ -275,6 +298,7 @@ def observing(bot_user: str, responder_user: str, figures: Figures) -> Callable[
 
     def on_event(room_id: str, event: dict, seen: float) -> None:
         sender, content = event.get("sender"), event.get("content") or {}
+        figures.taken[event.get("event_id", "")] = event.get("origin_server_ts", 0)
         if event.get("type") == START and sender == bot_user:
             answers = [a["id"] for a in content.get(START, {}).get("answers", [])]
             figures.polls.setdefault(room_id, (event["event_id"], answers))
@@ -286,9 +310,12 @@ def observing(bot_user: str, responder_user: str, figures: Figures) -> Callable[
             return
         if sender == bot_user:
             figures.bot_seen.setdefault(tag, []).append(seen)
+            figures.bot_taken.setdefault(tag, event.get("origin_server_ts", 0))
+            figures.bot_seen_wall.setdefault(tag, time.time())
             figures.posts.setdefault(room_id, []).append(event["event_id"])
         elif sender == responder_user:
             figures.plain_seen.setdefault(tag, []).append(seen)
+            figures.plain_taken.setdefault(tag, event.get("origin_server_ts", 0))
 
     return on_event
 
@@ -484,9 +511,9 @@ async def run(args: argparse.Namespace, work: Path, server_box: list) -> tuple[F
         space = f"#{conf_id}:{SERVER_NAME}"
         seated = sorted(set(attendee_seats))
         rooms: dict[int, str] = {}
-        moderator_client = client(server, mod_user, mod_token)
-        responder = client(server, resp_user, resp_token)
-        observers = [client(server, u, t) for u, t in observer_accounts[:len(seated)]]
+        moderator_client = client(server, mod_user, mod_token, REQUEST_TIMEOUT)
+        responder = client(server, resp_user, resp_token, REQUEST_TIMEOUT)
+        observers = [client(server, u, t, REQUEST_TIMEOUT) for u, t in observer_accounts[:len(seated)]]
         staff.extend([moderator_client, responder, *observers])
         for c in staff:
             for n in seated:
@@ -540,11 +567,13 @@ async def run(args: argparse.Namespace, work: Path, server_box: list) -> tuple[F
             room_id = rooms[a.track]
             tag = f"a{next(seq)}x{uuid.uuid4().hex[:4]}"
             body = f"!ask {question_text(rng, tag)}"
+            figures.asks_wall[tag] = time.time()
             figures.asks[tag] = time.perf_counter()
             event_id = await http.send(a, room_id, "m.room.message", {"msgtype": "m.text", "body": body}, "!ask")
             if event_id is None:
                 figures.asks.pop(tag)
                 return
+            figures.ask_events[tag] = event_id
             if room_id in figures.polls:
                 poll_id, answer_ids = figures.polls[room_id]
                 content = {"m.relates_to": {"rel_type": "m.reference", "event_id": poll_id},
@@ -633,6 +662,11 @@ def report(figures: Figures, counts: dict, extra: dict, args: argparse.Namespace
     if bot and plain:
         log(f"bot / floor: p50 {percentile(bot, 50) / percentile(plain, 50):.2f}, "
             f"p99 {percentile(bot, 99) / percentile(plain, 99):.2f}")
+    log("where the time goes (this machine's clock and the homeserver's origin_server_ts):")
+    for stretch, values in figures.breakdown().items():
+        if values:
+            log(f"  {stretch:<46}{len(values):>6}{percentile(values, 50) * 1000:>10.0f}"
+                f"{percentile(values, 99) * 1000:>10.0f}")
     twice = sum(1 for seen in figures.bot_seen.values() if len(seen) > 1)
     log(f"posts seen twice by an observer: {twice}; replies never seen: bot "
         f"{len(figures.asks) - len(bot)}, plain client {len(figures.asks) - len(plain)}")
