@@ -200,6 +200,8 @@ class Figures:
     retries: int = 0
     gaps: int = 0  # observer syncs whose timeline was cut short (some events unseen)
     cut_short: str = ""  # what the budget stopped, if it did
+    load_began: float = 0.0  # when the first !ask went (wall, s)
+    transactions: list[float] = field(default_factory=list)  # when the bot finished each pushed one since
 
     def latencies(self, seen: dict[str, list[float]]) -> list[float]:
         return [seen[t][0] - sent for t, sent in self.asks.items() if seen.get(t)]
@@ -440,6 +442,17 @@ def recorded(data_dir: Path, conference_id: str, figures: Figures, attendees: se
     }
 
 
+def pushed(data_dir: Path, since: float) -> list[float]:
+    """When the bot finished each transaction the homeserver pushed it after ``since`` (unix s):
+    empty for a bot that syncs."""
+    db = sqlite3.connect(f"file:{data_dir / 'podium.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        return [at for (at,) in db.execute("SELECT handled_at FROM pushed_transactions WHERE handled_at >= ? "
+                                           "ORDER BY handled_at", [since])]
+    finally:
+        db.close()
+
+
 async def settle(read: Callable[[], dict[str, tuple[int, int]]], want: dict[str, int], figures: Figures,
                  deadline: float) -> bool:
     """Read the store until it holds everything sent (True), until it has not changed for
@@ -625,6 +638,7 @@ async def run(args: argparse.Namespace, work: Path, server_box: list) -> tuple[F
                 if answer:
                     figures.poll_answers.add(answer)
 
+        figures.load_began = time.time()
         done = await bounded(crowd, args.in_flight, ask, deadline, "asks", figures)
         figures.phase("load: !ask and a poll answer each", t0, len(figures.asks) + len(figures.poll_answers))
         log(f"{done} attendees asked and answered the poll in {time.monotonic() - t0:.1f} s")
@@ -658,6 +672,7 @@ async def run(args: argparse.Namespace, work: Path, server_box: list) -> tuple[F
         if bot.process.poll() is not None:
             figures.errors.append(f"podium run exited {bot.process.returncode} during the run")
         peak = bot.peak_rss_kib()
+        figures.transactions = pushed(data_dir, figures.load_began)
     finally:
         stop.set()
         for task in background:
@@ -720,6 +735,13 @@ def report(figures: Figures, counts: dict, extra: dict, args: argparse.Namespace
         f"{len(figures.asks) - len(bot)}, plain client {len(figures.asks) - len(plain)}")
     if figures.gaps:
         log(f"note: {figures.gaps} observer syncs were cut short (limited): a reply in the gap counts as unseen")
+    if figures.transactions:
+        gaps = [b - a for a, b in zip(figures.transactions, figures.transactions[1:])]
+        events = len(figures.asks) + len(figures.poll_answers) + len(figures.votes)
+        log(f"transactions pushed to the bot from the first !ask on: {len(figures.transactions)}, one at a time "
+            f"({events / len(figures.transactions):.1f} of the crowd's events a transaction, besides the bot's own "
+            f"and the plain client's); from one finished to the next: p50 {percentile(gaps, 50) * 1000:.0f} ms, "
+            f"p99 {percentile(gaps, 99) * 1000:.0f} ms")
     peak = extra["peak_rss_kib"]
     log(f"the bot's peak RSS (VmHWM of podium run): {peak / 1024:.0f} MiB" if peak else "peak RSS: unknown")
     log(f"requests tried again: {figures.retries}; whole run {extra['seconds']:.0f} s")
