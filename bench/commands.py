@@ -215,9 +215,9 @@ class Figures:
         return self.lost() + sum(1 for t in self.echo_sent if not self.echo_seen.get(t) or not self.answer_seen.get(t))
 
 
-def client(server: EmbeddedSynapse, user_id: str, token: str) -> AsyncClient:
+def client(server: EmbeddedSynapse, user_id: str, token: str, request_timeout: float = 30) -> AsyncClient:
     # Fail rather than wait forever: a benchmark must report, not hang.
-    config = AsyncClientConfig(max_limit_exceeded=3, max_timeouts=3, request_timeout=30)
+    config = AsyncClientConfig(max_limit_exceeded=3, max_timeouts=3, request_timeout=request_timeout)
     c = AsyncClient(server.base_url, user_id, config=config)
     c.access_token, c.user_id = token, user_id
     return c
