@@ -17,8 +17,8 @@ A request without the hs_token is refused before its body is read: 401 without a
 with another one.
 
 While the bot restarts, the homeserver keeps the transactions and pushes them once the web server
-answers again; the widget pages are not served in the meantime, as they are not for a bot that
-syncs. Serving them through a restart is a matter for the web server, not for this receiver.
+answers again. Pages that must stay up through a restart run apart, in ``podium web``, with the
+bot started as ``podium run --no-pages``: its listener then takes nothing but the transactions.
 """
 
 from __future__ import annotations
