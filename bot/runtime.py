@@ -1,7 +1,7 @@
 """``podium run``: the bot online during the conference.
 
-A /sync loop on the Matrix adapter (``run``); or, as an application service, the batches the
-homeserver pushes (``run_pushed`` and ``deliver``; ``bot.web.transactions`` receives them), handled
+A /sync loop on the Matrix adapter (``run``); or, as an application service, the transactions the
+homeserver pushes (``run_pushed``; ``bot.web.transactions`` receives and stores them), handled
 alike. Every event of a conference room goes through the command registry (``bot.commands``);
 what it handled is remembered in the store (``bot.store.database``) together with the sync token,
 so that:
@@ -52,6 +52,7 @@ from .roomstate.state import CREATE, ENCRYPTION, LOCATOR, POWER_LEVELS
 from .store.database import Store
 from .store.direct import DirectRoomStore
 from .store.received import ReceivedStore
+from .store.transactions import PushedTransactions
 from .store.ticketcodes import TicketCodeStore
 from .wording import counted
 
@@ -94,6 +95,30 @@ REQUESTS_IN_FLIGHT = 256
 #: The key and kind of a direct chat with the bot, as a room its commands see.
 DIRECT = "direct"
 
+
+
+def as_sync_batch(events: list[Any], bot_user_id: str) -> dict[str, Any]:
+    """A pushed transaction's events as the ``rooms`` of one /sync batch: each room's events in
+    its timeline, in the order pushed; the bot's own invitations under ``invite`` (the invitation
+    is its invite state) and its leaving a room under ``leave``."""
+    join: dict[str, Any] = {}
+    invite: dict[str, Any] = {}
+    leave: dict[str, Any] = {}
+    for event in events:
+        if not isinstance(event, dict) or not isinstance(event.get("room_id"), str):
+            continue
+        room_id = event["room_id"]
+        content = event.get("content") if isinstance(event.get("content"), dict) else {}
+        own_membership = event.get("type") == "m.room.member" and event.get("state_key") == bot_user_id
+        if own_membership and content.get("membership") == "invite":
+            stripped = (event.get("unsigned") or {}).get("invite_room_state") or []
+            invite[room_id] = {"invite_state": {"events": [*stripped, event]}}
+        elif own_membership and content.get("membership") in ("leave", "ban"):
+            leave[room_id] = {}
+            join.pop(room_id, None)
+        else:
+            join.setdefault(room_id, {"timeline": {"events": []}})["timeline"]["events"].append(event)
+    return {"rooms": {"join": join, "invite": invite, "leave": leave}}
 
 
 def _points_elsewhere(event: dict[str, Any]) -> bool:
@@ -175,7 +200,11 @@ class Runtime:
         self.rooms: dict[str, dict[str, dict[str, Any]]] = {}  # room id -> type -> state key -> content
         self.creators: dict[str, str] = {}  # room id -> who created it; the bot's rooms are the conference's
         self.since: str | None = None  # where the next /sync starts
-        self._batches: deque[tuple[str, asyncio.Task]] = deque()  # (token after it, its handling)
+        #: Batches being handled, oldest first: (what to record once it and every one before it
+        #: are handled, its handling).
+        self._batches: deque[tuple[Callable[[], None], asyncio.Task]] = deque()
+        self._pushed_from = 0  # the position of the last stored pushed event handed to a batch
+        self._pushed = asyncio.Event()  # set when a transaction is stored
         self._failure: asyncio.Future | None = None  # set to what a batch failed with
         #: Set once the bot has its starting point: anything sent after that gets an answer.
         self.ready = asyncio.Event()
@@ -205,10 +234,26 @@ class Runtime:
     # Syncing never waits for handling: each batch's handlers run as a task while the next
     # /sync is already waiting, so one slow reply does not hold up the answers behind it. The
     # token saved to the store is the last one whose batch, and every batch before it, is fully
-    # handled: that is where a restart (or a retry after an error) resumes.
+    # handled: that is where a restart (or a retry after an error) resumes. Pushed transactions
+    # go the same way, each one a batch, taken from the store in the order pushed; once a
+    # transaction's batch and every one before it are handled, it is no longer pending.
 
     async def run(self) -> None:
         """Sync and handle events until cancelled."""
+        await self._keep_taking(self.sync_once)
+
+    async def run_pushed(self, pushed: PushedTransactions) -> None:
+        """The bot as an application service: read the rooms as ``run`` does, then handle the
+        transactions the homeserver pushed as they are stored in ``pushed`` (``pushed_arrived``
+        says one was), those a stopped run left pending first, until cancelled."""
+        await self._keep_taking(lambda: self.take_pushed(pushed))
+
+    def pushed_arrived(self) -> None:
+        """A transaction was stored: ``run_pushed`` takes it."""
+        self._pushed.set()
+
+    async def _keep_taking(self, take_batch: Callable[[], Awaitable[None]]) -> None:
+        """Start, then take batches to handle until cancelled, waiting while the homeserver is away."""
         backoff = Backoff(most=self.max_backoff)
         self._failure = asyncio.get_running_loop().create_future()
         try:
@@ -216,7 +261,7 @@ class Runtime:
                 try:
                     if not self.ready.is_set():
                         await self.start()
-                    await self.sync_once()
+                    await take_batch()
                     backoff.succeeded()
                 except MatrixError as exc:
                     if not _transient(exc):
@@ -225,29 +270,6 @@ class Runtime:
                     await backoff.wait(exc)
         finally:
             await self._abandon()
-
-    async def run_pushed(self) -> None:
-        """The bot as an application service: read the rooms as ``run`` does, then wait until
-        cancelled while the homeserver pushes their events (``deliver``) instead of a /sync loop."""
-        backoff = Backoff(most=self.max_backoff)
-        while not self.ready.is_set():
-            try:
-                await self.start()
-                backoff.succeeded()
-            except MatrixError as exc:
-                if not _transient(exc):
-                    raise
-                await backoff.wait(exc)
-        await asyncio.Future()
-
-    async def deliver(self, batch: dict[str, Any]) -> None:
-        """Handle events the homeserver pushed, shaped as one /sync batch: folded in and handled as
-        a batch of /sync is, each event once; returns when every one is handled. Raises a
-        MatrixError the homeserver may be over soon (the pusher tries again later), as ``run``
-        does. One batch at a time: the caller waits for one to end before it delivers the next."""
-        await self.ready.wait()
-        handlers = await self.process(batch)
-        await self._handle_batch(handlers, None)
 
     async def start(self) -> None:
         """Read every room's state, and pick up where the last run stopped (or start from now)."""
@@ -302,18 +324,46 @@ class Runtime:
             self.store.save_sync_token(self.account, self.since)
             return
         handlers = await self.process(batch)
-        self.since = batch["next_batch"]
+        token = self.since = batch["next_batch"]
+        await self._queue(handlers, lambda: self.store.save_sync_token(self.account, token))
+
+    async def take_pushed(self, pushed: PushedTransactions) -> None:
+        """The next stored transaction handed to a new batch task, once there is one. Raises what
+        a batch failed with."""
+        assert self._failure is not None, "take_pushed runs inside run_pushed()"
+        self._pushed.clear()  # before looking: a transaction stored after the look sets it again
+        transaction = pushed.pending_after(self._pushed_from)
+        if transaction is None:
+            arrival = asyncio.ensure_future(self._pushed.wait())
+            try:
+                await asyncio.wait({arrival, self._failure}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                arrival.cancel()
+        if self._failure.done():
+            raise self._failure.result()
+        if transaction is None:
+            return
+        handlers = await self.process(as_sync_batch(transaction.events, self.user_id),
+                                      received=transaction.received_at)
+        self._pushed_from = transaction.last
+        await self._queue(handlers, lambda: pushed.handled(transaction.txn_id))
+
+    async def _queue(self, handlers: list[Context], record: Callable[[], None]) -> None:
+        """Handle a batch as a task after those in flight; ``record`` once it and every one
+        before it are handled."""
         previous = self._batches[-1][1] if self._batches else None
         task = asyncio.create_task(self._handle_batch(handlers, previous))
-        self._batches.append((self.since, task))
+        self._batches.append((record, task))
         task.add_done_callback(self._batch_done)
         if len(self._batches) > MAX_BATCHES_IN_FLIGHT:
             await asyncio.wait({self._batches[0][1]})  # back-pressure
 
-    async def process(self, batch: dict[str, Any]) -> list[Context]:
+    async def process(self, batch: dict[str, Any], *, received: float | None = None) -> list[Context]:
         """Fold the batch's state in, in timeline order, and prepare what there is to handle
-        (each context sees the room as of its event, and carries when it was received)."""
-        received = self.receive_clock()  # read before the batch's first await: when it arrived
+        (each context sees the room as of its event, and carries when it was received: now,
+        unless the batch was stored when it arrived, ``received``)."""
+        if received is None:
+            received = self.receive_clock()  # read before the batch's first await: when it arrived
         rooms = batch.get("rooms") or {}
         handlers = []
         for room_id, room in (rooms.get("join") or {}).items():
@@ -374,12 +424,12 @@ class Runtime:
             return
         while self._batches and self._batches[0][1].done() and not self._batches[0][1].cancelled() \
                 and self._batches[0][1].exception() is None:
-            token, _ = self._batches.popleft()
-            self.store.save_sync_token(self.account, token)
+            record, _ = self._batches.popleft()
+            record()
 
     async def _abandon(self) -> None:
-        """Stop every batch in flight; resume from the last token whose events are all handled
-        (handled events are skipped when seen again)."""
+        """Stop every batch in flight; resume from the last token whose events are all handled,
+        or from the first pushed event still pending (handled events are skipped when seen again)."""
         tasks = [task for _, task in self._batches]
         for task in tasks:
             task.cancel()
@@ -387,6 +437,7 @@ class Runtime:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._batches.clear()
         self._failure = asyncio.get_running_loop().create_future()
+        self._pushed_from = 0
         if self.ready.is_set():
             self.since = self.store.load_sync_token(self.account)
 

@@ -230,6 +230,7 @@ async def run_bot(connection: Connection, schedule: Schedule | Programme, data_d
     from .day.runner import DayRunner
     from .runtime import Runtime, answering_adapter, log_in, until_reached
     from .store.database import Store
+    from .store.transactions import PushedTransactions
 
     adapter = answering_adapter(connection.homeserver, connection.user_id, connection.access_token or "",
                                 appservice=connection.appservice is not None)
@@ -243,9 +244,13 @@ async def run_bot(connection: Connection, schedule: Schedule | Programme, data_d
         runtime = Runtime(adapter, schedule, store, clock=clock)
         if ready is not None:
             waiter = asyncio.create_task(_forward(runtime.ready, ready))
-        if receiver is not None:
-            receiver.attach(runtime)
-        tasks = [asyncio.create_task(runtime.run() if receiver is None else runtime.run_pushed(), name="answering")]
+        if receiver is None:
+            answering = runtime.run()
+        else:
+            pushed = PushedTransactions(store.db, receiver.service.id)
+            receiver.attach(runtime, pushed)
+            answering = runtime.run_pushed(pushed)
+        tasks = [asyncio.create_task(answering, name="answering")]
         if day is not None:
             tasks.append(asyncio.create_task(DayRunner(runtime, day).run(), name="clock"))
         if receiver is not None:
@@ -267,7 +272,7 @@ async def run_bot(connection: Connection, schedule: Schedule | Programme, data_d
                 waiter.cancel()
     finally:
         if receiver is not None:
-            await receiver.detach()
+            receiver.detach()
         store.close()
         await adapter.close()
 

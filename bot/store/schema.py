@@ -21,6 +21,8 @@ Upgrade 6 keeps the transactions an application service's homeserver pushed and 
 
 Upgrade 7 keeps the rate limits ``podium apply`` met on a homeserver (``_homeserver_limits``).
 
+Upgrade 8 keeps the events of pushed transactions until they are handled (``_pushed_events``).
+
 A file with a higher version than ``VERSION`` was written by a newer Podium, whose tables this
 one cannot know: ``NewerDatabase`` refuses it, for reading and for writing alike, with what to do.
 
@@ -243,9 +245,20 @@ def _homeserver_limits(db: sqlite3.Connection) -> None:
         measured_at REAL NOT NULL, PRIMARY KEY (account, kind))""")
 
 
+def _pushed_events(db: sqlite3.Connection) -> None:
+    """The events of the transactions the homeserver pushed, stored before the bot answers and
+    kept until they are handled (``transactions.PushedTransactions``): a bot stopped in between
+    handles them when it starts again. ``seq`` keeps the order they were pushed in; since this
+    upgrade a transaction's ``handled_at`` is when its events were stored."""
+    db.execute("""CREATE TABLE IF NOT EXISTS pushed_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, txn_id TEXT NOT NULL,
+        event TEXT NOT NULL, received_at REAL NOT NULL)""")
+    db.execute("CREATE INDEX IF NOT EXISTS pushed_events_transaction ON pushed_events (service, txn_id)")
+
+
 #: Upgrade N (from version N-1 to N) is ``UPGRADES[N - 1]``.
 UPGRADES: list[Upgrade] = [_podium_0_1_0, _keyed_ticket_codes, _receive_times, _ticket_code_shapes,
-                           _speaker_invites, _pushed_transactions, _homeserver_limits]
+                           _speaker_invites, _pushed_transactions, _homeserver_limits, _pushed_events]
 VERSION = len(UPGRADES)
 
 

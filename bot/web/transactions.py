@@ -2,16 +2,17 @@
 
 ``PUT /_matrix/app/v1/transactions/{txnId}`` on the widget pages' web server: the homeserver
 shows the registration's hs_token (``Authorization: Bearer``) and sends the events of the rooms
-the service is interested in (the bot's rooms) as one transaction. Each transaction becomes one
-batch shaped as /sync gives it (``as_sync_batch``) and goes to the runtime, which handles it as it
-handles a batch of /sync: the commands never know which way their events came.
+the service is interested in (the bot's rooms) as one transaction.
 
-The homeserver sends one transaction at a time and pushes it again, with the same id, until the
-bot answers 200. The answer comes once every event in it is handled, and only then is its id
-recorded (``bot.store.transactions``): a transaction pushed again after that, also after a
-restart, is acknowledged without being handled again; one the bot stopped in the middle of is
-handled again, each of its events at most once (their handled marks). When the homeserver cannot
-be reached to answer, the bot says 503 and the homeserver tries again later.
+The homeserver sends one transaction at a time, waiting for the answer before the next, and
+pushes it again, with the same id, until the bot answers 200. The bot answers 200 as soon as the
+transaction's events and its id are stored, in one commit (``bot.store.transactions``), before
+any of them is handled: a slow reply holds back no transaction behind it. The runtime then
+handles them (``Runtime.run_pushed``), each transaction as one batch shaped as /sync gives it,
+in the order pushed: the commands never know which way their events came. A transaction pushed
+again, also after a restart, is acknowledged without being stored again; events stored but not
+handled when the bot stopped are handled when it starts again, each at most once (their handled
+marks).
 
 A request without the hs_token is refused before its body is read: 401 without any token, 403
 with another one.
@@ -28,7 +29,6 @@ import hmac
 import json
 import logging
 import time
-from typing import Any
 
 from aiohttp import web
 
@@ -48,61 +48,31 @@ PING_PAUSES = (1.0, 3.0, None)
 MAX_TRANSACTION_BYTES = 16 * 1024 * 1024
 
 
-def as_sync_batch(events: list[Any], bot_user_id: str) -> dict[str, Any]:
-    """A transaction's events as the ``rooms`` of one /sync batch: each room's events in its
-    timeline, in the order pushed; the bot's own invitations under ``invite`` (the invitation
-    is its invite state) and its leaving a room under ``leave``."""
-    join: dict[str, Any] = {}
-    invite: dict[str, Any] = {}
-    leave: dict[str, Any] = {}
-    for event in events:
-        if not isinstance(event, dict) or not isinstance(event.get("room_id"), str):
-            continue
-        room_id = event["room_id"]
-        content = event.get("content") if isinstance(event.get("content"), dict) else {}
-        own_membership = event.get("type") == "m.room.member" and event.get("state_key") == bot_user_id
-        if own_membership and content.get("membership") == "invite":
-            stripped = (event.get("unsigned") or {}).get("invite_room_state") or []
-            invite[room_id] = {"invite_state": {"events": [*stripped, event]}}
-        elif own_membership and content.get("membership") in ("leave", "ban"):
-            leave[room_id] = {}
-            join.pop(room_id, None)
-        else:
-            join.setdefault(room_id, {"timeline": {"events": []}})["timeline"]["events"].append(event)
-    return {"rooms": {"join": join, "invite": invite, "leave": leave}}
-
-
 class TransactionReceiver:
-    """The route that takes pushed transactions, handing them to the runtime once it runs
+    """The route that takes pushed transactions, storing them for the runtime once it runs
     (``attach``); until then a transaction waits for it."""
 
     def __init__(self, service: AppService):
         self.service = service
         self._runtime: Runtime | None = None
-        self._done: PushedTransactions | None = None
+        self._pushed: PushedTransactions | None = None
         self._attached = asyncio.Event()
         self._reached = asyncio.Event()  # the homeserver has pinged this server
-        self._one_at_a_time = asyncio.Lock()
-        self._delivery: asyncio.Future | None = None  # the transaction being handled
 
     def install(self, app: web.Application) -> None:
         app.router.add_put(TRANSACTIONS_PATH, self.receive)
         app.router.add_post(PING_PATH, self.pinged)
 
-    def attach(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-        self._done = PushedTransactions(runtime.store.db, self.service.id)
-        self._done.forget_before(time.time() - KEEP_HANDLED_SECONDS)
+    def attach(self, runtime: Runtime, pushed: PushedTransactions) -> None:
+        """Store transactions in ``pushed`` from now on, for ``runtime`` to handle."""
+        self._runtime, self._pushed = runtime, pushed
+        pushed.forget_before(time.time() - KEEP_HANDLED_SECONDS)
         self._attached.set()
 
-    async def detach(self) -> None:
-        """The runtime is stopping (its store about to close): the transaction being handled is
-        stopped, and this one and any later are answered 503, so the homeserver pushes them again
-        to the next run."""
-        self._runtime = self._done = None
-        if self._delivery is not None:
-            self._delivery.cancel()
-            await asyncio.wait({self._delivery})
+    def detach(self) -> None:
+        """The runtime is stopping (its store about to close): any later transaction is answered
+        503, so the homeserver pushes it again to the next run."""
+        self._runtime = self._pushed = None
 
     async def call_for_pushes(self) -> None:
         """Once the runtime has its rooms, ask the homeserver to reach this server: it then
@@ -151,29 +121,13 @@ class TransactionReceiver:
         if not isinstance(events, list):
             return _error(400, "M_BAD_JSON", "a transaction holds a list of events")
         await self._attached.wait()
-        async with self._one_at_a_time:
-            runtime, done = self._runtime, self._done
-            if runtime is None or done is None:
-                return _stopping()
-            if done.handled(txn_id):
-                return web.json_response({})
-            delivery = self._delivery = asyncio.ensure_future(runtime.deliver(as_sync_batch(events, runtime.user_id)))
-            try:
-                await asyncio.wait({delivery})
-            except asyncio.CancelledError:  # the homeserver gave up waiting: it pushes it again
-                delivery.cancel()
-                raise
-            finally:
-                self._delivery = None
-            if delivery.cancelled() or self._runtime is None:
-                return _stopping()
-            failure = delivery.exception()
-            if isinstance(failure, MatrixError):
-                log.warning("transaction %s: %s; the homeserver will push it again", txn_id, failure)
-                return _error(503, "M_UNAVAILABLE", "the bot cannot reach the homeserver; push it again later")
-            if failure is not None:
-                raise failure
-            done.mark_handled(txn_id, time.time())
+        runtime, pushed = self._runtime, self._pushed
+        if runtime is None or pushed is None:
+            return _stopping()
+        # Stored in one commit, with no pause between the look and the write: a transaction is
+        # either stored whole or not at all, and once only.
+        if pushed.store(txn_id, events, runtime.receive_clock()):
+            runtime.pushed_arrived()
         return web.json_response({})
 
     def _refusal(self, authorization: str) -> web.Response | None:

@@ -10,7 +10,7 @@ import pytest
 from bot.cli import main
 from bot.cli.appservice import registration
 from bot.config import ConfigProblem, connection_from
-from bot.web.transactions import as_sync_batch
+from bot.runtime import as_sync_batch
 
 BOT = "@podium:example.org"
 
