@@ -740,7 +740,7 @@ def report(figures: Figures, counts: dict, extra: dict, args: argparse.Namespace
         events = len(figures.asks) + len(figures.poll_answers) + len(figures.votes)
         log(f"transactions pushed to the bot from the first !ask on: {len(figures.transactions)}, one at a time "
             f"({events / len(figures.transactions):.1f} of the crowd's events a transaction, besides the bot's own "
-            f"and the plain client's); from one finished to the next: p50 {percentile(gaps, 50) * 1000:.0f} ms, "
+            f"and the plain client's); from one stored to the next: p50 {percentile(gaps, 50) * 1000:.0f} ms, "
             f"p99 {percentile(gaps, 99) * 1000:.0f} ms")
     peak = extra["peak_rss_kib"]
     log(f"the bot's peak RSS (VmHWM of podium run): {peak / 1024:.0f} MiB" if peak else "peak RSS: unknown")
