@@ -59,6 +59,7 @@ from nio import AsyncClient, AsyncClientConfig, RoomMessageText, RoomSendRespons
 
 from bot.conference.qa import RATE_COUNT, RATE_WINDOW
 from bot.homeserver import EmbeddedSynapse
+from bot.ports import free_port
 
 SERVER_NAME = "localhost"
 PASSWORD = "bench-password"
@@ -446,7 +447,10 @@ def start_bot(server: EmbeddedSynapse, schedule_path: Path, data_dir: Path, bot_
               log_path: Path, options: tuple[str, ...] = ()) -> subprocess.Popen:
     """``podium run`` in its own process, as an organiser runs it, with ``options`` after its
     own (``--appservice``, ``--listen``). Without a token the bot is an application service: its
-    tokens are in ``data_dir``."""
+    tokens are in ``data_dir``. Without ``--listen`` its pages go on a free port, not 8080, where
+    a demo or another bench may already listen."""
+    if "--listen" not in options:
+        options = (*options, "--listen", f"127.0.0.1:{free_port()}")
     env = {**os.environ, "PODIUM_HOMESERVER": server.base_url, "PODIUM_USER_ID": bot_user,
            "PODIUM_DATA_DIR": str(data_dir)}
     if bot_token is not None:
