@@ -584,15 +584,25 @@ def main(argv: list[str] | None = None) -> int:
         figures = asyncio.run(run(server, args, work))
         failures = report(figures, args)
     except Exception as exc:  # noqa: BLE001 - report it, stop Synapse, exit 1
-        traceback.print_exc()
-        failures.append(f"{type(exc).__name__}: {exc}")
-        bot_log = work / "bot.log"
-        if bot_log.exists():
-            log("--- the bot's log (last lines) ---")
-            log("\n".join(bot_log.read_text(errors="replace").splitlines()[-30:]))
+        crashed(exc, work / "bot.log", failures)
     finally:
         server.stop()
     return conclude(failures, work, keep=bool(args.keep))
+
+
+def crashed(exc: BaseException, bot_log: Path, failures: list[str], *, lines: int = 30) -> None:
+    """A benchmark stopped by ``exc``: its traceback printed, a failure added, and the last
+    ``lines`` of the bot's log shown, where the cause usually is."""
+    traceback.print_exc()
+    failures.append(f"{type(exc).__name__}: {exc}")
+    if bot_log.exists():
+        log("--- the bot's log (last lines) ---")
+        log("\n".join(bot_log.read_text(errors="replace").splitlines()[-lines:]))
+
+
+def load_average() -> str:
+    """The machine's load average over 1, 5 and 15 minutes, as the figures print it."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def conclude(failures: list[str], work: Path, *, keep: bool) -> int:

@@ -49,7 +49,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -71,7 +70,8 @@ from bot.ports import free_port
 
 # Run as a script, this file's folder is on the path: the helpers are bench/commands.py's own.
 from clock import stop_bot
-from commands import PASSWORD, SERVER_NAME, _tag, client, conclude, log, percentile, question_text, wait_bot_ready
+from commands import (PASSWORD, SERVER_NAME, _tag, client, conclude, crashed, load_average, log, percentile,
+                      question_text, wait_bot_ready)
 
 IN_FLIGHT = 64  # attendees acting at once
 ROOM_SIZE = 500  # attendees in the first track room
@@ -773,23 +773,18 @@ def main(argv: list[str] | None = None) -> int:
 
     work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="podium-bench-crowd-"))
     work.mkdir(parents=True, exist_ok=True)
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    load = load_average()
     server_box: list[EmbeddedSynapse] = []
     failures: list[str] = []
     try:
         figures, counts, extra = asyncio.run(run(args, work, server_box))
         failures = report(figures, counts, extra, args, load)
     except Exception as exc:  # noqa: BLE001 - report it, stop Synapse, exit 1
-        traceback.print_exc()
-        failures.append(f"{type(exc).__name__}: {exc}")
-        bot_log = work / "bot.log"
-        if bot_log.exists():
-            log("--- the bot's log (last lines) ---")
-            log("\n".join(bot_log.read_text(errors="replace").splitlines()[-30:]))
+        crashed(exc, work / "bot.log", failures)
     finally:
         for server in server_box:
             server.stop()
-    log(f"load average after the run {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+    log(f"load average after the run {load_average()}")
     return conclude(failures, work, keep=bool(args.keep))
 
 

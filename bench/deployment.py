@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -158,11 +157,7 @@ def run_shape(shape: str, args: argparse.Namespace) -> ShapeFigures:
         if result.build.apply_creates != len(rooms):
             result.failures.append(f"build created {result.build.apply_creates} of {len(rooms)} rooms")
     except Exception as exc:  # noqa: BLE001 - report it, stop everything, go on to the next shape
-        traceback.print_exc()
-        result.failures.append(f"{type(exc).__name__}: {exc}")
-        bot_log = work / "bot.log"
-        if bot_log.exists():
-            log("--- the bot's log (last lines) ---\n" + "\n".join(bot_log.read_text(errors="replace").splitlines()[-20:]))
+        commands.crashed(exc, work / "bot.log", result.failures, lines=20)
     finally:
         hs.stop()
         result.load_after = os.getloadavg()

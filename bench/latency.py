@@ -47,7 +47,8 @@ from pathlib import Path
 
 import yaml
 from clock import stop_bot
-from commands import PASSWORD, SERVER_NAME, TRACK, client, conclude, conference, log, percentile, start_bot
+from commands import (PASSWORD, SERVER_NAME, TRACK, client, conclude, conference, load_average, log, percentile,
+                      start_bot)
 from nio import AsyncClient, RoomMessage, RoomSendResponse, RoomVisibility, SyncResponse
 
 from bot.cli.appservice import REGISTRATION_FILE
@@ -352,7 +353,7 @@ def report(samples: Samples) -> list[str]:
     log("")
     log(f"{COMMAND} sent by {samples.askers} askers, time from just before a send to the reply in the sender's own "
         f"/sync (ms); both bots run side by side on one Synapse, each with a conference of its own; load average "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        f"{load_average()}")
     failures: list[str] = []
     for mode in modes:
         log("")

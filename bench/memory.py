@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from urllib.parse import quote
 import aiohttp
 import yaml
 from clock import stop_bot
-from commands import PASSWORD, SERVER_NAME, client, conclude, log, start_bot
+from commands import PASSWORD, SERVER_NAME, client, conclude, load_average, log, start_bot
 from latency import Asker, apply_conference, register_service
 from provision import synthetic_conference
 
@@ -282,7 +281,7 @@ def report(readings: list[Reading], floor: tuple[float, float]) -> list[str]:
     peak = {(r.rooms, r.members): r for r in readings}
     log("")
     log(f"peak RSS (VmHWM) of `podium run --appservice`, MB, once it answered !now; load average "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        f"{load_average()}")
     log(f"floor: a Python process with the bot's imports ({', '.join(BOT_IMPORTS)}): peak {floor[0]:.1f} MB")
     log("")
     log(f"{'rooms / attendees':>18}" + "".join(f"{m:>10,}" for m in counts))
