@@ -175,7 +175,8 @@ class EmbeddedSynapse:
     (``app_service_config_files``); none by default, and the demo gives none.
     ``join_invitations_from``: a bot's Matrix ID whose invitations into rooms (not spaces, not
     direct chats) the homeserver accepts for its local users (:mod:`bot.synapse_joins`): the
-    demo's staff and speakers find their rooms joined.
+    demo's staff and speakers find their rooms joined, and a person joining a conference room
+    before the conference has the bot's invitation to its space accepted first.
     """
 
     def __init__(

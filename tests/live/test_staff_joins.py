@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from types import SimpleNamespace
 
 import pytest
 import yaml
 from nio import AsyncClient, RoomCreateResponse, RoomInviteResponse
 
-from bot.homeserver import EmbeddedSynapse
 from bot.matrix import MatrixAdapter
 from bot.provisioning.apply import observe
-from tests.support.accounts import TEST_PASSWORD
+from tests.support.joining import joining_homeserver
 from tests.support.provisioning import conference_for, podium
 from tests.support.waiting import eventually, settled
 
@@ -25,17 +23,8 @@ PEOPLE = ("mod", "org", "helper", "speaker", "booth", "stranger")
 
 @pytest.fixture(scope="module")
 def homeserver(tmp_path_factory):
-    bot_localpart = f"bot{uuid.uuid4().hex[:6]}"
-    synapse = EmbeddedSynapse(tmp_path_factory.mktemp("joining-synapse"),
-                              join_invitations_from=f"@{bot_localpart}:localhost")
-    synapse.start()
-    try:
-        user_id, token = synapse.register_user(bot_localpart, TEST_PASSWORD)
-        synapse.override_ratelimit(user_id)
-        people = {name: synapse.register_user(name, TEST_PASSWORD)[1] for name in PEOPLE}
-        yield synapse, SimpleNamespace(user_id=user_id, access_token=token, homeserver=synapse.base_url), people
-    finally:
-        synapse.stop()
+    with joining_homeserver(tmp_path_factory.mktemp("joining-synapse"), PEOPLE) as found:
+        yield found
 
 
 def schedule(path, conf_id: str):
