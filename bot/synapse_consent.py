@@ -57,8 +57,11 @@ class RepeatWidgetConsent:
     def __init__(self, config: dict[str, Any], api: ModuleApi):
         self._api = api
         self._bot = config["bot"]
-        # (user, room) whose consent is being repeated: the copies pass through the same callback.
+        # (user, room) whose consent is being repeated; the copy being written right now (it passes
+        # through the same callback); and those who consented again meanwhile.
         self._repeating: set[tuple[str, str]] = set()
+        self._writing: dict[tuple[str, str], dict[str, Any]] = {}
+        self._again: set[tuple[str, str]] = set()
         api.register_account_data_callbacks(on_account_data_updated=self.on_account_data_updated)
 
     @staticmethod
@@ -70,13 +73,17 @@ class RepeatWidgetConsent:
 
     async def on_account_data_updated(self, user_id: str, room_id: str | None, data_type: str,
                                       content: dict[str, Any]) -> None:
-        if (data_type != ALLOWED_WIDGETS or room_id is None or (user_id, room_id) in self._repeating
+        key = (user_id, room_id or "")
+        if (data_type != ALLOWED_WIDGETS or room_id is None or self._writing.get(key) == content
                 or not self._api.is_mine(user_id)):
             return
         granted = granted_widget_events(content)
         if not granted or not await self._pinned_by_bot(room_id, granted):
             return
-        self._repeating.add((user_id, room_id))
+        if key in self._repeating:
+            self._again.add(key)  # a new consent while the last is repeated: one more round after it
+            return
+        self._repeating.add(key)
         self._api.run_as_background_process("podium_repeat_widget_consent", self._repeat, user_id, room_id)
 
     async def _pinned_by_bot(self, room_id: str, event_ids: set[str]) -> bool:
@@ -84,14 +91,20 @@ class RepeatWidgetConsent:
         return any(event.event_id in event_ids and event.sender == self._bot for event in state.values())
 
     async def _repeat(self, user_id: str, room_id: str) -> None:
+        key = (user_id, room_id)
         try:
-            for pause in REPEAT_PAUSES:
-                await self._api.sleep(pause)
-                await self._write_again(user_id, room_id)
+            while True:
+                self._again.discard(key)
+                for pause in REPEAT_PAUSES:
+                    await self._api.sleep(pause)
+                    await self._write_again(user_id, room_id)
+                if key not in self._again:
+                    return
         except Exception as exc:  # noqa: BLE001 - a copy that fails leaves the person's own write as it is
             log.warning("could not repeat %s's widget consent in %s: %s", user_id, room_id, exc)
         finally:
-            self._repeating.discard((user_id, room_id))
+            self._repeating.discard(key)
+            self._again.discard(key)
 
     async def _write_again(self, user_id: str, room_id: str) -> None:
         # The module API reads and writes only global account data; room account data goes through
@@ -99,5 +112,9 @@ class RepeatWidgetConsent:
         current = await self._api._store.get_account_data_for_room_and_type(user_id, room_id, ALLOWED_WIDGETS)
         if current is None:
             return
-        await self._api._account_data_handler.add_account_data_to_room(user_id, room_id, ALLOWED_WIDGETS,
-                                                                        dict(current))
+        copy = dict(current)
+        self._writing[(user_id, room_id)] = copy
+        try:
+            await self._api._account_data_handler.add_account_data_to_room(user_id, room_id, ALLOWED_WIDGETS, copy)
+        finally:
+            del self._writing[(user_id, room_id)]
