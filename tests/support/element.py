@@ -285,11 +285,14 @@ class ElementTab:
         await self.page.locator(".mx_RoomView, .mx_SpaceRoomView").first.wait_for(timeout=STEP_MS)
 
     async def accept_invite(self, alias: str) -> None:
-        """Open the room or space the user is invited to and press Accept."""
+        """Open the room or space the user is invited to and press Accept; returns once Element
+        shows it joined (a space's home, a room's composer). Until then Element is still
+        navigating to it, and a room opened meanwhile is taken back to it."""
         await self.open_room(alias)
         accept = self.page.get_by_role("button", name="Accept", exact=True)
         await accept.click(timeout=STEP_MS)
         await accept.wait_for(state="detached", timeout=STEP_MS)
+        await self.page.locator(".mx_SpaceRoomView_landing, .mx_MessageComposer").first.wait_for(timeout=STEP_MS)
 
     async def join_room(self, alias: str) -> None:
         """Open ``alias`` and join it from the preview if not a member yet; returns once the
@@ -311,7 +314,11 @@ class ElementTab:
     async def _join_shown(self) -> None:
         composer = self.page.locator(".mx_MessageComposer")
         join = self.page.locator(".mx_RoomPreviewBar").get_by_role("button", name=re.compile("^Join"))
-        await composer.or_(join).first.wait_for(timeout=STEP_MS)
+        try:
+            await composer.or_(join).first.wait_for(timeout=STEP_MS)
+        except playwright_async.TimeoutError:
+            await self.shot("neither-composer-nor-join")
+            raise
         if await join.count():
             await join.first.click()
         await composer.wait_for(timeout=STEP_MS)
