@@ -63,6 +63,9 @@ _LIFTED = {"per_second": 10000, "burst_count": 100000}
 #: The Synapse module (a class path, not imported here: Podium runs without Synapse installed)
 #: that joins local users the bot invites into its rooms: see bot/synapse_joins.py.
 JOIN_INVITATIONS_MODULE = "bot.synapse_joins.JoinPodiumInvitations"
+#: The Synapse module that writes a person's consent to one of the bot's widgets again, so Element
+#: sees it and loads the tile: see bot/synapse_consent.py.
+WIDGET_CONSENT_MODULE = "bot.synapse_consent.RepeatWidgetConsent"
 
 LIFTED_RATELIMITS: dict[str, Any] = {
     "rc_message": _LIFTED,
@@ -177,6 +180,8 @@ class EmbeddedSynapse:
     direct chats) the homeserver accepts for its local users (:mod:`bot.synapse_joins`): the
     demo's staff and speakers find their rooms joined, and a person joining a conference room
     before the conference has the bot's invitation to its space accepted first.
+    ``widget_consent_from``: a bot's Matrix ID whose widgets' consents the homeserver writes again
+    for Element to see (:mod:`bot.synapse_consent`): no tile stays on "Loading…" after "Continue".
     """
 
     def __init__(
@@ -190,6 +195,7 @@ class EmbeddedSynapse:
         app_services: tuple[Path, ...] = (),
         rate_limits: dict[str, Any] | None = None,
         join_invitations_from: str | None = None,
+        widget_consent_from: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.app_services = tuple(Path(path).resolve() for path in app_services)
@@ -200,6 +206,7 @@ class EmbeddedSynapse:
         self.lift_limits = lift_limits
         self.rate_limits = dict(rate_limits or {})
         self.join_invitations_from = join_invitations_from
+        self.widget_consent_from = widget_consent_from
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
         self._admin_token: str | None = None
@@ -288,9 +295,15 @@ class EmbeddedSynapse:
         if self.app_services:
             lines.append("app_service_config_files:")
             lines.extend(f"  - {q(str(path))}" for path in self.app_services)
+        modules = []
         if self.join_invitations_from:
-            lines += ["modules:", f"  - module: {JOIN_INVITATIONS_MODULE}", "    config:",
-                      f"      inviter: {q(self.join_invitations_from)}"]
+            modules += [f"  - module: {JOIN_INVITATIONS_MODULE}", "    config:",
+                        f"      inviter: {q(self.join_invitations_from)}"]
+        if self.widget_consent_from:
+            modules += [f"  - module: {WIDGET_CONSENT_MODULE}", "    config:",
+                        f"      bot: {q(self.widget_consent_from)}"]
+        if modules:
+            lines += ["modules:", *modules]
         limits = {**(LIFTED_RATELIMITS if self.lift_limits else {}), **self.rate_limits}
         for key, value in limits.items():
             lines.append(f"{key}: {json.dumps(value)}")

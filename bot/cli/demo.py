@@ -55,9 +55,10 @@ def run_demo(schedule_path: Path, data_dir: Path, *, port: int, public_url: str,
         return 1
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    # Staff and speakers find their rooms joined: one invitation to accept, the conference's.
+    # Staff and speakers find their rooms joined: one invitation to accept, the conference's. A tile
+    # loads after its one "Continue" even when Element misses its own consent's echo.
     server = EmbeddedSynapse(data_dir / "synapse", server_name=SERVER_NAME, host=HOST, port=port,
-                             join_invitations_from=bot_id)
+                             join_invitations_from=bot_id, widget_consent_from=bot_id)
     print(f"Starting Synapse on {server.base_url} (data in {data_dir / 'synapse'}) …", flush=True)
     try:
         server.start()

@@ -2,12 +2,11 @@
 fresh profile, shows every pinned widget's page after the one consent click per widget; none
 stays on "Loading…", and Element's widget messaging finishes its handshake with every page.
 
-Element has a race of its own: now and then it grants the permission to a tile it re-created
-between the Continue click and the setting's echo, and that tile never asks for its page (no
-iframe at all; nothing a page can do about it). A visit that meets it reopens the room once, as
-a user would, and must then show the page; at most ``RACES`` of the visits may need that, so a
-change that makes the race common still fails here. A tile that has its iframe but no page, or
-a page that never answers the handshake, fails at once."""
+The room is opened once, as a user opens it: a tile left on "Loading…" fails the test. Element
+1.11.88 misses its own consent's /sync echo when the echo beats the answer to the consent's write
+(a busy homeserver, a slow network); the demo's homeserver writes a consent to the bot's widgets
+again a moment later (``bot.synapse_consent``), and one visit here holds every consent's answer
+back to meet that order every time."""
 
 from __future__ import annotations
 
@@ -21,13 +20,14 @@ from tests.support.element import (  # noqa: F401
 
 TRACK = "#ep2026-track-forum:localhost"
 VISITS = 10
-RACES = 2  # visits that may meet Element's no-iframe race and reopen the room
+#: The visit whose consents are answered late, so that each consent's echo comes first.
+HELD_VISIT = 2
+HELD_S = 1.5
 
 
 async def test_a_track_room_shows_every_pinned_widget_in_fresh_profiles(element):  # noqa: F811
     stuck: list[str] = []
     silent: list[str] = []
-    raced: list[str] = []
     tiles_seen = 0
     for visit in range(1, VISITS + 1):
         journey = f"widgets-{visit:02d}"
@@ -42,14 +42,11 @@ async def test_a_track_room_shows_every_pinned_widget_in_fresh_profiles(element)
             tab = await element.open(user, journey)
             await tab.open_room(TRACK)
         try:
+            if visit == HELD_VISIT:
+                await tab.hold_consent_answers(HELD_S)
             allowed = await tab.allow_widgets()
             assert allowed == len(await tab.widget_ids()), "every Podium widget asks a new user once"
             tiles = await tab.wait_for_widgets()
-            no_iframe = [t.widget_id for t in tiles if t.state == "loading (no iframe)"]
-            if no_iframe:
-                raced.append(f"visit {visit}: {', '.join(no_iframe)}")
-                await tab.loaded_widget(no_iframe[0], reopen=TRACK)  # the room opened again, from Home
-                tiles = await tab.wait_for_widgets()
             await tab.shot("track-room")
             tiles_seen += len(tiles)
             stuck += [f"visit {visit}: {t.widget_id} {t.state}" for t in tiles if not t.loaded]
@@ -60,7 +57,6 @@ async def test_a_track_room_shows_every_pinned_widget_in_fresh_profiles(element)
         finally:
             await tab.close()
     assert tiles_seen >= VISITS
-    assert len(raced) <= RACES, f"Element's no-iframe race in {len(raced)} of {VISITS} visits: {raced}"
     assert not stuck, f"{len(stuck)} of {tiles_seen} tiles never showed their page: {stuck}"
     assert not silent, f"pages that never answered Element's widget handshake: {silent}"
 

@@ -26,6 +26,7 @@ accessible names.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import http.server
@@ -66,9 +67,8 @@ BOT_NAME = "Podium"
 #: Element's first load of a fresh profile (61 MB of bundles, the initial sync) on a busy machine.
 FIRST_LOAD_MS = 90_000
 STEP_MS = 30_000
-#: How long a consent prompt may stay after Continue before it is pressed again, and how often.
+#: How long a consent prompt may stay after its Continue is pressed.
 CONSENT_MS = 5_000
-CONSENT_ATTEMPTS = 3
 #: Toast and announcement buttons that only put something off (never "Enable", never "Accept").
 PUT_OFF = re.compile(r"^(Dismiss|Later|Not now|OK|Got it|No thanks|Close)$")
 
@@ -285,11 +285,14 @@ class ElementTab:
         await self.page.locator(".mx_RoomView, .mx_SpaceRoomView").first.wait_for(timeout=STEP_MS)
 
     async def accept_invite(self, alias: str) -> None:
-        """Open the room or space the user is invited to and press Accept."""
+        """Open the room or space the user is invited to and press Accept; returns once Element
+        shows it joined (a space's home, a room's composer). Until then Element is still
+        navigating to it, and a room opened meanwhile is taken back to it."""
         await self.open_room(alias)
         accept = self.page.get_by_role("button", name="Accept", exact=True)
         await accept.click(timeout=STEP_MS)
         await accept.wait_for(state="detached", timeout=STEP_MS)
+        await self.page.locator(".mx_SpaceRoomView_landing, .mx_MessageComposer").first.wait_for(timeout=STEP_MS)
 
     async def join_room(self, alias: str) -> None:
         """Open ``alias`` and join it from the preview if not a member yet; returns once the
@@ -311,7 +314,11 @@ class ElementTab:
     async def _join_shown(self) -> None:
         composer = self.page.locator(".mx_MessageComposer")
         join = self.page.locator(".mx_RoomPreviewBar").get_by_role("button", name=re.compile("^Join"))
-        await composer.or_(join).first.wait_for(timeout=STEP_MS)
+        try:
+            await composer.or_(join).first.wait_for(timeout=STEP_MS)
+        except playwright_async.TimeoutError:
+            await self.shot("neither-composer-nor-join")
+            raise
         if await join.count():
             await join.first.click()
         await composer.wait_for(timeout=STEP_MS)
@@ -409,27 +416,25 @@ class ElementTab:
 
     async def allow_widgets(self, expected: int = 1) -> int:
         """Wait for at least ``expected`` widget tiles, then press "Continue" on every tile asking for
-        consent (once per widget and user); returns how many were allowed. Waits for the composer
-        first: consent given while Element is still swapping the room's preview for the joined
-        room can be lost (the tile then stays on "Loading…")."""
+        consent, once each, as a user does; returns how many were pressed (a prompt that came back
+        is pressed again and counted again, for the caller to judge). A prompt still up
+        ``CONSENT_MS`` after its press fails here. Waits for the composer first: consent given
+        while Element is still swapping the room's preview for the joined room can be lost."""
         await self.page.locator(".mx_MessageComposer").wait_for(timeout=STEP_MS)
         tiles = self.page.locator(".mx_AppsDrawer .mx_AppTile, .mx_AppsDrawer .mx_AppTileFullWidth")
         await tiles.nth(expected - 1).wait_for(timeout=STEP_MS)
         allowed = 0
         prompts = self.page.locator(".mx_AppPermission")
         while await prompts.count():
-            prompt = prompts.first
-            for attempt in range(1, CONSENT_ATTEMPTS + 1):
-                await prompt.get_by_role("button", name="Continue").click(timeout=STEP_MS)
-                try:
-                    await prompt.wait_for(state="detached", timeout=CONSENT_MS)
-                    break
-                except playwright_async.TimeoutError:
-                    # Seen with two of Podium's tiles side by side (the backstage): the second
-                    # Continue now and then leaves its prompt up for good, as if Element dropped
-                    # it. A user presses it again; so does the test.
-                    if attempt == CONSENT_ATTEMPTS:
-                        raise
+            widget_id = await prompts.first.evaluate("(p) => p.closest('.mx_AppTile, .mx_AppTileFullWidth').id")
+            # This tile's prompt, not "the first prompt": once it goes, the first is the next tile's.
+            prompt = self.page.locator(f'[id="{widget_id}"] .mx_AppPermission')
+            await prompt.get_by_role("button", name="Continue").click(timeout=STEP_MS)
+            try:
+                await prompt.wait_for(state="detached", timeout=CONSENT_MS)
+            except playwright_async.TimeoutError:
+                await self.shot("consent-prompt-still-up")
+                raise
             allowed += 1
         return allowed
 
@@ -489,28 +494,24 @@ class ElementTab:
         await settled(all_loaded, timeout=timeout_ms / 1000, interval=0.2)
         return last
 
-    async def loaded_widget(self, widget_id: str, *, reopen: str | None = None) -> WidgetTile:
-        """The pinned tile ``widget_id``, once every pinned tile shows its page.
-
-        With ``reopen`` (the room's alias), a tile Element left with no iframe at all is given one
-        more chance, as a user would give it: the room is opened again from Home, with a
-        ``stuck-tile-before-reopening`` screenshot. That state is Element 1.11.88's consent race:
-        on Continue it writes the consent to the room's account data and only once the write has
-        returned starts listening for the write's /sync echo; an echo that came first (it comes
-        1-50 ms after the write returns, and sooner on a loaded machine) is missed, and the tile
-        never asks for its page. Holding the write's answer back reproduces it every time; nothing
-        in the widget, its layout or its page changes it, and the bot cannot write a user's
-        consent. The ten-profile test counts the visits that meet it (at most RACES of 10)."""
+    async def loaded_widget(self, widget_id: str) -> WidgetTile:
+        """The pinned tile ``widget_id``, once every pinned tile shows its page (the room is not
+        opened again: a tile left on "Loading…" fails here, as it would leave its user stuck)."""
         tiles = {t.widget_id: t for t in await self.wait_for_widgets()}
-        if reopen is not None and any(t.state == "loading (no iframe)" for t in tiles.values()):
-            await self.shot("stuck-tile-before-reopening")
-            await self.page.evaluate("() => { window.location.hash = '#/home'; }")
-            await self.page.locator(".mx_RoomView").first.wait_for(state="detached", timeout=STEP_MS)
-            await self.open_room(reopen)
-            tiles = {t.widget_id: t for t in await self.wait_for_widgets()}
         assert widget_id in tiles, sorted(tiles)
         assert all(t.loaded for t in tiles.values()), {t.widget_id: t.state for t in tiles.values()}
         return tiles[widget_id]
+
+    async def hold_consent_answers(self, seconds: float) -> None:
+        """From now on the homeserver's answer to each widget consent Element saves reaches Element
+        ``seconds`` late, as from a busy homeserver or a slow network: the consent's echo in /sync
+        then arrives before it."""
+        async def held(route: Any) -> None:
+            response = await route.fetch()
+            await asyncio.sleep(seconds)
+            await route.fulfill(response=response)
+
+        await self.page.route("**/account_data/im.vector.setting.allowed_widgets", held)
 
     async def frame_text_containing(self, widget_id: str, text: str, timeout_s: float = 20) -> str:
         """The widget page's text once it shows ``text`` (the pages update live, with no reload)."""
