@@ -44,7 +44,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from PIL import Image  # noqa: E402
+from PIL import Image  # noqa: E402 - Pillow comes with matrix-synapse, in the test extra
 
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.support.element import (  # noqa: E402
