@@ -11,7 +11,7 @@ list) and written as ``NN-name[-LABEL].png``; ``docs/gallery.md`` shows the pair
 The views, by item (``--only`` takes item numbers; without it, every view):
 
 1. the consent tile, with Element's write of the consent answered 1.5 s late (its /sync echo comes
-   first), and a room opened by address before the space's invitation is accepted;
+   first), and a room opened by address and joined before the space's invitation is accepted;
 2. a live track room right after the start: what is on now;
 3. the Announcements room after an organiser's ``!announce``;
 4. a track room after an attendee's ``!mod``;
@@ -379,7 +379,7 @@ async def _walk(g: Gallery) -> None:  # noqa: C901 - one walk through the day, v
 async def _pending(g: Gallery) -> None:
     """Item 1: the tile Element leaves on "Loading…" when its consent write's /sync echo beats the
     write's answer (the answer held back here), and a room opened by address before the space's
-    invitation is accepted."""
+    invitation is accepted, and Join pressed."""
     h = g.harness
     erin = await h.new_attendee("erin")
     tab = await h.open(erin, "erin")
@@ -405,8 +405,10 @@ async def _pending(g: Gallery) -> None:
 
     async def before_accepting() -> None:
         await tab.open_room(FORUM)
-        await quiet(tab, ".mx_RoomView")
-        await g.keep(tab, "09-room-before-accepting", ".mx_RoomView")
+        await tab.page.locator(".mx_RoomView").get_by_role("button", name=re.compile("^Join")).first.click(
+            timeout=30_000)
+        await quiet(tab, "body")  # joined, or Element's dialog over the room on a refusal
+        await g.keep(tab, "09-room-before-accepting", "body", style=NO_TILES)
 
     await g.view("09-room-before-accepting", before_accepting, tab)
     await tab.close()
