@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tests.support.installed import InstalledPodium
+from tests.support.installed import CheckoutPodium, InstalledPodium
 from tests.support.waiting import settled_blocking
 
 #: What the demo prints once the bot answers in the conference's rooms.
@@ -22,7 +22,7 @@ class PodiumProcess:
     ``cwd`` with no PODIUM_* setting but those in ``env``; its output collected line by line."""
 
     def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
-                 installed: InstalledPodium | None = None):
+                 installed: InstalledPodium | CheckoutPodium | None = None):
         self.command_name = args[0]
         if installed is None:
             command = [sys.executable, "-m", "bot.cli", *args]
@@ -76,6 +76,6 @@ class DemoProcess(PodiumProcess):
     """`podium demo` on ``port`` (its homeserver) and ``web_port`` (its pages), in ``data_dir``."""
 
     def __init__(self, data_dir: Path, port: int, web_port: int, *options: str,
-                 installed: InstalledPodium | None = None):
+                 installed: InstalledPodium | CheckoutPodium | None = None):
         super().__init__(["demo", "--data-dir", str(data_dir), "--port", str(port), "--listen",
                           f"127.0.0.1:{web_port}", *options], cwd=data_dir.parent, installed=installed)

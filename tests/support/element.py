@@ -54,6 +54,7 @@ from bot.provisioning.desired import Settings
 from bot.provisioning.pipeline import build
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.demo_process import READY, DemoProcess
+from tests.support.installed import CheckoutPodium, InstalledPodium
 from tests.support.waiting import settled
 
 playwright_async = pytest.importorskip("playwright.async_api")
@@ -136,10 +137,10 @@ class User:
 class Demo:
     """The session's ``podium demo``: its homeserver, widget pages and accounts."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, *options: str, installed: InstalledPodium | CheckoutPodium | None = None):
         self.port, self.web_port = free_port(), free_port()
         self.data_dir = data_dir
-        self.process = DemoProcess(data_dir, self.port, self.web_port)
+        self.process = DemoProcess(data_dir, self.port, self.web_port, *options, installed=installed)
         self.homeserver = f"http://127.0.0.1:{self.port}"
         self.web_url = f"http://localhost:{self.web_port}"
 
@@ -323,13 +324,15 @@ class ElementTab:
             await join.first.click()
         await composer.wait_for(timeout=STEP_MS)
 
-    async def send(self, text: str) -> None:
-        """Type ``text`` into the composer and send it; returns once the timeline shows it."""
+    async def send(self, text: str, *, echo: bool = True) -> None:
+        """Type ``text`` into the composer and send it; returns once the timeline shows it (with
+        ``echo=False`` at once: a command the bot removes may be gone before it is looked for)."""
         composer = self.page.locator(".mx_MessageComposer [role=textbox]")
         await composer.click()
         await composer.fill(text)
         await composer.press("Enter")
-        await self.wait_for_message(text)
+        if echo:
+            await self.wait_for_message(text)
 
     async def wait_for_message(self, text: str, sender: str | None = None, timeout_ms: int = STEP_MS) -> Any:
         """The last timeline tile whose body contains ``text`` (sent by the display name ``sender``,

@@ -79,3 +79,22 @@ def _check(command: list[str]) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     if done.returncode:
         raise AssertionError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+@dataclass(frozen=True)
+class CheckoutPodium:
+    """Podium as another checkout runs it: that checkout's own ``.venv`` (``pip install -e .``
+    there), to compare what an earlier commit did. Same interface as :class:`InstalledPodium` for
+    what starts commands (``command`` and ``env``)."""
+
+    checkout: Path
+
+    @property
+    def python(self) -> Path:
+        return self.checkout / ".venv" / "bin" / "python"
+
+    def env(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_") and k != "PYTHONPATH"}
+
+    def command(self, *args: str) -> list[str]:
+        return [str(self.python), "-m", "bot.cli", *args]
