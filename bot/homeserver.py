@@ -179,7 +179,7 @@ class EmbeddedSynapse:
     ``join_invitations_from``: a bot's Matrix ID whose invitations into rooms (not spaces, not
     direct chats) the homeserver accepts for its local users (:mod:`bot.synapse_joins`): the
     demo's staff and speakers find their rooms joined, and a person joining a conference room
-    before the conference has the bot's invitation to its space accepted first.
+    before accepting the conference has their invitation to its space accepted first.
     ``widget_consent_from``: a bot's Matrix ID whose widgets' consents the homeserver writes again
     for Element to see (:mod:`bot.synapse_consent`): no tile stays on "Loading…" after "Continue".
     """

@@ -30,9 +30,11 @@ conference's invitation asks to join a room restricted to the space's members wh
 to the space: Synapse would refuse with "[403] You do not belong to any of the required
 rooms/spaces". Their join is their intent to enter the conference, so when a local user asks to
 join a room whose join rule is ``restricted`` (or ``knock_restricted``) and whose allow list
-names a space holding their pending invitation **from the bot's account**, the module joins them
-into that space first, and the room's join then passes. Nobody is joined into a space on anyone
-else's invitation; without one the join is refused as before. This runs in the spam checker's
+names a space **the bot's account created** (the conference's own) holding their pending
+invitation, the module accepts that invitation first, and the room's join then passes. Who sent
+it does not matter there: in the conference's space only those its power levels allow may invite
+(the bot, organisers, staff), which the homeserver checked when the invitation was sent. Nobody is
+joined into anyone else's space; without an invitation the join is refused as before. This runs in the spam checker's
 ``user_may_join_room``, which Synapse calls before it checks the restricted join rule's allowed
 rooms, on whichever process handles the join (``worker`` names only the process that joins the
 invitations as they arrive).
@@ -109,19 +111,19 @@ class JoinPodiumInvitations:
         self._api.run_as_background_process("podium_join_invitation", self._join, event.state_key, event.room_id)
 
     async def user_may_join_room(self, user_id: str, room_id: str, is_invited: bool) -> Literal["NOT_SPAM"]:
-        """Never refuses a join: before a restricted room's join is checked, accepts the bot's
-        pending invitation to a space its allow list names, so the check finds the person in it."""
+        """Never refuses a join: before a restricted room's join is checked, accepts the person's
+        pending invitation to the bot's space its allow list names, so the check finds them in it."""
         if is_invited or (user_id, room_id) in self._entering or not self._api.is_mine(user_id):
             return NOT_SPAM
         try:
             await self._enter_inviting_space(user_id, room_id)
         except Exception as exc:  # noqa: BLE001 - the room's own check answers the person, never a server error
-            log.warning("could not accept the bot's invitation to a space for %s joining %s: %s", user_id, room_id, exc)
+            log.warning("could not accept the invitation to a space for %s joining %s: %s", user_id, room_id, exc)
         return NOT_SPAM
 
     async def _enter_inviting_space(self, user_id: str, room_id: str) -> None:
         """Join ``user_id`` into a space ``room_id``'s join rules admit the members of, if they
-        are in none of those rooms yet and hold the bot's invitation to it."""
+        are in none of those rooms yet and hold an invitation to it, the bot's own space."""
         state = await self._api.get_room_state(room_id, [("m.room.join_rules", "")])
         join_rules = state.get(("m.room.join_rules", ""))
         spaces = [space for space in rooms_allowing_join(join_rules.content if join_rules else {}) if space != room_id]
@@ -131,8 +133,7 @@ class JoinPodiumInvitations:
         if any(member is not None and member.membership == "join" for member in memberships.values()):
             return  # already admitted: nothing to accept
         for space, member in memberships.items():
-            if (member is not None and member.membership == "invite" and member.sender == self._inviter
-                    and await self._is_space(space)):
+            if member is not None and member.membership == "invite" and await self._is_space(space, by=self._inviter):
                 await self._enter(user_id, space, room_id)
                 return
 
@@ -141,7 +142,7 @@ class JoinPodiumInvitations:
         return state.get(("m.room.member", user_id))
 
     async def _enter(self, user_id: str, space_id: str, room_id: str) -> None:
-        """Join ``user_id`` into ``space_id`` on the bot's invitation, marked as the module's own
+        """Join ``user_id`` into ``space_id`` on their invitation, marked as the module's own
         join so the callback lets it through."""
         self._entering.add((user_id, space_id))
         try:
@@ -149,17 +150,19 @@ class JoinPodiumInvitations:
                                                    new_membership="join")
         finally:
             self._entering.discard((user_id, space_id))
-        log.info("joined %s into %s on the bot's invitation, to let them join %s", user_id, space_id, room_id)
+        log.info("joined %s into %s on their invitation, to let them join %s", user_id, space_id, room_id)
 
     async def _is_active(self, user_id: str) -> bool:
         user = await self._api.get_userinfo_by_id(user_id)
         return not (user is None or user.is_deactivated or getattr(user, "locked", False)
                     or getattr(user, "suspended", False))
 
-    async def _is_space(self, room_id: str) -> bool:
+    async def _is_space(self, room_id: str, *, by: str | None = None) -> bool:
+        """Whether ``room_id`` is a space (created by ``by``, if given)."""
         state = await self._api.get_room_state(room_id, [("m.room.create", "")])
         create = state.get(("m.room.create", ""))
-        return create is not None and create.content.get("type") == "m.space"
+        return (create is not None and create.content.get("type") == "m.space"
+                and (by is None or create.sender == by))
 
     async def _join(self, user_id: str, room_id: str) -> None:
         for attempt, pause in enumerate(RETRY_PAUSES, 1):

@@ -10,15 +10,9 @@ once must land the newcomer in the room, the space joined with it, not on Elemen
 from __future__ import annotations
 
 import re
-import uuid
 
-from nio import RoomInviteResponse
-
-from bot.cli.demo import BOT
 from tests.support.element import (  # noqa: F401
-    SPACE,
     STEP_MS,
-    User,
     demo_rooms,
     element,
     element_demo,
@@ -30,22 +24,9 @@ CONFERENCE = "EuroPython 2026"
 TRACK = "track/forum"
 
 
-async def bot_invites_to_space(demo, user: User) -> None:
-    """The bot's invitation to the conference, as it admits attendees (tickets, the demo's own
-    attendees): the one the homeserver module may accept for them."""
-    bot = await demo.client(User(BOT, (demo.data_dir / "bot-password").read_text(encoding="utf-8").strip()))
-    try:
-        space = (await bot.room_resolve_alias(SPACE)).room_id
-        invited = await bot.room_invite(space, user.user_id)
-        assert isinstance(invited, RoomInviteResponse), invited
-    finally:
-        await bot.close()
-
-
 async def test_a_newcomer_joins_a_track_room_before_accepting_the_conference(element):  # noqa: F811
     track = demo_rooms()[TRACK]
-    user = element.demo.register(f"walkin{uuid.uuid4().hex[:6]}")
-    await bot_invites_to_space(element.demo, user)
+    user = await element.new_attendee("walkin")  # invited to the conference, not yet in it
     tab = await element.open(user, "restricted-join")
     try:
         await tab.open_room(f"#{track.alias}:localhost")

@@ -1,8 +1,9 @@
 """A newcomer who opens a conference room before accepting the conference's invitation: on a
 homeserver that loads ``bot.synapse_joins`` (as the demo's does), joining a room restricted to
-the space's members accepts the bot's pending invitation to the space first, so the join goes
-through instead of Synapse's "[403] You do not belong to any of the required rooms/spaces".
-Only the bot's invitation counts: a stranger, or someone invited by another user, is refused."""
+the space's members accepts the pending invitation to the space first, so the join goes through
+instead of Synapse's "[403] You do not belong to any of the required rooms/spaces". The bot's
+invitation and an organiser's count alike (in the bot's space only staff may invite); a stranger
+is refused, and nobody is joined into a space the bot did not create."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from nio import AsyncClient, JoinError, JoinResponse, RoomInviteResponse
+from nio import AsyncClient, JoinError, JoinResponse, RoomCreateResponse, RoomInviteResponse
 
 from bot.matrix import MatrixAdapter
 from tests.support.joining import joining_homeserver
 from tests.support.provisioning import podium
 
-PEOPLE = ("org", "newcomer", "stranger", "befriended")
+PEOPLE = ("org", "newcomer", "stranger", "befriended", "outsider")
 
 
 @pytest.fixture(scope="module")
@@ -104,20 +105,43 @@ def test_a_stranger_with_no_invitation_is_still_refused(conference):
     asyncio.run(run())
 
 
-def test_an_invitation_from_another_user_is_not_accepted_on_their_behalf(conference):
+def test_an_organisers_invitation_to_the_conference_counts_too(conference):
     async def run():
         org, befriended = client(conference, "org"), client(conference, "befriended")
         try:
-            # The organiser may invite to the space (staff power) once in it; theirs is not the
-            # bot's invitation, so joining a track room does not accept it.
+            # The organiser may invite to the space (staff power) once in it.
             assert isinstance(await org.join(conference.space), JoinResponse)
             space = await invite_to_space(conference, org, "@befriended:localhost")
-            refused = await befriended.join(conference.track)
-            assert isinstance(refused, JoinError), refused
-            assert refused.status_code == "M_FORBIDDEN", refused
-            assert await membership(conference, space, "@befriended:localhost") == "invite"
+            joined = await befriended.join(conference.track)
+            assert isinstance(joined, JoinResponse), joined
+            assert await membership(conference, space, "@befriended:localhost") == "join"
         finally:
             await org.close()
             await befriended.close()
+
+    asyncio.run(run())
+
+
+def test_a_space_the_bot_did_not_create_is_not_entered(conference):
+    async def run():
+        org, outsider = client(conference, "org"), client(conference, "outsider")
+        try:
+            # The organiser's own space, and a room restricted to its members, as Podium builds them.
+            space = await org.room_create(space=True, name="Side event")
+            assert isinstance(space, RoomCreateResponse), space
+            room = await org.room_create(name="Side room", initial_state=[{
+                "type": "m.room.join_rules", "state_key": "",
+                "content": {"join_rule": "restricted",
+                            "allow": [{"type": "m.room_membership", "room_id": space.room_id}]}}])
+            assert isinstance(room, RoomCreateResponse), room
+            assert isinstance(await org.room_invite(space.room_id, "@outsider:localhost"), RoomInviteResponse)
+            refused = await outsider.join(room.room_id)
+            assert isinstance(refused, JoinError), refused
+            assert refused.status_code == "M_FORBIDDEN", refused
+            member = await org.room_get_state_event(space.room_id, "m.room.member", "@outsider:localhost")
+            assert member.content["membership"] == "invite", member
+        finally:
+            await org.close()
+            await outsider.close()
 
     asyncio.run(run())
