@@ -79,11 +79,6 @@ def place_name(schedule: Schedule, key: str) -> str:
     return prefix + name
 
 
-def room_link(room_id: str) -> str:
-    """A matrix.to link that opens the room ``room_id`` (Element shows it as the room's pill)."""
-    return f"https://matrix.to/#/{quote(room_id, safe='!:')}"
-
-
 def user_link(user_id: str) -> str:
     """A matrix.to link to ``user_id``: in a message's HTML, Element shows it as a mention pill."""
     return f"https://matrix.to/#/{quote(user_id, safe='@:')}"
