@@ -28,6 +28,7 @@ from .day.runner import DayOptions
 from .ports import free_port_near
 from .provisioning.pipeline import Conference
 from .provisioning.programme import Programme
+from .service_manager import READY, STOPPING, notify
 
 if TYPE_CHECKING:
     from .web.transactions import TransactionReceiver
@@ -193,7 +194,8 @@ async def _listen(app, listen: Listen):
 
 async def _until_stopped(work: asyncio.Task, ready: asyncio.Event, on_ready: Callable[[], None] | None) -> None:
     """Wait for SIGINT/SIGTERM, or for ``work`` to end (raising what ended it); ``on_ready`` once
-    ``ready`` is set. ``work`` is cancelled on the way out."""
+    ``ready`` is set, the service manager told then that the process is ready and, on a signal,
+    that it is stopping. ``work`` is cancelled on the way out."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -202,11 +204,14 @@ async def _until_stopped(work: asyncio.Task, ready: asyncio.Event, on_ready: Cal
     caught_up = asyncio.create_task(ready.wait(), name="ready")
     try:
         await asyncio.wait([caught_up, work, stopping], return_when=asyncio.FIRST_COMPLETED)
-        if ready.is_set() and on_ready:
-            on_ready()
+        if ready.is_set():
+            notify(READY)
+            if on_ready:
+                on_ready()
         await asyncio.wait([work, stopping], return_when=asyncio.FIRST_COMPLETED)
         if work.done():
             work.result()  # it ended on its own: raise what stopped it
+        notify(STOPPING)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
