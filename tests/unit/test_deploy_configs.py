@@ -140,6 +140,13 @@ def test_the_units_start_what_the_guide_installs():
     assert "--url http://127.0.0.1:8080" in GUIDE
 
 
+def test_podiums_units_wait_for_podium_to_say_it_is_ready():
+    # Podium sends READY=1 from its main process (bot.service_manager) once it answers.
+    for name in ("podium-bot.service", "podium-web.service"):
+        service = unit(name)["Service"]
+        assert (service["Type"], service["NotifyAccess"]) == ("notify", "main"), name
+
+
 def test_the_bench_launcher_templates_every_upstream():
     spec = importlib.util.spec_from_file_location("bench_homeservers", REPO / "bench" / "homeservers.py")
     homeservers = importlib.util.module_from_spec(spec)
