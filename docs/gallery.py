@@ -46,17 +46,15 @@ sys.path.insert(0, str(REPO))
 
 from PIL import Image  # noqa: E402 - Pillow comes with matrix-synapse, in the test extra
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.support.element import (  # noqa: E402
     BOT_NAME,
     ENV_TARBALL,
     SPACE,
     Demo,
     ElementHarness,
-    ElementServer,
     ElementTab,
     User,
-    playwright_async,
+    walked_demo,
 )
 from tests.support.installed import CheckoutPodium  # noqa: E402
 from tests.support.waiting import settled  # noqa: E402
@@ -231,25 +229,11 @@ def short_talk_schedule(checkout: Path, work: Path) -> Path:
 async def take(checkout: Path, out: Path, label: str, only: set[int], tarball: Path, work: Path,
                *demo_options: str) -> Gallery:
     demo = Demo(work / "demo", *demo_options, installed=CheckoutPodium(checkout))
-    server = None
-    try:
-        print(f"Starting podium demo from {checkout} {' '.join(demo_options)}…", flush=True)
-        demo.wait_until_answering()
-        server = ElementServer(tarball, work / "element-web", demo.homeserver)
-        async with playwright_async.async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                harness = ElementHarness(demo, server, browser, work / "steps")
-                harness.screenshots.mkdir()
-                gallery = Gallery(harness, out, label, only, [], [])
-                await _walk(gallery)
-                return gallery
-            finally:
-                await browser.close()
-    finally:
-        if server is not None:
-            server.stop()
-        demo.stop()
+    print(f"Starting podium demo from {checkout} {' '.join(demo_options)}…", flush=True)
+    async with walked_demo(demo, tarball, work) as harness:
+        gallery = Gallery(harness, out, label, only, [], [])
+        await _walk(gallery)
+        return gallery
 
 
 async def _walk(g: Gallery) -> None:  # noqa: C901 - one walk through the day, view by view
@@ -386,12 +370,7 @@ async def _pending(g: Gallery) -> None:
     tab = await h.open(erin, "erin")
 
     async def consent_tile() -> None:
-        async def hold(route: Any) -> None:
-            response = await route.fetch()
-            await asyncio.sleep(CONSENT_HOLD_S)  # the point of the view: the answer comes late
-            await route.fulfill(response=response)
-
-        await tab.page.route(re.compile(r"/rooms/[^/]+/account_data/im\.vector\.setting\.allowed_widgets"), hold)
+        await tab.hold_consent_answers(CONSENT_HOLD_S)  # the point of the view: the answer comes late
         await tab.accept_invite(SPACE)
         await in_room(tab, FORUM)
         await tab.allow_widgets()

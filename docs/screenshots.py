@@ -31,11 +31,9 @@ from tests.support.element import (
     SPACE,
     Demo,
     ElementHarness,
-    ElementServer,
     User,
-    playwright_async,
+    walked_demo,
 )
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 TRACK = "#ep2026-track-forum:localhost"
 BACKSTAGE = "#ep2026-backstage-forum:localhost"
@@ -44,24 +42,9 @@ POLL = '!poll "Which typing feature do you use most?" "Protocols" "TypedDict" "G
 
 
 async def take(out: Path, tarball: Path, work: Path) -> list[Path]:
-    demo = Demo(work / "demo")
-    server = None
-    try:
-        print("Starting podium demo …", flush=True)
-        demo.wait_until_answering()
-        server = ElementServer(tarball, work / "element-web", demo.homeserver)
-        async with playwright_async.async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                harness = ElementHarness(demo, server, browser, work / "steps")
-                harness.screenshots.mkdir()
-                return await _walk(harness, out)
-            finally:
-                await browser.close()
-    finally:
-        if server is not None:
-            server.stop()
-        demo.stop()
+    print("Starting podium demo …", flush=True)
+    async with walked_demo(Demo(work / "demo"), tarball, work) as harness:
+        return await _walk(harness, out)
 
 
 async def _walk(harness: ElementHarness, out: Path) -> list[Path]:

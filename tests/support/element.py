@@ -27,6 +27,7 @@ accessible names.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import http.server
@@ -37,6 +38,7 @@ import tarfile
 import threading
 import urllib.parse
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -594,6 +596,29 @@ class ElementHarness:
             await context.close()
             raise
         return tab
+
+
+@contextlib.asynccontextmanager
+async def walked_demo(demo: Demo, tarball: Path, work: Path) -> AsyncIterator[ElementHarness]:
+    """Outside pytest (the docs' picture scripts): ``demo`` answering, Element Web from
+    ``tarball`` served for it, one Chromium, as an :class:`ElementHarness` whose screenshots go to
+    ``work/steps``; all stopped on the way out, the demo too."""
+    server = None
+    try:
+        demo.wait_until_answering()
+        server = ElementServer(tarball, work / "element-web", demo.homeserver)
+        async with playwright_async.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                harness = ElementHarness(demo, server, browser, work / "steps")
+                harness.screenshots.mkdir()
+                yield harness
+            finally:
+                await browser.close()
+    finally:
+        if server is not None:
+            server.stop()
+        demo.stop()
 
 
 # ----------------------------------------------------------------------------- fixtures
