@@ -48,7 +48,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import uuid
@@ -72,6 +71,7 @@ from commands import (
     log,
     percentile,
     setup_room,
+    working_dir,
 )
 
 from bot.homeserver import EmbeddedSynapse
@@ -459,8 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"need --tracks >= 1, --clients >= 1, --lead >= 1, --ask-every >= {MIN_ASK_EVERY:.0f} "
                      "and 0 < --remind-before <= --phase")
 
-    work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="podium-bench-clock-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = working_dir(args.keep, "clock")
     server = EmbeddedSynapse(work / "synapse", server_name=SERVER_NAME, lift_limits=True)
     failures: list[str] = []
     try:

@@ -573,8 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.clients < 1 or args.seconds <= 0 or args.ask_every < MIN_ASK_EVERY:
         parser.error(f"need --clients >= 1, --seconds > 0 and --ask-every >= {MIN_ASK_EVERY:.0f}")
 
-    work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="podium-bench-commands-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = working_dir(args.keep, "commands")
     server = EmbeddedSynapse(work / "synapse", server_name=SERVER_NAME, lift_limits=True)
     failures: list[str] = []
     try:
@@ -603,6 +602,14 @@ def crashed(exc: BaseException, bot_log: Path, failures: list[str], *, lines: in
 def load_average() -> str:
     """The machine's load average over 1, 5 and 15 minutes, as the figures print it."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def working_dir(keep: Path | None, name: str) -> Path:
+    """Where a benchmark keeps Synapse's and the bots' data: ``keep`` (``--keep DIR``), kept
+    afterwards, else a new temporary folder that :func:`conclude` removes."""
+    work = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix=f"podium-bench-{name}-"))
+    work.mkdir(parents=True, exist_ok=True)
+    return work
 
 
 def conclude(failures: list[str], work: Path, *, keep: bool) -> int:

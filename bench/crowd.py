@@ -47,7 +47,6 @@ import random
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -71,7 +70,7 @@ from bot.ports import free_port
 # Run as a script, this file's folder is on the path: the helpers are bench/commands.py's own.
 from clock import stop_bot
 from commands import (PASSWORD, SERVER_NAME, _tag, client, conclude, crashed, load_average, log, percentile,
-                      question_text, wait_bot_ready)
+                      question_text, wait_bot_ready, working_dir)
 
 IN_FLIGHT = 64  # attendees acting at once
 ROOM_SIZE = 500  # attendees in the first track room
@@ -771,8 +770,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.attendees < 1 or args.room_size < 1 or args.in_flight < 1 or args.votes < 0:
         parser.error("need --attendees, --room-size and --in-flight >= 1, --votes >= 0")
 
-    work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="podium-bench-crowd-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = working_dir(args.keep, "crowd")
     load = load_average()
     server_box: list[EmbeddedSynapse] = []
     failures: list[str] = []

@@ -37,7 +37,6 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import uuid
@@ -48,7 +47,7 @@ from pathlib import Path
 import yaml
 from clock import stop_bot
 from commands import (PASSWORD, SERVER_NAME, TRACK, client, conclude, conference, load_average, log, percentile,
-                      start_bot)
+                      start_bot, working_dir)
 from nio import AsyncClient, RoomMessage, RoomSendResponse, RoomVisibility, SyncResponse
 
 from bot.cli.appservice import REGISTRATION_FILE
@@ -390,8 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1 or args.burst < 1:
         parser.error("need --rounds >= 1 and --burst >= 1")
 
-    work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="podium-bench-latency-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = working_dir(args.keep, "latency")
     # The registration must be in Synapse's configuration before it starts.
     pushed_user = f"@bench-as-{uuid.uuid4().hex[:6]}:{SERVER_NAME}"
     pushed_schedule = work / "pushed.yaml"

@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import uuid
@@ -46,7 +45,7 @@ from urllib.parse import quote
 import aiohttp
 import yaml
 from clock import stop_bot
-from commands import PASSWORD, SERVER_NAME, client, conclude, load_average, log, start_bot
+from commands import PASSWORD, SERVER_NAME, client, conclude, load_average, log, start_bot, working_dir
 from latency import Asker, apply_conference, register_service
 from provision import synthetic_conference
 
@@ -344,8 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     for rooms in args.sizes:
         shape(rooms)
 
-    work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="podium-bench-memory-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = working_dir(args.keep, "memory")
     failures: list[str] = []
     floor = floor_memory()
     log(f"floor: the bot's imports alone, peak RSS {floor[0]:.1f} MB")

@@ -31,7 +31,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
@@ -41,7 +40,7 @@ import sqlite_utils
 import yaml
 from clock import stop_bot
 from commands import (PASSWORD, SERVER_NAME, TRACK, client, conclude, conference, percentile, setup_room,
-                      wait_bot_ready)
+                      wait_bot_ready, working_dir)
 
 from bot import SAMPLE_SCHEDULE
 from bot.homeserver import EmbeddedSynapse
@@ -236,8 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.changes < 1 or args.asks < 1:
         parser.error("need --changes >= 1 and --asks >= 1")
 
-    work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="podium-bench-web-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = working_dir(args.keep, "web")
     failures: list[str] = []
     server = None
     try:
