@@ -32,9 +32,10 @@ async def _open_each(tab, rooms: dict[str, tuple[str, ...]], *, join: bool) -> d
     """Open each room once on a slow homeserver, allow its pages: room key -> (how many consents
     were asked, each page's tile state once settled)."""
     await tab.hold_consent_answers(HELD_S)
+    demo = demo_rooms()
     seen = {}
     for key, pages in rooms.items():
-        alias = f"#{demo_rooms()[key].alias}:localhost"
+        alias = f"#{demo[key].alias}:localhost"
         await (tab.join_room(alias) if join else tab.open_room(alias))
         asked = await tab.allow_widgets(expected=len(pages))
         tiles = {t.widget_id: t.state for t in await tab.wait_for_widgets()}

@@ -7,7 +7,6 @@ is refused, and nobody is joined into a space the bot did not create."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from types import SimpleNamespace
 
@@ -71,77 +70,65 @@ async def membership(conference, room_id: str, user_id: str) -> str | None:
         return await adapter.membership(room_id, user_id)
 
 
-def test_a_newcomer_invited_by_the_bot_joins_a_track_room_and_so_the_space(conference):
-    async def run():
-        as_bot = AsyncClient(conference.synapse.base_url, conference.bot.user_id)
-        as_bot.access_token = conference.bot.access_token
-        newcomer = client(conference, "newcomer")
-        try:
-            space = await invite_to_space(conference, as_bot, "@newcomer:localhost")
-            assert await membership(conference, space, "@newcomer:localhost") == "invite"
-            joined = await newcomer.join(conference.track)
-            assert isinstance(joined, JoinResponse), joined
-            assert await membership(conference, space, "@newcomer:localhost") == "join"
-            assert set((await newcomer.joined_rooms()).rooms) >= {space, joined.room_id}
-        finally:
-            await as_bot.close()
-            await newcomer.close()
-
-    asyncio.run(run())
+async def test_a_newcomer_invited_by_the_bot_joins_a_track_room_and_so_the_space(conference):
+    as_bot = AsyncClient(conference.synapse.base_url, conference.bot.user_id)
+    as_bot.access_token = conference.bot.access_token
+    newcomer = client(conference, "newcomer")
+    try:
+        space = await invite_to_space(conference, as_bot, "@newcomer:localhost")
+        assert await membership(conference, space, "@newcomer:localhost") == "invite"
+        joined = await newcomer.join(conference.track)
+        assert isinstance(joined, JoinResponse), joined
+        assert await membership(conference, space, "@newcomer:localhost") == "join"
+        assert set((await newcomer.joined_rooms()).rooms) >= {space, joined.room_id}
+    finally:
+        await as_bot.close()
+        await newcomer.close()
 
 
-def test_a_stranger_with_no_invitation_is_still_refused(conference):
-    async def run():
-        stranger = client(conference, "stranger")
-        try:
-            refused = await stranger.join(conference.track)
-            assert isinstance(refused, JoinError), refused
-            assert refused.status_code == "M_FORBIDDEN", refused
-            space = (await stranger.room_resolve_alias(conference.space)).room_id
-            assert await membership(conference, space, "@stranger:localhost") is None
-        finally:
-            await stranger.close()
-
-    asyncio.run(run())
+async def test_a_stranger_with_no_invitation_is_still_refused(conference):
+    stranger = client(conference, "stranger")
+    try:
+        refused = await stranger.join(conference.track)
+        assert isinstance(refused, JoinError), refused
+        assert refused.status_code == "M_FORBIDDEN", refused
+        space = (await stranger.room_resolve_alias(conference.space)).room_id
+        assert await membership(conference, space, "@stranger:localhost") is None
+    finally:
+        await stranger.close()
 
 
-def test_an_organisers_invitation_to_the_conference_counts_too(conference):
-    async def run():
-        org, befriended = client(conference, "org"), client(conference, "befriended")
-        try:
-            # The organiser may invite to the space (staff power) once in it.
-            assert isinstance(await org.join(conference.space), JoinResponse)
-            space = await invite_to_space(conference, org, "@befriended:localhost")
-            joined = await befriended.join(conference.track)
-            assert isinstance(joined, JoinResponse), joined
-            assert await membership(conference, space, "@befriended:localhost") == "join"
-        finally:
-            await org.close()
-            await befriended.close()
-
-    asyncio.run(run())
+async def test_an_organisers_invitation_to_the_conference_counts_too(conference):
+    org, befriended = client(conference, "org"), client(conference, "befriended")
+    try:
+        # The organiser may invite to the space (staff power) once in it.
+        assert isinstance(await org.join(conference.space), JoinResponse)
+        space = await invite_to_space(conference, org, "@befriended:localhost")
+        joined = await befriended.join(conference.track)
+        assert isinstance(joined, JoinResponse), joined
+        assert await membership(conference, space, "@befriended:localhost") == "join"
+    finally:
+        await org.close()
+        await befriended.close()
 
 
-def test_a_space_the_bot_did_not_create_is_not_entered(conference):
-    async def run():
-        org, outsider = client(conference, "org"), client(conference, "outsider")
-        try:
-            # The organiser's own space, and a room restricted to its members, as Podium builds them.
-            space = await org.room_create(space=True, name="Side event")
-            assert isinstance(space, RoomCreateResponse), space
-            room = await org.room_create(name="Side room", initial_state=[{
-                "type": "m.room.join_rules", "state_key": "",
-                "content": {"join_rule": "restricted",
-                            "allow": [{"type": "m.room_membership", "room_id": space.room_id}]}}])
-            assert isinstance(room, RoomCreateResponse), room
-            assert isinstance(await org.room_invite(space.room_id, "@outsider:localhost"), RoomInviteResponse)
-            refused = await outsider.join(room.room_id)
-            assert isinstance(refused, JoinError), refused
-            assert refused.status_code == "M_FORBIDDEN", refused
-            member = await org.room_get_state_event(space.room_id, "m.room.member", "@outsider:localhost")
-            assert member.content["membership"] == "invite", member
-        finally:
-            await org.close()
-            await outsider.close()
-
-    asyncio.run(run())
+async def test_a_space_the_bot_did_not_create_is_not_entered(conference):
+    org, outsider = client(conference, "org"), client(conference, "outsider")
+    try:
+        # The organiser's own space, and a room restricted to its members, as Podium builds them.
+        space = await org.room_create(space=True, name="Side event")
+        assert isinstance(space, RoomCreateResponse), space
+        room = await org.room_create(name="Side room", initial_state=[{
+            "type": "m.room.join_rules", "state_key": "",
+            "content": {"join_rule": "restricted",
+                        "allow": [{"type": "m.room_membership", "room_id": space.room_id}]}}])
+        assert isinstance(room, RoomCreateResponse), room
+        assert isinstance(await org.room_invite(space.room_id, "@outsider:localhost"), RoomInviteResponse)
+        refused = await outsider.join(room.room_id)
+        assert isinstance(refused, JoinError), refused
+        assert refused.status_code == "M_FORBIDDEN", refused
+        member = await org.room_get_state_event(space.room_id, "m.room.member", "@outsider:localhost")
+        assert member.content["membership"] == "invite", member
+    finally:
+        await org.close()
+        await outsider.close()

@@ -16,7 +16,7 @@ from nio import AsyncClient, RoomCreateResponse, RoomPutStateResponse
 
 from bot.homeserver import EmbeddedSynapse
 from tests.support.accounts import TEST_PASSWORD
-from tests.support.waiting import eventually, settled
+from tests.support.waiting import settled
 
 CONSENT = "im.vector.setting.allowed_widgets"
 WIDGET = "im.vector.modular.widgets"
@@ -86,7 +86,7 @@ class ConsentEchoes:
         async with self._http.put(url, json=content) as response:
             assert response.status == 200, await response.text()
 
-    async def sync(self) -> bool:
+    async def sync(self) -> None:
         params = {"timeout": "0"} | ({"since": self._since} if self._since else {})
         async with self._http.get(f"{self._base}/_matrix/client/v3/sync", params=params) as response:
             body = await response.json()
@@ -95,7 +95,15 @@ class ConsentEchoes:
             for event in room.get("account_data", {}).get("events", []):
                 if event["type"] == CONSENT:
                     self.seen.setdefault(room_id, []).append(event["content"])
-        return True
+
+    async def until(self, room_id: str, copies: int, timeout: float = 30) -> list[dict]:
+        """What was seen in ``room_id`` once it is ``copies`` consents, or when ``timeout`` is up."""
+        async def enough() -> bool:
+            await self.sync()
+            return len(self.seen.get(room_id, [])) >= copies
+
+        await settled(enough, timeout=timeout, interval=0.5)
+        return self.seen.get(room_id, [])
 
 
 async def test_a_consent_to_the_bots_widget_is_echoed_again_and_others_are_not(homeserver):
@@ -107,11 +115,7 @@ async def test_a_consent_to_the_bots_widget_is_echoed_again_and_others_are_not(h
         await echoes.consent(bots_room, {bots_widget: True})
         await echoes.consent(others_room, {others_widget: True})
 
-        async def three_copies() -> bool:
-            await echoes.sync()
-            return len(echoes.seen.get(bots_room, [])) >= 3
-
-        await eventually(three_copies, timeout=30, interval=0.5)
+        await echoes.until(bots_room, 3)
         await echoes.sync()
         assert echoes.seen[bots_room] == [{bots_widget: True}] * 3
         assert echoes.seen[others_room] == [{others_widget: True}], "another's widget: the person's write only"
@@ -125,11 +129,6 @@ async def test_a_withdrawn_consent_stays_withdrawn(homeserver):
         await echoes.consent(room, {widget: True})
         await echoes.consent(room, {widget: False})
 
-        async def repeated() -> bool:
-            await echoes.sync()
-            return len(echoes.seen.get(room, [])) >= 3
-
-        await settled(repeated, timeout=30, interval=0.5)
-        assert len(echoes.seen.get(room, [])) >= 3, echoes.seen
+        assert len(await echoes.until(room, 3)) >= 3, echoes.seen
         assert echoes.seen[room][-1] == {widget: False}
         assert all(copy == {widget: False} for copy in echoes.seen[room][1:]), echoes.seen[room]
